@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up shared by ./orchestrator and ./test.sh.
+#   scripts/setup.sh [--run|--test] [--quiet]
+#   --run : what the CLI needs (C++ runtime for libtorch, a build)
+#   --test: also the test servers (redis-server, Azurite)
+# Each step checks first and does nothing when already satisfied, so a second call takes a second or two.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODE=run
+QUIET=0
+for arg in "$@"; do
+  case "$arg" in
+    --run) MODE=run ;;
+    --test) MODE=test ;;
+    --quiet) QUIET=1 ;;
+    *) echo "setup: unknown option '$arg' (allowed: --run, --test, --quiet)" >&2; exit 2 ;;
+  esac
+done
+
+say() { [ "$QUIET" = 1 ] || echo "setup: $*" >&2; }
+die() { echo "setup: $*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root to run: $*"; fi; }
+
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/lora-orchestrator"
+mkdir -p "$CACHE"
+
+# --- 1. C++ runtime: TorchSharp 0.107 (libtorch 2.10) needs GLIBCXX_3.4.32 (GCC 13+). -------------
+REQUIRED_GLIBCXX=GLIBCXX_3.4.32
+libstdcxx_path() {
+  ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64|libstdc\+\+\.so\.6 .*AArch64/ {print $NF; exit}'
+}
+has_glibcxx() {
+  local lib; lib="$(libstdcxx_path)"
+  [ -n "$lib" ] && grep -aq "$REQUIRED_GLIBCXX" "$lib"
+}
+
+install_trixie_libstdcxx() {
+  # Debian 12 ships GCC 12's runtime. Debian 13's libstdc++6 is a drop-in upgrade (it also upgrades libc6 to 2.41
+  # and removes nothing). A private apt configuration keeps /etc/apt untouched: its own source list and lists dir.
+  local apt_dir="$CACHE/apt-trixie"
+  mkdir -p "$apt_dir/lists/partial"
+  local mirror
+  mirror="$(awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -n1 || true)"
+  if [ -z "$mirror" ]; then
+    mirror="$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null | head -n1 || true)"
+  fi
+  [ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt to fetch libstdc++6 from Debian 13"
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  echo "deb [signed-by=$keyring] $mirror trixie main" > "$apt_dir/trixie.list"
+  local opts=(-o APT::Sandbox::User=root -o "Dir::Etc::SourceList=$apt_dir/trixie.list" -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::State::Lists=$apt_dir/lists")
+  say "installing libstdc++6 from Debian 13 (needs $REQUIRED_GLIBCXX; private apt config in $apt_dir)"
+  as_root apt-get "${opts[@]}" update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install -y -qq --no-install-recommends libstdc++6 >/dev/null
+  as_root ldconfig
+}
+
+if ! has_glibcxx; then
+  . /etc/os-release 2>/dev/null || true
+  if [ "${ID:-}" = debian ] && [ "${VERSION_ID:-}" = 12 ]; then
+    install_trixie_libstdcxx
+    has_glibcxx || die "libstdc++6 from Debian 13 is installed but $REQUIRED_GLIBCXX is still missing"
+  else
+    die "the C++ runtime ($(libstdcxx_path || echo 'libstdc++.so.6 not found')) lacks $REQUIRED_GLIBCXX, which TorchSharp 0.107 needs.
+       Install GCC 13's libstdc++6 or newer (Debian 13, Ubuntu 24.04 and later have it), then run this again."
+  fi
+fi
+
+# --- 2. Test servers (only for the test command). -----------------------------------------------------
+if [ "$MODE" = test ]; then
+  if ! command -v redis-server >/dev/null; then
+    say "installing redis-server (apt)"
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  fi
+  # Azurite, pinned by package.json + package-lock.json. Re-install only when the lock file changed.
+  lock_sum="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -x "$ROOT/node_modules/.bin/azurite" ] || [ "$(cat "$ROOT/node_modules/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+    command -v npm >/dev/null || die "npm is needed to install Azurite (install Node.js 20+ and npm)"
+    say "installing Azurite (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$lock_sum" > "$ROOT/node_modules/.lock-sum"
+  fi
+fi
+
+# --- 3. Build, skipped when no source changed since the last good build. ------------------------------
+command -v dotnet >/dev/null || die "the .NET 10 SDK is needed (dotnet not found on PATH)"
+STAMP="$ROOT/artifacts/.build-stamp"
+needs_build() {
+  [ -f "$STAMP" ] || return 0
+  [ -n "$(find "$ROOT/src" "$ROOT/tests" "$ROOT"/Directory.*.props "$ROOT"/Directory.*.targets "$ROOT/Orchestrator.sln" "$ROOT/global.json" \
+          -newer "$STAMP" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.sln' -o -name '*.json' \) \
+          -not -path '*/bin/*' -not -path '*/obj/*' -print -quit 2>/dev/null)" ]
+}
+if needs_build; then
+  say "building (dotnet build -c Release)"
+  touch "$ROOT/artifacts/.build-start" 2>/dev/null || { mkdir -p "$ROOT/artifacts"; touch "$ROOT/artifacts/.build-start"; }
+  if ! (cd "$ROOT" && dotnet build Orchestrator.sln -c Release -nologo -v:q -clp:ErrorsOnly >"$ROOT/artifacts/build.log" 2>&1); then
+    cat "$ROOT/artifacts/build.log" >&2
+    die "build failed (log: artifacts/build.log)"
+  fi
+  # The stamp takes the start time so edits made during the build trigger the next one.
+  mv "$ROOT/artifacts/.build-start" "$STAMP"
+fi
+say "ready"

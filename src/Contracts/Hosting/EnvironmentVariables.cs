@@ -1,0 +1,26 @@
+namespace Orchestrator.Contracts.Hosting;
+
+/// <summary>Every silo and client option can come from these environment variables (the container sets them).</summary>
+public static class EnvironmentVariables
+{
+    /// <summary>`localhost` (embedded) or `redis://HOST:PORT`.</summary>
+    public const string Cluster = "ORCHESTRATOR_CLUSTER";
+    /// <summary>A local directory, or an Azure Storage connection string.</summary>
+    public const string Storage = "ORCHESTRATOR_STORAGE";
+    /// <summary>Blob container name when storage is Azure Blob.</summary>
+    public const string StorageContainer = "ORCHESTRATOR_STORAGE_CONTAINER";
+    public const string DataDir = "ORCHESTRATOR_DATA_DIR";
+    public const string Slots = "ORCHESTRATOR_SLOTS";
+    public const string Device = "ORCHESTRATOR_DEVICE";
+    public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
+    public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
+    public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
+    public const string HttpPort = "ORCHESTRATOR_HTTP_PORT";
+
+    // Orleans-on-Kubernetes conventions: filled from the downward API.
+    public const string ServiceId = "ORLEANS_SERVICE_ID";
+    public const string ClusterId = "ORLEANS_CLUSTER_ID";
+    public const string PodName = "POD_NAME";
+    public const string PodIp = "POD_IP";
+    public const string PodNamespace = "POD_NAMESPACE";
+}
