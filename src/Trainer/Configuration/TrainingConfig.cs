@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+
+namespace Orchestrator.Trainer.Configuration;
+
+/// <summary>
+/// Everything that decides one training run. Serialised as-is (snake_case, the same keys a sweep file uses for
+/// its parameters), so `result.json`, the manifest and the sweep agree on names. Defaults follow PEFT's LoraConfig
+/// where it has the knob.
+/// </summary>
+public sealed record TrainingConfig
+{
+    // --- task -------------------------------------------------------------------------------------------------
+    /// <summary>Built-in model name (`mlp`, `transformer-block`, `llama`) or a Hugging Face model folder.</summary>
+    [JsonPropertyName("model")] public string Model { get; init; } = "mlp";
+    /// <summary>Built-in dataset name (`mnist`, `synthetic-regression`, `text`) or a path.</summary>
+    [JsonPropertyName("dataset")] public string Dataset { get; init; } = "mnist";
+    /// <summary>`lora` (adapter), `full` (every weight trains) or `base` (evaluate the frozen base only).</summary>
+    [JsonPropertyName("adapter")] public string Adapter { get; init; } = AdapterModes.Lora;
+
+    // --- LoRA (PEFT LoraConfig) ---------------------------------------------------------------------------------
+    [JsonPropertyName("rank")] public int Rank { get; init; } = 8;
+    [JsonPropertyName("alpha")] public double Alpha { get; init; } = 8;
+    /// <summary>Module names (exact or path-suffix), or the single entry `all-linear`.</summary>
+    [JsonPropertyName("target_modules")] public IReadOnlyList<string> TargetModules { get; init; } = [];
+    /// <summary>A regex matched against the whole module path (PEFT: target_modules given as a string). Overrides <see cref="TargetModules"/>.</summary>
+    [JsonPropertyName("target_modules_regex")] public string? TargetModulesRegex { get; init; }
+    [JsonPropertyName("layers_to_transform")] public IReadOnlyList<int>? LayersToTransform { get; init; }
+    [JsonPropertyName("rank_pattern")] public IReadOnlyDictionary<string, int>? RankPattern { get; init; }
+    [JsonPropertyName("alpha_pattern")] public IReadOnlyDictionary<string, double>? AlphaPattern { get; init; }
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+    /// <summary>`none`, `all` or `lora_only` (PEFT's bias).</summary>
+    [JsonPropertyName("bias")] public string Bias { get; init; } = BiasModes.None;
+    [JsonPropertyName("use_rslora")] public bool UseRslora { get; init; }
+    /// <summary>`kaiming` (PEFT's default, init_lora_weights=true) or `gaussian`.</summary>
+    [JsonPropertyName("init")] public string Init { get; init; } = InitModes.Kaiming;
+
+    // --- optimisation -------------------------------------------------------------------------------------------
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
+    /// <summary>`constant`, `linear` or `cosine`.</summary>
+    [JsonPropertyName("schedule")] public string Schedule { get; init; } = Schedules.Constant;
+    [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; }
+    /// <summary>Max gradient norm; 0 turns clipping off.</summary>
+    [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 64;
+    [JsonPropertyName("epochs")] public int Epochs { get; init; } = 1;
+    /// <summary>Stop after this many optimiser steps; 0 means epochs decide.</summary>
+    [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
+    /// <summary>Evaluate every N steps; 0 means at the end of every epoch.</summary>
+    [JsonPropertyName("eval_every")] public int EvalEvery { get; init; }
+    /// <summary>Write a checkpoint every N steps; 0 means at every evaluation.</summary>
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; }
+    [JsonPropertyName("seed")] public long Seed { get; init; }
+
+    // --- text models --------------------------------------------------------------------------------------------
+    [JsonPropertyName("seq_len")] public int SequenceLength { get; init; } = 64;
+    /// <summary>Optional tokenizer file for the `text` dataset; byte-level when absent.</summary>
+    [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
+}
+
+public static class AdapterModes
+{
+    public const string Lora = "lora";
+    public const string Full = "full";
+    public const string Base = "base";
+    public static readonly IReadOnlyList<string> All = [Lora, Full, Base];
+}
+
+public static class BiasModes
+{
+    public const string None = "none";
+    public const string All = "all";
+    public const string LoraOnly = "lora_only";
+    public static readonly IReadOnlyList<string> Values = [None, All, LoraOnly];
+}
+
+public static class InitModes
+{
+    public const string Kaiming = "kaiming";
+    public const string Gaussian = "gaussian";
+    public static readonly IReadOnlyList<string> Values = [Kaiming, Gaussian];
+}
+
+public static class Schedules
+{
+    public const string Constant = "constant";
+    public const string Linear = "linear";
+    public const string Cosine = "cosine";
+    public static readonly IReadOnlyList<string> Values = [Constant, Linear, Cosine];
+}
