@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Benchmarks;
+
+/// <summary>One benchmark: the trainer's loop against a bare TorchSharp loop doing the same math.</summary>
+public sealed record TrainerBenchmarkResult
+{
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("steps")] public int Steps { get; init; }
+    [JsonPropertyName("threads")] public int Threads { get; init; }
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; }
+    /// <summary>Rows through the linear layers per step: samples (mlp) or batch × sequence tokens (transformer-block).</summary>
+    [JsonPropertyName("tokens_per_step")] public long TokensPerStep { get; init; }
+    [JsonPropertyName("rank")] public int Rank { get; init; }
+    [JsonPropertyName("targets")] public required IReadOnlyList<string> Targets { get; init; }
+    [JsonPropertyName("params_touched")] public long ParametersTouched { get; init; }
+    [JsonPropertyName("trainable_params")] public long TrainableParameters { get; init; }
+    /// <summary>6 × params_touched × tokens_per_step (see <see cref="TrainerBenchmark.FlopFormula"/>).</summary>
+    [JsonPropertyName("flops_per_step")] public double FlopsPerStep { get; init; }
+    [JsonPropertyName("trainer_steps_per_second")] public double TrainerStepsPerSecond { get; init; }
+    [JsonPropertyName("bare_steps_per_second")] public double BareStepsPerSecond { get; init; }
+    [JsonPropertyName("trainer_gflops")] public double TrainerGflops => TrainerStepsPerSecond * FlopsPerStep / 1e9;
+    [JsonPropertyName("bare_gflops")] public double BareGflops => BareStepsPerSecond * FlopsPerStep / 1e9;
+    /// <summary>Trainer time per step over bare time per step (1.0 = no overhead).</summary>
+    [JsonPropertyName("overhead_ratio")] public double OverheadRatio => TrainerStepsPerSecond > 0 ? BareStepsPerSecond / TrainerStepsPerSecond : double.NaN;
+    /// <summary>Peak resident memory of the process during each loop (Linux VmHWM, reset before each; 0 where unavailable).</summary>
+    [JsonPropertyName("trainer_peak_rss_bytes")] public long TrainerPeakRssBytes { get; init; }
+    [JsonPropertyName("bare_peak_rss_bytes")] public long BarePeakRssBytes { get; init; }
+    [JsonPropertyName("peak_rss_resettable")] public bool PeakRssResettable { get; init; }
+    [JsonPropertyName("flop_formula")] public string Formula { get; init; } = TrainerBenchmark.FlopFormula;
+}
+
+/// <summary>
+/// Measures what the trainer costs over the math it runs. Two fixed configs: `mlp` (MNIST, batch 1024, LoRA r=8 on
+/// l1, l2, l3) and `transformer-block` (synthetic regression, batch 10 × 32 tokens, LoRA r=8 on q_proj, v_proj).
+/// The trainer side is <see cref="TrainingLoop"/> itself (shuffled batches, LR schedule, loss accumulated on the
+/// device, progress every step); the bare side is forward, loss, backward, gradient clipping and AdamW on pre-made
+/// tensors of the same shape: the same per-step math, dtype and thread count. Both skip <see cref="WarmupSteps"/>
+/// before timing. Evaluation is not trainer overhead per step: the config evaluates only after the last step, outside
+/// the timed window (with per-epoch evaluation the transformer-block's 10-batch epochs would put one in every 10 steps).
+/// </summary>
+public static class TrainerBenchmark
+{
+    public const int WarmupSteps = 3;
+
+    public const string FlopFormula =
+        "flops/step = 6 × params_touched × tokens_per_step (2 forward + 4 backward per weight per row); params_touched = every " +
+        "parameter the step multiplies, frozen and LoRA alike. Frozen weights need no weight gradient (4, not 6), and " +
+        "attention's score/value products are not counted, so the figure is the usual dense-training equivalent.";
+
+    private sealed record Setup(string Dataset, int BatchSize, long TokensPerStep, IReadOnlyList<string> Targets);
+
+    private static Setup SetupOf(string model) => model switch
+    {
+        BuiltInModels.Mlp => new(DatasetCatalog.Mnist, 1024, 1024, ["l1", "l2", "l3"]),
+        BuiltInModels.TransformerBlock => new(DatasetCatalog.SyntheticRegression, 10, 10 * SyntheticRegressionDataset.SequenceLength, ["q_proj", "v_proj"]),
+        _ => throw new ArgumentException($"no benchmark for model '{model}' (mlp or transformer-block)", nameof(model)),
+    };
+
+    public static TrainerBenchmarkResult Run(string model, int steps, int threads, string? dataDirectory = null)
+    {
+        if (steps <= WarmupSteps + 1) throw new ArgumentOutOfRangeException(nameof(steps), $"needs more than {WarmupSteps + 1} steps");
+        var setup = SetupOf(model);
+        TorchThreads.Set(threads);
+        var config = new TrainingConfig
+        {
+            Model = model, Dataset = setup.Dataset, Rank = 8, Alpha = 16, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
+            MaxSteps = steps, EvalEvery = steps, LearningRate = 1e-3, Seed = 1,
+        };
+        try
+        {
+            using var data = DatasetCatalog.Load(config, dataDirectory);
+            var resettable = PeakRss.Reset();
+            var (bareRate, paramsTouched, trainableParameters) = Bare(config, data, setup, steps);
+            var bareRss = PeakRss.Read();
+            PeakRss.Reset();
+            var trainerRate = Trainer(config, data, steps);
+            var trainerRss = PeakRss.Read();
+            return new TrainerBenchmarkResult
+            {
+                Model = model, Steps = steps, Threads = threads, BatchSize = setup.BatchSize, TokensPerStep = setup.TokensPerStep, Rank = config.Rank,
+                Targets = setup.Targets, ParametersTouched = paramsTouched, TrainableParameters = trainableParameters,
+                FlopsPerStep = 6.0 * paramsTouched * setup.TokensPerStep,
+                TrainerStepsPerSecond = trainerRate, BareStepsPerSecond = bareRate,
+                TrainerPeakRssBytes = trainerRss, BarePeakRssBytes = bareRss, PeakRssResettable = resettable,
+            };
+        }
+        finally
+        {
+            TorchThreads.Apply();
+        }
+    }
+
+    private static double Trainer(TrainingConfig config, ITrainingDataset data, int steps)
+    {
+        using var model = ModelCatalog.Create(config.Model, config.Seed);
+        LoraInjector.Inject(model, config, config.Seed);
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        var clock = new StepClock(WarmupSteps, steps - 1);
+        TrainingLoop.Run(model, data, trainable, new TrainingLoopOptions { Config = config, Observer = clock, ProgressEvery = 1 });
+        return clock.StepsPerSecond;
+    }
+
+    private static (double StepsPerSecond, long ParamsTouched, long Trainable) Bare(TrainingConfig config, ITrainingDataset data, Setup setup, int steps)
+    {
+        using var model = ModelCatalog.Create(config.Model, config.Seed);
+        LoraInjector.Inject(model, config, config.Seed);
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = new AdamW(parameters, config.LearningRate, TrainingLoop.Beta1, TrainingLoop.Beta2, TrainingLoop.Epsilon, config.WeightDecay);
+        using var scope0 = torch.NewDisposeScope();
+        // The floor reads real data too: it cycles through one epoch's batches, gathered before the clock starts, so
+        // both loops move the same bytes and the difference is the trainer's own work (ordering, metrics, hooks).
+        var batches = Enumerable.Range(0, data.TrainBatchCount(setup.BatchSize))
+            .Select(i => data.TrainBatch(setup.BatchSize, 0, 0, i))
+            .Where(b => b.Size == setup.BatchSize)
+            .Select(b => (Inputs: b.Inputs.clone(), Targets: b.Targets.clone()))
+            .ToList();
+        model.train();
+        var watch = new Stopwatch();
+        for (var step = 0; step < steps; step++)
+        {
+            if (step == WarmupSteps) watch.Start();
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var (inputs, targets) = batches[step % batches.Count];
+            var output = model.forward(inputs);
+            var loss = TaskLoss.Compute(data.Task, output, targets);
+            loss.backward();
+            if (config.GradClip > 0) nn.utils.clip_grad_norm_(parameters, config.GradClip);
+            optimizer.step();
+        }
+        watch.Stop();
+        var touched = model.parameters().Sum(p => p.numel());
+        return ((steps - WarmupSteps) / watch.Elapsed.TotalSeconds, touched, parameters.Sum(p => p.numel()));
+    }
+
+    /// <summary>Times the trainer's steps between two progress reports, leaving out warm-up and the final evaluation.</summary>
+    private sealed class StepClock(int from, int to) : ITrainingObserver
+    {
+        private readonly Stopwatch _watch = new();
+        public double StepsPerSecond { get; private set; }
+
+        public bool OnProgress(TrainingProgress progress)
+        {
+            if (progress.Step == from) _watch.Start();
+            if (progress.Step == to)
+            {
+                _watch.Stop();
+                StepsPerSecond = (to - from) / _watch.Elapsed.TotalSeconds;
+            }
+            return true;
+        }
+
+        public void OnCheckpoint(string directory, long step) { }
+    }
+
+    /// <summary>Linux's per-process high-water mark of resident memory, which `5` written to clear_refs resets.</summary>
+    private static class PeakRss
+    {
+        public static bool Reset()
+        {
+            try
+            {
+                File.WriteAllText("/proc/self/clear_refs", "5");
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        public static long Read()
+        {
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/self/status"))
+                {
+                    if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                    var kb = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0]);
+                    return kb * 1024;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+            using var process = Process.GetCurrentProcess();
+            return process.PeakWorkingSet64;
+        }
+    }
+}

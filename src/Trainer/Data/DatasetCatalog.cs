@@ -1,0 +1,43 @@
+using Orchestrator.Trainer.Configuration;
+
+namespace Orchestrator.Trainer.Data;
+
+/// <summary>
+/// Resolves a config's `dataset`: `mnist` (the shipped 10,000 digits), `synthetic-regression`, `text` (the shipped
+/// tiny-stories corpus), a `.jsonl` file of texts, or a folder of MNIST IDX files (a user's full MNIST).
+/// </summary>
+public static class DatasetCatalog
+{
+    public const string Mnist = "mnist";
+    public const string SyntheticRegression = "synthetic-regression";
+    public const string Text = "text";
+    public const string TextCorpusFile = "tiny-stories.jsonl";
+
+    public static readonly IReadOnlyList<string> Names = [Mnist, SyntheticRegression, Text];
+
+    /// <summary>The `data/` folder copied next to the binaries.</summary>
+    public static string DefaultDataDirectory => Path.Combine(AppContext.BaseDirectory, "data");
+
+    public static ITrainingDataset Load(TrainingConfig config, string? dataDirectory = null)
+    {
+        var dataset = config.Dataset;
+        var root = dataDirectory ?? DefaultDataDirectory;
+        switch (dataset)
+        {
+            case Mnist:
+                return MnistDataset.Load(Path.Combine(root, "mnist"));
+            case SyntheticRegression:
+                return SyntheticRegressionDataset.Create();
+            case Text:
+                return TextDataset.Load(Path.Combine(root, "text", TextCorpusFile), config);
+        }
+
+        if (dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && File.Exists(dataset))
+            return TextDataset.Load(dataset, config);
+        if (MnistDataset.IsMnistFolder(dataset))
+            return MnistDataset.Load(dataset);
+
+        throw new ArgumentException(
+            $"unknown dataset '{dataset}': expected one of {string.Join(", ", Names)}, a .jsonl file of texts, or a folder of MNIST IDX files");
+    }
+}

@@ -1,0 +1,45 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Data;
+
+/// <summary>What a dataset asks of the model and its loss.</summary>
+public enum TaskKind
+{
+    /// <summary>Inputs → class logits; cross-entropy, accuracy.</summary>
+    Classification,
+    /// <summary>Inputs → values of the targets' shape; mean squared error.</summary>
+    Regression,
+    /// <summary>Token ids [B, T] → logits [B, T, V]; cross-entropy of each token against the next.</summary>
+    CausalLm,
+}
+
+/// <summary>One batch. The tensors belong to the caller's dispose scope.</summary>
+public readonly record struct Batch(Tensor Inputs, Tensor Targets)
+{
+    public long Size => Inputs.shape[0];
+}
+
+/// <summary>
+/// A train/test split held in memory. Training batches come in a shuffled order that depends only on
+/// (seed, epoch), so a batch is addressed by (epoch, index) and a resumed run sees exactly the batches an
+/// uninterrupted one would, with no generator state to carry.
+/// </summary>
+public interface ITrainingDataset : IDisposable
+{
+    string Name { get; }
+    TaskKind Task { get; }
+    long TrainCount { get; }
+    long TestCount { get; }
+    /// <summary>Vocabulary size for <see cref="TaskKind.CausalLm"/>, classes for classification, 0 otherwise.</summary>
+    long Classes { get; }
+
+    /// <summary>Batches in one epoch; the last batch may be smaller.</summary>
+    int TrainBatchCount(int batchSize);
+
+    /// <summary>Batch <paramref name="index"/> of epoch <paramref name="epoch"/> in the shuffled order of (seed, epoch).</summary>
+    Batch TrainBatch(int batchSize, long seed, int epoch, int index);
+
+    /// <summary>Test batches in file order.</summary>
+    IEnumerable<Batch> TestBatches(int batchSize);
+}

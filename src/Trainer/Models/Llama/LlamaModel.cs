@@ -1,0 +1,369 @@
+using Orchestrator.Trainer.Safetensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Models.Llama;
+
+/// <summary>
+/// Llama as transformers' <c>LlamaForCausalLM</c> (eager attention): token ids [B, T] (int64) to logits [B, T, V].
+/// Module paths and tensor names are Hugging Face's (<c>model.layers.0.self_attn.q_proj</c>, …), so a
+/// <c>model.safetensors</c> from the Hub loads as is and PEFT adapter keys line up. Weights are float32.
+/// </summary>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>
+{
+    public const string WeightsFileName = "model.safetensors";
+
+#pragma warning disable IDE1006 // field names are the HF module names
+    private readonly LlamaBackbone model;
+    private nn.Module<Tensor, Tensor> lm_head;
+#pragma warning restore IDE1006
+
+    public LlamaConfig Config { get; }
+
+    private LlamaModel(LlamaConfig config) : base("LlamaForCausalLM")
+    {
+        config.Validate();
+        Config = config;
+        model = new LlamaBackbone(config);
+        var head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        if (config.TieWordEmbeddings) head.weight = model.EmbedTokens.weight!;
+        lm_head = head;
+        RegisterComponents();
+    }
+
+    /// <summary>Random weights the way transformers initialises them: N(0, initializer_range) for linear and embedding weights, ones for norms.</summary>
+    public static LlamaModel Create(LlamaConfig config, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var llama = new LlamaModel(config);
+        using var generator = new torch.Generator(unchecked((ulong)seed));
+        using var noGrad = torch.no_grad();
+        foreach (var (name, parameter) in llama.named_parameters())
+        {
+            if (config.TieWordEmbeddings && name == "lm_head.weight") continue;
+            using var scope = torch.NewDisposeScope();
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
+                parameter.fill_(1.0);
+            else
+                parameter.copy_(torch.randn(parameter.shape, generator: generator).mul_(config.InitializerRange));
+        }
+        return llama;
+    }
+
+    /// <summary>Loads <c>config.json</c> and <c>model.safetensors</c> from a Hugging Face model folder.</summary>
+    public static LlamaModel FromPretrained(string folder)
+    {
+        var configPath = Path.Combine(folder, LlamaConfig.FileName);
+        var weightsPath = Path.Combine(folder, WeightsFileName);
+        foreach (var path in new[] { configPath, weightsPath })
+        {
+            if (!File.Exists(path))
+            {
+                var hint = File.Exists(Path.Combine(folder, "model.safetensors.index.json")) ? " (sharded checkpoints are not supported)" : "";
+                throw new FileNotFoundException($"Llama folder '{folder}' has no {Path.GetFileName(path)}{hint}.", path);
+            }
+        }
+        var llama = new LlamaModel(LlamaConfig.Load(configPath));
+        var (tensors, _) = SafetensorsFile.ReadAll(weightsPath);
+        try
+        {
+            llama.LoadWeights(tensors, weightsPath);
+        }
+        catch
+        {
+            llama.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+        return llama;
+    }
+
+    /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> (without <c>lm_head.weight</c> when tied, as transformers does).</summary>
+    public void SavePretrained(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var weights = WeightNames().ToDictionary(name => name, name => StateDict[name]);
+        SafetensorsFile.Write(Path.Combine(folder, WeightsFileName), weights, new Dictionary<string, string> { ["format"] = "pt" });
+        var config = Config with { NumKeyValueHeads = Config.KeyValueHeads, HeadDim = Config.HeadDimension, TorchDtype = "float32" };
+        var configPath = Path.Combine(folder, LlamaConfig.FileName);
+        var temp = configPath + $".{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, config.ToJson());
+        File.Move(temp, configPath, overwrite: true);
+    }
+
+    public override Tensor forward(Tensor inputIds)
+    {
+        if (inputIds.dim() != 2 || inputIds.dtype != ScalarType.Int64)
+            throw new ArgumentException($"Expected int64 token ids [batch, tokens], got {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        using var scope = torch.NewDisposeScope();
+        var hidden = model.forward(inputIds);
+        return lm_head.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>With tied embeddings, the shared weight appears once (as <c>model.embed_tokens.weight</c>), as in PyTorch, so an optimiser steps it once.</summary>
+    public override IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true) =>
+        base.named_parameters(recurse).Where(p => !(Config.TieWordEmbeddings && p.name == "lm_head.weight"));
+
+    /// <summary>The tensor names a checkpoint of this model holds.</summary>
+    public IEnumerable<string> WeightNames() =>
+        StateDict.Keys.Where(name => !(Config.TieWordEmbeddings && name == "lm_head.weight"));
+
+    private Dictionary<string, Tensor> StateDict => state_dict();
+
+    private void LoadWeights(IReadOnlyDictionary<string, Tensor> tensors, string source)
+    {
+        var own = StateDict;
+        var expected = WeightNames().ToList();
+        var missing = expected.Where(name => !tensors.ContainsKey(name)).ToList();
+        // Old exports carry rotary_emb.inv_freq; a tied checkpoint may still hold lm_head.weight.
+        var unexpected = tensors.Keys
+            .Where(name => !own.ContainsKey(name) && !name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).ToList();
+        var mismatched = expected.Where(tensors.ContainsKey)
+            .Where(name => !own[name].shape.SequenceEqual(tensors[name].shape))
+            .Select(name => $"{name} (checkpoint [{string.Join(",", tensors[name].shape)}], model [{string.Join(",", own[name].shape)}])")
+            .ToList();
+        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"missing: {string.Join(", ", missing)}");
+            if (unexpected.Count > 0) parts.Add($"unexpected: {string.Join(", ", unexpected)}");
+            if (mismatched.Count > 0) parts.Add($"shape mismatch: {string.Join(", ", mismatched)}");
+            throw new InvalidDataException($"'{source}' does not match its config.json: {string.Join("; ", parts)}.");
+        }
+        using var noGrad = torch.no_grad();
+        foreach (var name in expected)
+        {
+            own[name].copy_(tensors[name]);
+        }
+    }
+}
+
+/// <summary>transformers' <c>LlamaModel</c>: embeddings, decoder layers, final norm.</summary>
+internal sealed class LlamaBackbone : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<LlamaDecoderLayer> layers;
+    private readonly LlamaRmsNorm norm;
+    private readonly LlamaRotaryEmbedding rotary_emb;
+#pragma warning restore IDE1006
+
+    public LlamaBackbone(LlamaConfig config) : base("LlamaModel")
+    {
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
+        norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
+        rotary_emb = new LlamaRotaryEmbedding(config);
+        RegisterComponents();
+    }
+
+    public Embedding EmbedTokens => embed_tokens;
+
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        var tokens = inputIds.shape[1];
+        var hidden = embed_tokens.forward(inputIds);
+        var (cos, sin) = rotary_emb.CosSin(tokens, hidden.dtype, hidden.device);
+        // Additive causal mask as in eager attention: 0 on and below the diagonal, the dtype's minimum above it.
+        var mask = torch.ones(tokens, tokens, dtype: ScalarType.Bool, device: hidden.device).triu(1);
+        foreach (var layer in layers)
+        {
+            hidden = layer.Forward(hidden, cos, sin, mask);
+        }
+        return norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+}
+
+internal sealed class LlamaDecoderLayer : nn.Module
+{
+#pragma warning disable IDE1006
+    private readonly LlamaAttention self_attn;
+    private readonly LlamaMlp mlp;
+    private readonly LlamaRmsNorm input_layernorm;
+    private readonly LlamaRmsNorm post_attention_layernorm;
+#pragma warning restore IDE1006
+
+    public LlamaDecoderLayer(LlamaConfig config) : base("LlamaDecoderLayer")
+    {
+        self_attn = new LlamaAttention(config);
+        mlp = new LlamaMlp(config);
+        input_layernorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
+        post_attention_layernorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor causalMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = hidden + self_attn.Forward(input_layernorm.forward(hidden), cos, sin, causalMask);
+        return (x + mlp.forward(post_attention_layernorm.forward(x))).MoveToOuterDisposeScope();
+    }
+}
+
+internal sealed class LlamaAttention : nn.Module
+{
+#pragma warning disable IDE1006
+    private nn.Module<Tensor, Tensor> q_proj;
+    private nn.Module<Tensor, Tensor> k_proj;
+    private nn.Module<Tensor, Tensor> v_proj;
+    private nn.Module<Tensor, Tensor> o_proj;
+#pragma warning restore IDE1006
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+
+    public LlamaAttention(LlamaConfig config) : base("LlamaAttention")
+    {
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.KeyValueHeads;
+        _headDim = config.HeadDimension;
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: false);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor causalMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        long batch = hidden.shape[0], tokens = hidden.shape[1];
+        var q = q_proj.forward(hidden).view(batch, tokens, _heads, _headDim).transpose(1, 2);
+        var k = k_proj.forward(hidden).view(batch, tokens, _kvHeads, _headDim).transpose(1, 2);
+        var v = v_proj.forward(hidden).view(batch, tokens, _kvHeads, _headDim).transpose(1, 2);
+
+        q = q * cos + RotateHalf(q) * sin;
+        k = k * cos + RotateHalf(k) * sin;
+        k = RepeatKv(k, _heads / _kvHeads);
+        v = RepeatKv(v, _heads / _kvHeads);
+
+        var scores = torch.matmul(q, k.transpose(2, 3)).mul_(1.0 / Math.Sqrt(_headDim));
+        scores = scores.masked_fill(causalMask, MinValue(scores.dtype));
+        var weights = torch.nn.functional.softmax(scores, -1, ScalarType.Float32).to(q.dtype);
+        var attended = torch.matmul(weights, v).transpose(1, 2).contiguous().view(batch, tokens, _heads * _headDim);
+        return o_proj.forward(attended).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>rotate_half: [x1, x2] → [-x2, x1] over the last dimension.</summary>
+    private static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        var x1 = x[TensorIndex.Ellipsis, TensorIndex.Slice(null, half)];
+        var x2 = x[TensorIndex.Ellipsis, TensorIndex.Slice(half, null)];
+        return torch.cat([-x2, x1], -1);
+    }
+
+    /// <summary>repeat_kv: [B, kv, T, D] → [B, kv·groups, T, D], each key/value head shared by <paramref name="groups"/> query heads.</summary>
+    private static Tensor RepeatKv(Tensor x, int groups)
+    {
+        if (groups == 1) return x;
+        long batch = x.shape[0], kvHeads = x.shape[1], tokens = x.shape[2], dim = x.shape[3];
+        return x.unsqueeze(2).expand(batch, kvHeads, groups, tokens, dim).reshape(batch, kvHeads * groups, tokens, dim);
+    }
+
+    private static double MinValue(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 => double.MinValue,
+        ScalarType.Float16 => -65504.0,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        _ => float.MinValue,
+    };
+}
+
+internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    private nn.Module<Tensor, Tensor> gate_proj;
+    private nn.Module<Tensor, Tensor> up_proj;
+    private nn.Module<Tensor, Tensor> down_proj;
+#pragma warning restore IDE1006
+
+    public LlamaMlp(LlamaConfig config) : base("LlamaMLP")
+    {
+        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
+        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
+        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        return down_proj.forward(torch.nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>LlamaRMSNorm: x / sqrt(mean(x²) + eps) computed in float32, times a learned per-channel weight.</summary>
+internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    private readonly Parameter weight;
+#pragma warning restore IDE1006
+    private readonly double _eps;
+
+    public LlamaRmsNorm(int size, double eps) : base("LlamaRMSNorm")
+    {
+        weight = new Parameter(torch.ones(size));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var variance = x32.pow(2).mean([-1], keepdim: true);
+        var normed = x32 * torch.rsqrt(variance + _eps);
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>LlamaRotaryEmbedding (default and llama3 rope types): cos and sin of position × inverse frequency, [T, D] each.</summary>
+internal sealed class LlamaRotaryEmbedding : nn.Module
+{
+    private readonly float[] _inverseFrequencies;
+
+    public LlamaRotaryEmbedding(LlamaConfig config) : base("LlamaRotaryEmbedding")
+    {
+        var dim = config.HeadDimension;
+        // In float32, as transformers computes inv_freq = 1 / base ** (arange(0, dim, 2).float() / dim).
+        _inverseFrequencies = Enumerable.Range(0, dim / 2)
+            .Select(i => 1.0f / MathF.Pow((float)config.RopeTheta, (float)(2 * i) / dim))
+            .ToArray();
+        if (config.RopeScaling is { Type: "llama3" } scaling) Llama3Scale(_inverseFrequencies, scaling);
+        RegisterComponents();
+    }
+
+    public (Tensor Cos, Tensor Sin) CosSin(long tokens, ScalarType dtype, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var inverse = torch.tensor(_inverseFrequencies, device: device);
+        var positions = torch.arange(tokens, dtype: ScalarType.Float32, device: device);
+        var frequencies = torch.outer(positions, inverse);
+        var embedding = torch.cat([frequencies, frequencies], -1);
+        return (embedding.cos().to(dtype).MoveToOuterDisposeScope(), embedding.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    // transformers' _compute_llama3_parameters: long wavelengths slowed by `factor`, short ones kept, a smooth blend between.
+    private static void Llama3Scale(float[] inverse, LlamaRopeScaling scaling)
+    {
+        var lowFreqWavelength = scaling.OriginalMaxPositionEmbeddings / scaling.LowFreqFactor;
+        var highFreqWavelength = scaling.OriginalMaxPositionEmbeddings / scaling.HighFreqFactor;
+        for (var i = 0; i < inverse.Length; i++)
+        {
+            var wavelength = 2 * Math.PI / inverse[i];
+            if (wavelength > lowFreqWavelength) inverse[i] = (float)(inverse[i] / scaling.Factor);
+            else if (wavelength >= highFreqWavelength)
+            {
+                var smooth = (scaling.OriginalMaxPositionEmbeddings / wavelength - scaling.LowFreqFactor) / (scaling.HighFreqFactor - scaling.LowFreqFactor);
+                inverse[i] = (float)((1 - smooth) * inverse[i] / scaling.Factor + smooth * inverse[i]);
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using Orchestrator.Trainer.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Training;
+
+/// <summary>The training loss of each task: cross-entropy, mean squared error, next-token cross-entropy (targets pre-shifted by the dataset).</summary>
+public static class TaskLoss
+{
+    public static Tensor Compute(TaskKind task, Tensor output, Tensor targets, nn.Reduction reduction = nn.Reduction.Mean) => task switch
+    {
+        TaskKind.Classification => nn.functional.cross_entropy(output, targets, reduction: reduction),
+        TaskKind.Regression => nn.functional.mse_loss(output, targets, reduction),
+        TaskKind.CausalLm => NextTokenCrossEntropy(output, targets, reduction),
+        _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
+    };
+
+    /// <summary>Logits [B, T, V] at position t score target t, which the dataset has already shifted to be token t+1.</summary>
+    private static Tensor NextTokenCrossEntropy(Tensor logits, Tensor targets, nn.Reduction reduction) =>
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1), reduction: reduction);
+
+    /// <summary>How many loss terms a batch contributes (samples, elements or predicted tokens), to average over a test set.</summary>
+    public static long Terms(TaskKind task, Tensor output, Tensor targets) => task switch
+    {
+        TaskKind.Classification => targets.shape[0],
+        TaskKind.Regression => output.numel(),
+        TaskKind.CausalLm => targets.numel(),
+        _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
+    };
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Peft;
+using Orchestrator.Trainer.Safetensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Training;
+
+/// <summary>
+/// One trial from start to files: base model → adapter (LoRA injected, everything trainable, or nothing) → train →
+/// evaluate → `adapter/` (PEFT) or `model.safetensors` (full) → `result.json`. Checkpoints go to
+/// `checkpoints/step-N/` on the way; a request with <see cref="TrainingRequest.ResumeFrom"/> continues from one.
+/// </summary>
+/// <remarks>
+/// The adaptation trains on the trial's own dataset, which for the rank study is the data the base was pretrained on:
+/// the study pretrains 5 epochs on MNIST, then fine-tunes (LoRA at each rank, or every weight) on the same MNIST.
+/// Dropout draws from the trial's own generator (seeded from its seed, saved in its checkpoints), so trials training
+/// at once in one process are each bitwise what they are alone.
+/// </remarks>
+public static class TrialTrainer
+{
+    public const string AdapterFolder = "adapter";
+    public const string FullModelFile = "model.safetensors";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>
+    /// Trains the trial. An observer returning false, or <paramref name="cancellationToken"/>, stops it at the next
+    /// step; the outcome is then marked <see cref="TrainingOutcome.StoppedEarly"/> and still carries the metrics of
+    /// the last evaluation and the files written from the weights at that point.
+    /// </summary>
+    /// <exception cref="CheckpointCorruptException">The resume checkpoint fails its checksums (see <see cref="CheckpointDirectory.FindLatestValid"/>).</exception>
+    public static TrainingOutcome Run(TrainingRequest request, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var config = request.Config;
+        if (!AdapterModes.All.Contains(config.Adapter))
+            throw new ArgumentException($"unknown adapter mode '{config.Adapter}' (expected one of {string.Join(", ", AdapterModes.All)})");
+
+        var total = Stopwatch.StartNew();
+        var threads = TorchThreads.Apply();
+        var device = torch.device(request.Device);
+        Directory.CreateDirectory(request.OutputDirectory);
+
+        // Verify the resume point before spending time on the base model.
+        using var resume = request.ResumeFrom is { } from ? CheckpointDirectory.Load(from) : null;
+
+        using var data = DatasetCatalog.Load(config, request.DataDirectory);
+        var baseWatch = Stopwatch.StartNew();
+        var baseModel = BaseModelCache.Get(config.Model, config.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken);
+        var baseElapsed = baseWatch.Elapsed;
+        using var model = baseModel.Model;
+
+        LoraInjection? injection = null;
+        switch (config.Adapter)
+        {
+            case AdapterModes.Lora:
+                injection = LoraInjector.Inject(model, config, config.Seed);
+                break;
+            case AdapterModes.Full:
+                foreach (var p in model.parameters()) p.requires_grad = true;
+                break;
+            default:
+                foreach (var p in model.parameters()) p.requires_grad = false;
+                break;
+        }
+        model.to(device);
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        var totalParameters = model.parameters().Sum(p => p.numel());
+        var trainableParameters = trainable.Sum(p => p.parameter.numel());
+
+        var loop = TrainingLoop.Run(model, data, trainable, new TrainingLoopOptions
+        {
+            Config = config,
+            CheckpointOutputDirectory = config.Adapter == AdapterModes.Base ? null : request.OutputDirectory,
+            Resume = resume,
+            Observer = observer,
+            CancellationToken = cancellationToken,
+            Device = device,
+        });
+
+        var baseModelName = Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model;
+        var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
+        var result = new TrialResult
+        {
+            Config = config,
+            Base = request.Base,
+            BaseModelHash = baseModel.Hash,
+            BaseModelSource = baseModel.Source,
+            Task = data.Task.ToString(),
+            Metrics = new SortedDictionary<string, double>(loop.Metrics.ToDictionary(), StringComparer.Ordinal),
+            TrainableParameters = trainableParameters,
+            TotalParameters = totalParameters,
+            Steps = loop.Steps,
+            TotalSteps = loop.TotalSteps,
+            Evaluations = loop.Evaluations,
+            StoppedEarly = loop.StoppedEarly,
+            ResumedFrom = request.ResumeFrom,
+            LastCheckpoint = loop.LastCheckpoint is null ? null : Path.GetRelativePath(request.OutputDirectory, loop.LastCheckpoint).Replace('\\', '/'),
+            Device = request.Device,
+            Threads = threads,
+            Timings = new TrialTimings
+            {
+                BaseSeconds = baseElapsed.TotalSeconds,
+                PretrainSeconds = baseModel.PretrainElapsed.TotalSeconds,
+                TrainSeconds = loop.Elapsed.TotalSeconds,
+                TotalSeconds = total.Elapsed.TotalSeconds,
+                StepsPerSecond = loop.Elapsed.TotalSeconds > 0 ? (loop.Steps - (resume?.Manifest.Step ?? 0)) / loop.Elapsed.TotalSeconds : 0,
+            },
+            Files = files,
+        };
+        var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
+        AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
+
+        var allFiles = new SortedDictionary<string, string>(files.ToDictionary(), StringComparer.Ordinal)
+        {
+            [TrialResult.FileName] = FileHashes.Sha256(resultPath),
+        };
+        return new TrainingOutcome(result.Metrics, trainableParameters, totalParameters, loop.Steps, total.Elapsed,
+            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash);
+    }
+
+    /// <summary>Writes the trained weights (adapter folder or full model) and returns their sha256 by relative path.</summary>
+    private static SortedDictionary<string, string> WriteWeights(string outputDirectory, TrainingConfig config, string baseModelName, nn.Module model, LoraInjection? injection)
+    {
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        switch (config.Adapter)
+        {
+            case AdapterModes.Lora:
+            {
+                var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
+                var weights = LoraWeights.Get(model);
+                try
+                {
+                    var peft = PeftAdapterConfig.FromTrainingConfig(config, injection!.Modules.Select(m => m.Path).ToList(), baseModelName);
+                    AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
+                }
+                finally
+                {
+                    foreach (var t in weights.Values) t.Dispose();
+                }
+                foreach (var (name, sha) in FileHashes.Tree(adapterDirectory))
+                    files[$"{AdapterFolder}/{name}"] = sha;
+                break;
+            }
+            case AdapterModes.Full:
+            {
+                var path = Path.Combine(outputDirectory, FullModelFile);
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var tensors = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
+                    SafetensorsFile.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+                }
+                files[FullModelFile] = FileHashes.Sha256(path);
+                break;
+            }
+        }
+        return files;
+    }
+}

@@ -1,0 +1,34 @@
+using Orchestrator.Trainer.Training;
+
+namespace Orchestrator.Trainer.Tests.Training;
+
+public sealed class LearningRateScheduleTests
+{
+    [Theory]
+    [InlineData(0, 0.0)]
+    [InlineData(5, 0.5e-3)]
+    [InlineData(10, 1e-3)]
+    [InlineData(99, 1e-3)]
+    public void Constant_with_10_warmup_steps_ramps_linearly_then_holds(long step, double expected) =>
+        Assert.Equal(expected, new LearningRateSchedule("constant", 1e-3, 10, 100).At(step), 12);
+
+    [Theory]
+    [InlineData(0, 0.0)]
+    [InlineData(10, 1.0)]
+    [InlineData(55, 0.5)]
+    [InlineData(100, 0.0)]
+    public void Linear_with_warmup_peaks_at_the_end_of_warmup_and_reaches_zero_at_the_last_step(long step, double factor) =>
+        Assert.Equal(factor, new LearningRateSchedule("linear", 2.0, 10, 100).At(step) / 2.0, 12);
+
+    [Theory]
+    [InlineData(0, 1.0)]
+    [InlineData(50, 0.5)]
+    [InlineData(25, 0.8535533905932737)]
+    [InlineData(100, 0.0)]
+    public void Cosine_without_warmup_follows_half_a_cosine_from_the_peak_to_zero(long step, double factor) =>
+        Assert.Equal(factor, new LearningRateSchedule("cosine", 1.0, 0, 100).Factor(step), 12);
+
+    [Fact]
+    public void An_unknown_schedule_is_rejected() =>
+        Assert.Throws<ArgumentException>(() => new LearningRateSchedule("exponential", 1, 0, 10));
+}
