@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Trainer.Configuration;
+
+namespace Orchestrator.Sweeps;
+
+/// <summary>One trial to run: a stable id, its kind (lora, full, base), the parameters shown to users, and the trainer config.</summary>
+public sealed record TrialPlan(string TrialId, string Kind, IReadOnlyDictionary<string, string> Parameters, TrainingConfig Config);
+
+/// <summary>
+/// Turns a sweep into trials. Everything is a pure function of the spec:
+/// <list type="bullet">
+/// <item>Grid: the cartesian product in file order (the first parameter varies slowest), then the first run_cap
+/// trials. run_cap is an upper bound, so raising it only appends trials and never changes earlier ones.</item>
+/// <item>Random: run_cap draws from <see cref="SplitMix64"/> seeded by the master seed; duplicates removed.</item>
+/// <item>Baselines (not counted in run_cap): `full` adds one full fine-tuning trial per distinct combination of
+/// the non-LoRA parameters, `base` one frozen-base evaluation per value of the `seed` parameter.</item>
+/// <item>Trial id: "t" + the first 12 hex digits of sha256("name\nkind=K\n" + sorted "key=value\n" lines).</item>
+/// <item>Seeds: a `seed` parameter is a repeat index, not the trainer seed. The trainer seed is a hash of the
+/// master seed and the trial's id material, so the same spec always gives the same seeds, whatever the order or
+/// number of workers, and changing the master seed changes every trial's seed.</item>
+/// </list>
+/// </summary>
+public static class SweepExpander
+{
+    private static readonly JsonSerializerOptions Json = new();
+
+    public static IReadOnlyList<TrialPlan> Expand(SweepSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var combos = spec.Method == SweepMethod.Grid ? Grid(spec) : Random(spec);
+
+        var trials = new List<TrialPlan>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        bool AddTrial(string kind, List<KeyValuePair<string, JsonNode>> values)
+        {
+            var plan = Plan(spec, kind, values);
+            if (!ids.Add(plan.TrialId)) return false;
+            trials.Add(plan);
+            return true;
+        }
+
+        var swept = new List<List<KeyValuePair<string, JsonNode>>>();
+        foreach (var combo in combos)
+        {
+            if (swept.Count >= spec.RunCap) break;
+            var kind = combo.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
+            if (AddTrial(kind, combo)) swept.Add(combo);
+        }
+        if (spec.Baselines.Contains(BaselineKind.Full))
+            foreach (var combo in swept)
+                AddTrial(AdapterModes.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly).ToList());
+        if (spec.Baselines.Contains(BaselineKind.Base))
+            foreach (var combo in swept)
+                AddTrial(AdapterModes.Base, combo.Where(kv => kv.Key == "seed").ToList());
+        return trials;
+    }
+
+    /// <summary>The number of trials a grid spans before run_cap (1 when there are no parameters).</summary>
+    public static long GridSize(SweepSpec spec) =>
+        spec.Parameters.Aggregate(1L, (n, p) => n * (p.Value is ValuesParameter v ? v.Values.Count : 1));
+
+    private static IEnumerable<List<KeyValuePair<string, JsonNode>>> Grid(SweepSpec spec)
+    {
+        var axes = spec.Parameters.Select(p => (p.Key, Values: p.Value switch
+        {
+            FixedParameter f => [f.Value],
+            PerRankParameter r => [PerRankNode(r)],
+            ValuesParameter v => v.Values,
+            _ => throw new ArgumentException($"parameter {p.Key} has a distribution, which a grid cannot enumerate; use method random"),
+        })).ToList();
+        var index = new int[axes.Count];
+        while (true)
+        {
+            yield return axes.Select((a, i) => new KeyValuePair<string, JsonNode>(a.Key, a.Values[index[i]])).ToList();
+            int d = axes.Count - 1;
+            while (d >= 0 && ++index[d] == axes[d].Values.Count) index[d--] = 0;
+            if (d < 0) yield break;
+        }
+    }
+
+    private static IEnumerable<List<KeyValuePair<string, JsonNode>>> Random(SweepSpec spec)
+    {
+        var rng = new SplitMix64(unchecked((ulong)spec.Seed) ^ 0x5EED_5EED_5EED_5EEDUL);
+        for (int draw = 0; draw < spec.RunCap; draw++)
+            yield return spec.Parameters.Select(p => new KeyValuePair<string, JsonNode>(p.Key, Draw(p.Key, p.Value, rng))).ToList();
+    }
+
+    private static JsonNode Draw(string key, ParameterSpec p, SplitMix64 rng)
+    {
+        var option = TrainerParameters.All[key];
+        switch (p)
+        {
+            case FixedParameter f: return f.Value;
+            case PerRankParameter r: return PerRankNode(r);
+            case ValuesParameter v: return v.Values[(int)rng.NextBelow((ulong)v.Values.Count)];
+            case DistributionParameter { Kind: DistributionKind.Categorical } c: return c.Values[(int)rng.NextBelow((ulong)c.Values.Count)];
+            case DistributionParameter { Kind: DistributionKind.IntUniform } d:
+            {
+                long lo = (long)d.Min, hi = (long)d.Max;
+                long x = lo + (long)rng.NextBelow((ulong)(hi - lo) + 1);
+                return option.Kind == ValueKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
+            }
+            case DistributionParameter d:
+            {
+                double u = rng.NextDouble();
+                double x = d.Kind switch
+                {
+                    DistributionKind.LogUniformValues => Math.Exp(Math.Log(d.Min) + u * (Math.Log(d.Max) - Math.Log(d.Min))),
+                    DistributionKind.QUniform => Math.Round((d.Min + u * (d.Max - d.Min)) / d.Q, MidpointRounding.AwayFromZero) * d.Q,
+                    _ => d.Min + u * (d.Max - d.Min),
+                };
+                // Eight significant digits: readable in tables, and immune to last-ulp differences of exp/log between platforms.
+                x = double.Parse(x.ToString("G8", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+                return JsonValue.Create(x);
+            }
+            default: throw new ArgumentException($"unknown parameter form {p.GetType().Name}");
+        }
+    }
+
+    private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
+
+    /// <summary>A placeholder resolved in <see cref="Plan"/> once the trial's rank is known.</summary>
+    private static JsonNode PerRankNode(PerRankParameter p) => new JsonObject { ["per_rank"] = p.Factor };
+
+    private static TrialPlan Plan(SweepSpec spec, string kind, List<KeyValuePair<string, JsonNode>> values)
+    {
+        // Parameters keep file order for tables; the id hashes them sorted, so reordering the file keeps the ids.
+        values = values.Select(kv => kv.Value is JsonObject perRank && perRank["per_rank"] is { } factor
+            ? new KeyValuePair<string, JsonNode>(kv.Key, JsonValue.Create(Number(factor)
+                * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : new TrainingConfig().Rank)))
+            : kv).ToList();
+        var display = new OrderedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in values) display[k] = TrainerParameters.Display(v);
+        var material = new StringBuilder().Append(spec.Name).Append('\n').Append("kind=").Append(kind).Append('\n');
+        foreach (var (k, v) in display.OrderBy(kv => kv.Key, StringComparer.Ordinal)) material.Append(k).Append('=').Append(v).Append('\n');
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString()));
+        var id = "t" + Convert.ToHexStringLower(hash)[..12];
+
+        var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(spec.Seed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
+        long trainerSeed = (long)(BitConverter.ToUInt64(seedMaterial, 0) & long.MaxValue);
+
+        var json = JsonSerializer.SerializeToNode(new TrainingConfig { Model = spec.Task.Model, Dataset = spec.Task.Dataset }, Json)!.AsObject();
+        foreach (var (k, v) in values) json[k] = v.DeepClone();
+
+        json["adapter"] = kind;
+        json["seed"] = trainerSeed;
+        var config = json.Deserialize<TrainingConfig>(Json)!;
+        return new TrialPlan(id, kind, display, config);
+    }
+}

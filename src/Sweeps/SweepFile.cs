@@ -1,0 +1,625 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Sweeps;
+
+/// <summary>
+/// Reads and validates sweep files. Every problem is collected (with file, line and column) and thrown together as
+/// one <see cref="SweepValidationException"/>; nothing a user writes produces any other exception.
+/// </summary>
+public static partial class SweepFile
+{
+    public const int MaxFileBytes = 1 << 20;
+    public const int MaxStringLength = 4096;
+    public const int MaxRunCap = 10_000;
+    public const int MaxGridTrials = 10_000;
+    public const int MaxParallel = 256;
+    public const int MaxMaxFailures = 100;
+    public const int MaxIterLimit = 1_000_000;
+
+    public static SweepSpec Load(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw Fail(path, "file not found");
+            if (info.Length > MaxFileBytes) throw Fail(path, $"file is {info.Length} bytes; a sweep file may be at most {MaxFileBytes} bytes (1 MB)");
+            return Parse(File.ReadAllText(path), path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw Fail(path, "cannot read the file: " + e.Message);
+        }
+    }
+
+    public static SweepSpec Parse(string yamlText, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(yamlText);
+        fileName ??= "<sweep>";
+        if (yamlText.Length > MaxFileBytes || Encoding.UTF8.GetByteCount(yamlText) > MaxFileBytes)
+            throw Fail(fileName, $"file is larger than {MaxFileBytes} bytes (1 MB); a sweep file is much smaller");
+        var reader = new SweepReader(fileName);
+        var spec = reader.Read(yamlText);
+        if (reader.Problems.Count > 0 || spec is null)
+        {
+            if (reader.Problems.Count == 0) reader.Add(1, 1, "file is empty; expected a mapping with name, task, metric and parameters");
+            throw new SweepValidationException(reader.Problems.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList());
+        }
+        return spec with { SourceText = yamlText, SourceName = fileName };
+    }
+
+    private static SweepValidationException Fail(string file, string message) => new([new SweepProblem(file, 1, 1, message)]);
+
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    internal static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_./-]{0,127}$")]
+    internal static partial Regex MetricPattern();
+}
+
+internal sealed partial class SweepReader(string file)
+{
+    private static readonly string[] TopKeys =
+        ["name", "description", "seed", "task", "metric", "method", "run_cap", "parallel", "max_failures", "baselines", "parameters", "early_terminate"];
+
+    /// <summary>Ray Tune, Optuna and Katib names for the early-termination knobs.</summary>
+    private static readonly Dictionary<string, string> RayTuneNames = new()
+    {
+        ["max_t"] = "max_iter", ["grace_period"] = "min_iter", ["reduction_factor"] = "eta", ["min_t"] = "min_iter",
+        ["n_startup_trials"] = "min_trials", ["n_warmup_steps"] = "start_iter", ["min_trials_required"] = "min_trials",
+        ["s"] = "brackets",
+    };
+
+    public List<SweepProblem> Problems { get; } = [];
+
+    public void Add(int line, int column, string message) => Problems.Add(new SweepProblem(file, Math.Max(1, line), Math.Max(1, column), message));
+    private void Add(YNode at, string message) => Add(at.Line, at.Column, message);
+
+    public SweepSpec? Read(string text)
+    {
+        var root = YamlTree.Read(text, Add);
+        if (root is null) return null;
+        if (root is not YMapping top)
+        {
+            if (root is YScalar { IsNull: true }) Add(root, "file is empty; expected a mapping with name, task, metric and parameters");
+            else Add(root, $"a sweep file is a mapping of keys (name, task, metric, parameters, ...), got {Describe(root)}");
+            return null;
+        }
+        var keys = Keys(top, TopKeys, null);
+
+        var name = RequiredString(top, keys, "name");
+        if (name is not null && !SweepFile.NamePattern().IsMatch(name))
+            Add(keys["name"], $"name must be lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash; got '{YamlTree.Truncate(name)}'");
+        var description = keys.TryGetValue("description", out var d) ? String(d, "description") ?? "" : "";
+        long seed = keys.TryGetValue("seed", out var s) ? Int(s, "seed", 0, long.MaxValue) ?? 0 : 0;
+        var task = Task(top, keys);
+        var metric = Metric(top, keys);
+        var method = SweepMethod.Grid;
+        if (keys.TryGetValue("method", out var m))
+        {
+            var text2 = String(m, "method");
+            if (text2 == "grid") method = SweepMethod.Grid;
+            else if (text2 == "random") method = SweepMethod.Random;
+            else if (text2 is not null) Add(m, $"method must be grid or random, got '{YamlTree.Truncate(text2)}'" + (text2 == "bayes" ? " (bayes is not supported)" : ""));
+        }
+        int? runCap = keys.TryGetValue("run_cap", out var rc) ? (int?)Int(rc, "run_cap", 1, SweepFile.MaxRunCap) : null;
+        if (method == SweepMethod.Random && !keys.ContainsKey("run_cap"))
+            Add(top, "method random needs run_cap (how many trials to draw, at most 10000)");
+        int parallel = keys.TryGetValue("parallel", out var pa) ? (int)(Int(pa, "parallel", 1, SweepFile.MaxParallel) ?? 1) : 1;
+        int maxFailures = keys.TryGetValue("max_failures", out var mf) ? (int)(Int(mf, "max_failures", 0, SweepFile.MaxMaxFailures) ?? 2) : 2;
+        var baselines = keys.TryGetValue("baselines", out var b) ? Baselines(b) : [];
+        var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
+        var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
+
+        if (name is null || task is null || metric is null || Problems.Count > 0) return null;
+        return new SweepSpec
+        {
+            Name = name, Description = description, Seed = seed, Task = task, Metric = metric, Method = method,
+            RunCap = (int)(runCap ?? SweepFile.MaxRunCap), Parallel = parallel, MaxFailures = maxFailures, Baselines = baselines,
+            Parameters = parameters, EarlyTerminate = early,
+        };
+    }
+
+    // --- sections -----------------------------------------------------------------------------------------------
+
+    private TaskSpec? Task(YMapping top, Dictionary<string, YNode> keys)
+    {
+        if (!keys.TryGetValue("task", out var node)) { Add(top, "missing key 'task' (model, dataset and optionally base)"); return null; }
+        if (node is not YMapping map) { Add(node, $"task must be a mapping with model, dataset and optionally base, got {Describe(node)}"); return null; }
+        var k = Keys(map, ["model", "dataset", "base"], null);
+        var model = RequiredString(map, k, "model", "task.model");
+        var dataset = RequiredString(map, k, "dataset", "task.dataset");
+        if (model is not null && model.Trim().Length == 0) Add(k["model"], "task.model must not be empty");
+        if (dataset is not null && dataset.Trim().Length == 0) Add(k["dataset"], "task.dataset must not be empty");
+        BaseModelSpec? baseSpec = null;
+        if (k.TryGetValue("base", out var bn) && !(bn is YScalar { IsNull: true }))
+        {
+            if (bn is not YMapping bm) Add(bn, $"task.base must be {{ pretrain: {{...}} }} or {{ checkpoint: URI }}, got {Describe(bn)}");
+            else
+            {
+                var bk = Keys(bm, ["pretrain", "checkpoint"], null);
+                if (bk.ContainsKey("pretrain") == bk.ContainsKey("checkpoint"))
+                    Add(bm, "task.base needs exactly one of pretrain or checkpoint");
+                else if (bk.TryGetValue("checkpoint", out var cn))
+                {
+                    var uri = String(cn, "task.base.checkpoint");
+                    if (uri is not null && uri.Trim().Length == 0) Add(cn, "task.base.checkpoint must be a path or URI, got an empty string");
+                    else if (uri is not null) baseSpec = new BaseModelSpec { Checkpoint = uri };
+                }
+                else
+                {
+                    var pn = bk["pretrain"];
+                    if (model is not null && !BuiltInModels.Names.Contains(model))
+                        Add(pn, $"task.base.pretrain works with the built-in models ({string.Join(", ", BuiltInModels.Names)}); '{YamlTree.Truncate(model)}' needs a checkpoint");
+                    var pre = new PretrainSpec();
+                    if (pn is YMapping pm)
+                    {
+                        var pk = Keys(pm, ["epochs", "lr", "batch_size", "seed"], null);
+                        if (pk.TryGetValue("epochs", out var e)) pre = pre with { Epochs = (int)(Int(e, "pretrain epochs", 0, 100_000) ?? 0) };
+                        if (pk.TryGetValue("lr", out var l) && Number(l, "pretrain lr") is { } lr)
+                        {
+                            if (!(double.IsFinite(lr) && lr > 0)) Add(l, $"pretrain lr must be a finite number > 0, got {Written(l)}");
+                            pre = pre with { LearningRate = lr };
+                        }
+                        if (pk.TryGetValue("batch_size", out var bs)) pre = pre with { BatchSize = (int)(Int(bs, "pretrain batch_size", 1, 1 << 20) ?? 1) };
+                        if (pk.TryGetValue("seed", out var ps)) pre = pre with { Seed = Int(ps, "pretrain seed", 0, long.MaxValue) ?? 0 };
+                    }
+                    else if (!(pn is YScalar { IsNull: true }))
+                        Add(pn, $"task.base.pretrain must be a mapping (epochs, lr, batch_size, seed), got {Describe(pn)}");
+                    baseSpec = new BaseModelSpec { Pretrain = pre };
+                }
+            }
+        }
+        return model is null || dataset is null ? null : new TaskSpec(model, dataset, baseSpec);
+    }
+
+    private MetricSpec? Metric(YMapping top, Dictionary<string, YNode> keys)
+    {
+        if (!keys.TryGetValue("metric", out var node)) { Add(top, "missing key 'metric' ({ name: ..., goal: maximize|minimize })"); return null; }
+        if (node is not YMapping map) { Add(node, $"metric must be a mapping {{ name: ..., goal: maximize|minimize }}, got {Describe(node)}"); return null; }
+        var k = Keys(map, ["name", "goal"], null);
+        var name = RequiredString(map, k, "name", "metric.name");
+        if (name is not null && !SweepFile.MetricPattern().IsMatch(name))
+            Add(k["name"], $"metric.name must be a metric name like test_accuracy (letters, digits, _ . / -), got '{YamlTree.Truncate(name)}'");
+        var goalText = RequiredString(map, k, "goal", "metric.goal");
+        MetricGoal? goal = goalText switch { "maximize" => MetricGoal.Maximize, "minimize" => MetricGoal.Minimize, _ => null };
+        if (goalText is not null && goal is null) Add(k["goal"], $"metric.goal must be maximize or minimize, got '{YamlTree.Truncate(goalText)}'");
+        return name is null || goal is null ? null : new MetricSpec(name, goal.Value);
+    }
+
+    private IReadOnlyList<BaselineKind> Baselines(YNode node)
+    {
+        if (node is YScalar { IsNull: true }) return [];
+        if (node is not YSequence seq) { Add(node, $"baselines must be a list of full and/or base, got {Describe(node)}"); return []; }
+        var result = new List<BaselineKind>();
+        foreach (var item in seq.Items)
+        {
+            var text = String(item, "baseline");
+            BaselineKind? kind = text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
+            if (text is null) continue;
+            if (kind is null) Add(item, $"baseline must be full or base, got '{YamlTree.Truncate(text)}'");
+            else if (result.Contains(kind.Value)) Add(item, $"baseline '{text}' is listed twice");
+            else result.Add(kind.Value);
+        }
+        return result;
+    }
+
+    private EarlyTerminationSpec? EarlyTerminate(YNode node)
+    {
+        if (node is YScalar { IsNull: true }) return null;
+        if (node is not YMapping map) { Add(node, $"early_terminate must be a mapping with type asha, hyperband or median, got {Describe(node)}"); return null; }
+        if (!map.Entries.Any(e => e.Key is YScalar { Value: "type" })) { Add(map, "early_terminate needs type: asha, hyperband or median"); return null; }
+        var typeNode = map.Entries.First(e => e.Key is YScalar { Value: "type" }).Value;
+        var type = String(typeNode, "early_terminate.type");
+        if (type is "median")
+        {
+            var k = Keys(map, ["type", "min_trials", "start_iter"], RayTuneNames);
+            int minTrials = k.TryGetValue("min_trials", out var mt) ? (int)(Int(mt, "min_trials", 1, SweepFile.MaxRunCap) ?? 1) : 3;
+            int startIter = k.TryGetValue("start_iter", out var si) ? (int)(Int(si, "start_iter", 0, SweepFile.MaxIterLimit) ?? 0) : 0;
+            return new MedianStopSpec(minTrials, startIter);
+        }
+        if (type is "asha" or "hyperband")
+        {
+            var k = Keys(map, ["type", "min_iter", "max_iter", "eta", "brackets"], RayTuneNames);
+            int minIter = k.TryGetValue("min_iter", out var mi) ? (int)(Int(mi, "min_iter", 1, SweepFile.MaxIterLimit) ?? 1) : 1;
+            int? maxIter = null;
+            if (!k.TryGetValue("max_iter", out var ma)) Add(map, $"early_terminate {type} needs max_iter (the most evaluations a trial makes)");
+            else maxIter = (int?)Int(ma, "max_iter", 1, SweepFile.MaxIterLimit);
+            int eta = k.TryGetValue("eta", out var en) ? (int)(Int(en, "eta", 2, 100) ?? 3) : 3;
+            if (maxIter is null) return null;
+            if (maxIter <= minIter) { Add(ma!, $"max_iter must be greater than min_iter ({minIter}), got {maxIter}"); return null; }
+            int rungs = EarlyStopping.AshaRungs.Milestones(minIter, maxIter.Value, eta, 0).Count;
+            int brackets = type == "asha" ? 1 : rungs;
+            if (k.TryGetValue("brackets", out var bn) && Int(bn, "brackets", 1, 100) is { } br)
+            {
+                if (br > rungs) Add(bn, $"brackets must be at most {rungs} (the rungs between min_iter {minIter} and max_iter {maxIter} with eta {eta}), got {br}");
+                brackets = (int)br;
+            }
+            return type == "asha" ? new AshaSpec(minIter, maxIter.Value, eta, brackets) : new HyperbandSpec(minIter, maxIter.Value, eta, brackets);
+        }
+        if (type is not null) Add(typeNode, $"early_terminate.type must be asha, hyperband or median, got '{YamlTree.Truncate(type)}'");
+        return null;
+    }
+
+    // --- parameters ---------------------------------------------------------------------------------------------
+
+    private IReadOnlyList<KeyValuePair<string, ParameterSpec>> Parameters(YNode node, SweepMethod method, string? model)
+    {
+        if (node is YScalar { IsNull: true }) return [];
+        if (node is not YMapping map) { Add(node, $"parameters must be a mapping of trainer options, got {Describe(node)}"); return []; }
+        var result = new List<KeyValuePair<string, ParameterSpec>>();
+        var seen = new Dictionary<string, YNode>();
+        double gridSize = 1;
+        foreach (var (keyNode, valueNode) in map.Entries)
+        {
+            if (keyNode is not YScalar key || key.IsNull) { Add(keyNode, $"parameter names must be plain text, got {Describe(keyNode)}"); continue; }
+            if (seen.TryGetValue(key.Value, out var first)) { Add(key, $"parameter '{YamlTree.Truncate(key.Value)}' is given twice (first at line {first.Line})"); continue; }
+            seen[key.Value] = key;
+            if (TrainerParameters.TaskKeys.Contains(key.Value)) { Add(key, $"{key.Value} is set in task.{key.Value}, not as a parameter"); continue; }
+            if (!TrainerParameters.All.TryGetValue(key.Value, out var option))
+            {
+                Add(key, Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", "unknown parameter"));
+                continue;
+            }
+            var spec = Parameter(option, valueNode, method, model);
+            if (spec is null) continue;
+            spec = spec with { Line = key.Line, Column = key.Column };
+            gridSize *= spec switch { ValuesParameter v => v.Values.Count, _ => 1 };
+            result.Add(new(key.Value, spec));
+        }
+        if (method == SweepMethod.Grid && gridSize > SweepFile.MaxGridTrials)
+            Add(map, $"the grid has {gridSize:0} trials; at most {SweepFile.MaxGridTrials} are allowed (split the sweep or use method: random)");
+        return result;
+    }
+
+    private ParameterSpec? Parameter(TrainerParameter option, YNode node, SweepMethod method, string? model)
+    {
+        var key = option.Key;
+        if (node is not YMapping map)
+        {
+            Add(node, $"parameter {key} must be a mapping: {{ value: x }}, {{ values: [a, b] }} or {{ distribution: ..., min: ..., max: ... }}; got {Describe(node)}");
+            return null;
+        }
+        int before = Problems.Count;
+        var k = Keys(map, ["value", "values", "distribution", "min", "max", "q", "per_rank"], null);
+        int forms = (k.ContainsKey("value") ? 1 : 0) + (k.ContainsKey("distribution") ? 1 : 0) + (k.ContainsKey("values") && !k.ContainsKey("distribution") ? 1 : 0)
+            + (k.ContainsKey("per_rank") ? 1 : 0);
+        if (forms != 1)
+        {
+            if (forms == 0 && Problems.Count > before) return null; // the unknown key said it already
+            Add(map, $"parameter {key} needs exactly one of value, values or distribution{(key == "alpha" ? " (or per_rank)" : "")}");
+            return null;
+        }
+        if (k.TryGetValue("per_rank", out var pr))
+        {
+            // alpha = per_rank x rank: a constant scaling alpha/r whatever the rank (the rank study's "alpha 1": B A added unscaled).
+            if (key != "alpha") { Add(pr, $"per_rank only applies to alpha, not {key}"); return null; }
+            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to per_rank");
+            if (pr is not YScalar prs || !double.TryParse(prs.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var factor)
+                || !double.IsFinite(factor) || factor <= 0)
+            {
+                Add(pr, $"alpha per_rank must be a finite number > 0, got {Describe(pr)}");
+                return null;
+            }
+            return new PerRankParameter(factor);
+        }
+        if (k.TryGetValue("value", out var vn))
+        {
+            foreach (var extra in new[] { "values", "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to value in parameter {key}");
+            return Value(option, vn, model) is { } v ? new FixedParameter(v) : null;
+        }
+        if (!k.ContainsKey("distribution"))
+        {
+            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} needs a distribution in parameter {key}");
+            var values = ValueList(option, k["values"], model);
+            return values is null ? null : new ValuesParameter(values);
+        }
+
+        var dn = k["distribution"];
+        var dist = String(dn, "distribution") switch
+        {
+            "uniform" => DistributionKind.Uniform, "int_uniform" => DistributionKind.IntUniform,
+            "log_uniform_values" => DistributionKind.LogUniformValues, "q_uniform" => DistributionKind.QUniform,
+            "categorical" => DistributionKind.Categorical, null => (DistributionKind?)null,
+            var other => Unknown(other),
+        };
+        DistributionKind? Unknown(string other)
+        {
+            Add(dn, $"distribution must be uniform, int_uniform, log_uniform_values, q_uniform or categorical, got '{YamlTree.Truncate(other)}'"
+                + (other == "log_uniform" ? " (log_uniform takes exponents in W&B; use log_uniform_values with the values themselves)" : ""));
+            return null;
+        }
+        if (dist is null) return null;
+        if (method == SweepMethod.Grid)
+        {
+            Add(dn, $"parameter {key} has a distribution, which a grid cannot enumerate; use method: random, or list values");
+            return null;
+        }
+        if (!option.Supports(dist.Value))
+        {
+            Add(dn, option.Kind == ValueKind.Int
+                ? $"{key} takes integers; use distribution int_uniform or categorical, not {String(dn, "")}"
+                : $"{key} is not numeric; use distribution categorical with values");
+            return null;
+        }
+        if (dist == DistributionKind.Categorical)
+        {
+            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning for a categorical distribution");
+            if (!k.TryGetValue("values", out var cv)) { Add(map, $"categorical distribution of {key} needs values"); return null; }
+            var values = ValueList(option, cv, model);
+            return values is null ? null : new DistributionParameter(DistributionKind.Categorical, 0, 0, 0, values);
+        }
+        if (k.TryGetValue("values", out var stray)) Add(stray, $"values has no meaning for a {String(dn, "")} distribution (use min and max)");
+        bool integer = dist == DistributionKind.IntUniform;
+        double? Bound(string which)
+        {
+            if (!k.TryGetValue(which, out var bnode)) { Add(map, $"{String(dn, "")} distribution of {key} needs {which}"); return null; }
+            if (integer)
+            {
+                var i = Int(bnode, $"{key} {which}", long.MinValue, long.MaxValue);
+                if (i is null) return null;
+                if (option.Kind == ValueKind.Int && option.CheckInt(i.Value, Written(bnode)) is { } bad) { Add(bnode, bad); return null; }
+                if (option.Kind == ValueKind.Number && option.CheckNumber(i.Value, Written(bnode)) is { } badn) { Add(bnode, badn); return null; }
+                return i;
+            }
+            var n = Number(bnode, $"{key} {which}");
+            if (n is null) return null;
+            if (option.CheckNumber(n.Value, Written(bnode)) is { } problem) { Add(bnode, problem); return null; }
+            return n;
+        }
+        var min = Bound("min");
+        var max = Bound("max");
+        double q = 0;
+        if (dist == DistributionKind.QUniform)
+        {
+            if (!k.TryGetValue("q", out var qn)) Add(map, $"q_uniform distribution of {key} needs q (the step)");
+            else if (Number(qn, $"{key} q") is { } qv)
+            {
+                if (!(double.IsFinite(qv) && qv > 0)) Add(qn, $"q must be a finite number > 0, got {Written(qn)}");
+                q = qv;
+            }
+        }
+        else if (k.TryGetValue("q", out var qx)) Add(qx, $"q has no meaning for a {String(dn, "")} distribution (use q_uniform)");
+        if (min is null || max is null) return null;
+        if (!(min < max)) { Add(k["max"], $"distribution of {key} needs min < max, got min {Written(k["min"])} and max {Written(k["max"])}"); return null; }
+        if (dist == DistributionKind.LogUniformValues && min <= 0) { Add(k["min"], $"log_uniform_values needs min > 0, got {Written(k["min"])}"); return null; }
+        return new DistributionParameter(dist.Value, min.Value, max.Value, q, []);
+    }
+
+    private List<JsonNode>? ValueList(TrainerParameter option, YNode node, string? model)
+    {
+        if (node is not YSequence seq) { Add(node, $"values of {option.Key} must be a list, got {Describe(node)}"); return null; }
+        if (seq.Items.Count == 0) { Add(node, $"values of {option.Key} is empty; list at least one value"); return null; }
+        var result = new List<JsonNode>();
+        bool ok = true;
+        foreach (var item in seq.Items)
+        {
+            // A list option (target_modules) given a plain name in values means a one-module list.
+            var value = option.Kind is ValueKind.StringList or ValueKind.IntList && item is YScalar sc && !sc.IsNull
+                ? Value(option, Wrap(sc), model)
+                : Value(option, item, model);
+            if (value is null) ok = false;
+            else result.Add(value);
+        }
+        return ok ? result : null;
+    }
+
+    private static YSequence Wrap(YScalar s)
+    {
+        var seq = new YSequence(s.Line, s.Column);
+        seq.Items.Add(s);
+        return seq;
+    }
+
+    /// <summary>Converts one YAML value into the JSON the trainer option takes, checking its rule.</summary>
+    private JsonNode? Value(TrainerParameter option, YNode node, string? model)
+    {
+        var key = option.Key;
+        switch (option.Kind)
+        {
+            case ValueKind.Int:
+            {
+                var v = Int(node, key, option.MinInt, option.MaxInt);
+                return v is null ? null : JsonValue.Create(v.Value);
+            }
+            case ValueKind.Number:
+            {
+                var v = Number(node, key);
+                if (v is null) return null;
+                if (option.CheckNumber(v.Value, Written(node)) is { } bad) { Add(node, bad); return null; }
+                return JsonValue.Create(v.Value);
+            }
+            case ValueKind.Bool:
+            {
+                if (node is YScalar { Plain: true } s && TryBool(s.Value, out var b)) return JsonValue.Create(b);
+                Add(node, $"{key} must be true or false, got {Written(node)}");
+                return null;
+            }
+            case ValueKind.String:
+            {
+                var s = String(node, key);
+                if (s is null) return null;
+                if (option.Allowed is { } allowed && !allowed.Contains(s))
+                {
+                    Add(node, $"{key} must be one of {string.Join(", ", allowed)}, got '{YamlTree.Truncate(s)}'");
+                    return null;
+                }
+                if (key == "target_modules_regex" && !TrainerParameters.IsValidRegex(s)) { Add(node, $"target_modules_regex is not a valid regular expression: '{YamlTree.Truncate(s)}'"); return null; }
+                return JsonValue.Create(s);
+            }
+            case ValueKind.StringList:
+            {
+                if (node is not YSequence seq) { Add(node, $"{key} must be a list of names, got {Describe(node)}"); return null; }
+                if (seq.Items.Count == 0) { Add(node, $"{key} must name at least one module"); return null; }
+                var arr = new JsonArray();
+                bool ok = true;
+                foreach (var item in seq.Items)
+                {
+                    var s = String(item, key);
+                    if (s is null) { ok = false; continue; }
+                    if (key == "target_modules" && !TargetModuleKnown(item, s, model, seq.Items.Count)) { ok = false; continue; }
+                    if (arr.Any(x => (string)x! == s)) { Add(item, $"{key} lists '{YamlTree.Truncate(s)}' twice"); ok = false; continue; }
+                    arr.Add(s);
+                }
+                return ok ? arr : null;
+            }
+            case ValueKind.IntList:
+            {
+                if (node is not YSequence seq) { Add(node, $"{key} must be a list of integers, got {Describe(node)}"); return null; }
+                var arr = new JsonArray();
+                bool ok = true;
+                foreach (var item in seq.Items)
+                {
+                    var v = Int(item, $"{key} entry", 0, int.MaxValue);
+                    if (v is null) ok = false; else arr.Add(v.Value);
+                }
+                return ok ? arr : null;
+            }
+            default:
+            {
+                if (node is not YMapping map) { Add(node, $"{key} must be a mapping of module name to value, got {Describe(node)}"); return null; }
+                var obj = new JsonObject();
+                bool ok = true;
+                foreach (var (kn, vn) in map.Entries)
+                {
+                    var name = String(kn, $"{key} key");
+                    if (name is null || obj.ContainsKey(name)) { if (name is not null) Add(kn, $"{key} lists '{name}' twice"); ok = false; continue; }
+                    if (option.Kind == ValueKind.IntMap)
+                    {
+                        var v = Int(vn, $"{key} value", 1, 4096);
+                        if (v is null) ok = false; else obj[name] = v.Value;
+                    }
+                    else
+                    {
+                        var v = Number(vn, $"{key} value");
+                        if (v is null) ok = false;
+                        else if (!(double.IsFinite(v.Value) && v.Value > 0)) { Add(vn, $"{key} value must be a finite number > 0, got {Written(vn)}"); ok = false; }
+                        else obj[name] = v.Value;
+                    }
+                }
+                return ok ? obj : null;
+            }
+        }
+    }
+
+    private bool TargetModuleKnown(YNode at, string module, string? model, int count)
+    {
+        if (module == "all-linear")
+        {
+            if (count == 1) return true;
+            Add(at, "all-linear must be the only entry of target_modules");
+            return false;
+        }
+        if (model is null || BuiltInModels.LinearModules(model) is not { } known) return true;
+        if (known.Contains(module) || known.Any(k => k.EndsWith("." + module, StringComparison.Ordinal))) return true;
+        var hint = Suggestions.DidYouMean(module, known) is { } s ? $" (did you mean '{s}'?)" : "";
+        Add(at, $"unknown target module '{YamlTree.Truncate(module)}' for model {model}; its linear modules are {string.Join(", ", known)} (or all-linear){hint}");
+        return false;
+    }
+
+    // --- scalars ------------------------------------------------------------------------------------------------
+
+    private Dictionary<string, YNode> Keys(YMapping map, string[] allowed, IReadOnlyDictionary<string, string>? synonyms)
+    {
+        var result = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        var keyNodes = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        foreach (var (k, v) in map.Entries)
+        {
+            if (k is not YScalar key || key.IsNull) { Add(k, $"keys must be plain names, got {Describe(k)}"); continue; }
+            if (!allowed.Contains(key.Value))
+            {
+                Add(k, allowed.Contains("parameters") && TrainerParameters.All.ContainsKey(key.Value)
+                    ? $"unknown key '{key.Value}' (trainer options such as {key.Value} go under parameters:)"
+                    : Suggestions.UnknownKey(key.Value, allowed, synonyms ?? TrainerParameters.Synonyms));
+                continue;
+            }
+            if (keyNodes.TryGetValue(key.Value, out var first)) { Add(k, $"key '{key.Value}' is given twice (first at line {first.Line})"); continue; }
+            keyNodes[key.Value] = k;
+            result[key.Value] = v;
+        }
+        return result;
+    }
+
+    private string? RequiredString(YMapping map, Dictionary<string, YNode> keys, string key, string? label = null)
+    {
+        if (keys.TryGetValue(key, out var node)) return String(node, label ?? key);
+        Add(map, $"missing key '{label ?? key}'");
+        return null;
+    }
+
+    private string? String(YNode node, string what)
+    {
+        if (node is YScalar s && !s.IsNull) return s.Value;
+        if (what.Length > 0) Add(node, $"{what} must be text, got {Describe(node)}");
+        return null;
+    }
+
+    private long? Int(YNode node, string what, long min, long max)
+    {
+        string Need() => min == long.MinValue ? "an integer" : max >= int.MaxValue ? $"an integer ≥ {min}" : $"an integer from {min} to {max}";
+        if (node is not YScalar { Plain: true } s || !IntPattern().IsMatch(s.Value))
+        {
+            Add(node, $"{what} must be {Need()}, got {Written(node)}");
+            return null;
+        }
+        if (!long.TryParse(s.Value.Replace("_", ""), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
+        {
+            Add(node, $"{what} must be {Need()}, got {Written(node)} (too large)");
+            return null;
+        }
+        if (v < min) { Add(node, $"{what} must be an integer ≥ {min}, got {Written(node)}"); return null; }
+        if (v > max) { Add(node, $"{what} must be an integer ≤ {max}, got {Written(node)}"); return null; }
+        return v;
+    }
+
+    private double? Number(YNode node, string what)
+    {
+        if (node is YScalar { Plain: true } s)
+        {
+            switch (s.Value)
+            {
+                case ".nan" or ".NaN" or ".NAN": return double.NaN;
+                case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF": return double.PositiveInfinity;
+                case "-.inf" or "-.Inf" or "-.INF": return double.NegativeInfinity;
+            }
+            if (NumberPattern().IsMatch(s.Value) && double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)) return v;
+        }
+        Add(node, $"{what} must be a number, got {Written(node)}");
+        return null;
+    }
+
+    private static bool TryBool(string text, out bool value)
+    {
+        value = text is "true" or "True" or "TRUE";
+        return value || text is "false" or "False" or "FALSE";
+    }
+
+    /// <summary>The value as the user wrote it, for messages.</summary>
+    private static string Written(YNode node) => node switch
+    {
+        YScalar { IsNull: true } => "nothing",
+        YScalar { Plain: true } s => YamlTree.Truncate(s.Value),
+        YScalar s => $"'{YamlTree.Truncate(s.Value)}' (quoted text)",
+        _ => Describe(node),
+    };
+
+    private static string Describe(YNode node) => node switch
+    {
+        YScalar { IsNull: true } => "nothing",
+        YScalar { Plain: true } s => $"'{YamlTree.Truncate(s.Value)}'",
+        YScalar s => $"'{YamlTree.Truncate(s.Value)}' (quoted text)",
+        YSequence => "a list",
+        YMapping => "a mapping",
+        _ => "an unknown node",
+    };
+
+    [GeneratedRegex("^[-+]?[0-9][0-9_]*$")]
+    private static partial Regex IntPattern();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
+    private static partial Regex NumberPattern();
+}

@@ -1,0 +1,56 @@
+namespace Orchestrator.Sweeps.Tests;
+
+public class ShippedSweepsTests
+{
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(RepositoryPaths.Sweeps, "*.yaml").Order()) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Shipped_sweep_validates_and_expands(string file)
+    {
+        var spec = SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, file));
+        Assert.Equal(Path.GetFileNameWithoutExtension(file), spec.Name);
+        var trials = SweepExpander.Expand(spec);
+        Assert.NotEmpty(trials);
+        Assert.Equal(trials.Count, trials.Select(t => t.TrialId).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("mnist-rank.yaml", 21, 3, 3)]
+    [InlineData("transformer-target-modules.yaml", 6, 0, 0)]
+    [InlineData("rank-alpha-grid.yaml", 6, 0, 0)]
+    [InlineData("llama-tiny.yaml", 2, 0, 0)]
+    [InlineData("mnist-rank-lr-asha.yaml", 28, 0, 0)]
+    [InlineData("mnist-smoke.yaml", 2, 1, 0)]
+    public void Shipped_sweep_has_the_documented_trial_counts(string file, int lora, int full, int frozen)
+    {
+        var trials = SweepExpander.Expand(SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, file)));
+        Assert.Equal((lora, full, frozen), (trials.Count(t => t.Kind == "lora"), trials.Count(t => t.Kind == "full"), trials.Count(t => t.Kind == "base")));
+    }
+
+    [Fact]
+    public void The_rank_study_follows_the_seed_protocol()
+    {
+        var spec = SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, "mnist-rank.yaml"));
+        var trials = SweepExpander.Expand(spec);
+        Assert.Equal([1, 2, 4, 8, 16, 32, 64], trials.Where(t => t.Kind == "lora").Select(t => t.Config.Rank).Distinct());
+        // The study's "alpha 1" adds B A unscaled: PEFT scaling alpha/r = 1. Batch 128 on the 8,000 shipped digits gives
+        // the study's ~60 steps per epoch (60,000 digits at 1024).
+        Assert.All(trials.Where(t => t.Kind == "lora"), t => Assert.Equal((1.0, 2e-4, 5, 128), (t.Config.Alpha / t.Config.Rank, t.Config.LearningRate, t.Config.Epochs, t.Config.BatchSize)));
+        Assert.Equal((5, 2e-4, 128), (spec.Task.Base!.Pretrain!.Epochs, spec.Task.Base.Pretrain.LearningRate, spec.Task.Base.Pretrain.BatchSize));
+        Assert.Equal(2, spec.Parallel);
+    }
+
+    [Fact]
+    public void The_asha_sweep_has_rungs_at_4_and_12_evaluations()
+    {
+        var spec = SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, "mnist-rank-lr-asha.yaml"));
+        var asha = Assert.IsType<AshaSpec>(spec.EarlyTerminate);
+        Assert.Equal([4, 12], EarlyStopping.AshaRungs.Milestones(asha.MinIter, asha.MaxIter, asha.Eta, 0));
+    }
+}
