@@ -1,0 +1,25 @@
+namespace Orchestrator.Storage;
+
+/// <summary>The one place that turns a <c>--storage</c> value into a store.</summary>
+public static class ArtifactStoreFactory
+{
+    public const string DefaultContainer = "artifacts";
+
+    /// <summary>
+    /// An Azure Storage connection string (it contains <c>AccountName=</c>, <c>BlobEndpoint=</c> or
+    /// <c>UseDevelopmentStorage=true</c>) gives a <see cref="BlobArtifactStore"/> on <paramref name="container"/>
+    /// (default <see cref="DefaultContainer"/>); anything else is a folder for a <see cref="LocalDirectoryArtifactStore"/>.
+    /// </summary>
+    public static IArtifactStore Create(string storage, string? container = null, StorageResilience? resilience = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(storage);
+        return IsConnectionString(storage)
+            ? new BlobArtifactStore(storage, string.IsNullOrWhiteSpace(container) ? DefaultContainer : container, resilience)
+            : new LocalDirectoryArtifactStore(storage);
+    }
+
+    public static bool IsConnectionString(string storage) =>
+        storage.Contains("AccountName=", StringComparison.OrdinalIgnoreCase)
+        || storage.Contains("BlobEndpoint=", StringComparison.OrdinalIgnoreCase)
+        || storage.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+
+namespace Orchestrator.TestServers;
+
+/// <summary>What one run of the CLI printed and returned.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+}
+
+/// <summary>The built CLI (<c>artifacts/bin/Client/release*/orchestrator.dll</c>), run the way a user runs it.</summary>
+public static class OrchestratorCli
+{
+    public static string RepositoryRoot { get; } = TestServers.RepositoryRoot.Find();
+
+    public static string Dll { get; } = FindDll();
+
+    /// <summary>`dotnet orchestrator.dll ARGS`, started as a long-lived child (a silo, `watch`, `run`) with its output in a log.</summary>
+    public static ChildProcess Start(IEnumerable<string> args, string logPath, string workingDirectory) =>
+        ChildProcess.Start("dotnet", [Dll, .. args], logPath, workingDirectory);
+
+    /// <summary>Runs a verb to completion; on timeout the process tree is killed and the exit code is -1.</summary>
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? RepositoryRoot,
+        };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            return new CliResult(-1, await stdout, await stderr + $"\n(orchestrator {string.Join(' ', args)} timed out)");
+        }
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string FindDll()
+    {
+        var bin = Path.Combine(RepositoryRoot, "artifacts", "bin", "Client");
+        var dll = Directory.Exists(bin)
+            ? Directory.GetDirectories(bin, "release*").Select(d => Path.Combine(d, "orchestrator.dll")).FirstOrDefault(File.Exists)
+            : null;
+        return dll ?? throw new InvalidOperationException($"the CLI is not built under {bin}; run dotnet build first.");
+    }
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Orchestrator.TestServers;
+
+/// <summary>
+/// redis-server on 127.0.0.1 and a free port, with an append-only file (fsync on every write) in a temp folder,
+/// so <see cref="RestartAsync"/> brings back the same data on the same port, even after <see cref="KillAsync"/>.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private ChildProcess? _process;
+
+    private RedisServer(string executable, string root, int port)
+    {
+        Executable = executable;
+        Root = root;
+        Port = port;
+    }
+
+    public string Executable { get; }
+
+    public int Port { get; }
+
+    /// <summary>The temp folder: the append-only file and <see cref="LogPath"/>.</summary>
+    public string Root { get; }
+
+    public string LogPath => Path.Combine(Root, "redis.log");
+
+    /// <summary>"127.0.0.1:PORT", as StackExchange.Redis and Orleans' Redis providers take it.</summary>
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public static async Task<RedisServer> StartAsync(CancellationToken ct = default)
+    {
+        var executable = FindExecutable()
+            ?? throw new FileNotFoundException("redis-server is not installed. Run scripts/setup.sh --test.", "redis-server");
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var root = Path.Combine(Path.GetTempPath(), $"orchestrator-redis-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(root);
+            var server = new RedisServer(executable, root, FreePort.Next());
+            try
+            {
+                await server.LaunchAsync(ct);
+                return server;
+            }
+            catch (Exception e) when (attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Stops the server (SIGTERM, then kill). Data stays for a restart.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { } process)
+        {
+            _process = null;
+            await process.StopAsync(TimeSpan.FromSeconds(5));
+            await process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Kills the server with no warning, like a crashed node. The append-only file still has every write.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { } process)
+        {
+            _process = null;
+            await process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts it again on the same port with the same data.</summary>
+    public async Task RestartAsync(CancellationToken ct = default)
+    {
+        await StopAsync();
+        await LaunchAsync(ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp folder left behind is harmless.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private async Task LaunchAsync(CancellationToken ct)
+    {
+        string[] arguments =
+        [
+            "--port", Port.ToString(CultureInfo.InvariantCulture),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            "--dir", Root,
+        ];
+        _process = ChildProcess.Start(Executable, arguments, LogPath, Root);
+        await _process.WaitUntilReadyAsync(PingAsync, StartTimeout, ct);
+    }
+
+    /// <summary>True when the server answers PING with PONG (not LOADING while it replays the append-only file).</summary>
+    private async Task<bool> PingAsync(CancellationToken ct)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port, ct);
+        var stream = client.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray(), ct);
+        var buffer = new byte[64];
+        var read = await stream.ReadAsync(buffer, ct);
+        return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+    }
+
+    private static string? FindExecutable()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/bin").Append("/usr/local/bin")
+            .Select(dir => Path.Combine(dir, "redis-server"))
+            .FirstOrDefault(File.Exists);
+    }
+}
