@@ -1,3 +1,14 @@
 // The container entrypoint: `dotnet Orchestrator.Silo.dll`, options from ORCHESTRATOR_* variables.
-Console.WriteLine("Orchestrator silo: not wired yet");
-return 0;
+using Orchestrator.Silo.Hosting;
+
+try
+{
+    var app = SiloHost.Build(SiloHostOptions.FromEnvironment(), logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
+    await app.RunAsync();
+    return 0;
+}
+catch (SiloHostOptionsException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}

@@ -12,10 +12,14 @@ public static class EnvironmentVariables
     public const string DataDir = "ORCHESTRATOR_DATA_DIR";
     public const string Slots = "ORCHESTRATOR_SLOTS";
     public const string Device = "ORCHESTRATOR_DEVICE";
+    /// <summary>`cpu` or `gpu`: becomes the silo metadata `hardware.accelerator` that placement filters on.</summary>
+    public const string Accelerator = "ORCHESTRATOR_ACCELERATOR";
     public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
     public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
     public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
     public const string HttpPort = "ORCHESTRATOR_HTTP_PORT";
+    /// <summary>Seconds without a progress report before a running trial's worker counts as lost (default 30); fault tests shorten it.</summary>
+    public const string HeartbeatTimeoutSeconds = "ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS";
 
     // Orleans-on-Kubernetes conventions: filled from the downward API.
     public const string ServiceId = "ORLEANS_SERVICE_ID";

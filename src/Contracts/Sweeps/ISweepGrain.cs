@@ -1,0 +1,98 @@
+namespace Orchestrator.Contracts.Sweeps;
+
+/// <summary>
+/// One sweep, keyed by its name: the spec, its trials and their attempts. Every state change is journaled in the
+/// same call that makes it. Worker-facing methods are idempotent by (trial id, attempt).
+/// </summary>
+[Alias("sweep")]
+public interface ISweepGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the sweep, or (same spec, higher run_cap) adds trials to it. A different spec under the same name is rejected.</summary>
+    [Alias("submit")] Task<SubmitResult> SubmitAsync(SweepSubmission submission, CancellationToken cancellationToken = default);
+    [Alias("status")] Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+    [Alias("trials")] Task<IReadOnlyList<TrialView>> GetTrialsAsync(CancellationToken cancellationToken = default);
+    [Alias("spec")] Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default);
+    [Alias("control")] Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default);
+
+    // --- worker side ----------------------------------------------------------------------------------------------
+    /// <summary>Hands out at most <paramref name="maxTrials"/> queued trials that fit, or none.</summary>
+    [Alias("lease")] Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default);
+    /// <summary>Heartbeat + latest metrics. The reply tells the trainer whether to go on (pruning, cancel, pause).</summary>
+    [Alias("progress")] Task<TrialDirective> ReportProgressAsync(TrialProgressReport report, CancellationToken cancellationToken = default);
+    [Alias("checkpoint")] Task ReportCheckpointAsync(TrialCheckpoint checkpoint, CancellationToken cancellationToken = default);
+    /// <summary>Records a result once: a second completion of the same trial (any attempt) changes nothing and returns false.</summary>
+    [Alias("complete")] Task<bool> CompleteTrialAsync(TrialCompletion completion, CancellationToken cancellationToken = default);
+    [Alias("fail")] Task FailTrialAsync(TrialFailure failure, CancellationToken cancellationToken = default);
+    /// <summary>A draining worker gives a running trial back; it is re-queued without counting as a failure.</summary>
+    [Alias("release")] Task ReleaseTrialAsync(string trialId, int attempt, CancellationToken cancellationToken = default);
+}
+
+[GenerateSerializer, Immutable, Alias("SweepSubmission")]
+public sealed record SweepSubmission([property: Id(0)] string YamlText, [property: Id(1)] string FileName);
+
+[GenerateSerializer, Immutable, Alias("SubmitResult")]
+public sealed record SubmitResult(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] string Message,
+    [property: Id(2)] int TrialCount,
+    [property: Id(3)] int AddedTrials);
+
+[GenerateSerializer, Alias("SweepCommand")]
+public enum SweepCommand { Pause, Resume, Cancel }
+
+[GenerateSerializer, Alias("SweepState")]
+public enum SweepState { NotFound, Running, Paused, Cancelled, Finished }
+
+[GenerateSerializer, Alias("TrialState")]
+public enum TrialState { Queued, Running, Succeeded, Failed, Pruned, Cancelled }
+
+[GenerateSerializer, Immutable, Alias("SweepStatus")]
+public sealed record SweepStatus(
+    [property: Id(0)] string Name,
+    [property: Id(1)] SweepState State,
+    [property: Id(2)] int Total,
+    [property: Id(3)] int Queued,
+    [property: Id(4)] int Running,
+    [property: Id(5)] int Succeeded,
+    [property: Id(6)] int Failed,
+    [property: Id(7)] int Pruned,
+    [property: Id(8)] int Cancelled,
+    [property: Id(9)] string Metric,
+    [property: Id(10)] bool Maximize,
+    [property: Id(11)] string? BestTrial,
+    [property: Id(12)] double? BestMetric,
+    [property: Id(13)] DateTimeOffset? StartedAt,
+    [property: Id(14)] DateTimeOffset? FinishedAt,
+    [property: Id(15)] long StepsDone)
+{
+    public int Done => Succeeded + Failed + Pruned + Cancelled;
+    public bool IsTerminal => State is SweepState.Finished or SweepState.Cancelled;
+}
+
+[GenerateSerializer, Immutable, Alias("SweepSpecView")]
+public sealed record SweepSpecView(
+    [property: Id(0)] string YamlText,
+    [property: Id(1)] string FileName,
+    [property: Id(2)] string Model,
+    [property: Id(3)] string Dataset,
+    [property: Id(4)] string Metric,
+    [property: Id(5)] bool Maximize);
+
+/// <summary>One trial as `trials`, `watch` and the report see it.</summary>
+[GenerateSerializer, Immutable, Alias("TrialView")]
+public sealed record TrialView(
+    [property: Id(0)] string TrialId,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] IReadOnlyDictionary<string, string> Parameters,
+    [property: Id(3)] TrialState State,
+    [property: Id(4)] int Attempts,
+    [property: Id(5)] string? Worker,
+    [property: Id(6)] long Step,
+    [property: Id(7)] long TotalSteps,
+    [property: Id(8)] IReadOnlyDictionary<string, double> Metrics,
+    [property: Id(9)] string? Error,
+    [property: Id(10)] long TrainableParameters,
+    [property: Id(11)] long TotalParameters,
+    [property: Id(12)] double ElapsedSeconds,
+    [property: Id(13)] string? AdapterSha256,
+    [property: Id(14)] string ConfigJson);

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace Orchestrator.Grains.Scheduling;
+
+/// <summary>
+/// The cluster's one scheduler. A worker slot with room asks it for trials; it asks the active sweeps in turn
+/// (round-robin, so sweeps share the cluster) and returns what they lease. The list of active sweeps is grain
+/// state (Redis in a cluster, a file when embedded), so a restarted cluster picks its sweeps up again.
+/// </summary>
+public sealed class SchedulerGrain(
+    [PersistentState("scheduler", StorageNames.Orchestrator)] IPersistentState<SchedulerState> state,
+    IOptions<HeartbeatOptions> options,
+    TimeProvider time) : Grain, ISchedulerGrain
+{
+    private readonly Dictionary<string, DateTimeOffset> _workersSeen = new(StringComparer.Ordinal);
+    // The sweep-list methods interleave (see ISchedulerGrain): writes go one at a time so none carries a stale ETag.
+    private readonly SemaphoreSlim _writes = new(1, 1);
+    private int _cursor;
+
+    public async Task SweepActiveAsync(string sweep, CancellationToken cancellationToken = default)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            var changed = false;
+            if (!state.State.Known.Contains(sweep)) { state.State.Known.Add(sweep); changed = true; }
+            if (!state.State.Active.Contains(sweep)) { state.State.Active.Add(sweep); changed = true; }
+            if (changed) await state.WriteStateAsync(cancellationToken);
+        }
+        finally { _writes.Release(); }
+    }
+
+    public async Task SweepInactiveAsync(string sweep, CancellationToken cancellationToken = default)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            if (state.State.Active.Remove(sweep)) await state.WriteStateAsync(cancellationToken);
+        }
+        finally { _writes.Release(); }
+    }
+
+    public async Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default)
+    {
+        _workersSeen[worker.WorkerId] = time.GetUtcNow();
+        var active = state.State.Active.ToArray();
+        if (active.Length == 0 || maxTrials <= 0) return [];
+
+        var leases = new List<TrialLease>();
+        var free = worker.FreeMemoryBytes;
+        for (var i = 0; i < active.Length && leases.Count < maxTrials; i++)
+        {
+            var sweep = active[(_cursor + i) % active.Length];
+            var got = await GrainFactory.GetGrain<ISweepGrain>(sweep)
+                .LeaseAsync(worker with { FreeMemoryBytes = free }, maxTrials - leases.Count, cancellationToken);
+            leases.AddRange(got);
+            free = Math.Max(worker.FreeMemoryBytes > 0 ? 1 : 0, free - got.Sum(l => l.MemoryEstimateBytes));
+        }
+        _cursor = (_cursor + 1) % Math.Max(1, active.Length);
+        return leases;
+    }
+
+    public Task<IReadOnlyList<string>> GetSweepsAsync(bool includeFinished, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>((includeFinished ? state.State.Known : state.State.Active).ToList());
+
+    public Task<IReadOnlyList<string>> GetWorkerIdsAsync(CancellationToken cancellationToken = default)
+    {
+        var cutoff = time.GetUtcNow() - options.Value.WorkerExpiry;
+        return Task.FromResult<IReadOnlyList<string>>(_workersSeen.Where(w => w.Value >= cutoff).Select(w => w.Key).Order().ToList());
+    }
+}

@@ -1,0 +1,129 @@
+using Orchestrator.Sweeps;
+using Orchestrator.Sweeps.EarlyStopping;
+
+namespace Orchestrator.Grains.Sweeps;
+
+/// <summary>
+/// A sweep's state as the replay of its events. Pure: no Orleans, no I/O, so replay after a crash reproduces
+/// exactly what the live grain had, including every early-stopping decision.
+/// </summary>
+public sealed class SweepLedger
+{
+    private const int CheckpointsKept = 3;
+    private readonly Dictionary<string, TrialEntry> _byId = new(StringComparer.Ordinal);
+    private readonly SortedSet<int> _queued = [];
+    private readonly int[] _counts = new int[Enum.GetValues<TrialState>().Length];
+    private EarlyStoppingPolicy? _earlyStopping;
+
+    public SweepSpec? Spec { get; private set; }
+    public string? YamlText { get; private set; }
+    public string? FileName { get; private set; }
+    public SweepState State { get; private set; } = SweepState.NotFound;
+    public DateTimeOffset? StartedAt { get; private set; }
+    public DateTimeOffset? FinishedAt { get; private set; }
+    public List<TrialEntry> Trials { get; } = [];
+
+    public TrialEntry? Find(string trialId) => _byId.GetValueOrDefault(trialId);
+
+    public bool AllTerminal => Trials.Count > 0 && Count(TrialState.Queued) + Count(TrialState.Running) == 0;
+
+    /// <summary>Trials in a state, kept as a running count so a 10,000-trial sweep never rescans itself per call.</summary>
+    public int Count(TrialState state) => _counts[(int)state];
+
+    /// <summary>Queued trials, lowest index (grid order) first.</summary>
+    public IEnumerable<TrialEntry> Queued => _queued.Select(i => Trials[i]);
+
+    public void Apply(SweepEvent e)
+    {
+        switch (e)
+        {
+            case SweepSubmitted s:
+                YamlText = s.YamlText;
+                FileName = s.FileName;
+                Spec = SweepFile.Parse(s.YamlText, s.FileName);
+                _earlyStopping = EarlyStoppingPolicy.Create(Spec.EarlyTerminate, Spec.Metric.Goal);
+                AddTrials(SweepExpander.Expand(Spec));
+                State = SweepState.Running;
+                StartedAt ??= s.At;
+                break;
+            case SweepExtended x:
+                YamlText = x.YamlText;
+                Spec = SweepFile.Parse(x.YamlText, FileName ?? "sweep.yaml");
+                if (AddTrials(SweepExpander.Expand(Spec)) > 0 && State == SweepState.Finished)
+                {
+                    State = SweepState.Running;
+                    FinishedAt = null;
+                }
+                break;
+            case SweepStateChanged c:
+                State = c.State;
+                if (c.State is SweepState.Finished or SweepState.Cancelled) FinishedAt = c.At;
+                if (c.State == SweepState.Cancelled)
+                    foreach (var t in Trials.Where(t => !t.IsTerminal))
+                        SetState(t, TrialState.Cancelled);
+                break;
+            case TrialLeased l when Find(l.Trial) is { IsTerminal: false } t:
+                SetState(t, TrialState.Running);
+                t.Attempt = l.Attempt;
+                t.Worker = l.Worker;
+                t.LastHeartbeat = l.At;
+                t.Step = t.Checkpoints.Count > 0 ? t.Checkpoints[0].Step : 0;
+                break;
+            case TrialCheckpointed c when Find(c.Trial) is { } t:
+                t.Checkpoints.RemoveAll(k => k.Step >= c.Step);
+                t.Checkpoints.Insert(0, new TrialCheckpoint(c.Trial, c.Attempt, c.Location, c.Step));
+                if (t.Checkpoints.Count > CheckpointsKept) t.Checkpoints.RemoveRange(CheckpointsKept, t.Checkpoints.Count - CheckpointsKept);
+                break;
+            case TrialEvaluated v when Find(v.Trial) is { IsTerminal: false } t:
+                t.Curve.RemoveAll(p => p.Iteration >= v.Iteration);
+                t.Curve.Add((v.Iteration, v.Metric));
+                if (_earlyStopping?.Report(v.Trial, v.Iteration, v.Metric) == Decision.Stop)
+                    t.PruneRequested = true;
+                break;
+            case TrialCompleted c when Find(c.Trial) is { IsTerminal: false } t:
+                SetState(t, c.Completion.Pruned ? TrialState.Pruned : TrialState.Succeeded);
+                t.Result = c.Completion;
+                t.Metrics = c.Completion.Metrics;
+                t.Step = c.Completion.Steps;
+                t.Worker = null;
+                _earlyStopping?.Completed(c.Trial, t.Curve);
+                break;
+            case TrialFailed f when Find(f.Trial) is { State: TrialState.Running } t && t.Attempt == f.Attempt:
+                t.Failures++;
+                t.Error = f.Error;
+                t.Worker = null;
+                SetState(t, !f.Retryable || t.Failures > (Spec?.MaxFailures ?? 0) ? TrialState.Failed : TrialState.Queued);
+                break;
+            case TrialRequeued r when Find(r.Trial) is { State: TrialState.Running } t && t.Attempt == r.Attempt:
+                SetState(t, TrialState.Queued);
+                t.Worker = null;
+                break;
+        }
+    }
+
+    private int AddTrials(IReadOnlyList<TrialPlan> plans)
+    {
+        var added = 0;
+        foreach (var plan in plans)
+        {
+            if (_byId.ContainsKey(plan.TrialId)) continue;
+            var entry = new TrialEntry(plan, Trials.Count);
+            _byId.Add(plan.TrialId, entry);
+            Trials.Add(entry);
+            _counts[(int)TrialState.Queued]++;
+            _queued.Add(entry.Index);
+            added++;
+        }
+        return added;
+    }
+
+    private void SetState(TrialEntry trial, TrialState state)
+    {
+        if (trial.State == state) return;
+        _counts[(int)trial.State]--;
+        if (trial.State == TrialState.Queued) _queued.Remove(trial.Index);
+        trial.State = state;
+        _counts[(int)state]++;
+        if (state == TrialState.Queued) _queued.Add(trial.Index);
+    }
+}

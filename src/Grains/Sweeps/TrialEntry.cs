@@ -1,0 +1,30 @@
+using Orchestrator.Sweeps;
+
+namespace Orchestrator.Grains.Sweeps;
+
+/// <summary>One trial inside a sweep's ledger: its plan and everything that happened to it.</summary>
+public sealed class TrialEntry(TrialPlan plan, int index)
+{
+    public TrialPlan Plan { get; } = plan;
+    /// <summary>Position in the sweep (grid order): queued trials are leased lowest index first.</summary>
+    public int Index { get; } = index;
+    public string Id => Plan.TrialId;
+    /// <summary>Changed only through <see cref="SweepLedger"/>, which keeps its per-state counts and queue in step.</summary>
+    public TrialState State { get; internal set; } = TrialState.Queued;
+    /// <summary>Number of times the trial was leased; the current attempt's number.</summary>
+    public int Attempt { get; set; }
+    public int Failures { get; set; }
+    public string? Worker { get; set; }
+    public DateTimeOffset LastHeartbeat { get; set; }
+    public long Step { get; set; }
+    public long TotalSteps { get; set; }
+    public IReadOnlyDictionary<string, double> Metrics { get; set; } = new Dictionary<string, double>();
+    public string? Error { get; set; }
+    /// <summary>Newest first; the lease offers older ones as fallbacks for a corrupt newest.</summary>
+    public List<TrialCheckpoint> Checkpoints { get; } = [];
+    public List<(int Iteration, double Metric)> Curve { get; } = [];
+    public TrialCompletion? Result { get; set; }
+    public bool PruneRequested { get; set; }
+
+    public bool IsTerminal => State is TrialState.Succeeded or TrialState.Failed or TrialState.Pruned or TrialState.Cancelled;
+}

@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using Orchestrator.Contracts.Hosting;
+using Orchestrator.Silo.Telemetry;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>
+/// Builds a silo host: Orleans configured by <see cref="SiloConfiguration"/>, plus (when HTTP is on) health
+/// endpoints, `/metrics` and the opt-in dashboard. The container entrypoint and `./orchestrator silo` both use it.
+/// </summary>
+public static class SiloHost
+{
+    public static WebApplication Build(SiloHostOptions options, Action<IServiceCollection>? configureServices = null, LogLevel logLevel = LogLevel.Warning)
+    {
+        options = options.Validated();
+        Directory.CreateDirectory(options.DataDir);
+        // torch's intra-op thread pool is process-wide: share the cores between the slots instead of oversubscribing
+        // them (the count is recorded in each result.json, and `reproduce` uses the same).
+        if (Environment.GetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable) is null && options.Slots > 0)
+            Environment.SetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable,
+                Math.Max(1, Environment.ProcessorCount / options.Slots).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.SetMinimumLevel(logLevel);
+        // Orleans is chatty at Information and warns about GC settings at start; the CLI shows errors only.
+        builder.Logging.AddFilter("Orleans", logLevel >= LogLevel.Warning ? LogLevel.Error : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", logLevel >= LogLevel.Warning ? LogLevel.Error : LogLevel.Warning);
+        // HTTP port 0 (the CLI's in-process silo): an ephemeral loopback port nobody is told about, never a fixed one.
+        builder.WebHost.UseUrls(options.HttpPort > 0 ? $"http://0.0.0.0:{options.HttpPort}" : "http://127.0.0.1:0");
+        builder.UseOrleans(silo => SiloConfiguration.Configure(silo, options));
+        configureServices?.Invoke(builder.Services);
+        builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans", tags: ["ready"]);
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(SiloMetrics.MeterName));
+
+        var app = builder.Build();
+        app.MapHealthChecks(SiloEndpoints.LivePath, new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks(SiloEndpoints.StartupPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks(SiloEndpoints.ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapGet(SiloEndpoints.MetricsPath, (SiloMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+        if (options.Dashboard)
+            Orleans.Dashboard.ServiceCollectionExtensions.MapOrleansDashboard(app, "/dashboard");
+        return app;
+    }
+}
+
+/// <summary>Ready once the silo has joined its cluster and is not shutting down.</summary>
+public sealed class SiloReadiness(IHostApplicationLifetime lifetime, Orleans.Runtime.ILocalSiloDetails silo, IClusterClient client) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested) return HealthCheckResult.Unhealthy("stopping");
+        if (!lifetime.ApplicationStarted.IsCancellationRequested) return HealthCheckResult.Unhealthy("starting");
+        try
+        {
+            await client.GetGrain<Orchestrator.Contracts.Sweeps.ISchedulerGrain>(0).GetWorkerIdsAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            return HealthCheckResult.Healthy($"silo {silo.Name} serving");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using Orchestrator.Contracts.Hosting;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>
+/// Everything that decides how a silo runs. The one place that tells embedded from cluster: <see cref="IsCluster"/>.
+/// Filled from ORCHESTRATOR_* environment variables (the container) and overridden by command-line options.
+/// </summary>
+public sealed record SiloHostOptions
+{
+    public const string Localhost = "localhost";
+
+    /// <summary>`localhost` (embedded) or `redis://HOST:PORT`.</summary>
+    public string Cluster { get; init; } = Localhost;
+    /// <summary>Artifacts: a directory, or an Azure Storage connection string. Default: `{DataDir}/artifacts`.</summary>
+    public string? Storage { get; init; }
+    public string StorageContainer { get; init; } = "artifacts";
+    /// <summary>Embedded state, the local work area and the cache of base models.</summary>
+    public string DataDir { get; init; } = ".orchestrator";
+    /// <summary>Concurrent trials this silo trains. 0 makes a silo that only hosts grains (and a client's embedded view).</summary>
+    public int Slots { get; init; } = 1;
+    /// <summary>`cpu` or `cuda:N`.</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>`cpu` or `gpu`: published as silo metadata `hardware.accelerator`.</summary>
+    public string Accelerator { get; init; } = "cpu";
+    /// <summary>Memory one slot offers trials (bytes); 0 = not limited. Trials are packed by their estimate.</summary>
+    public long MemoryPerSlot { get; init; }
+    public bool Dashboard { get; init; }
+    public int SiloPort { get; init; } = SiloEndpoints.SiloPort;
+    public int GatewayPort { get; init; } = SiloEndpoints.GatewayPort;
+    /// <summary>Health, metrics and dashboard; 0 disables HTTP (the CLI's in-process silo).</summary>
+    public int HttpPort { get; init; } = SiloEndpoints.HttpPort;
+    public string ServiceId { get; init; } = "lora-orchestrator";
+    public string ClusterId { get; init; } = "default";
+    /// <summary>Silo name (Kubernetes: the pod name).</summary>
+    public string? SiloName { get; init; }
+    /// <summary>The address other silos reach this one on (Kubernetes: the pod IP). Default: loopback.</summary>
+    public string? AdvertisedAddress { get; init; }
+    /// <summary>How long shutdown waits for running trials to checkpoint and hand back.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    public bool IsCluster => !string.Equals(Cluster, Localhost, StringComparison.OrdinalIgnoreCase);
+
+    public string ResolvedStorage => Storage ?? Path.Combine(DataDir, "artifacts");
+
+    /// <summary>`host:port` of the Redis server in cluster mode.</summary>
+    public string RedisEndpoint => IsCluster
+        ? Cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? Cluster["redis://".Length..].TrimEnd('/') : Cluster
+        : throw new InvalidOperationException("embedded mode has no Redis");
+
+    public static SiloHostOptions FromEnvironment(Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        var o = new SiloHostOptions();
+        string? Get(string name) => read(name) is { Length: > 0 } v ? v : null;
+        int Int(string name, int fallback) => Get(name) is { } v
+            ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n
+                : throw new SiloHostOptionsException($"{name}='{v}' is not an integer")
+            : fallback;
+        return o with
+        {
+            Cluster = Get(EnvironmentVariables.Cluster) ?? o.Cluster,
+            Storage = Get(EnvironmentVariables.Storage) ?? o.Storage,
+            StorageContainer = Get(EnvironmentVariables.StorageContainer) ?? o.StorageContainer,
+            DataDir = Get(EnvironmentVariables.DataDir) ?? o.DataDir,
+            Slots = Int(EnvironmentVariables.Slots, o.Slots),
+            Device = Get(EnvironmentVariables.Device) ?? o.Device,
+            Accelerator = Get(EnvironmentVariables.Accelerator) ?? o.Accelerator,
+            Dashboard = Get(EnvironmentVariables.Dashboard) is { } d && (d == "1" || d.Equals("true", StringComparison.OrdinalIgnoreCase)),
+            SiloPort = Int(EnvironmentVariables.SiloPort, o.SiloPort),
+            GatewayPort = Int(EnvironmentVariables.GatewayPort, o.GatewayPort),
+            HttpPort = Int(EnvironmentVariables.HttpPort, o.HttpPort),
+            ServiceId = Get(EnvironmentVariables.ServiceId) ?? o.ServiceId,
+            ClusterId = Get(EnvironmentVariables.ClusterId) ?? o.ClusterId,
+            SiloName = Get(EnvironmentVariables.PodName) ?? o.SiloName,
+            AdvertisedAddress = Get(EnvironmentVariables.PodIp) ?? o.AdvertisedAddress,
+        };
+    }
+
+    /// <summary>Checks values a user typed; throws <see cref="SiloHostOptionsException"/> naming the value and what is allowed.</summary>
+    public SiloHostOptions Validated()
+    {
+        if (IsCluster && !System.Text.RegularExpressions.Regex.IsMatch(RedisEndpoint, @"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"))
+            throw new SiloHostOptionsException($"--cluster '{Cluster}' is not valid: use 'localhost' or 'redis://HOST:PORT'");
+        if (Slots is < 0 or > 64) throw new SiloHostOptionsException($"--slots {Slots} is not valid: use 0 to 64");
+        if (!System.Text.RegularExpressions.Regex.IsMatch(Device, @"^(cpu|cuda(:\d+)?)$"))
+            throw new SiloHostOptionsException($"--device '{Device}' is not valid: use cpu or cuda:N");
+        if (Accelerator is not ("cpu" or "gpu")) throw new SiloHostOptionsException($"accelerator '{Accelerator}' is not valid: use cpu or gpu");
+        foreach (var (name, port) in new[] { ("silo port", SiloPort), ("gateway port", GatewayPort) })
+            if (port is < 1 or > 65535) throw new SiloHostOptionsException($"{name} {port} is not valid: use 1 to 65535");
+        if (HttpPort is < 0 or > 65535) throw new SiloHostOptionsException($"HTTP port {HttpPort} is not valid: use 0 (off) to 65535");
+        return this;
+    }
+}
+
+/// <summary>A bad silo option: shown as one line, never a stack trace.</summary>
+public sealed class SiloHostOptionsException(string message) : Exception(message);

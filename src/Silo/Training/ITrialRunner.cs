@@ -1,0 +1,16 @@
+using Orchestrator.Trainer.Training;
+
+namespace Orchestrator.Silo.Training;
+
+/// <summary>
+/// Trains one leased trial. Called on a dedicated thread (never an Orleans scheduler thread); blocking is expected.
+/// The observer carries progress out and stop requests in.
+/// </summary>
+public interface ITrialRunner
+{
+    TrainingOutcome Run(TrialLease lease, TrialWorkspace workspace, ITrainingObserver observer, CancellationToken cancellationToken);
+}
+
+/// <summary>Where one attempt of a trial works on local disk.</summary>
+/// <param name="ResumeFrom">A downloaded checkpoint directory, or null to start fresh.</param>
+public sealed record TrialWorkspace(string OutputDirectory, string BaseCacheDirectory, string? ResumeFrom, string Device);

@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Storage;
+using Orchestrator.Trainer.Training;
+
+namespace Orchestrator.Silo.Training;
+
+/// <summary>
+/// One attempt of a trial on this worker, seen from the training thread. Progress goes to the sweep (evaluations
+/// synchronously, so an early-stopping decision reaches the trainer at that very evaluation; plain steps at most
+/// once a second, without waiting). Checkpoints are uploaded before the sweep hears of them. The sweep's answer,
+/// or a drain, becomes the directive that stops the trainer.
+/// </summary>
+public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, IArtifactStore store, ILogger logger) : ITrainingObserver
+{
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan EvaluationReplyTimeout = TimeSpan.FromSeconds(30);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private TrialDirective _directive = TrialDirective.Continue;
+    private TrialProgressReport _latest = new(lease.TrialId, lease.Attempt, 0, 0, new Dictionary<string, double>(), 0, false);
+    private DateTimeOffset _lastSent = DateTimeOffset.MinValue;
+    private int _sending;
+
+    public TrialLease Lease { get; } = lease;
+    public TrialDirective Directive { get { lock (_gate) return _directive; } }
+    /// <summary>Cancelled when the trial must stop; passed to the trainer so it stops between progress calls too.</summary>
+    public CancellationToken StopToken => _stop.Token;
+    public TrialProgressReport Latest { get { lock (_gate) return _latest; } }
+
+    public bool OnProgress(TrainingProgress progress)
+    {
+        if (progress.Metrics.TryGetValue("train_loss", out var loss) && !double.IsFinite(loss))
+            throw new TrialDivergedException($"training loss became {loss} at step {progress.Step}");
+
+        var report = new TrialProgressReport(Lease.TrialId, Lease.Attempt, progress.Step, progress.TotalSteps,
+            progress.Metrics, progress.Evaluation, progress.IsEvaluation);
+        lock (_gate) _latest = report;
+
+        if (progress.IsEvaluation)
+        {
+            try
+            {
+                // Blocking here is fine: this is the trial's own thread, not an Orleans one.
+                Apply(sweep.ReportProgressAsync(report).WaitAsync(EvaluationReplyTimeout).GetAwaiter().GetResult());
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogWarning("Trial {Trial}: evaluation report not delivered ({Error}); training on", Lease.TrialId, e.Message);
+            }
+        }
+        else if (DateTimeOffset.UtcNow - _lastSent >= ReportInterval)
+        {
+            _ = SendAsync(report);
+        }
+        return Directive == TrialDirective.Continue;
+    }
+
+    public void OnCheckpoint(string directory, long step)
+    {
+        var location = $"{ArtifactPaths.TrialCheckpoints(Lease.Sweep, Lease.TrialId)}step-{step}/";
+        try
+        {
+            store.UploadDirectoryAsync(directory, location, CancellationToken.None).GetAwaiter().GetResult();
+            sweep.ReportCheckpointAsync(new TrialCheckpoint(Lease.TrialId, Lease.Attempt, location, step)).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A checkpoint that did not land is not recorded; the previous one stays the resume point.
+            logger.LogWarning("Trial {Trial}: checkpoint at step {Step} not stored ({Error})", Lease.TrialId, step, e.Message);
+        }
+    }
+
+    /// <summary>A heartbeat between progress calls (a long base-model pretraining, a slow evaluation).</summary>
+    public Task HeartbeatAsync()
+    {
+        if (DateTimeOffset.UtcNow - _lastSent < ReportInterval) return Task.CompletedTask;
+        return SendAsync(Latest);
+    }
+
+    /// <summary>Drain or shutdown: stop at the next opportunity and hand the trial back.</summary>
+    public void Release() => Apply(TrialDirective.Release);
+
+    private async Task SendAsync(TrialProgressReport report)
+    {
+        if (Interlocked.Exchange(ref _sending, 1) == 1) return;
+        try
+        {
+            _lastSent = DateTimeOffset.UtcNow;
+            Apply(await sweep.ReportProgressAsync(report));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogDebug("Trial {Trial}: progress report failed ({Error})", Lease.TrialId, e.Message);
+        }
+        finally
+        {
+            Volatile.Write(ref _sending, 0);
+        }
+    }
+
+    private void Apply(TrialDirective directive)
+    {
+        if (directive == TrialDirective.Continue) return;
+        lock (_gate)
+        {
+            // The first stop reason wins, except that abandoning (cancel, stale attempt) overrides everything.
+            if (_directive == TrialDirective.Continue || directive == TrialDirective.Abandon) _directive = directive;
+        }
+        _stop.Cancel();
+    }
+}

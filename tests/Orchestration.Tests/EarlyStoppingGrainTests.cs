@@ -1,0 +1,93 @@
+using Orchestrator.Contracts.Sweeps;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Orchestration.Tests;
+
+/// <summary>ASHA decided by the sweep grain on real (tiny) trials: the stop reaches the trainer, and survives a restart.</summary>
+public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Name = "asha-stop";
+    private const int MaxSteps = 18;
+    private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(60);
+    private readonly string _dataDir = SweepCluster.NewDataDir();
+
+    // One slot, parallel 1: trials run in grid order. The first (a sane lr) sets the bar at each rung; the next two
+    // (an lr that wrecks the adapter in two steps) are judged against it at rung 1 (their first evaluation).
+    // Rungs: min_iter·eta^k < max_iter = 1, 3 evaluations; eval_every 2 → 9 evaluations at most.
+    private static readonly string Spec = $$"""
+        name: {{Name}}
+        seed: 5
+        task:
+          model: mlp
+          dataset: mnist
+          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
+        metric: { name: test_accuracy, goal: maximize }
+        method: grid
+        parallel: 1
+        max_failures: 0
+        early_terminate: { type: asha, min_iter: 1, max_iter: 9, eta: 3 }
+        parameters:
+          rank: { value: 4 }
+          alpha: { value: 4 }
+          target_modules: { value: [l1, l2, l3] }
+          lr: { values: [1.0e-3, 0.5, 0.8] }
+          batch_size: { value: 64 }
+          max_steps: { value: {{MaxSteps}} }
+          eval_every: { value: 2 }
+        """;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        SweepCluster.TryDelete(_dataDir);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_pruned_trial_stops_early_on_its_trainer_and_stays_pruned_after_a_cluster_restart()
+    {
+        List<TrialView> before;
+        await using (var cluster = await SweepCluster.StartAsync(1, _dataDir))
+        {
+            await cluster.SubmitAsync(Name, Spec);
+            var status = await cluster.WaitUntilFinishedAsync(Name, SweepTimeout);
+            before = (await cluster.Sweep(Name).GetTrialsAsync()).ToList();
+            foreach (var t in before)
+                output.WriteLine($"{t.TrialId} lr {t.Parameters["lr"]} {t.State} step {t.Step}/{t.TotalSteps} {string.Join(", ", t.Metrics.Select(m => $"{m.Key}={m.Value:0.####}"))}");
+
+            Assert.Equal(SweepState.Finished, status.State);
+            Assert.True(status.Pruned >= 1, $"nothing was pruned: {status}");
+            var pruned = before.Where(t => t.State == TrialState.Pruned).ToList();
+            // The stop reached the running trainer: it ended well before max_steps, with its metrics kept.
+            Assert.All(pruned, t => Assert.InRange(t.Step, 1, MaxSteps - 1));
+            Assert.All(pruned, t => Assert.Contains("test_accuracy", t.Metrics.Keys));
+            var first = before[0];
+            Assert.Equal(TrialState.Succeeded, first.State);
+            Assert.Equal(MaxSteps, first.Step);
+
+            var board = await cluster.SweepLeaderboardAsync(Name);
+            Assert.Equal(before.Select(t => t.TrialId).Order(), board.Select(e => e.TrialId).Order());
+            Assert.Equal(pruned.Select(t => t.TrialId).Order(), board.Where(e => e.Pruned).Select(e => e.TrialId).Order());
+        }
+
+        // A new cluster on the same data directory replays the journal: same decisions, nothing resurrected or re-run.
+        await using (var cluster = await SweepCluster.StartAsync(1, _dataDir))
+        {
+            var status = await cluster.Sweep(Name).GetStatusAsync();
+            var after = await cluster.Sweep(Name).GetTrialsAsync();
+            Assert.Equal(SweepState.Finished, status.State);
+            Assert.Equal(
+                before.Select(t => (t.TrialId, t.State, t.Attempts, t.Step)),
+                after.Select(t => (t.TrialId, t.State, t.Attempts, t.Step)));
+            var board = await cluster.SweepLeaderboardAsync(Name);
+            Assert.Equal(before.Count(t => t.State == TrialState.Pruned), board.Count(e => e.Pruned));
+
+            // Resubmitting the same spec adds nothing and leaves the pruned trials alone.
+            var again = await cluster.SubmitAsync(Name, Spec);
+            Assert.Equal(0, again.AddedTrials);
+            await Task.Delay(500);
+            Assert.Equal(before.Select(t => t.State), (await cluster.Sweep(Name).GetTrialsAsync()).Select(t => t.State));
+        }
+    }
+}
