@@ -4,13 +4,28 @@ using Orchestrator.Client.Commands;
 var root = new RootCommand("Distributed LoRA sweep orchestrator: train every configuration of a YAML sweep on an Orleans cluster.");
 foreach (var command in CommandCatalog.All())
     root.Subcommands.Add(command);
+root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.Cluster);
+root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.DataDir);
+root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.Storage);
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)
 {
-    foreach (var error in parseResult.Errors)
-        Console.Error.WriteLine($"error: {error.Message}");
-    Console.Error.WriteLine("Run './orchestrator --help' for the list of verbs.");
+    // An unknown verb also produces "Required command was not provided"; the unknown verb is the useful part.
+    var unknownVerb = parseResult.CommandResult.Command == root && parseResult.UnmatchedTokens.Count > 0
+        ? parseResult.UnmatchedTokens[0]
+        : null;
+    if (unknownVerb is not null)
+    {
+        var verbs = string.Join(", ", root.Subcommands.Select(c => c.Name));
+        Console.Error.WriteLine($"error: unknown verb '{unknownVerb}'. Verbs: {verbs}.");
+    }
+    else
+    {
+        foreach (var error in parseResult.Errors)
+            Console.Error.WriteLine($"error: {error.Message}");
+    }
+    Console.Error.WriteLine("Run './orchestrator --help' for usage.");
     return ExitCodes.UsageError;
 }
 return await parseResult.InvokeAsync();

@@ -23,6 +23,12 @@ public abstract class OrchestratorCommand : Command
                 Console.Error.WriteLine("cancelled");
                 return ExitCodes.Cancelled;
             }
+            catch (Exception e) when (Environment.GetEnvironmentVariable("ORCHESTRATOR_DEBUG") is null)
+            {
+                // Not a user mistake: say what failed in one line; ORCHESTRATOR_DEBUG=1 shows the stack trace.
+                Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (set ORCHESTRATOR_DEBUG=1 for details)");
+                return ExitCodes.Failed;
+            }
         });
     }
 

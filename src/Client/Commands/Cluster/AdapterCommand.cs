@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Orchestrator.Client.Output;
+using Orchestrator.Storage;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>`adapter download TRIAL -o DIR`: a trial's PEFT adapter folder, ready for `PeftModel.from_pretrained`.</summary>
+public sealed class AdapterCommand : Command
+{
+    public AdapterCommand() : base("adapter", "Trained adapters.")
+    {
+        Subcommands.Add(new DownloadCommand());
+    }
+
+    private sealed class DownloadCommand : ClusterCommand
+    {
+        private static readonly Argument<string> TrialArgument = new("trial") { Description = "Trial id (see `trials SWEEP`)." };
+        private static readonly Option<DirectoryInfo> OutOption = new("--out", "-o") { Description = "Folder to write the adapter into.", Required = true };
+        private static readonly Option<string?> SweepOption = new("--sweep") { Description = "The trial's sweep (found automatically when omitted)." };
+
+        public DownloadCommand() : base("download", "Download a trial's adapter (adapter_model.safetensors + adapter_config.json), checksums verified.")
+        {
+            Arguments.Add(TrialArgument);
+            Options.Add(OutOption);
+            Options.Add(SweepOption);
+            Options.Add(ConsoleOutput.JsonOption);
+        }
+
+        protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+        {
+            var output = ConsoleOutput.Create(parseResult);
+            var trial = parseResult.GetValue(TrialArgument)!;
+            if (!ArtifactPaths.IsValidName(trial))
+                throw new UserInputException($"'{trial}' is not a trial id (ids look like t0123456789ab)", ExitCodes.InvalidInput);
+            var outDir = parseResult.GetValue(OutOption)!.FullName;
+            await using var session = await ConnectAsync(parseResult, cancellationToken);
+            var sweeps = parseResult.GetValue(SweepOption) is { } s ? [s]
+                : await session.Client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(true, cancellationToken);
+            foreach (var sweep in sweeps)
+            {
+                var trials = await session.Client.GetGrain<ISweepGrain>(sweep).GetTrialsAsync(cancellationToken);
+                if (trials.FirstOrDefault(t => t.TrialId == trial) is not { } view) continue;
+                if (view.AdapterSha256 is null)
+                    throw new UserInputException($"trial {trial} of {sweep} has no adapter ({view.Kind}, {view.State.ToString().ToLowerInvariant()})", ExitCodes.NotFound);
+                Directory.CreateDirectory(outDir);
+                await session.Store.DownloadDirectoryAsync(ArtifactPaths.TrialAdapter(sweep, trial), outDir, cancellationToken);
+                var weights = Path.Combine(outDir, ArtifactPaths.AdapterWeightsFile);
+                var sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(weights, cancellationToken))).ToLowerInvariant();
+                if (sha != view.AdapterSha256)
+                    throw new UserInputException($"{weights}: sha256 {sha} does not match the recorded {view.AdapterSha256}", ExitCodes.Failed);
+                if (output.IsJson) output.Json(new { sweep, trial, directory = outDir, sha256 = sha });
+                else output.Line($"{trial} ({sweep}) → {outDir} (sha256 {sha[..12]}… verified)");
+                return ExitCodes.Success;
+            }
+            throw new UserInputException($"no trial '{trial}' in {(sweeps.Count == 0 ? "any sweep" : string.Join(", ", sweeps))}", ExitCodes.NotFound);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Orchestrator.Client.Leaderboards;
+using Orchestrator.Client.Output;
+using Orchestrator.Contracts.Leaderboards;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>`leaderboard SWEEP [--top N] [--by METRIC] [--where EXPR] [--format table|json|csv]` or `leaderboard --global --model M --dataset D`.</summary>
+public sealed class LeaderboardCommand : ClusterCommand
+{
+    private static readonly Argument<string?> SweepArgument = new("sweep") { Description = "Sweep name.", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Option<int?> TopOption = new("--top") { Description = "Show the best N." };
+    private static readonly Option<string?> ByOption = new("--by") { Description = "Rank by this metric (default: the sweep's)." };
+    private static readonly Option<string?> WhereOption = new("--where") { Description = "Filter, e.g. \"rank>=8 and kind=lora\"." };
+    private static readonly Option<string?> FormatOption = new("--format") { Description = "table (default), json or csv." };
+    private static readonly Option<bool> GlobalOption = new("--global") { Description = "Across sweeps: the best per model + dataset + metric." };
+    private static readonly Option<string?> ModelOption = new("--model") { Description = "With --global: the model." };
+    private static readonly Option<string?> DatasetOption = new("--dataset") { Description = "With --global: the dataset." };
+    private static readonly Option<string?> MetricOption = new("--metric") { Description = "With --global: the metric (default test_accuracy)." };
+
+    public LeaderboardCommand() : base("leaderboard", "Rank a sweep's trials (or all sweeps' on a model + dataset) by their metric.")
+    {
+        Arguments.Add(SweepArgument);
+        foreach (var option in new Option[] { TopOption, ByOption, WhereOption, FormatOption, GlobalOption, ModelOption, DatasetOption, MetricOption, ConsoleOutput.JsonOption })
+            Options.Add(option);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        LeaderboardQuery query;
+        LeaderboardFormat format;
+        try
+        {
+            query = LeaderboardQuery.Parse(parseResult.GetValue(WhereOption), parseResult.GetValue(ByOption), parseResult.GetValue(TopOption));
+            format = parseResult.GetValue(ConsoleOutput.JsonOption) ? LeaderboardFormat.Json : LeaderboardQuery.ParseFormat(parseResult.GetValue(FormatOption));
+        }
+        catch (Exception e) when (e is FilterSyntaxException or FormatException or ArgumentOutOfRangeException)
+        {
+            throw new UserInputException(e.Message.Split(" (Parameter")[0], ExitCodes.InvalidInput);
+        }
+
+        await using var session = await ConnectAsync(parseResult, cancellationToken);
+        string key;
+        if (parseResult.GetValue(GlobalOption))
+        {
+            var model = parseResult.GetValue(ModelOption) ?? throw new UserInputException("--global needs --model and --dataset", ExitCodes.UsageError);
+            var dataset = parseResult.GetValue(DatasetOption) ?? throw new UserInputException("--global needs --model and --dataset", ExitCodes.UsageError);
+            key = ILeaderboardGrain.GlobalKey(model, dataset, parseResult.GetValue(MetricOption) ?? "test_accuracy");
+        }
+        else
+        {
+            var sweep = parseResult.GetValue(SweepArgument) ?? throw new UserInputException("name a sweep, or use --global --model M --dataset D", ExitCodes.UsageError);
+            await RequireSweepAsync(session, sweep, cancellationToken);
+            key = ILeaderboardGrain.SweepKey(sweep);
+        }
+        var entries = await session.Client.GetGrain<ILeaderboardGrain>(key).GetAsync(0, cancellationToken);
+        IReadOnlyList<RankedEntry> ranked;
+        try { ranked = query.Apply(entries); }
+        catch (FilterSyntaxException e) { throw new UserInputException(e.Message, ExitCodes.InvalidInput); }
+        LeaderboardQuery.Write(output, ranked, format);
+        return ExitCodes.Success;
+    }
+}

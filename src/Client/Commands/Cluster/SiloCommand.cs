@@ -1,0 +1,61 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Silo.Hosting;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>
+/// `silo`: runs a silo host in the foreground, exactly as the container's entrypoint does (same code, same
+/// environment variables); options given here override the environment.
+/// </summary>
+public sealed class SiloCommand : OrchestratorCommand
+{
+    private static readonly Option<string?> ClusterOption = new("--cluster") { Description = "'localhost' (embedded) or 'redis://HOST:PORT'. Env: ORCHESTRATOR_CLUSTER." };
+    private static readonly Option<string?> StorageOption = new("--storage") { Description = "Artifacts: a directory or an Azure Storage connection string. Env: ORCHESTRATOR_STORAGE." };
+    private static readonly Option<int?> SlotsOption = new("--slots") { Description = "Trials trained at once. Env: ORCHESTRATOR_SLOTS." };
+    private static readonly Option<string?> DeviceOption = new("--device") { Description = "cpu or cuda:N. Env: ORCHESTRATOR_DEVICE." };
+    private static readonly Option<string?> DataDirOption = new("--data-dir") { Description = "Local state, work area and base-model cache. Env: ORCHESTRATOR_DATA_DIR." };
+    private static readonly Option<int?> SiloPortOption = new("--silo-port") { Description = "Env: ORCHESTRATOR_SILO_PORT (default 11111)." };
+    private static readonly Option<int?> GatewayPortOption = new("--gateway-port") { Description = "Env: ORCHESTRATOR_GATEWAY_PORT (default 30000)." };
+    private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health/metrics; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
+    private static readonly Option<string?> NameOption = new("--name") { Description = "Silo name. Env: POD_NAME." };
+    private static readonly Option<bool> DashboardOption = new("--dashboard") { Description = "Serve the Orleans dashboard at /dashboard. Env: ORCHESTRATOR_DASHBOARD." };
+
+    public SiloCommand() : base("silo", "Run a silo host (the container entrypoint uses the same code); stops gracefully on Ctrl+C / SIGTERM.")
+    {
+        foreach (var option in new Option[] { ClusterOption, StorageOption, SlotsOption, DeviceOption, DataDirOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption })
+            Options.Add(option);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        SiloHostOptions options;
+        try
+        {
+            var env = SiloHostOptions.FromEnvironment();
+            options = env with
+            {
+                Cluster = parseResult.GetValue(ClusterOption) ?? env.Cluster,
+                Storage = parseResult.GetValue(StorageOption) ?? env.Storage,
+                Slots = parseResult.GetValue(SlotsOption) ?? env.Slots,
+                Device = parseResult.GetValue(DeviceOption) ?? env.Device,
+                DataDir = parseResult.GetValue(DataDirOption) ?? env.DataDir,
+                SiloPort = parseResult.GetValue(SiloPortOption) ?? env.SiloPort,
+                GatewayPort = parseResult.GetValue(GatewayPortOption) ?? env.GatewayPort,
+                HttpPort = parseResult.GetValue(HttpPortOption) ?? env.HttpPort,
+                SiloName = parseResult.GetValue(NameOption) ?? env.SiloName,
+                Dashboard = parseResult.GetValue(DashboardOption) || env.Dashboard,
+            };
+            options = options.Validated();
+        }
+        catch (SiloHostOptionsException e)
+        {
+            throw new UserInputException(e.Message, ExitCodes.UsageError);
+        }
+        var app = SiloHost.Build(options, logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
+        await app.StartAsync(CancellationToken.None);
+        using var stop = cancellationToken.Register(() => app.Lifetime.StopApplication());
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,23 @@
+using Orchestrator.Sweeps;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>Reads and checks a sweep file before anything is sent: every problem as `file:line:col: message`.</summary>
+public static class SweepFiles
+{
+    public static (SweepSpec Spec, string Yaml) Load(FileInfo file)
+    {
+        if (!file.Exists) throw new UserInputException($"sweep file '{file.FullName}' does not exist", ExitCodes.InvalidInput);
+        try
+        {
+            var spec = SweepFile.Load(file.FullName);
+            return (spec, spec.SourceText);
+        }
+        catch (SweepValidationException e)
+        {
+            throw new UserInputException(
+                $"{file.Name}: {e.Problems.Count} problem{(e.Problems.Count == 1 ? "" : "s")}; nothing was submitted\n" +
+                string.Join('\n', e.Problems.Select(p => p.ToString())), ExitCodes.InvalidInput);
+        }
+    }
+}

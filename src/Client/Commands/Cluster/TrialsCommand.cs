@@ -1,0 +1,34 @@
+using System.CommandLine;
+using System.Globalization;
+using Orchestrator.Client.Output;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>`trials SWEEP`: every trial with its state, attempts, metrics and error.</summary>
+public sealed class TrialsCommand : ClusterCommand
+{
+    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+
+    public TrialsCommand() : base("trials", "List a sweep's trials: state, attempts, metric, error.")
+    {
+        Arguments.Add(SweepArgument);
+        Options.Add(ConsoleOutput.JsonOption);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var sweep = parseResult.GetValue(SweepArgument)!;
+        await using var session = await ConnectAsync(parseResult, cancellationToken);
+        var status = await RequireSweepAsync(session, sweep, cancellationToken);
+        var trials = await session.Client.GetGrain<ISweepGrain>(sweep).GetTrialsAsync(cancellationToken);
+        if (output.IsJson) { output.Json(trials); return ExitCodes.Success; }
+        var parameterNames = trials.SelectMany(t => t.Parameters.Keys).Distinct().ToList();
+        output.Table(["trial", "kind", .. parameterNames, "state", "attempts", "step", status.Metric, "error"],
+            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind, .. parameterNames.Select(p => t.Parameters.GetValueOrDefault(p, "-")),
+                t.State.ToString().ToLowerInvariant(), t.Attempts.ToString(CultureInfo.InvariantCulture),
+                t.TotalSteps > 0 ? $"{t.Step}/{t.TotalSteps}" : t.Step.ToString(CultureInfo.InvariantCulture),
+                t.Metrics.TryGetValue(status.Metric, out var m) ? ConsoleOutput.Number(m) : "-", t.Error ?? ""]));
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Orchestrator.Client.Connection;
+using Orchestrator.Client.Output;
+using Orchestrator.Client.Watching;
+
+namespace Orchestrator.Client.Commands.Cluster;
+
+/// <summary>`watch SWEEP`: live progress until the sweep ends; reconnects if the connection drops.</summary>
+public sealed class WatchCommand : ClusterCommand
+{
+    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+
+    public WatchCommand() : base("watch", "Follow a sweep until it ends (reconnects when the connection drops).")
+    {
+        Arguments.Add(SweepArgument);
+        Options.Add(ConsoleOutput.JsonOption);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var sweep = parseResult.GetValue(SweepArgument)!;
+        var address = ConnectionOptions.Resolve(parseResult);
+        await using var session = await ClusterSession.ConnectAsync(address, 0, cancellationToken);
+        await RequireSweepAsync(session, sweep, cancellationToken);
+        var status = await new SweepWatcher(output, TimeSpan.FromSeconds(1))
+            .WatchAsync(ct => ClusterSession.ConnectAsync(address, 0, ct), session, sweep, cancellationToken);
+        if (output.IsJson) output.Json(status);
+        return status.State == SweepState.Finished ? ExitCodes.Success : ExitCodes.Failed;
+    }
+}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Globalization;
+using Orchestrator.Client.Output;
+using Orchestrator.Trainer.Benchmarks;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Client.Commands.Local;
+
+/// <summary><c>bench trainer</c>: training steps per second of the trainer against a bare TorchSharp loop doing the same math.</summary>
+public sealed class BenchTrainerCommand : OrchestratorCommand
+{
+    private static readonly IReadOnlyList<string> Models = [BuiltInModels.Mlp, BuiltInModels.TransformerBlock];
+
+    private static readonly Option<string> ModelOption = new("--model")
+    {
+        Description = $"The fixed config to time: {string.Join(" (batch 1024, r=8 on l1,l2,l3) or ", Models)} (batch 10 x 32 tokens, r=8 on q,v).",
+        DefaultValueFactory = _ => BuiltInModels.Mlp,
+    };
+
+    private static readonly Option<int> StepsOption = new("--steps") { Description = "Timed steps (after warm-up).", DefaultValueFactory = _ => 50 };
+    private static readonly Option<int> ThreadsOption = new("--threads") { Description = "Torch threads (default: every core).", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+    public BenchTrainerCommand() : base("trainer", "Training steps per second and peak memory of the trainer against a bare TorchSharp loop.")
+    {
+        Options.Add(ModelOption);
+        Options.Add(StepsOption);
+        Options.Add(ThreadsOption);
+        Options.Add(ConsoleOutput.JsonOption);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var model = parseResult.GetValue(ModelOption)!;
+        if (!Models.Contains(model)) throw new UserInputException($"--model '{model}' has no benchmark; use one of {string.Join(", ", Models)}.");
+        var steps = parseResult.GetValue(StepsOption);
+        if (steps <= TrainerBenchmark.WarmupSteps + 1)
+            throw new UserInputException($"--steps {steps} is too few; use more than {TrainerBenchmark.WarmupSteps + 1} (the first {TrainerBenchmark.WarmupSteps} are warm-up).");
+        var threads = parseResult.GetValue(ThreadsOption);
+        if (threads < 1) throw new UserInputException($"--threads {threads} is not allowed; use 1 or more.");
+
+        if (!output.IsJson) output.Line($"timing {steps} steps of {model} on {threads} thread(s)...");
+        var result = await Task.Run(() => TrainerBenchmark.Run(model, steps, threads), cancellationToken);
+        if (output.IsJson)
+        {
+            output.Json(result);
+            return ExitCodes.Success;
+        }
+        string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        output.Table(
+            ["loop", "steps/s", "GFLOP/s", "peak RSS"],
+            [
+                ["trainer", F(result.TrainerStepsPerSecond, "0.00"), F(result.TrainerGflops, "0.00"), ConsoleOutput.Bytes(result.TrainerPeakRssBytes)],
+                ["bare TorchSharp", F(result.BareStepsPerSecond, "0.00"), F(result.BareGflops, "0.00"), ConsoleOutput.Bytes(result.BarePeakRssBytes)],
+            ]);
+        output.KeyValues(
+        [
+            ("model", $"{result.Model}, batch {result.BatchSize} ({ConsoleOutput.Count(result.TokensPerStep)} rows/step), r={result.Rank} on {string.Join(",", result.Targets)}"),
+            ("trainable parameters", ConsoleOutput.Count(result.TrainableParameters)),
+            ("trainer overhead", double.IsNaN(result.OverheadRatio) ? "n/a" : $"{F(100 * (result.OverheadRatio - 1), "0.0")}% slower than the bare loop"),
+            ("flops", result.Formula),
+        ]);
+        return ExitCodes.Success;
+    }
+}

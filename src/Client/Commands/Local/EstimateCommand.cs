@@ -1,0 +1,209 @@
+using System.CommandLine;
+using System.Globalization;
+using Orchestrator.Client.Output;
+using Orchestrator.Sweeps;
+using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Client.Commands.Local;
+
+/// <summary>
+/// <c>estimate</c>: training memory (weights, gradients, AdamW state, activations) of a model size with LoRA against
+/// full fine-tuning, or of every trial of a sweep, and how many fit on a GPU.
+/// </summary>
+public sealed class EstimateCommand : OrchestratorCommand
+{
+    private static readonly Argument<string?> SweepArgument = new("sweep")
+    {
+        Description = "A sweep file: estimate every trial it expands to. Omit it to estimate a model size with --params.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    private static readonly Option<string?> ParamsOption = new("--params") { Description = "Model size of a Llama-like model: 7B, 1.5B, 700M." };
+    private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank (with --params).", DefaultValueFactory = _ => 16 };
+    private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Target projections (with --params); default q_proj,v_proj." };
+    private static readonly Option<string?> DTypeOption = new("--dtype") { Description = $"Weight dtype: {string.Join(", ", MemoryEstimator.DTypes)}; default bf16 with --params, fp32 for a sweep (what the trainer uses)." };
+    private static readonly Option<int> BatchSizeOption = new("--batch-size") { Description = "Sequences per step (with --params).", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> SequenceLengthOption = new("--seq-len") { Description = "Tokens per sequence (with --params).", DefaultValueFactory = _ => 512 };
+    private static readonly Option<string> GpuMemoryOption = new("--gpu-memory") { Description = "Memory of one GPU: 80GB, 24GB, 128GB (GB read as GiB).", DefaultValueFactory = _ => "80GB" };
+
+    public EstimateCommand() : base("estimate", "Estimate training memory per trial and how many trials fit on a GPU.")
+    {
+        Arguments.Add(SweepArgument);
+        foreach (var option in new Option[] { ParamsOption, RankOption, TargetsOption, DTypeOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
+            Options.Add(option);
+    }
+
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var sweep = parseResult.GetValue(SweepArgument);
+        var size = parseResult.GetValue(ParamsOption);
+        var gpuText = parseResult.GetValue(GpuMemoryOption)!;
+        var gpu = LocalOptions.ParseMemory(gpuText, "--gpu-memory");
+        var dtype = parseResult.GetValue(DTypeOption);
+        if (dtype is not null && !MemoryEstimator.DTypes.Contains(dtype.ToLowerInvariant()))
+            throw new UserInputException($"--dtype '{dtype}' is not allowed; use one of {string.Join(", ", MemoryEstimator.DTypes)}.");
+
+        if (sweep is not null && size is not null)
+            throw new UserInputException("give either a sweep file or --params, not both.", ExitCodes.UsageError);
+        if (sweep is not null) return Task.FromResult(ForSweep(output, sweep, dtype?.ToLowerInvariant() ?? MemoryEstimator.Fp32, gpu, gpuText));
+        if (size is null) throw new UserInputException("give a sweep file (estimate SWEEP.yaml) or a model size (estimate --params 7B --rank 16).", ExitCodes.UsageError);
+        return Task.FromResult(ForSize(output, parseResult, size, dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText));
+    }
+
+    private static int ForSize(ConsoleOutput output, ParseResult parseResult, string size, string dtype, long gpu, string gpuText)
+    {
+        double billions;
+        try { billions = MemoryEstimator.ParseBillions(size); }
+        catch (FormatException e) { throw new UserInputException($"--params: {e.Message}"); }
+        var rank = parseResult.GetValue(RankOption);
+        if (rank < 1) throw new UserInputException($"--rank {rank} is not allowed; the rank must be a positive integer (e.g. 16).");
+        var batch = parseResult.GetValue(BatchSizeOption);
+        if (batch < 1) throw new UserInputException($"--batch-size {batch} is not allowed; use 1 or more.");
+        var sequence = parseResult.GetValue(SequenceLengthOption);
+        if (sequence < 1) throw new UserInputException($"--seq-len {sequence} is not allowed; use 1 or more.");
+        var targets = LocalOptions.SplitList(parseResult.GetValue(TargetsOption));
+        ParameterSizeEstimate estimate;
+        try
+        {
+            estimate = MemoryEstimator.EstimateForParameters(billions, rank, dtype, batch, sequence, targets.Count == 0 ? null : targets);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserInputException(e.Message);
+        }
+
+        var loraFits = (int)Math.Min(int.MaxValue, gpu / Math.Max(1, estimate.Lora.TotalBytes));
+        var fullFits = (int)Math.Min(int.MaxValue, gpu / Math.Max(1, estimate.FullFineTuning.TotalBytes));
+        if (output.IsJson)
+        {
+            output.Json(new
+            {
+                Billions = billions,
+                Shape = estimate.Shape.Name,
+                Rank = rank,
+                Targets = targets.Count == 0 ? MemoryEstimator.DefaultLlamaTargets : targets,
+                DType = dtype,
+                BatchSize = batch,
+                SequenceLength = sequence,
+                estimate.TotalParameters,
+                estimate.LoraParameters,
+                Lora = Breakdown(estimate.Lora),
+                FullFineTuning = Breakdown(estimate.FullFineTuning),
+                estimate.Savings,
+                GpuMemoryBytes = gpu,
+                LoraTrialsPerGpu = loraFits,
+                FullTrialsPerGpu = fullFits,
+            });
+            return ExitCodes.Success;
+        }
+        output.Heading(string.Create(CultureInfo.InvariantCulture,
+            $"{billions:0.###}B parameters ({estimate.Shape.Name} shape), LoRA r={rank} on {string.Join(",", targets.Count == 0 ? MemoryEstimator.DefaultLlamaTargets : targets)}, {dtype}, batch {batch} x {sequence} tokens"));
+        output.Table(
+            ["", "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
+            [
+                Row("LoRA", estimate.Lora, loraFits),
+                Row("full fine-tuning", estimate.FullFineTuning, fullFits),
+            ]);
+        output.KeyValues(
+        [
+            ("LoRA parameters", $"{ConsoleOutput.Count(estimate.LoraParameters)} ({100.0 * estimate.LoraParameters / estimate.TotalParameters:0.###}% of {ConsoleOutput.Count(estimate.TotalParameters)})"),
+            ("memory saved by LoRA", string.Create(CultureInfo.InvariantCulture, $"{100 * estimate.Savings:0.0}%")),
+        ]);
+        return ExitCodes.Success;
+    }
+
+    private static int ForSweep(ConsoleOutput output, string path, string dtype, long gpu, string gpuText)
+    {
+        IReadOnlyList<TrialPlan> trials;
+        try
+        {
+            trials = SweepExpander.Expand(SweepFile.Load(path));
+        }
+        catch (SweepValidationException e)
+        {
+            foreach (var problem in e.Problems) Console.Error.WriteLine(problem.ToString());
+            throw new UserInputException($"{path}: {e.Problems.Count} problem(s); run './orchestrator validate {path}' for details.");
+        }
+
+        // A trial the estimator cannot size (e.g. a model it cannot build) is reported, not fatal: the others still fit or not.
+        var rows = new List<(TrialPlan Trial, MemoryEstimate? Estimate, string? Problem)>();
+        foreach (var trial in trials)
+        {
+            try
+            {
+                rows.Add((trial, MemoryEstimator.Estimate(trial.Config, dtype), null));
+            }
+            catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FileNotFoundException
+                                          or DirectoryNotFoundException or NotSupportedException or InvalidOperationException)
+            {
+                rows.Add((trial, null, e.Message));
+            }
+        }
+        var sized = rows.Where(r => r.Estimate is not null).Select(r => (r.Trial, Estimate: r.Estimate!)).ToList();
+        int Fits(MemoryEstimate m) => (int)Math.Min(int.MaxValue, gpu / Math.Max(1, m.TotalBytes));
+
+        if (output.IsJson)
+        {
+            output.Json(new
+            {
+                File = path,
+                DType = dtype,
+                GpuMemoryBytes = gpu,
+                Trials = rows.Select(r => new
+                {
+                    r.Trial.TrialId,
+                    r.Trial.Kind,
+                    r.Trial.Parameters,
+                    Memory = r.Estimate is null ? null : Breakdown(r.Estimate),
+                    TrialsPerGpu = r.Estimate is null ? (int?)null : Fits(r.Estimate),
+                    r.Problem,
+                }),
+                LargestTrialBytes = sized.Count == 0 ? 0 : sized.Max(r => r.Estimate.TotalBytes),
+            });
+        }
+        else
+        {
+            var keys = rows.SelectMany(r => r.Trial.Parameters.Keys).Distinct().Where(k => k != "seed").ToList();
+            output.Table(
+                ["trial", "kind", .. keys, "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
+                rows.Select(r => (IReadOnlyList<string>)
+                [
+                    r.Trial.TrialId, r.Trial.Kind, .. keys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v : "-"),
+                    .. r.Estimate is { } m
+                        ? new[]
+                        {
+                            ConsoleOutput.Bytes(m.WeightsBytes), ConsoleOutput.Bytes(m.GradientBytes), ConsoleOutput.Bytes(m.OptimizerBytes),
+                            ConsoleOutput.Bytes(m.ActivationBytes), ConsoleOutput.Bytes(m.TotalBytes), Fits(m).ToString("N0", CultureInfo.InvariantCulture),
+                        }
+                        : ["-", "-", "-", "-", "-", "-"],
+                ]));
+            if (sized.Count > 0)
+            {
+                var largest = sized.MaxBy(r => r.Estimate.TotalBytes);
+                output.Line($"{rows.Count} trials, {dtype}; the largest ({largest.Trial.TrialId}) needs {ConsoleOutput.Bytes(largest.Estimate.TotalBytes)}: {Fits(largest.Estimate):N0} at a time fit on one {gpuText} GPU.");
+            }
+        }
+        foreach (var problem in rows.Where(r => r.Problem is not null).GroupBy(r => r.Problem!))
+            output.Warning($"no estimate for {problem.Count()} trial(s) ({string.Join(", ", problem.Take(3).Select(r => r.Trial.TrialId))}{(problem.Count() > 3 ? ", ..." : "")}): {problem.Key}");
+        return sized.Count > 0 || rows.Count == 0 ? ExitCodes.Success : ExitCodes.InvalidInput;
+    }
+
+    private static object Breakdown(MemoryEstimate m) => new
+    {
+        m.WeightsBytes,
+        m.GradientBytes,
+        m.OptimizerBytes,
+        m.ActivationBytes,
+        m.TotalBytes,
+        m.TotalGiB,
+    };
+
+    private static IReadOnlyList<string> Row(string name, MemoryEstimate m, int fits) =>
+    [
+        name, ConsoleOutput.Bytes(m.WeightsBytes), ConsoleOutput.Bytes(m.GradientBytes), ConsoleOutput.Bytes(m.OptimizerBytes),
+        ConsoleOutput.Bytes(m.ActivationBytes), ConsoleOutput.Bytes(m.TotalBytes), fits == 0 ? "no" : $"yes ({fits:N0})",
+    ];
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using Orchestrator.Client.Output;
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Client.Commands.Local;
+
+/// <summary><c>lora</c>: LoRA tools that need no cluster.</summary>
+public sealed class LoraCommand : Command
+{
+    public LoraCommand() : base("lora", "LoRA tools that run locally.")
+    {
+        Subcommands.Add(new LoraParamsCommand());
+    }
+}
+
+/// <summary><c>lora params</c>: trainable and total parameters of a model with LoRA on given targets.</summary>
+public sealed class LoraParamsCommand : OrchestratorCommand
+{
+    private static readonly Option<string> ModelOption = new("--model")
+    {
+        Description = "A built-in model (mlp, transformer-block, llama) or a bare layer 'linear:INxOUT' (e.g. linear:512x512).",
+        Required = true,
+    };
+
+    private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank r.", DefaultValueFactory = _ => 8 };
+
+    private static readonly Option<string?> TargetsOption = new("--targets")
+    {
+        Description = "Comma-separated target modules (e.g. q_proj,v_proj) or all-linear; default all-linear. Ignored for linear:INxOUT.",
+    };
+
+    private static readonly Option<string> BiasOption = new("--bias")
+    {
+        Description = $"Which biases train: {string.Join(", ", BiasModes.Values)}.",
+        DefaultValueFactory = _ => BiasModes.None,
+    };
+
+    public LoraParamsCommand() : base("params", "Count trainable and total parameters of a model with LoRA (PEFT's print_trainable_parameters).")
+    {
+        Options.Add(ModelOption);
+        Options.Add(RankOption);
+        Options.Add(TargetsOption);
+        Options.Add(BiasOption);
+        Options.Add(ConsoleOutput.JsonOption);
+    }
+
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var model = parseResult.GetValue(ModelOption)!;
+        var rank = parseResult.GetValue(RankOption);
+        var bias = parseResult.GetValue(BiasOption)!;
+        var targets = LocalOptions.SplitList(parseResult.GetValue(TargetsOption));
+        if (rank < 1) throw new UserInputException($"--rank {rank} is not allowed; the rank must be a positive integer (e.g. 8).");
+        if (!BiasModes.Values.Contains(bias)) throw new UserInputException($"--bias '{bias}' is not allowed; use one of {string.Join(", ", BiasModes.Values)}.");
+
+        ParameterReport report;
+        try
+        {
+            report = ParameterReport.Compute(model, rank, targets, bias);
+        }
+        catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException)
+        {
+            throw new UserInputException(e.Message);
+        }
+
+        if (output.IsJson)
+        {
+            output.Json(report);
+            return Task.FromResult(ExitCodes.Success);
+        }
+        output.KeyValues(
+        [
+            ("model", report.Model),
+            ("rank", report.Rank.ToString(CultureInfo.InvariantCulture)),
+            ("bias", report.Bias),
+            ("adapted modules", string.Join(", ", report.AdaptedModules)),
+            ("trainable parameters", ConsoleOutput.Count(report.TrainableParameters)),
+            ("total parameters", ConsoleOutput.Count(report.TotalParameters)),
+            ("trainable %", report.TrainablePercent.ToString("0.0000", CultureInfo.InvariantCulture)),
+        ]);
+        output.Line(report.ToText());
+        return Task.FromResult(ExitCodes.Success);
+    }
+}

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Orchestrator.Client.Output;
+using Orchestrator.Sweeps;
+
+namespace Orchestrator.Client.Commands.Local;
+
+/// <summary><c>validate SWEEP.yaml</c>: parses and expands a sweep without running it.</summary>
+public sealed class ValidateCommand : OrchestratorCommand
+{
+    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "The sweep file (YAML)." };
+
+    public ValidateCommand() : base("validate", "Check a sweep file and list the trials it expands to, without running anything.")
+    {
+        Arguments.Add(SweepArgument);
+        Options.Add(ConsoleOutput.JsonOption);
+    }
+
+    protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = ConsoleOutput.Create(parseResult);
+        var path = parseResult.GetValue(SweepArgument)!;
+        SweepSpec spec;
+        IReadOnlyList<TrialPlan> trials;
+        try
+        {
+            spec = SweepFile.Load(path);
+            trials = SweepExpander.Expand(spec);
+        }
+        catch (SweepValidationException e)
+        {
+            // One `file:line:col: message` line per problem, the form editors and CI annotate.
+            foreach (var problem in e.Problems) Console.Error.WriteLine(problem.ToString());
+            if (output.IsJson)
+                output.Json(new { File = path, Valid = false, Problems = e.Problems });
+            output.Error($"{path}: {e.Problems.Count} problem{(e.Problems.Count == 1 ? "" : "s")}; nothing was run.");
+            return Task.FromResult(ExitCodes.InvalidInput);
+        }
+
+        if (output.IsJson)
+        {
+            output.Json(new
+            {
+                File = path,
+                Valid = true,
+                spec.Name,
+                Model = spec.Task.Model,
+                Dataset = spec.Task.Dataset,
+                Metric = spec.Metric.Name,
+                Goal = spec.Metric.Goal,
+                TrialCount = trials.Count,
+                Trials = trials.Select(t => new { t.TrialId, t.Kind, t.Parameters }),
+            });
+            return Task.FromResult(ExitCodes.Success);
+        }
+
+        output.Heading($"{spec.Name}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")} ({spec.Task.Model} on {spec.Task.Dataset}, {spec.Metric.Goal.ToString().ToLowerInvariant()} {spec.Metric.Name})");
+        var keys = trials.SelectMany(t => t.Parameters.Keys).Distinct().ToList();
+        output.Table(
+            ["trial", "kind", .. keys],
+            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind, .. keys.Select(k => t.Parameters.TryGetValue(k, out var v) ? v : "-")]));
+        output.Line($"{path} is valid.");
+        return Task.FromResult(ExitCodes.Success);
+    }
+}

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Client.Output;
+using Orchestrator.Contracts.Leaderboards;
+
+namespace Orchestrator.Client.Leaderboards;
+
+public enum LeaderboardFormat { Table, Json, Csv }
+
+/// <summary>One leaderboard line after filtering and sorting: its 1-based place and the score it was ranked by.</summary>
+public sealed record RankedEntry(int Rank, LeaderboardEntry Entry, string Metric, double? Score)
+{
+    public bool Pruned => Entry.Pruned;
+}
+
+/// <summary>
+/// What <c>leaderboard</c> shows: <c>--where</c> filter, <c>--by</c> metric (sorted by its goal: maximize →
+/// descending), <c>--top</c> N, and the table/json/csv renderings. Pure: works on entries already fetched.
+/// </summary>
+public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = null, int? Top = null)
+{
+    /// <summary>Metric names whose goal is to go down when <c>--by</c> names a metric other than the sweep's own.</summary>
+    private static readonly string[] LowerIsBetter = ["loss", "perplexity", "ppl", "error", "mse", "mae", "rmse", "seconds", "time", "memory"];
+
+    /// <summary>Builds a query from the verb's options.</summary>
+    /// <exception cref="FilterSyntaxException">The <c>--where</c> expression is malformed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="top"/> is not positive.</exception>
+    public static LeaderboardQuery Parse(string? where, string? by = null, int? top = null)
+    {
+        if (top is <= 0) throw new ArgumentOutOfRangeException(nameof(top), top, "--top must be a positive number of entries");
+        return new LeaderboardQuery(LeaderboardFilter.Parse(where), string.IsNullOrWhiteSpace(by) ? null : by.Trim(), top);
+    }
+
+    /// <summary>Reads <c>--format</c>.</summary>
+    /// <exception cref="FormatException">Not one of table, json, csv.</exception>
+    public static LeaderboardFormat ParseFormat(string? format) => format?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "table" => LeaderboardFormat.Table,
+        "json" => LeaderboardFormat.Json,
+        "csv" => LeaderboardFormat.Csv,
+        _ => throw new FormatException($"unknown format '{format}'; allowed: table, json, csv"),
+    };
+
+    /// <summary>
+    /// True when a higher value of <paramref name="metric"/> is better: the sweep's own goal for its metric, otherwise
+    /// lower-is-better for loss-like names (loss, perplexity, error, time...) and higher-is-better for the rest.
+    /// </summary>
+    public static bool IsMaximized(string metric, IReadOnlyList<LeaderboardEntry> entries)
+    {
+        var own = entries.FirstOrDefault(e => string.Equals(e.Metric, metric, StringComparison.OrdinalIgnoreCase));
+        if (own is not null) return own.Maximize;
+        var lower = metric.ToLowerInvariant();
+        return !LowerIsBetter.Any(lower.Contains);
+    }
+
+    /// <summary>Filters, sorts (best first, entries without the metric last, ties by trial id) and cuts to <see cref="Top"/>.</summary>
+    /// <exception cref="FilterSyntaxException">A filter field is known to no entry.</exception>
+    public IReadOnlyList<RankedEntry> Apply(IReadOnlyList<LeaderboardEntry> entries)
+    {
+        Filter.CheckFields(entries);
+        var metric = By ?? entries.FirstOrDefault()?.Metric ?? "";
+        var maximize = IsMaximized(metric, entries);
+        var scored = entries
+            .Where(Filter.Matches)
+            .Select(e => (Entry: e, Score: ScoreOf(e, metric)))
+            .ToList();
+        var ordered = scored
+            .OrderBy(s => s.Score is null || double.IsNaN(s.Score.Value) ? 1 : 0)
+            .ThenBy(s => s.Score is { } v && !double.IsNaN(v) ? (maximize ? -v : v) : 0)
+            .ThenBy(s => s.Entry.TrialId, StringComparer.Ordinal);
+        IEnumerable<(LeaderboardEntry Entry, double? Score)> cut = Top is { } top ? ordered.Take(top) : ordered;
+        return cut.Select((s, i) => new RankedEntry(i + 1, s.Entry, metric, s.Score)).ToList();
+    }
+
+    private static double? ScoreOf(LeaderboardEntry entry, string metric)
+    {
+        if (entry.Metrics.TryGetValue(metric, out var value)) return value;
+        foreach (var (key, v) in entry.Metrics)
+            if (string.Equals(key, metric, StringComparison.OrdinalIgnoreCase)) return v;
+        return null;
+    }
+
+    // ---- renderings --------------------------------------------------------------------------------------------
+
+    /// <summary>Column headers and cells shared by the table and CSV forms.</summary>
+    public static (IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows) Cells(IReadOnlyList<RankedEntry> rows)
+    {
+        var parameterKeys = rows.SelectMany(r => r.Entry.Parameters.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        var metric = rows.FirstOrDefault()?.Metric;
+        var otherMetrics = rows.SelectMany(r => r.Entry.Metrics.Keys).Distinct().Where(k => k != metric).Order(StringComparer.Ordinal).ToList();
+        var headers = new List<string> { "rank", "trial", "kind" };
+        if (metric is not null) headers.Add(metric);
+        headers.AddRange(otherMetrics);
+        headers.AddRange(parameterKeys);
+        headers.Add("trainable");
+        headers.Add("pruned");
+        var cells = rows.Select(r =>
+        {
+            var row = new List<string> { r.Rank.ToString(CultureInfo.InvariantCulture), r.Entry.TrialId, r.Entry.Kind };
+            if (metric is not null) row.Add(r.Score is { } s ? ConsoleOutput.Number(s) : "-");
+            row.AddRange(otherMetrics.Select(m => r.Entry.Metrics.TryGetValue(m, out var v) ? ConsoleOutput.Number(v) : "-"));
+            row.AddRange(parameterKeys.Select(k => r.Entry.Parameters.TryGetValue(k, out var v) ? v : "-"));
+            row.Add(r.Entry.TrainableParameters.ToString(CultureInfo.InvariantCulture));
+            row.Add(r.Pruned ? "pruned" : "");
+            return (IReadOnlyList<string>)row;
+        }).ToList();
+        return (headers, cells);
+    }
+
+    /// <summary>RFC 4180: CRLF line ends; fields holding a comma, quote, CR or LF are quoted, quotes doubled.</summary>
+    public static string ToCsv(IReadOnlyList<RankedEntry> rows)
+    {
+        var (headers, cells) = Cells(rows);
+        var csv = new StringBuilder();
+        csv.Append(string.Join(',', headers.Select(CsvField))).Append("\r\n");
+        foreach (var row in cells)
+            csv.Append(string.Join(',', row.Select(c => CsvField(c == "-" ? "" : c)))).Append("\r\n");
+        return csv.ToString();
+    }
+
+    public static string CsvField(string value) =>
+        value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    /// <summary>The JSON form: an array of entries in rank order.</summary>
+    public static string ToJson(IReadOnlyList<RankedEntry> rows) => JsonSerializer.Serialize(rows.Select(r => new
+    {
+        rank = r.Rank,
+        sweep = r.Entry.Sweep,
+        trialId = r.Entry.TrialId,
+        kind = r.Entry.Kind,
+        metric = r.Metric,
+        score = r.Score,
+        pruned = r.Pruned,
+        trainableParameters = r.Entry.TrainableParameters,
+        parameters = r.Entry.Parameters,
+        metrics = r.Entry.Metrics,
+        recordedAt = r.Entry.RecordedAt,
+    }), ConsoleOutput.JsonOptions);
+
+    /// <summary>Writes <paramref name="rows"/> in <paramref name="format"/>; the table marks pruned entries.</summary>
+    public static void Write(ConsoleOutput output, IReadOnlyList<RankedEntry> rows, LeaderboardFormat format, TextWriter? stdout = null)
+    {
+        stdout ??= Console.Out;
+        switch (format)
+        {
+            case LeaderboardFormat.Json:
+                stdout.WriteLine(ToJson(rows));
+                break;
+            case LeaderboardFormat.Csv:
+                stdout.Write(ToCsv(rows));
+                break;
+            default:
+                if (output.IsJson) { stdout.WriteLine(ToJson(rows)); break; }
+                var (headers, cells) = Cells(rows);
+                output.Table(headers, cells);
+                if (rows.Any(r => r.Pruned)) output.Line("pruned: stopped early by the sweep's early-termination rule; its score is from its last evaluation.");
+                break;
+        }
+    }
+}

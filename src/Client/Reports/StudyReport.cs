@@ -1,0 +1,400 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Contracts.Sweeps;
+using ScottPlot;
+
+namespace Orchestrator.Client.Reports;
+
+/// <summary>What <see cref="StudyReport.Write"/> produced.</summary>
+public sealed record StudyReportFiles(string Markdown, IReadOnlyList<string> Plots);
+
+/// <summary>
+/// The study report of one sweep: <c>report.md</c> with a table of every trial, plus PNG plots. The rank plot follows
+/// the "accuracy vs rank" figure of the LoRA rank study: metric against rank on a log2 axis, one line per
+/// target-module set with mean ± min–max over seeds, full fine-tuning and the frozen base as horizontal lines, and
+/// trainable parameters on the right axis. When target modules vary at one rank, a bar chart compares them.
+/// </summary>
+public static class StudyReport
+{
+    public const string MarkdownFile = "report.md";
+    public const string RankPlotFile = "metric-vs-rank.png";
+    public const int Width = 1000;
+    public const int Height = 600;
+
+    public static StudyReportFiles Write(string outputDir, SweepSpecView spec, IReadOnlyList<TrialView> trials)
+    {
+        Directory.CreateDirectory(outputDir);
+        var study = Study.From(spec, trials);
+        var plots = new List<string>();
+        var sections = new StringBuilder();
+
+        var targetRanks = study.RanksWithSeveralTargetSets().ToList();
+        var loraRanks = study.Groups.SelectMany(g => g.Points).Select(p => p.Rank).Distinct().Count();
+        // With one rank there is no curve to draw: the bar chart carries the comparison. With many ranks the curves
+        // already compare the target sets; a bar chart per rank would only repeat them.
+        if (loraRanks > 2) targetRanks.Clear();
+        if (loraRanks != 1 || targetRanks.Count == 0)
+        {
+            var path = Path.Combine(outputDir, RankPlotFile);
+            RankPlot(study).SavePng(path, Width, Height);
+            plots.Add(path);
+            sections.Append(RankSection(study));
+        }
+        foreach (var rank in targetRanks)
+        {
+            var file = $"target-modules-r{rank}.png";
+            var path = Path.Combine(outputDir, file);
+            TargetPlot(study, rank).SavePng(path, Width, Height);
+            plots.Add(path);
+            sections.Append(TargetSection(study, rank, file));
+        }
+
+        var markdown = new StringBuilder();
+        markdown.Append(Header(study));
+        markdown.Append(sections);
+        markdown.Append(TrialTable(study));
+        var markdownPath = Path.Combine(outputDir, MarkdownFile);
+        File.WriteAllText(markdownPath, markdown.ToString());
+        return new StudyReportFiles(markdownPath, plots);
+    }
+
+    // ---- plots ---------------------------------------------------------------------------------------------------
+
+    private static Plot RankPlot(Study study)
+    {
+        var plot = new Plot();
+        plot.Title($"{study.Spec.Model} on {study.Spec.Dataset}: {study.Metric} vs LoRA rank ({study.Spec.FileName})");
+        plot.XLabel("LoRA rank (log2 scale)");
+        plot.YLabel($"{study.Metric} (mean, bars: min–max over seeds)");
+        plot.Axes.Right.Label.Text = "trainable parameters (dotted)";
+
+        var palette = new ScottPlot.Palettes.Category10();
+        var ranks = study.Groups.SelectMany(g => g.Points).Select(p => p.Rank).Distinct().Order().ToList();
+        var index = 0;
+        foreach (var group in study.Groups)
+        {
+            var color = palette.GetColor(index++);
+            var points = group.Points.Where(p => p.Scores.Count > 0).ToList();
+            if (points.Count > 0)
+            {
+                var xs = points.Select(p => Math.Log2(p.Rank)).ToArray();
+                var means = points.Select(p => p.Mean).ToArray();
+                var line = plot.Add.Scatter(xs, means, color);
+                line.LegendText = $"LoRA on {group.Label}";
+                line.LineWidth = 2;
+                line.MarkerSize = 8;
+                var bars = plot.Add.ErrorBar(xs, means, points.Select(p => p.Max - p.Mean).ToArray());
+                bars.YErrorNegative = points.Select(p => p.Mean - p.Min).ToArray();
+                bars.Color = color;
+                bars.CapSize = 6;
+            }
+            var pruned = group.Points.SelectMany(p => p.Pruned.Select(s => (p.Rank, Score: s))).ToList();
+            if (pruned.Count > 0)
+            {
+                var marks = plot.Add.ScatterPoints(pruned.Select(p => Math.Log2(p.Rank)).ToArray(), pruned.Select(p => p.Score).ToArray(), color);
+                marks.MarkerShape = MarkerShape.Eks;
+                marks.MarkerSize = 9;
+                marks.LegendText = $"pruned ({group.Label})";
+            }
+            var withParams = group.Points.Where(p => p.TrainableParameters > 0).ToList();
+            if (withParams.Count > 0)
+            {
+                var parameters = plot.Add.Scatter(withParams.Select(p => Math.Log2(p.Rank)).ToArray(), withParams.Select(p => (double)p.TrainableParameters).ToArray(), color);
+                parameters.Axes.YAxis = plot.Axes.Right;
+                parameters.LinePattern = LinePattern.Dotted;
+                parameters.MarkerShape = MarkerShape.OpenSquare;
+                parameters.MarkerSize = 6;
+            }
+        }
+
+        var baselineColors = new Dictionary<string, Color> { ["full"] = Colors.Red, ["base"] = Colors.Gray };
+        foreach (var baseline in study.Baselines)
+        {
+            var color = baselineColors.GetValueOrDefault(baseline.Kind, Colors.Black);
+            var line = plot.Add.HorizontalLine(baseline.Mean, 2, color, LinePattern.Dashed);
+            line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
+            if (baseline.Kind == "full" && baseline.TrainableParameters > 0 && study.Groups.Count > 0)
+            {
+                var parameters = plot.Add.HorizontalLine(baseline.TrainableParameters, 1, color.WithAlpha(0.5), LinePattern.Dotted);
+                parameters.Axes.YAxis = plot.Axes.Right;
+                parameters.LegendText = $"full fine-tuning parameters: {baseline.TrainableParameters:N0}";
+            }
+        }
+
+        if (ranks.Count > 0)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                ranks.Select(r => Math.Log2(r)).ToArray(), ranks.Select(r => r.ToString(CultureInfo.InvariantCulture)).ToArray());
+            var low = Math.Log2(ranks[0]);
+            var high = Math.Log2(ranks[^1]);
+            var pad = Math.Max(0.5, (high - low) * 0.05);
+            plot.Axes.SetLimitsX(low - pad, high + pad);
+        }
+        else
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([0.0], ["(no LoRA trials)"]);
+            plot.Axes.SetLimitsX(-1, 1);
+        }
+        plot.Axes.Right.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("N0", CultureInfo.InvariantCulture) };
+        plot.ShowLegend(study.Maximize ? Alignment.LowerRight : Alignment.UpperRight);
+        return plot;
+    }
+
+    private static Plot TargetPlot(Study study, int rank)
+    {
+        var plot = new Plot();
+        plot.Title($"{study.Spec.Model} on {study.Spec.Dataset}: target modules at rank {rank}");
+        plot.YLabel($"{study.Metric} (mean, bars: ± std over seeds)");
+        var palette = new ScottPlot.Palettes.Category10();
+        var entries = study.Groups
+            .Select((g, i) => (Group: g, Color: palette.GetColor(i), Point: g.Points.FirstOrDefault(p => p.Rank == rank)))
+            .Where(e => e.Point is { Scores.Count: > 0 })
+            .ToList();
+        var bars = entries.Select((e, i) => new Bar
+        {
+            Position = i,
+            Value = e.Point!.Mean,
+            Error = e.Point.Std,
+            FillColor = e.Color,
+            Label = Fmt(e.Point.Mean),
+            LabelOffset = 14,
+        }).ToArray();
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.ValueLabelStyle.FontSize = 14;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            entries.Select((_, i) => (double)i).ToArray(),
+            entries.Select(e => $"{ShortLabel(e.Group.Label)}\n{e.Point!.TrainableParameters:N0} trainable params").ToArray());
+        plot.Axes.Bottom.Label.Text = entries.All(e => e.Group.Label.Split(',').All(m => m.EndsWith("_proj", StringComparison.Ordinal)))
+            ? "target modules (*_proj)"
+            : "target modules";
+        foreach (var baseline in study.Baselines)
+        {
+            var line = plot.Add.HorizontalLine(baseline.Mean, 2, baseline.Kind == "full" ? Colors.Red : Colors.Gray, LinePattern.Dashed);
+            line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
+        }
+        var values = bars.Select(b => b.Value + b.Error).Concat(bars.Select(b => b.Value - b.Error)).Concat(study.Baselines.Select(b => b.Mean)).ToList();
+        if (values.Count > 0)
+        {
+            var top = values.Max();
+            var bottom = Math.Min(0, values.Min());
+            plot.Axes.SetLimitsY(bottom, top + (top - bottom) * 0.15 + 1e-9);
+        }
+        plot.Axes.SetLimitsX(-0.6, Math.Max(0.6, entries.Count - 0.4));
+        if (study.Baselines.Count > 0) plot.ShowLegend(Alignment.UpperLeft);
+        return plot;
+    }
+
+    // ---- markdown ------------------------------------------------------------------------------------------------
+
+    private static string Header(Study study)
+    {
+        var s = study.Spec;
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Study report: {Escape(SweepName(s))}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- sweep file: `{s.FileName}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- model: `{s.Model}`, dataset: `{s.Dataset}`");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- metric: `{study.Metric}` ({(study.Maximize ? "maximize" : "minimize")})");
+        var counts = study.Trials.GroupBy(t => t.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- trials: {study.Trials.Count} ({string.Join(", ", counts)})");
+        var best = study.Trials.Where(t => t.State == TrialState.Succeeded && t.Metrics.ContainsKey(study.Metric))
+            .OrderBy(t => study.Maximize ? -t.Metrics[study.Metric] : t.Metrics[study.Metric]).ThenBy(t => t.TrialId, StringComparer.Ordinal).FirstOrDefault();
+        if (best is not null)
+            md.AppendLine(CultureInfo.InvariantCulture, $"- best: `{best.TrialId}` ({best.Kind}, {Escape(ParameterText(best))}): {study.Metric} = {Fmt(best.Metrics[study.Metric])}");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    private static string RankSection(Study study)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"## {study.Metric} vs rank");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"![{study.Metric} vs rank]({RankPlotFile})");
+        md.AppendLine();
+        md.AppendLine("Lines: mean over seeds of succeeded trials; error bars: min–max; dotted lines (right axis): trainable parameters. Pruned trials are drawn as crosses and are not in the means; failed trials are not plotted.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| target modules | rank | n | mean {Escape(study.Metric)} | std | min | max | trainable parameters |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var group in study.Groups)
+            foreach (var p in group.Points)
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {Escape(group.Label)} | {p.Rank} | {p.Scores.Count}{(p.Pruned.Count > 0 ? $" (+{p.Pruned.Count} pruned)" : "")} | {FmtOrDash(p, x => x.Mean)} | {FmtOrDash(p, x => x.Std)} | {FmtOrDash(p, x => x.Min)} | {FmtOrDash(p, x => x.Max)} | {p.TrainableParameters:N0} |");
+        foreach (var b in study.Baselines)
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {BaselineName(b.Kind)} | – | {b.Count} | {Fmt(b.Mean)} | {Fmt(b.Std)} | {Fmt(b.Min)} | {Fmt(b.Max)} | {b.TrainableParameters:N0} |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    private static string TargetSection(Study study, int rank, string file)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"## Target modules at rank {rank}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"![target modules at rank {rank}]({file})");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| target modules | trainable parameters | n | mean {Escape(study.Metric)} | std |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var group in study.Groups)
+            if (group.Points.FirstOrDefault(p => p.Rank == rank) is { Scores.Count: > 0 } p)
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {Escape(group.Label)} | {p.TrainableParameters:N0} | {p.Scores.Count} | {Fmt(p.Mean)} | {Fmt(p.Std)} |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    private static string TrialTable(Study study)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("## Trials");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| trial | kind | parameters | state | {Escape(study.Metric)} | trainable parameters | steps | time (s) |");
+        md.AppendLine("|---|---|---|---|---:|---:|---:|---:|");
+        foreach (var t in study.Trials.OrderBy(t => KindOrder(t.Kind)).ThenBy(t => ParameterText(t), StringComparer.Ordinal).ThenBy(t => t.TrialId, StringComparer.Ordinal))
+        {
+            var state = t.State == TrialState.Pruned ? "**pruned**" : t.State.ToString().ToLowerInvariant();
+            var metric = t.Metrics.TryGetValue(study.Metric, out var v) ? Fmt(v) : "–";
+            var steps = t.TotalSteps > 0 ? $"{t.Step}/{t.TotalSteps}" : t.Step.ToString(CultureInfo.InvariantCulture);
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| `{t.TrialId}` | {t.Kind} | {Escape(ParameterText(t))} | {state} | {metric} | {t.TrainableParameters:N0} | {steps} | {t.ElapsedSeconds:0.0} |");
+        }
+        md.AppendLine();
+        var failed = study.Trials.Where(t => t.State == TrialState.Failed).ToList();
+        if (failed.Count > 0)
+        {
+            md.AppendLine("## Failed trials (not plotted)");
+            md.AppendLine();
+            foreach (var t in failed)
+                md.AppendLine(CultureInfo.InvariantCulture, $"- `{t.TrialId}` after {t.Attempts} attempt(s): {Escape(OneLine(t.Error ?? "no error recorded"))}");
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
+
+    /// <summary>"q_proj,k_proj" → "q, k" when every module is a projection: tick labels must fit under a bar.</summary>
+    private static string ShortLabel(string label)
+    {
+        var modules = label.Split(',');
+        return modules.All(m => m.EndsWith("_proj", StringComparison.Ordinal))
+            ? string.Join(", ", modules.Select(m => m[..^"_proj".Length]))
+            : string.Join(", ", modules);
+    }
+
+    private static int KindOrder(string kind) => kind switch { "lora" => 0, "full" => 1, "base" => 2, _ => 3 };
+
+    private static string ParameterText(TrialView t) =>
+        string.Join(", ", t.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+
+    private static string SweepName(SweepSpecView spec)
+    {
+        foreach (var line in spec.YamlText.Split('\n'))
+            if (line.StartsWith("name:", StringComparison.Ordinal))
+                return line["name:".Length..].Trim().Trim('"', '\'');
+        return Path.GetFileNameWithoutExtension(spec.FileName);
+    }
+
+    private static string BaselineName(string kind) => kind switch { "full" => "full fine-tuning", "base" => "frozen base", _ => kind };
+    private static string Fmt(double v) => double.IsNaN(v) ? "nan" : v.ToString("0.####", CultureInfo.InvariantCulture);
+    private static string FmtOrDash(RankPoint p, Func<RankPoint, double> f) => p.Scores.Count == 0 ? "–" : Fmt(f(p));
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
+    private static string Escape(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
+
+    // ---- the data behind the plots --------------------------------------------------------------------------------
+
+    private sealed record Study(SweepSpecView Spec, IReadOnlyList<TrialView> Trials, string Metric, bool Maximize,
+        IReadOnlyList<TargetGroup> Groups, IReadOnlyList<Baseline> Baselines)
+    {
+        public static Study From(SweepSpecView spec, IReadOnlyList<TrialView> trials)
+        {
+            var metric = spec.Metric;
+            var lora = trials.Where(t => t.Kind == "lora" && Rank(t) is not null).ToList();
+            var groups = lora
+                .GroupBy(t => TargetLabel(t))
+                .Select(g => new TargetGroup(g.Key, g.GroupBy(t => Rank(t)!.Value).OrderBy(r => r.Key).Select(r => RankPoint.From(r.Key, r.ToList(), metric)).ToList()))
+                .OrderBy(g => g.Points.Count > 0 ? g.Points.Average(p => (double)p.TrainableParameters) : 0)
+                .ThenBy(g => g.Label, StringComparer.Ordinal)
+                .ToList();
+            var baselines = new List<Baseline>();
+            foreach (var kind in new[] { "full", "base" })
+            {
+                var done = trials.Where(t => t.Kind == kind && t.State == TrialState.Succeeded && t.Metrics.ContainsKey(metric)).ToList();
+                if (done.Count == 0) continue;
+                var scores = done.Select(t => t.Metrics[metric]).ToList();
+                baselines.Add(new Baseline(kind, scores.Count, scores.Average(), Std(scores), scores.Min(), scores.Max(), (long)done.Average(t => (double)t.TrainableParameters)));
+            }
+            return new Study(spec, trials, metric, spec.Maximize, groups, baselines);
+        }
+
+        public IEnumerable<int> RanksWithSeveralTargetSets() =>
+            Groups.SelectMany(g => g.Points.Where(p => p.Scores.Count > 0).Select(p => (g.Label, p.Rank)))
+                .GroupBy(x => x.Rank).Where(r => r.Select(x => x.Label).Distinct().Count() >= 2).Select(r => r.Key).Order();
+    }
+
+    private sealed record TargetGroup(string Label, IReadOnlyList<RankPoint> Points);
+
+    private sealed record Baseline(string Kind, int Count, double Mean, double Std, double Min, double Max, long TrainableParameters);
+
+    private sealed record RankPoint(int Rank, IReadOnlyList<double> Scores, IReadOnlyList<double> Pruned, long TrainableParameters)
+    {
+        public double Mean => Scores.Count == 0 ? double.NaN : Scores.Average();
+        public double Min => Scores.Count == 0 ? double.NaN : Scores.Min();
+        public double Max => Scores.Count == 0 ? double.NaN : Scores.Max();
+        public double Std => StudyReport.Std(Scores);
+
+        public static RankPoint From(int rank, IReadOnlyList<TrialView> trials, string metric)
+        {
+            var scores = trials.Where(t => t.State == TrialState.Succeeded && t.Metrics.ContainsKey(metric)).Select(t => t.Metrics[metric]).ToList();
+            var pruned = trials.Where(t => t.State == TrialState.Pruned && t.Metrics.ContainsKey(metric)).Select(t => t.Metrics[metric]).ToList();
+            var counted = trials.Where(t => t.TrainableParameters > 0).ToList();
+            var parameters = counted.Count == 0 ? 0 : (long)Math.Round(counted.Average(t => (double)t.TrainableParameters));
+            return new RankPoint(rank, scores, pruned, parameters);
+        }
+    }
+
+    private static double Std(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+    }
+
+    /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
+    private static int? Rank(TrialView t)
+    {
+        if (t.Parameters.TryGetValue("rank", out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank)) return rank;
+        return ConfigValue(t, "rank") is { ValueKind: JsonValueKind.Number } n && n.TryGetInt32(out var r) ? r : null;
+    }
+
+    /// <summary>A readable name for the trial's target modules ("l1,l2,l3", "q_proj,v_proj"), the same for the same set.</summary>
+    private static string TargetLabel(TrialView t)
+    {
+        if (t.Parameters.TryGetValue("target_modules", out var text))
+            return NormalizeList(text);
+        if (ConfigValue(t, "target_modules") is { ValueKind: JsonValueKind.Array } array)
+            return string.Join(",", array.EnumerateArray().Select(e => e.ToString()));
+        if (t.Parameters.TryGetValue("target_modules_regex", out var regex)) return regex;
+        return "default targets";
+    }
+
+    private static string NormalizeList(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.StartsWith('[') && trimmed.EndsWith(']')) trimmed = trimmed[1..^1];
+        return string.Join(",", trimmed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.Trim('"', '\'')));
+    }
+
+    private static JsonElement? ConfigValue(TrialView t, string key)
+    {
+        if (string.IsNullOrWhiteSpace(t.ConfigJson)) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(t.ConfigJson);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(key, out var value) ? value.Clone() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

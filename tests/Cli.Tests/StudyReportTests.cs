@@ -1,0 +1,104 @@
+using System.Globalization;
+using Orchestrator.Client.Reports;
+using Orchestrator.Contracts.Sweeps;
+
+namespace Orchestrator.Cli.Tests;
+
+public sealed class StudyReportTests : IDisposable
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "study-report-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static TrialView Trial(string id, string kind, IReadOnlyDictionary<string, string> parameters, TrialState state, double? metric, string name = "test_accuracy", long trainable = 1000, string? error = null) =>
+        new(id, kind, parameters, state, 1, null, 50, 100,
+            metric is null ? new Dictionary<string, double>() : new Dictionary<string, double> { [name] = metric.Value },
+            error, trainable, 55_050, 1.5, null, "{}");
+
+    private static Dictionary<string, string> P(int rank, int seed, string targets = "[l1, l2, l3]") => new()
+    {
+        ["rank"] = rank.ToString(CultureInfo.InvariantCulture),
+        ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+        ["target_modules"] = targets,
+    };
+
+    private static void AssertPng(string path)
+    {
+        Assert.True(File.Exists(path), path);
+        var bytes = File.ReadAllBytes(path);
+        Assert.True(bytes.Length > 1000);
+        Assert.Equal(PngSignature, bytes[..8]);
+    }
+
+    [Fact]
+    public void Rank_study_writes_markdown_with_every_trial_and_a_png_of_metric_vs_rank()
+    {
+        var spec = new SweepSpecView("name: mnist-rank\n", "mnist-rank.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var trials = new List<TrialView>();
+        foreach (var rank in new[] { 1, 2, 4, 8 })
+            foreach (var seed in new[] { 0, 1 })
+                trials.Add(Trial($"lora-r{rank}-s{seed}", "lora", P(rank, seed), TrialState.Succeeded, 0.7 + rank * 0.01 + seed * 0.001, trainable: rank * 1000));
+        trials.Add(Trial("lora-pruned", "lora", P(2, 2), TrialState.Pruned, 0.5));
+        trials.Add(Trial("lora-failed", "lora", P(4, 2), TrialState.Failed, null, error: "out of memory\n   at Somewhere"));
+        trials.Add(Trial("lora-other-targets", "lora", P(16, 0, "[l2]"), TrialState.Succeeded, 0.75));
+        trials.Add(Trial("full-0", "full", new Dictionary<string, string> { ["seed"] = "0" }, TrialState.Succeeded, 0.81, trainable: 55_050));
+        trials.Add(Trial("base-0", "base", new Dictionary<string, string> { ["seed"] = "0" }, TrialState.Succeeded, 0.70, trainable: 0));
+
+        var files = StudyReport.Write(_dir, spec, trials);
+
+        Assert.Equal(Path.Combine(_dir, "report.md"), files.Markdown);
+        var markdown = File.ReadAllText(files.Markdown);
+        foreach (var trial in trials) Assert.Contains(trial.TrialId, markdown);
+        Assert.Contains("**pruned**", markdown);
+        Assert.Contains("Failed trials (not plotted)", markdown);
+        Assert.Contains("out of memory", markdown);
+        Assert.Contains("full fine-tuning", markdown);
+        Assert.Contains("(metric-vs-rank.png)", markdown);
+        var plot = Assert.Single(files.Plots);
+        Assert.Equal(Path.Combine(_dir, StudyReport.RankPlotFile), plot);
+        AssertPng(plot);
+    }
+
+    [Fact]
+    public void Target_module_study_at_one_rank_writes_a_bar_chart()
+    {
+        var spec = new SweepSpecView("name: targets\n", "targets.yaml", "transformer-block", "synthetic-regression", "test_mse", Maximize: false);
+        var sets = new[] { ("[q_proj, v_proj]", 8_192L), ("[q_proj, k_proj, v_proj, o_proj]", 16_384L) };
+        var trials = sets.SelectMany((s, i) => new[] { 0, 1 }.Select(seed =>
+            Trial($"t{i}-{seed}", "lora", P(8, seed, s.Item1), TrialState.Succeeded, 0.3 - i * 0.05, "test_mse", s.Item2))).ToList();
+
+        var files = StudyReport.Write(_dir, spec, trials);
+
+        var plot = Assert.Single(files.Plots);
+        Assert.EndsWith("target-modules-r8.png", plot);
+        AssertPng(plot);
+        var markdown = File.ReadAllText(files.Markdown);
+        Assert.Contains("16,384", markdown);
+        foreach (var trial in trials) Assert.Contains(trial.TrialId, markdown);
+    }
+
+    [Fact]
+    public void A_single_point_and_only_failures_still_give_a_report()
+    {
+        var spec = new SweepSpecView("", "one.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var trials = new[]
+        {
+            Trial("only", "lora", P(4, 0), TrialState.Succeeded, 0.8),
+            Trial("broken", "lora", P(8, 0), TrialState.Failed, null, error: "boom"),
+            Trial("waiting", "lora", P(16, 0), TrialState.Queued, null),
+        };
+        var files = StudyReport.Write(_dir, spec, trials);
+        AssertPng(Assert.Single(files.Plots));
+        var markdown = File.ReadAllText(files.Markdown);
+        Assert.Contains("# Study report: one", markdown);
+        Assert.Contains("broken", markdown);
+        Assert.Contains("waiting", markdown);
+
+        var empty = StudyReport.Write(Path.Combine(_dir, "empty"), spec, [Trial("x", "lora", P(4, 0), TrialState.Failed, null, error: "boom")]);
+        Assert.True(File.Exists(empty.Markdown));
+    }
+}
