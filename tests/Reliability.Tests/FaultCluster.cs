@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Orchestrator.TestServers;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Reliability.Tests;
+
+/// <summary>
+/// A cluster of real processes on 127.0.0.1, as a user deploys it: redis-server (membership, grain state,
+/// journals), Azurite (artifacts) and silos started as `orchestrator silo`, one training slot each. Faults are
+/// injected from outside: kill -9 a silo, stop Azurite, restart Redis. Everything is observed through the CLI.
+/// </summary>
+public sealed class FaultCluster : IAsyncDisposable
+{
+    /// <summary>A killed worker's trial is re-queued after this many seconds of silence (the default is 30).</summary>
+    public const int HeartbeatTimeoutSeconds = 4;
+
+    /// <summary>Sets the environment every silo and CLI process the tests start inherits.</summary>
+    public static void ApplyTestEnvironment()
+    {
+        // Inherited by every silo and CLI process the tests start (and by the embedded `run`).
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS", HeartbeatTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
+        // Three silos share two cores: one libtorch thread each instead of each one claiming every core.
+        Environment.SetEnvironmentVariable("OMP_NUM_THREADS", "1");
+    }
+
+    private readonly ITestOutputHelper _output;
+    private readonly SiloProcess[] _silos;
+
+    private FaultCluster(ITestOutputHelper output, string root, RedisServer redis, AzuriteServer azurite, int silos)
+    {
+        _output = output;
+        Root = root;
+        Redis = redis;
+        Azurite = azurite;
+        _silos = Enumerable.Range(0, silos).Select(i => new SiloProcess($"silo-{i}", FreePort.Next(), FreePort.Next(), FreePort.Next(), Path.Combine(root, $"silo-{i}"))).ToArray();
+        Artifacts = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("artifacts");
+    }
+
+    public string Root { get; }
+
+    public RedisServer Redis { get; }
+
+    public AzuriteServer Azurite { get; }
+
+    public BlobContainerClient Artifacts { get; }
+
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+
+    public string ClusterUri => $"redis://{Redis.Endpoint}";
+
+    /// <summary>Starts Redis, Azurite and the silos, and waits until every silo answers /health/ready.</summary>
+    public static async Task<FaultCluster> StartAsync(ITestOutputHelper output, int silos = 3)
+    {
+        ApplyTestEnvironment();
+        var clock = Stopwatch.StartNew();
+        var root = Path.Combine(Path.GetTempPath(), $"orchestrator-faults-{Guid.NewGuid():N}"[..30]);
+        Directory.CreateDirectory(root);
+        var redis = await RedisServer.StartAsync();
+        var azurite = await AzuriteServer.StartAsync();
+        var cluster = new FaultCluster(output, root, redis, azurite, silos);
+        await Task.WhenAll(Enumerable.Range(0, silos).Select(cluster.StartSiloAsync));
+        output.WriteLine($"cluster up in {clock.Elapsed.TotalSeconds:0.0} s: redis {redis.Endpoint}, azurite {azurite.Port}, {silos} silos");
+        return cluster;
+    }
+
+    public async Task StartSiloAsync(int index)
+    {
+        var silo = _silos[index];
+        Directory.CreateDirectory(silo.DataDir);
+        silo.Process = Cli.Start(
+        [
+            "silo", "--cluster", ClusterUri, "--storage", Azurite.ConnectionString, "--slots", "1", "--data-dir", silo.DataDir,
+            "--silo-port", Port(silo.SiloPort), "--gateway-port", Port(silo.GatewayPort), "--http-port", Port(silo.HttpPort), "--name", silo.Name,
+        ], silo.LogPath, Root);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await silo.Process.WaitUntilReadyAsync(
+            async ct => (await http.GetAsync($"http://127.0.0.1:{silo.HttpPort}/health/ready", ct)).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(90), CancellationToken.None);
+    }
+
+    /// <summary>kill -9: no drain, no goodbye; its trials are found only by missed heartbeats.</summary>
+    public async Task KillSiloAsync(int index)
+    {
+        if (_silos[index].Process is { } process)
+        {
+            _silos[index].Process = null;
+            await process.KillAsync();
+            await process.DisposeAsync();
+        }
+    }
+
+    public int SiloRunning(TrialRow trial) =>
+        Array.FindIndex(_silos, s => trial.Worker is { } w && w.StartsWith(s.Name + "/", StringComparison.Ordinal));
+
+    public Task<CliResult> CliAsync(params string[] args) =>
+        Cli.RunAsync([.. args, "--cluster", ClusterUri, "--storage", Azurite.ConnectionString], Root);
+
+    public async Task SubmitAsync(TestSweep sweep)
+    {
+        var result = await CliAsync("submit", sweep.WriteTo(Root));
+        Assert.True(result.ExitCode == 0, $"submit failed: {result}");
+    }
+
+    public async Task<IReadOnlyList<TrialRow>> TrialsAsync(string sweep) =>
+        await QueryAsync<List<TrialRow>>("trials", sweep, "--json");
+
+    public async Task<SweepStatusRow> StatusAsync(string sweep) =>
+        (await QueryAsync<List<SweepStatusRow>>("status", sweep, "--json")).Single();
+
+    public async Task<IReadOnlyList<LeaderboardRow>> LeaderboardAsync(string sweep) =>
+        await QueryAsync<List<LeaderboardRow>>("leaderboard", sweep, "--format", "json");
+
+    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds; a query that fails mid-fault is retried.</summary>
+    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        string last = "";
+        while (deadline.Elapsed < timeout)
+        {
+            var result = await CliAsync("trials", sweep, "--json");
+            if (result.ExitCode == 0)
+            {
+                var trials = Parse<List<TrialRow>>(result.Stdout);
+                if (condition(trials)) return trials;
+                last = string.Join("; ", trials.Select(t => t.ToString()));
+            }
+            else
+            {
+                last = result.ToString();
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"{what}: not within {timeout.TotalSeconds:0} s. Last: {last}\n{LogTails()}");
+    }
+
+    public Task<IReadOnlyList<TrialRow>> WaitFinishedAsync(string sweep, TimeSpan timeout) =>
+        WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials => trials.Count > 0 && trials.All(t => t.IsTerminal), timeout);
+
+    /// <summary>
+    /// The promises of the issue, checked after a fault: the sweep is Finished, nothing queued or running, every
+    /// succeeded trial in the leaderboard exactly once (nothing lost, nothing duplicated), and each result.json in
+    /// Blob Storage matches the sha256 it was written with.
+    /// </summary>
+    public async Task<Outcome> AssertExactlyOnceAsync(string sweep, int expectedTrials, int expectedFailed = 0)
+    {
+        var status = await WaitStatusAsync(sweep, TimeSpan.FromSeconds(30));
+        var trials = await TrialsAsync(sweep);
+        var leaderboard = await LeaderboardAsync(sweep);
+        Assert.Equal("finished", status.State.ToLowerInvariant());
+        Assert.Equal(0, status.Running);
+        Assert.Equal(0, status.Queued);
+        Assert.Equal(expectedTrials, trials.Count);
+        Assert.DoesNotContain(trials, t => !t.IsTerminal);
+        var succeeded = trials.Where(t => t.Is("succeeded")).Select(t => t.TrialId).ToHashSet();
+        Assert.Equal(expectedTrials - expectedFailed, succeeded.Count);
+        Assert.Equal(expectedFailed, trials.Count(t => t.Is("failed")));
+
+        var duplicates = leaderboard.GroupBy(e => e.TrialId).Sum(g => g.Count() - 1);
+        var lost = succeeded.Count(id => leaderboard.All(e => e.TrialId != id));
+        Assert.Equal(0, duplicates);
+        Assert.Equal(0, lost);
+        Assert.True(leaderboard.All(e => succeeded.Contains(e.TrialId)), "the leaderboard lists a trial that did not succeed");
+
+        var results = await ResultChecksumsAsync(sweep);
+        Assert.True(succeeded.SetEquals(results.Keys), $"result.json for [{string.Join(", ", results.Keys)}], succeeded [{string.Join(", ", succeeded)}]");
+        return new Outcome(trials, leaderboard.Count, lost, duplicates, results.Count);
+    }
+
+    /// <summary>Every <c>sweeps/NAME/trials/*/result.json</c> blob, checked against its sha256 metadata: trial id → sha256.</summary>
+    public async Task<Dictionary<string, string>> ResultChecksumsAsync(string sweep)
+    {
+        var results = new Dictionary<string, string>();
+        await foreach (var blob in Artifacts.GetBlobsAsync(new GetBlobsOptions { Traits = BlobTraits.Metadata, Prefix = $"sweeps/{sweep}/trials/" }))
+        {
+            if (!blob.Name.EndsWith("/result.json", StringComparison.Ordinal)) continue;
+            var content = (await Artifacts.GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToArray();
+            var actual = Convert.ToHexStringLower(SHA256.HashData(content));
+            Assert.True(blob.Metadata.TryGetValue("sha256", out var recorded), $"{blob.Name} has no sha256 metadata");
+            Assert.Equal(actual, recorded!.ToLowerInvariant());
+            results[blob.Name.Split('/')[3]] = actual;
+        }
+        return results;
+    }
+
+    public async Task<JsonDocument> ResultAsync(string sweep, string trial) =>
+        JsonDocument.Parse((await Artifacts.GetBlobClient($"sweeps/{sweep}/trials/{trial}/result.json").DownloadContentAsync()).Value.Content.ToArray());
+
+    /// <summary>The checkpoint folders in Blob Storage for a trial, newest step first.</summary>
+    public async Task<IReadOnlyList<(long Step, IReadOnlyList<string> Blobs)>> CheckpointsAsync(string sweep, string trial)
+    {
+        var prefix = $"sweeps/{sweep}/trials/{trial}/checkpoints/";
+        var blobs = new List<string>();
+        await foreach (var blob in Artifacts.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix })) blobs.Add(blob.Name);
+        return blobs.GroupBy(b => b[prefix.Length..].Split('/')[0])
+            .Where(g => g.Key.StartsWith("step-", StringComparison.Ordinal))
+            .Select(g => (long.Parse(g.Key["step-".Length..], CultureInfo.InvariantCulture), (IReadOnlyList<string>)g.ToList()))
+            .OrderByDescending(c => c.Item1).ToList();
+    }
+
+    public string LogTails(int lines = 25) =>
+        string.Join('\n', _silos.Select(s => ChildProcess.ReadLogTail(s.LogPath, lines)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            if (silo.Process is { } process)
+            {
+                silo.Process = null;
+                await process.DisposeAsync();
+            }
+        }
+        await Azurite.DisposeAsync();
+        await Redis.DisposeAsync();
+        // The silo logs outlive the cluster, for a failure's post-mortem.
+        var logs = Path.Combine(Path.GetTempPath(), "orchestrator-reliability-logs", Path.GetFileName(Root));
+        Directory.CreateDirectory(logs);
+        foreach (var silo in _silos.Where(s => File.Exists(s.LogPath)))
+            File.Copy(silo.LogPath, Path.Combine(logs, Path.GetFileName(silo.LogPath)), overwrite: true);
+        _output.WriteLine($"silo logs: {logs}");
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private async Task<SweepStatusRow> WaitStatusAsync(string sweep, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = await StatusAsync(sweep);
+            if (status.State.Equals("finished", StringComparison.OrdinalIgnoreCase) || deadline.Elapsed > timeout) return status;
+            await Task.Delay(250);
+        }
+    }
+
+    private async Task<T> QueryAsync<T>(params string[] args)
+    {
+        CliResult result = null!;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            result = await CliAsync(args);
+            if (result.ExitCode == 0) return Parse<T>(result.Stdout);
+            await Task.Delay(1000);
+        }
+        throw new InvalidOperationException($"orchestrator {string.Join(' ', args)}: {result}");
+    }
+
+    public static T Parse<T>(string json) => JsonSerializer.Deserialize<T>(json, JsonOptions)
+        ?? throw new InvalidOperationException($"not JSON: {json}");
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+}
+
+public sealed class SiloProcess(string name, int siloPort, int gatewayPort, int httpPort, string dataDir)
+{
+    public string Name { get; } = name;
+    public int SiloPort { get; } = siloPort;
+    public int GatewayPort { get; } = gatewayPort;
+    public int HttpPort { get; } = httpPort;
+    public string DataDir { get; } = dataDir;
+    public string LogPath => DataDir + ".log";
+    public ChildProcess? Process { get; set; }
+}
+
+/// <summary>One row of <c>trials --json</c>.</summary>
+public sealed record TrialRow(string TrialId, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, string? Error)
+{
+    public bool Is(string state) => State.Equals(state, StringComparison.OrdinalIgnoreCase);
+
+    public bool IsTerminal => !Is("queued") && !Is("running");
+
+    public override string ToString() => $"{TrialId} {State} attempt {Attempts} step {Step}/{TotalSteps} on {Worker ?? "-"}{(Error is null ? "" : " error: " + Error)}";
+}
+
+/// <summary>One element of <c>status SWEEP --json</c>.</summary>
+public sealed record SweepStatusRow(string Name, string State, int Total, int Queued, int Running, int Succeeded, int Failed, int Pruned);
+
+/// <summary>One row of <c>leaderboard SWEEP --format json</c>.</summary>
+public sealed record LeaderboardRow(string TrialId, string Sweep, bool Pruned);
+
+/// <summary>What a fault test reports: trials (with their attempts), leaderboard size, lost and duplicated trials, result files.</summary>
+public sealed record Outcome(IReadOnlyList<TrialRow> Trials, int LeaderboardEntries, int Lost, int Duplicates, int ResultFiles)
+{
+    public int Rerun => Trials.Count(t => t.Attempts > 1);
+
+    public override string ToString() =>
+        $"{Trials.Count} trials, leaderboard {LeaderboardEntries} entries, lost {Lost}, duplicates {Duplicates}, result.json with valid sha256 {ResultFiles}; " +
+        $"attempts: {string.Join(", ", Trials.Select(t => $"{t.TrialId}={t.Attempts}"))}";
+}
