@@ -31,5 +31,10 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited $status; see artifacts/test-results/console.log" >&2
   failed=1
 fi
+if [ "$failed" -ne 0 ]; then
+  # The filter above shows which tests failed; their messages and stack traces follow here, before the closing line.
+  echo "---- failures (full output: artifacts/test-results/console.log) ----"
+  awk '/^  Failed /{show=1} /^  (Passed|Skipped) /{show=0} show' "$RESULTS/console.log" | head -n 400
+fi
 echo "Tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

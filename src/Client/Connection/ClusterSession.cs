@@ -183,6 +183,11 @@ public sealed class ClusterSession : IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(130));
             await _host.StopAsync(timeout.Token);
         }
+        catch (Exception) when (!HostsSilo)
+        {
+            // A client whose gateway died (a watch that reconnected elsewhere) may fail to say goodbye: nothing is
+            // lost by that, and the verb's outcome must not depend on it.
+        }
         finally
         {
             if (_host is IAsyncDisposable d) await d.DisposeAsync(); else _host.Dispose();

@@ -32,8 +32,9 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
                         status = await grain.GetStatusAsync(cancellationToken);
                         trials = await grain.GetTrialsAsync(cancellationToken);
                     }
-                    catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested && !current.HostsSilo)
+                    catch (Exception e) when (!cancellationToken.IsCancellationRequested && !current.HostsSilo)
                     {
+                        // A dropped gateway surfaces as a rejection, a timeout or a cancelled call: all mean reconnect.
                         output.Warning($"connection lost ({e.Message.Split('\n')[0]}); reconnecting");
                         if (ownsSession) await current.DisposeAsync();
                         current = await ReconnectAsync(connect, cancellationToken);
