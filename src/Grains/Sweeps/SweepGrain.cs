@@ -180,11 +180,15 @@ public sealed class SweepGrain(
     public async Task<bool> CompleteTrialAsync(TrialCompletion completion, CancellationToken cancellationToken = default)
     {
         var trial = _ledger.Find(completion.TrialId);
-        if (trial is null || trial.IsTerminal) return false; // recorded already: first completion wins
-        await AppendAsync([new TrialCompleted(time.GetUtcNow(), completion.TrialId, completion.Attempt, completion)], cancellationToken);
+        if (trial is null) return false;
+        var recorded = !trial.IsTerminal; // first completion wins
+        if (recorded)
+            await AppendAsync([new TrialCompleted(time.GetUtcNow(), completion.TrialId, completion.Attempt, completion)], cancellationToken);
+        // Also for a repeated completion: a worker retries when its first call failed half-way (the leaderboard grain's
+        // silo died after the ledger had the result), and the leaderboard upsert is idempotent.
         await RecordLeaderboardAsync([trial], cancellationToken);
         await FinishIfDoneAsync(cancellationToken);
-        return true;
+        return recorded;
     }
 
     public async Task FailTrialAsync(TrialFailure failure, CancellationToken cancellationToken = default)

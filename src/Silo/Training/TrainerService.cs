@@ -93,24 +93,29 @@ public sealed class TrainerService(
         var heartbeats = HeartbeatLoopAsync(workerId, trial, heartbeat.Token);
         try
         {
-            var outcome = await TrainAsync(trial, work);
-            heartbeat.Cancel();
-            await heartbeats;
+            TrainingOutcome outcome;
+            try
+            {
+                outcome = await TrainAsync(trial, work);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                metrics.TrialFailed();
+                logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed", lease.TrialId, lease.Attempt);
+                if (trial.Directive == TrialDirective.Continue)
+                    await ReportAsync(lease, "its failure", ct => sweep.FailTrialAsync(new TrialFailure(lease.TrialId, lease.Attempt, Describe(e), Retryable: true), ct));
+                else if (trial.Directive == TrialDirective.Release)
+                    await ReportAsync(lease, "its release", ct => sweep.ReleaseTrialAsync(lease.TrialId, lease.Attempt, ct));
+                return;
+            }
+            // Heartbeats go on while the files upload and the result is reported: a slow store or a sweep grain
+            // moving to another silo must not make a finished trial look lost.
             await FinishAsync(trial, sweep, outcome, work);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            heartbeat.Cancel();
-            await heartbeats;
-            metrics.TrialFailed();
-            logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed", lease.TrialId, lease.Attempt);
-            if (trial.Directive == TrialDirective.Continue)
-                await sweep.FailTrialAsync(new TrialFailure(lease.TrialId, lease.Attempt, Describe(e), Retryable: true));
-            else if (trial.Directive == TrialDirective.Release)
-                await sweep.ReleaseTrialAsync(lease.TrialId, lease.Attempt);
         }
         finally
         {
+            heartbeat.Cancel();
+            await heartbeats;
             _running.TryRemove(slot, out _);
             TryDelete(work);
         }
@@ -160,7 +165,7 @@ public sealed class TrainerService(
             case TrialDirective.Abandon:
                 return;
             case TrialDirective.Release:
-                await sweep.ReleaseTrialAsync(lease.TrialId, lease.Attempt);
+                await ReportAsync(lease, "its release", ct => sweep.ReleaseTrialAsync(lease.TrialId, lease.Attempt, ct));
                 return;
         }
         var output = Path.Combine(work, "out");
@@ -188,8 +193,39 @@ public sealed class TrainerService(
         }
         var completion = new TrialCompletion(lease.TrialId, lease.Attempt, outcome.Metrics, outcome.TrainableParameters,
             outcome.TotalParameters, outcome.Steps, outcome.Elapsed.TotalSeconds, trial.Directive == TrialDirective.Prune, resultSha, adapterSha);
-        await sweep.CompleteTrialAsync(completion);
+        await ReportAsync(lease, "its result", ct => sweep.CompleteTrialAsync(completion, ct));
         metrics.TrialFinished(outcome.Steps);
+    }
+
+    private static readonly TimeSpan ReportDeadline = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Tells the sweep how a trial ended, retrying until it has heard (the calls are idempotent): while a dead silo
+    /// that hosted the sweep or leaderboard grain is being declared dead, or Redis restarts, calls fail for seconds.
+    /// A trial's outcome must not be turned into a failure, or lost, by that.
+    /// </summary>
+    private async Task ReportAsync(TrialLease lease, string what, Func<CancellationToken, Task> call)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var delay = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await call(timeout.Token);
+                if (attempt > 1)
+                    logger.LogInformation("Trial {Trial} attempt {Attempt}: {What} reported after {Tries} tries", lease.TrialId, lease.Attempt, what, attempt);
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && clock.Elapsed < ReportDeadline)
+            {
+                logger.LogWarning("Trial {Trial} attempt {Attempt}: reporting {What} failed ({Error}); retrying in {Delay} ms",
+                    lease.TrialId, lease.Attempt, what, e.Message.Split('\n')[0], (int)delay.TotalMilliseconds);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
+            }
+        }
     }
 
     private async Task HeartbeatLoopAsync(string workerId, RunningTrial trial, CancellationToken cancellationToken)

@@ -46,6 +46,29 @@ public sealed class RunAndReproduceTests : IDisposable
         var verdict = JsonDocument.Parse(reproduce.Stdout).RootElement;
         Assert.Equal(3, verdict.GetProperty("trials").GetInt32());
         Assert.Equal(3, verdict.GetProperty("identical").GetInt32());
+
+        // adapter download: a PEFT folder whose weights match the recorded sha256; a corrupted copy in storage is
+        // refused with a one-line error and writes nothing.
+        var trial = JsonDocument.Parse(trials.Stdout).RootElement.EnumerateArray()
+            .First(t => t.GetProperty("kind").GetString() == "lora").GetProperty("trialId").GetString()!;
+        var adapterDir = Path.Combine(_work, "adapter");
+        var download = await CliProcess.RunAsync(["adapter", "download", trial, "-o", adapterDir, "--data-dir", dataDir, "--json"], _work, TimeSpan.FromMinutes(2));
+        Assert.True(download.ExitCode == 0, download.ToString());
+        Assert.True(File.Exists(Path.Combine(adapterDir, "adapter_config.json")), download.ToString());
+        var weights = Path.Combine(adapterDir, "adapter_model.safetensors");
+        var recorded = JsonDocument.Parse(download.Stdout).RootElement.GetProperty("sha256").GetString();
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(weights))), recorded);
+
+        var stored = Directory.GetFiles(Path.Combine(dataDir, "artifacts", "sweeps", "mnist-smoke", "trials", trial), "adapter_model.safetensors", SearchOption.AllDirectories).Single();
+        var bytes = await File.ReadAllBytesAsync(stored);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(stored, bytes);
+        var corruptDir = Path.Combine(_work, "adapter-corrupt");
+        var refused = await CliProcess.RunAsync(["adapter", "download", trial, "-o", corruptDir, "--data-dir", dataDir], _work, TimeSpan.FromMinutes(2));
+        Assert.True(refused.ExitCode != 0, refused.ToString());
+        Assert.Contains("corrupt", refused.Stderr);
+        Assert.DoesNotContain("   at ", refused.Stderr);
+        Assert.False(File.Exists(Path.Combine(corruptDir, "adapter_model.safetensors")), "a corrupt adapter was written");
     }
 
     [Fact]

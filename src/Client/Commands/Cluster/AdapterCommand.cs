@@ -42,12 +42,39 @@ public sealed class AdapterCommand : Command
                 if (trials.FirstOrDefault(t => t.TrialId == trial) is not { } view) continue;
                 if (view.AdapterSha256 is null)
                     throw new UserInputException($"trial {trial} of {sweep} has no adapter ({view.Kind}, {view.State.ToString().ToLowerInvariant()})", ExitCodes.NotFound);
+                // Staged beside the target and moved in only once verified: a corrupt download leaves nothing behind.
                 Directory.CreateDirectory(outDir);
-                await session.Store.DownloadDirectoryAsync(ArtifactPaths.TrialAdapter(sweep, trial), outDir, cancellationToken);
-                var weights = Path.Combine(outDir, ArtifactPaths.AdapterWeightsFile);
-                var sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(weights, cancellationToken))).ToLowerInvariant();
-                if (sha != view.AdapterSha256)
-                    throw new UserInputException($"{weights}: sha256 {sha} does not match the recorded {view.AdapterSha256}", ExitCodes.Failed);
+                var staging = Path.Combine(outDir, $".download-{Guid.NewGuid():N}");
+                string sha;
+                try
+                {
+                    try
+                    {
+                        await session.Store.DownloadDirectoryAsync(ArtifactPaths.TrialAdapter(sweep, trial), staging, cancellationToken);
+                    }
+                    catch (ArtifactCorruptException e)
+                    {
+                        throw new UserInputException($"the adapter of {trial} is corrupt in storage: {e.Message}", ExitCodes.Failed);
+                    }
+                    var staged = Path.Combine(staging, ArtifactPaths.AdapterWeightsFile);
+                    if (!File.Exists(staged))
+                        throw new UserInputException($"trial {trial} of {sweep} lists an adapter but storage holds no {ArtifactPaths.AdapterWeightsFile}", ExitCodes.NotFound);
+                    sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(staged, cancellationToken))).ToLowerInvariant();
+                    if (sha != view.AdapterSha256)
+                        throw new UserInputException($"the adapter of {trial} is corrupt: {ArtifactPaths.AdapterWeightsFile} has sha256 {sha}, its result recorded {view.AdapterSha256}; nothing was written to {outDir}", ExitCodes.Failed);
+                    foreach (var file in Directory.GetFiles(staging))
+                        File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
+                    foreach (var folder in Directory.GetDirectories(staging))
+                    {
+                        var target = Path.Combine(outDir, Path.GetFileName(folder));
+                        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+                        Directory.Move(folder, target);
+                    }
+                }
+                finally
+                {
+                    if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                }
                 if (output.IsJson) output.Json(new { sweep, trial, directory = outDir, sha256 = sha });
                 else output.Line($"{trial} ({sweep}) → {outDir} (sha256 {sha[..12]}… verified)");
                 return ExitCodes.Success;
