@@ -27,6 +27,13 @@ except ImportError:
 WARMUP = 3
 
 
+def attention(q, k, v):
+    """softmax(q k^T / sqrt(d)) v: the fused kernel where torch has it (2.0+), the same math spelled out on 1.13 (Debian 12)."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v)
+    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1) @ v
+
+
 class LoraLinear(nn.Module):
     """PEFT's layout: base frozen, A [r, in] kaiming-uniform, B [out, r] zeros, update scaled by alpha / r."""
 
@@ -68,7 +75,7 @@ class TransformerBlock(nn.Module):
         b, t, c = x.shape
         h = self.norm1(x)
         q, k, v = (p(h).view(b, t, self.heads, c // self.heads).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
-        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, t, c)
+        a = attention(q, k, v).transpose(1, 2).reshape(b, t, c)
         x = x + self.o_proj(a)
         h = self.norm2(x)
         return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
