@@ -51,27 +51,13 @@ public sealed class AzuriteServer : IAsyncDisposable
             throw new FileNotFoundException($"Azurite is not installed ({script} is missing). Run scripts/setup.sh --test.", script);
         }
 
-        // A port picked by FreePort can be taken before Azurite binds it; try a few.
-        for (var attempt = 1; ; attempt++)
-        {
-            var root = Path.Combine(Path.GetTempPath(), $"orchestrator-azurite-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(Path.Combine(root, "data"));
-            var server = new AzuriteServer(script, root, FreePort.Next());
-            try
+        return await PortClash.StartAsync(() =>
             {
-                await server.LaunchAsync(ct);
-                return server;
-            }
-            catch (Exception e) when (attempt < 3 && e.Message.Contains("EADDRINUSE", StringComparison.Ordinal))
-            {
-                await server.DisposeAsync();
-            }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-        }
+                var root = Path.Combine(Path.GetTempPath(), $"orchestrator-azurite-{Guid.NewGuid():N}");
+                Directory.CreateDirectory(Path.Combine(root, "data"));
+                return new AzuriteServer(script, root, FreePort.Next());
+            },
+            server => server.LaunchAsync(ct), "EADDRINUSE");
     }
 
     /// <summary>Stops the server (SIGTERM so Azurite saves its metadata, then kill). Data stays for a restart.</summary>

@@ -40,26 +40,13 @@ public sealed class RedisServer : IAsyncDisposable
         var executable = FindExecutable()
             ?? throw new FileNotFoundException("redis-server is not installed. Run scripts/setup.sh --test.", "redis-server");
 
-        for (var attempt = 1; ; attempt++)
-        {
-            var root = Path.Combine(Path.GetTempPath(), $"orchestrator-redis-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(root);
-            var server = new RedisServer(executable, root, FreePort.Next());
-            try
+        return await PortClash.StartAsync(() =>
             {
-                await server.LaunchAsync(ct);
-                return server;
-            }
-            catch (Exception e) when (attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
-            {
-                await server.DisposeAsync();
-            }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-        }
+                var root = Path.Combine(Path.GetTempPath(), $"orchestrator-redis-{Guid.NewGuid():N}");
+                Directory.CreateDirectory(root);
+                return new RedisServer(executable, root, FreePort.Next());
+            },
+            server => server.LaunchAsync(ct), "Address already in use");
     }
 
     /// <summary>Stops the server (SIGTERM, then kill). Data stays for a restart.</summary>
