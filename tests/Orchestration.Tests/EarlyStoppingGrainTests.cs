@@ -38,10 +38,43 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
 
     public Task InitializeAsync() => Task.CompletedTask;
 
+    // A wider grid for the determinism check: 2 ranks x 5 learning rates, some sane, some wrecking the adapter.
+    private static readonly string WideSpec = Spec
+        .Replace("rank: { value: 4 }", "rank: { values: [2, 4] }", StringComparison.Ordinal)
+        .Replace("lr: { values: [1.0e-3, 0.5, 0.8] }", "lr: { values: [1.0e-3, 3.0e-3, 0.3, 0.5, 0.8] }", StringComparison.Ordinal);
+
     public Task DisposeAsync()
     {
         SweepCluster.TryDelete(_dataDir);
         return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task The_same_spec_and_seed_on_one_worker_prune_the_same_trials_at_the_same_steps()
+    {
+        var runs = new List<List<(string Id, TrialState State, long Step, double? Accuracy)>>();
+        foreach (var dataDir in new[] { SweepCluster.NewDataDir(), SweepCluster.NewDataDir() })
+        {
+            try
+            {
+                await using var cluster = await SweepCluster.StartAsync(1, dataDir);
+                await cluster.SubmitAsync(Name, WideSpec);
+                var status = await cluster.WaitUntilFinishedAsync(Name, SweepTimeout * 2);
+                Assert.Equal(SweepState.Finished, status.State);
+                runs.Add((await cluster.Sweep(Name).GetTrialsAsync())
+                    .Select(t => (t.TrialId, t.State, t.Step, t.Metrics.TryGetValue("test_accuracy", out var a) ? a : (double?)null))
+                    .OrderBy(t => t.TrialId, StringComparer.Ordinal).ToList());
+            }
+            finally
+            {
+                SweepCluster.TryDelete(dataDir);
+            }
+        }
+        foreach (var t in runs[0]) output.WriteLine($"{t.Id} {t.State} step {t.Step} test_accuracy {t.Accuracy:0.####}");
+        Assert.Equal(10, runs[0].Count);
+        Assert.Contains(runs[0], t => t.State == TrialState.Pruned);
+        Assert.Contains(runs[0], t => t.State == TrialState.Succeeded);
+        Assert.Equal(runs[0], runs[1]); // same trials pruned, at the same step, with bit-identical metrics
     }
 
     [Fact]
