@@ -64,6 +64,20 @@ public sealed class StudyReportTests : IDisposable
     }
 
     [Fact]
+    public void The_trials_table_orders_ranks_and_seeds_as_numbers()
+    {
+        var spec = new SweepSpecView("name: order\n", "order.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var trials = new[] { (16, 10), (2, 10), (16, 2), (2, 2), (64, 0) }
+            .Select(p => Trial($"r{p.Item1}-s{p.Item2}", "lora", P(p.Item1, p.Item2), TrialState.Succeeded, 0.8)).ToList();
+
+        var markdown = File.ReadAllText(StudyReport.Write(_dir, spec, trials).Markdown);
+
+        var rows = markdown[markdown.IndexOf("## Trials", StringComparison.Ordinal)..].Split('\n')
+            .Where(l => l.StartsWith("| `", StringComparison.Ordinal)).Select(l => l.Split('`')[1]).ToList();
+        Assert.Equal(["r2-s2", "r2-s10", "r16-s2", "r16-s10", "r64-s0"], rows);
+    }
+
+    [Fact]
     public void Target_module_study_at_one_rank_writes_a_bar_chart()
     {
         var spec = new SweepSpecView("name: targets\n", "targets.yaml", "transformer-block", "synthetic-regression", "test_mse", Maximize: false);

@@ -251,7 +251,7 @@ public static class StudyReport
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"| trial | kind | parameters | state | {Escape(study.Metric)} | trainable parameters | steps | time (s) |");
         md.AppendLine("|---|---|---|---|---:|---:|---:|---:|");
-        foreach (var t in study.Trials.OrderBy(t => KindOrder(t.Kind)).ThenBy(t => ParameterText(t), StringComparer.Ordinal).ThenBy(t => t.TrialId, StringComparer.Ordinal))
+        foreach (var t in study.Trials.OrderBy(t => KindOrder(t.Kind)).ThenBy(t => Rank(t) ?? 0).ThenBy(t => ParameterText(t), NaturalOrder).ThenBy(t => t.TrialId, StringComparer.Ordinal))
         {
             var state = t.State == TrialState.Pruned ? "**pruned**" : t.State.ToString().ToLowerInvariant();
             var metric = t.Metrics.TryGetValue(study.Metric, out var v) ? Fmt(v) : "–";
@@ -360,6 +360,32 @@ public static class StudyReport
     }
 
     /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
+    /// <summary>Text with its digit runs compared as numbers: seed=2 before seed=10, alpha=2 before alpha=16.</summary>
+    private static readonly Comparer<string> NaturalOrder = Comparer<string>.Create((a, b) =>
+    {
+        int i = 0, j = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            if (char.IsAsciiDigit(a[i]) && char.IsAsciiDigit(b[j]))
+            {
+                int si = i, sj = j;
+                while (i < a.Length && char.IsAsciiDigit(a[i])) i++;
+                while (j < b.Length && char.IsAsciiDigit(b[j])) j++;
+                var x = a[si..i].TrimStart('0');
+                var y = b[sj..j].TrimStart('0');
+                var byNumber = x.Length != y.Length ? x.Length.CompareTo(y.Length) : string.CompareOrdinal(x, y);
+                if (byNumber != 0) return byNumber;
+            }
+            else
+            {
+                if (a[i] != b[j]) return a[i].CompareTo(b[j]);
+                i++;
+                j++;
+            }
+        }
+        return (a.Length - i).CompareTo(b.Length - j);
+    });
+
     private static int? Rank(TrialView t)
     {
         if (t.Parameters.TryGetValue("rank", out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank)) return rank;
