@@ -5,8 +5,10 @@ namespace Orchestrator.Trainer.Lora;
 
 /// <summary>
 /// The adapter tensors of a model under PEFT's names: <c>base_model.model.&lt;path&gt;.lora_A.weight</c> /
-/// <c>.lora_B.weight</c>, plus <c>base_model.model.&lt;path&gt;.bias</c> for each bias that trains (PEFT's
-/// bias `all` / `lora_only`), the path being the module's path in the unwrapped model.
+/// <c>.lora_B.weight</c>, plus each bias that trains (PEFT's bias `all` / `lora_only`) under its key in PEFT's
+/// state dict: <c>base_model.model.&lt;path&gt;.base_layer.bias</c> for a layer LoRA wraps (PEFT keeps the wrapped
+/// layer as <c>base_layer</c>), <c>base_model.model.&lt;path&gt;.bias</c> for any other. Loading also accepts the
+/// unwrapped spelling of a wrapped layer's bias, as PEFT before 0.7 wrote it.
 /// </summary>
 public static class LoraWeights
 {
@@ -37,6 +39,8 @@ public static class LoraWeights
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
         var targets = Entries(model, trainableBiasesOnly: false).ToDictionary(e => e.Key, e => e.Tensor, StringComparer.Ordinal);
+        foreach (var (key, tensor) in targets.Where(t => t.Key.Contains(WrappedLayer, StringComparison.Ordinal)).ToList())
+            targets.TryAdd(key.Replace(WrappedLayer, ".", StringComparison.Ordinal), tensor);
 
         if (strict)
         {
@@ -71,7 +75,7 @@ public static class LoraWeights
         {
             if (!(name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal))) continue;
             if (trainableBiasesOnly && !parameter.requires_grad) continue;
-            yield return (KeyPrefix + name.Replace(WrappedLayer, ".", StringComparison.Ordinal), parameter);
+            yield return (KeyPrefix + name, parameter);
         }
     }
 

@@ -19,6 +19,10 @@ public static class PeftAdapter
     public static string LoraAKey(string modulePath) => KeyPrefix + modulePath + ASuffix;
     public static string LoraBKey(string modulePath) => KeyPrefix + modulePath + BSuffix;
 
+    /// <summary>A trained bias (PEFT bias `all` / `lora_only`): <c>base_model.model.&lt;path&gt;[.base_layer].bias</c>.</summary>
+    public static bool IsBiasKey(string key) =>
+        key.StartsWith(KeyPrefix, StringComparison.Ordinal) && key.EndsWith(".bias", StringComparison.Ordinal) && key.Length > KeyPrefix.Length + ".bias".Length;
+
     /// <summary>The module path a PEFT key belongs to (`base_model.model.x.y.lora_A.weight` → `x.y`), or null for other keys.</summary>
     public static string? ModulePathOf(string key)
     {
@@ -78,10 +82,15 @@ public static class PeftAdapter
         var problems = new List<string>();
         foreach (var (key, tensor) in weights)
         {
+            if (IsBiasKey(key))
+            {
+                if (tensor.dim() != 1) problems.Add($"'{key}' has shape [{string.Join(",", tensor.shape)}]; a bias is a vector");
+                continue;
+            }
             var path = ModulePathOf(key);
             if (path is null)
             {
-                problems.Add($"'{key}' is not of the form {KeyPrefix}<module path>{ASuffix} or {BSuffix}");
+                problems.Add($"'{key}' is not of the form {KeyPrefix}<module path>{ASuffix}, {BSuffix} or .bias");
                 continue;
             }
             if (tensor.dim() != 2)

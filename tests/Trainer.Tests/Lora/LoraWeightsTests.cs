@@ -22,9 +22,9 @@ public sealed class LoraWeightsTests
 
     [Theory]
     [InlineData(BiasModes.None, new string[0])]
-    [InlineData(BiasModes.LoraOnly, new[] { "base_model.model.l2.bias" })]
-    [InlineData(BiasModes.All, new[] { "base_model.model.l1.bias", "base_model.model.l2.bias", "base_model.model.l3.bias" })]
-    public void Trained_biases_are_saved_under_the_unwrapped_module_path(string bias, string[] biasKeys)
+    [InlineData(BiasModes.LoraOnly, new[] { "base_model.model.l2.base_layer.bias" })]
+    [InlineData(BiasModes.All, new[] { "base_model.model.l1.bias", "base_model.model.l2.base_layer.bias", "base_model.model.l3.bias" })]
+    public void Trained_biases_are_saved_under_their_key_in_PEFTs_state_dict(string bias, string[] biasKeys)
     {
         using var model = new MlpModel(1);
         LoraInjector.Inject(model, new TrainingConfig { TargetModules = ["l2"], Bias = bias }, 1);
@@ -47,6 +47,22 @@ public sealed class LoraWeightsTests
         var loaded = LoraWeights.Get(target);
         Assert.Equal(saved.Keys, loaded.Keys);
         foreach (var key in saved.Keys) Assert.True(saved[key].Same(loaded[key]), key);
+    }
+
+    [Fact]
+    public void A_wrapped_layers_bias_also_loads_from_the_unwrapped_key_older_PEFT_wrote()
+    {
+        var config = new TrainingConfig { TargetModules = ["l2"], Bias = BiasModes.LoraOnly };
+        using var model = new MlpModel(1);
+        LoraInjector.Inject(model, config, 1);
+        var weights = LoraWeights.Get(model);
+        var bias = weights["base_model.model.l2.base_layer.bias"];
+        var old = weights.Where(kv => !kv.Key.EndsWith(".bias", StringComparison.Ordinal)).ToDictionary();
+        old["base_model.model.l2.bias"] = full_like(bias, 0.5f);
+
+        LoraWeights.Set(model, old);
+
+        Assert.True(LoraWeights.Get(model)["base_model.model.l2.base_layer.bias"].Same(full_like(bias, 0.5f)));
     }
 
     [Fact]

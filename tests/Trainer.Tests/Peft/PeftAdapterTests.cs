@@ -46,6 +46,34 @@ public sealed class PeftAdapterTests : IDisposable
         Assert.Equal("pt", SafetensorsFile.ReadHeader(Path.Combine(_directory, PeftAdapter.WeightsFileName)).Metadata["format"]);
     }
 
+    [Theory]
+    [InlineData(BiasModes.All)]
+    [InlineData(BiasModes.LoraOnly)]
+    public void An_adapter_with_trained_biases_saves_them_under_PEFTs_keys_and_a_fresh_model_loaded_from_it_answers_identically(string bias)
+    {
+        using var scope = torch.NewDisposeScope();
+        var config = new TrainingConfig { Model = "mlp", Rank = 2, Alpha = 4, TargetModules = ["l1", "l2"], Bias = bias };
+        using var trained = new Orchestrator.Trainer.Models.MlpModel(1);
+        var injection = Orchestrator.Trainer.Lora.LoraInjector.Inject(trained, config, 1);
+        using (torch.no_grad())
+            foreach (var (name, p) in trained.named_parameters())
+                if (p.requires_grad) p.add_(torch.full_like(p, 0.125f));
+        PeftAdapter.Save(_directory, Orchestrator.Trainer.Lora.LoraWeights.Get(trained), PeftAdapterConfig.FromTrainingConfig(config, injection.Modules.Select(m => m.Path).ToList(), "mlp"));
+
+        var (loaded, loadedConfig) = PeftAdapter.Load(_directory);
+        Assert.Equal(bias, loadedConfig.Bias);
+        Assert.Contains("base_model.model.l1.base_layer.bias", loaded.Keys);
+        Assert.Contains("base_model.model.l2.base_layer.bias", loaded.Keys);
+        Assert.Equal(bias == BiasModes.All, loaded.ContainsKey("base_model.model.l3.bias"));
+        using var fresh = new Orchestrator.Trainer.Models.MlpModel(1);
+        Orchestrator.Trainer.Lora.LoraInjector.Inject(fresh, config, 1);
+        Orchestrator.Trainer.Lora.LoraWeights.Set(fresh, loaded);
+        trained.eval();
+        fresh.eval();
+        var x = torch.rand([8, 784], generator: new torch.Generator(3));
+        Assert.Equal(trained.forward(x).data<float>().ToArray(), fresh.forward(x).data<float>().ToArray());
+    }
+
     [Fact]
     public void Adapter_config_has_every_key_PEFT_requires_sorted_like_PEFT_writes_them()
     {
