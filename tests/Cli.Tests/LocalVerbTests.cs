@@ -127,7 +127,8 @@ public sealed class LocalVerbTests : IDisposable
         var output = Path.Combine(_dir, "run");
         var result = await CliProcess.RunAsync(
             ["train", "--model", "mlp", "--dataset", "mnist", "--adapter", "lora", "--rank", "4", "--alpha", "8",
-             "--targets", "l1,l2,l3", "--lr", "0.001", "--max-steps", "20", "--seed", "1", "--out", output, "--json"],
+             "--targets", "l1,l2,l3", "--bias", "lora_only", "--use-rslora", "--schedule", "cosine", "--warmup-steps", "5",
+             "--lr", "0.001", "--max-steps", "20", "--seed", "1", "--out", output, "--json"],
             timeout: TimeSpan.FromSeconds(180));
         Assert.True(result.ExitCode == 0, result.ToString());
         var files = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
@@ -138,6 +139,21 @@ public sealed class LocalVerbTests : IDisposable
         Assert.Equal(20, document.RootElement.GetProperty("steps").GetInt64());
         Assert.True(document.RootElement.GetProperty("metrics").TryGetProperty("test_accuracy", out _), result.Stdout);
         Assert.True(Directory.Exists(Path.Combine(_dir, ".orchestrator-bases")), "the base cache sits next to --out");
+        using var peft = JsonDocument.Parse(File.ReadAllText(Directory.GetFiles(output, "adapter_config.json", SearchOption.AllDirectories).Single()));
+        Assert.Equal("lora_only", peft.RootElement.GetProperty("bias").GetString());
+        Assert.True(peft.RootElement.GetProperty("use_rslora").GetBoolean());
+        var weights = File.ReadAllText(Directory.GetFiles(output, "adapter_model.safetensors", SearchOption.AllDirectories).Single(), System.Text.Encoding.Latin1);
+        Assert.Contains("\"base_model.model.l1.base_layer.bias\"", weights); // the trained bias travels with the adapter
+    }
+
+    [Fact]
+    public async Task Train_with_an_unknown_bias_mode_lists_the_allowed_ones()
+    {
+        var result = await Run("train", "--bias", "some", "--out", Path.Combine(_dir, "x"));
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("'some'", result.Stderr);
+        Assert.Contains("none, all, lora_only", result.Stderr);
+        AssertNoStackTrace(result);
     }
 
     [Fact]

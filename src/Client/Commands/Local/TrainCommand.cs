@@ -19,6 +19,13 @@ public sealed class TrainCommand : OrchestratorCommand
     private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank r.", DefaultValueFactory = _ => 8 };
     private static readonly Option<double?> AlphaOption = new("--alpha") { Description = "LoRA alpha (scaling alpha/r); default: the rank." };
     private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Comma-separated target modules, or all-linear (the default)." };
+    private static readonly Option<string> BiasOption = new("--bias") { Description = $"Which biases train: {string.Join(", ", BiasModes.Values)} (PEFT's bias).", DefaultValueFactory = _ => BiasModes.None };
+    private static readonly Option<double> DropoutOption = new("--dropout") { Description = "LoRA dropout on the adapter's input.", DefaultValueFactory = _ => 0 };
+    private static readonly Option<bool> RsloraOption = new("--use-rslora") { Description = "Scale by alpha/sqrt(r) instead of alpha/r." };
+    private static readonly Option<string> InitOption = new("--init") { Description = $"lora_A initialisation: {string.Join(", ", InitModes.Values)}.", DefaultValueFactory = _ => InitModes.Kaiming };
+    private static readonly Option<double> WeightDecayOption = new("--weight-decay") { Description = "AdamW weight decay.", DefaultValueFactory = _ => 0.01 };
+    private static readonly Option<string> ScheduleOption = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(", ", Schedules.Values)}.", DefaultValueFactory = _ => Schedules.Constant };
+    private static readonly Option<int> WarmupStepsOption = new("--warmup-steps") { Description = "Linear warm-up steps.", DefaultValueFactory = _ => 0 };
     private static readonly Option<double> LearningRateOption = new("--lr") { Description = "Learning rate (AdamW).", DefaultValueFactory = _ => 1e-3 };
     private static readonly Option<int> EpochsOption = new("--epochs") { Description = "Epochs over the training split.", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> MaxStepsOption = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
@@ -38,7 +45,8 @@ public sealed class TrainCommand : OrchestratorCommand
     {
         foreach (var option in new Option[]
                  {
-                     ModelOption, DatasetOption, AdapterOption, RankOption, AlphaOption, TargetsOption, LearningRateOption, EpochsOption,
+                     ModelOption, DatasetOption, AdapterOption, RankOption, AlphaOption, TargetsOption, BiasOption, DropoutOption, RsloraOption,
+                     InitOption, LearningRateOption, WeightDecayOption, ScheduleOption, WarmupStepsOption, EpochsOption,
                      MaxStepsOption, BatchSizeOption, EvalEveryOption, SeedOption, OutOption, BaseOption, PretrainEpochsOption,
                      PretrainLearningRateOption, PretrainBatchSizeOption, DataDirOption, DatasetDirOption, DeviceOption, ConsoleOutput.JsonOption,
                  })
@@ -124,6 +132,18 @@ public sealed class TrainCommand : OrchestratorCommand
         if (evalEvery < 0) throw new UserInputException($"--eval-every {evalEvery} is not allowed; use 0 (at the end) or more.");
         var batchSize = parseResult.GetValue(BatchSizeOption);
         if (batchSize is < 1) throw new UserInputException($"--batch-size {batchSize} is not allowed; use 1 or more.");
+        var bias = parseResult.GetValue(BiasOption)!;
+        if (!BiasModes.Values.Contains(bias)) throw new UserInputException($"--bias '{bias}' is not allowed; use one of {string.Join(", ", BiasModes.Values)}.");
+        var init = parseResult.GetValue(InitOption)!;
+        if (!InitModes.Values.Contains(init)) throw new UserInputException($"--init '{init}' is not allowed; use one of {string.Join(", ", InitModes.Values)}.");
+        var schedule = parseResult.GetValue(ScheduleOption)!;
+        if (!Schedules.Values.Contains(schedule)) throw new UserInputException($"--schedule '{schedule}' is not allowed; use one of {string.Join(", ", Schedules.Values)}.");
+        var dropout = parseResult.GetValue(DropoutOption);
+        if (!(dropout >= 0 && dropout < 1)) throw new UserInputException($"--dropout {dropout} is not allowed; use a probability in [0, 1).");
+        var weightDecay = parseResult.GetValue(WeightDecayOption);
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay)) throw new UserInputException($"--weight-decay {weightDecay} is not allowed; use 0 or more.");
+        var warmup = parseResult.GetValue(WarmupStepsOption);
+        if (warmup < 0) throw new UserInputException($"--warmup-steps {warmup} is not allowed; use 0 or more.");
         var device = parseResult.GetValue(DeviceOption)!;
         if (device != "cpu" && !device.StartsWith("cuda", StringComparison.Ordinal))
             throw new UserInputException($"--device '{device}' is not allowed; use cpu or cuda:N.");
@@ -136,7 +156,14 @@ public sealed class TrainCommand : OrchestratorCommand
             Rank = rank,
             Alpha = alpha,
             TargetModules = LocalOptions.SplitList(parseResult.GetValue(TargetsOption)) is { Count: > 0 } targets ? targets : [LoraInjector.AllLinear],
+            Bias = bias,
+            Dropout = dropout,
+            UseRslora = parseResult.GetValue(RsloraOption),
+            Init = init,
             LearningRate = lr,
+            WeightDecay = weightDecay,
+            Schedule = schedule,
+            WarmupSteps = warmup,
             Epochs = epochs,
             MaxSteps = maxSteps,
             EvalEvery = evalEvery,
