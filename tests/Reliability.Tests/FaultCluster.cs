@@ -68,7 +68,10 @@ public sealed class FaultCluster : IAsyncDisposable
         return cluster;
     }
 
-    public async Task StartSiloAsync(int index)
+    public Task StartSiloAsync(int index) => StartSiloAsync(index, TimeSpan.FromSeconds(90));
+
+    /// <param name="readyWithin">How long the silo may take to answer /health/ready.</param>
+    public async Task StartSiloAsync(int index, TimeSpan readyWithin)
     {
         var silo = _silos[index];
         Directory.CreateDirectory(silo.DataDir);
@@ -80,7 +83,7 @@ public sealed class FaultCluster : IAsyncDisposable
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await silo.Process.WaitUntilReadyAsync(
             async ct => (await http.GetAsync($"http://127.0.0.1:{silo.HttpPort}/health/ready", ct)).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(90), CancellationToken.None);
+            readyWithin, CancellationToken.None);
     }
 
     /// <summary>kill -9: no drain, no goodbye; its trials are found only by missed heartbeats.</summary>
