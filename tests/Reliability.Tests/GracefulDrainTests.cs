@@ -20,13 +20,15 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
     public async Task A_silo_sent_SIGTERM_checkpoints_its_trial_hands_it_back_and_exits_and_the_trial_resumes_elsewhere_without_a_failure()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
-        var sweep = new TestSweep("drain", Ranks: 2, Steps: 200); // one silo stays free to take the released trial at once
+        // One silo stays free to take the released trial at once. Long enough trials that the victim is surely mid-training
+        // at SIGTERM: `trials` may lag the trainer by a second of progress, and these trials train ~100 steps a second.
+        var sweep = new TestSweep("drain", Ranks: 2, Steps: 600, CheckpointEvery: 40);
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 
         // Past two periodic checkpoints and off a checkpoint boundary, so a drain checkpoint is distinguishable.
         var threshold = 2 * sweep.CheckpointEvery + 5;
-        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= threshold && t.Step < sweep.Steps - 40 && cluster.SiloRunning(t) >= 0;
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= threshold && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
         var running = await cluster.WaitForTrialsAsync(sweep.Name, $"a trial running past step {threshold}",
             trials => trials.Any(Candidate), TimeSpan.FromSeconds(120));
         var victim = running.First(Candidate);

@@ -9,14 +9,17 @@ public sealed class KillOneSiloTests(ITestOutputHelper output)
     public async Task A_silo_killed_mid_trial_loses_nothing_its_trial_resumes_on_another_silo_from_its_checkpoint()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
-        var sweep = new TestSweep("kill-one", Ranks: 2, Steps: 200); // one silo stays free to take the orphan at once
+        // One silo stays free to take the orphan at once. Long enough trials that the victim is surely mid-training when
+        // killed: `trials` may lag the trainer by a second of progress, and these trials train ~100 steps a second.
+        var sweep = new TestSweep("kill-one", Ranks: 2, Steps: 600, CheckpointEvery: 40);
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 
         var running = await cluster.WaitForTrialsAsync(sweep.Name, "a trial past its first checkpoint",
-            trials => trials.Any(t => t.Is("running") && t.Step >= 2 * sweep.CheckpointEvery && cluster.SiloRunning(t) >= 0),
+            trials => trials.Any(Candidate),
             TimeSpan.FromSeconds(120));
-        var victim = running.First(t => t.Is("running") && t.Step >= 2 * sweep.CheckpointEvery && cluster.SiloRunning(t) >= 0);
+        var victim = running.First(Candidate);
         var silo = cluster.SiloRunning(victim);
         var killed = Stopwatch.StartNew();
         await cluster.KillSiloAsync(silo);
