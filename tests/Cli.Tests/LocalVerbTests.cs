@@ -146,23 +146,17 @@ public sealed class LocalVerbTests : IDisposable
         Assert.Contains("\"base_model.model.l1.base_layer.bias\"", weights); // the trained bias travels with the adapter
     }
 
-    [Fact]
-    public async Task Train_with_an_unknown_bias_mode_lists_the_allowed_ones()
+    [Theory]
+    [InlineData("--adapter", "qlora", "lora, full, base")]
+    [InlineData("--bias", "some", "none, all, lora_only")]
+    [InlineData("--schedule", "step", "constant, linear, cosine")]
+    [InlineData("--init", "pissa", "kaiming, gaussian")]
+    public async Task Train_with_an_unknown_choice_names_it_and_lists_the_allowed_ones(string option, string value, string allowed)
     {
-        var result = await Run("train", "--bias", "some", "--out", Path.Combine(_dir, "x"));
+        var result = await Run("train", option, value, "--out", Path.Combine(_dir, "x"));
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("'some'", result.Stderr);
-        Assert.Contains("none, all, lora_only", result.Stderr);
-        AssertNoStackTrace(result);
-    }
-
-    [Fact]
-    public async Task Train_with_an_unknown_adapter_lists_the_allowed_ones()
-    {
-        var result = await Run("train", "--adapter", "qlora", "--out", Path.Combine(_dir, "x"));
-        Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("'qlora'", result.Stderr);
-        Assert.Contains("lora, full, base", result.Stderr);
+        Assert.Contains($"{option} '{value}'", result.Stderr);
+        Assert.Contains(allowed, result.Stderr);
         AssertNoStackTrace(result);
     }
 
