@@ -359,7 +359,6 @@ public static class StudyReport
         return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
     }
 
-    /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
     /// <summary>Text with its digit runs compared as numbers: seed=2 before seed=10, alpha=2 before alpha=16.</summary>
     private static readonly Comparer<string> NaturalOrder = Comparer<string>.Create((a, b) =>
     {
@@ -386,6 +385,7 @@ public static class StudyReport
         return (a.Length - i).CompareTo(b.Length - j);
     });
 
+    /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
     private static int? Rank(TrialView t)
     {
         if (t.Parameters.TryGetValue("rank", out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank)) return rank;

@@ -42,44 +42,53 @@ public sealed class AdapterCommand : Command
                 if (trials.FirstOrDefault(t => t.TrialId == trial) is not { } view) continue;
                 if (view.AdapterSha256 is null)
                     throw new UserInputException($"trial {trial} of {sweep} has no adapter ({view.Kind}, {view.State.ToString().ToLowerInvariant()})", ExitCodes.NotFound);
-                // Staged beside the target and moved in only once verified: a corrupt download leaves nothing behind.
-                Directory.CreateDirectory(outDir);
-                var staging = Path.Combine(outDir, $".download-{Guid.NewGuid():N}");
-                string sha;
-                try
-                {
-                    try
-                    {
-                        await session.Store.DownloadDirectoryAsync(ArtifactPaths.TrialAdapter(sweep, trial), staging, cancellationToken);
-                    }
-                    catch (ArtifactCorruptException e)
-                    {
-                        throw new UserInputException($"the adapter of {trial} is corrupt in storage: {e.Message}", ExitCodes.Failed);
-                    }
-                    var staged = Path.Combine(staging, ArtifactPaths.AdapterWeightsFile);
-                    if (!File.Exists(staged))
-                        throw new UserInputException($"trial {trial} of {sweep} lists an adapter but storage holds no {ArtifactPaths.AdapterWeightsFile}", ExitCodes.NotFound);
-                    sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(staged, cancellationToken))).ToLowerInvariant();
-                    if (sha != view.AdapterSha256)
-                        throw new UserInputException($"the adapter of {trial} is corrupt: {ArtifactPaths.AdapterWeightsFile} has sha256 {sha}, its result recorded {view.AdapterSha256}; nothing was written to {outDir}", ExitCodes.Failed);
-                    foreach (var file in Directory.GetFiles(staging))
-                        File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
-                    foreach (var folder in Directory.GetDirectories(staging))
-                    {
-                        var target = Path.Combine(outDir, Path.GetFileName(folder));
-                        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
-                        Directory.Move(folder, target);
-                    }
-                }
-                finally
-                {
-                    if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-                }
+                var sha = await DownloadVerifiedAsync(session.Store, sweep, trial, view.AdapterSha256, outDir, cancellationToken);
                 if (output.IsJson) output.Json(new { sweep, trial, directory = outDir, sha256 = sha });
                 else output.Line($"{trial} ({sweep}) → {outDir} (sha256 {sha[..12]}… verified)");
                 return ExitCodes.Success;
             }
             throw new UserInputException($"no trial '{trial}' in {(sweeps.Count == 0 ? "any sweep" : string.Join(", ", sweeps))}", ExitCodes.NotFound);
+        }
+
+        /// <summary>
+        /// Downloads into a staging folder beside the target, checks the weights against the sha256 the trial's result
+        /// recorded, and only then moves the files in: a corrupt adapter leaves nothing behind. Returns the sha256.
+        /// </summary>
+        private static async Task<string> DownloadVerifiedAsync(IArtifactStore store, string sweep, string trial, string expectedSha256,
+            string outDir, CancellationToken cancellationToken)
+        {
+            Directory.CreateDirectory(outDir);
+            var staging = Path.Combine(outDir, $".download-{Guid.NewGuid():N}");
+            try
+            {
+                try
+                {
+                    await store.DownloadDirectoryAsync(ArtifactPaths.TrialAdapter(sweep, trial), staging, cancellationToken);
+                }
+                catch (ArtifactCorruptException e)
+                {
+                    throw new UserInputException($"the adapter of {trial} is corrupt in storage: {e.Message}", ExitCodes.Failed);
+                }
+                var staged = Path.Combine(staging, ArtifactPaths.AdapterWeightsFile);
+                if (!File.Exists(staged))
+                    throw new UserInputException($"trial {trial} of {sweep} lists an adapter but storage holds no {ArtifactPaths.AdapterWeightsFile}", ExitCodes.NotFound);
+                var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(staged, cancellationToken)));
+                if (sha != expectedSha256)
+                    throw new UserInputException($"the adapter of {trial} is corrupt: {ArtifactPaths.AdapterWeightsFile} has sha256 {sha}, its result recorded {expectedSha256}; nothing was written to {outDir}", ExitCodes.Failed);
+                foreach (var file in Directory.GetFiles(staging))
+                    File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
+                foreach (var folder in Directory.GetDirectories(staging))
+                {
+                    var target = Path.Combine(outDir, Path.GetFileName(folder));
+                    if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+                    Directory.Move(folder, target);
+                }
+                return sha;
+            }
+            finally
+            {
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            }
         }
     }
 }
