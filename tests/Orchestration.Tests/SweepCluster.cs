@@ -6,6 +6,7 @@ using Orchestrator.Grains.Journal;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Persistence;
+using Orchestrator.TestServers;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
@@ -96,10 +97,5 @@ public sealed class SweepCluster : IAsyncDisposable
         await Cluster.DisposeAsync();
     }
 
-    public static void TryDelete(string directory)
-    {
-        try { Directory.Delete(directory, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
+    public static void TryDelete(string directory) => TempFolder.TryDelete(directory);
 }

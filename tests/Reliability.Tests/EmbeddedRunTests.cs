@@ -61,7 +61,7 @@ public sealed class EmbeddedRunTests(ITestOutputHelper output)
         }
         finally
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            TempFolder.TryDelete(dir);
         }
     }
 }

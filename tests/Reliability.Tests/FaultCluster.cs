@@ -226,7 +226,7 @@ public sealed class FaultCluster : IAsyncDisposable
         foreach (var silo in _silos.Where(s => File.Exists(s.LogPath)))
             File.Copy(silo.LogPath, Path.Combine(logs, Path.GetFileName(silo.LogPath)), overwrite: true);
         _output.WriteLine($"silo logs: {logs}");
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        TempFolder.TryDelete(Root);
     }
 
     private async Task<SweepStatusRow> WaitStatusAsync(string sweep, TimeSpan timeout)

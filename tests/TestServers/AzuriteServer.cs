@@ -86,17 +86,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             await process.DisposeAsync();
         }
 
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a temp folder left behind is harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        TempFolder.TryDelete(Root);
     }
 
     private async Task LaunchAsync(CancellationToken ct)
