@@ -22,4 +22,33 @@ public static class ArtifactStoreFactory
         storage.Contains("AccountName=", StringComparison.OrdinalIgnoreCase)
         || storage.Contains("BlobEndpoint=", StringComparison.OrdinalIgnoreCase)
         || storage.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Why <paramref name="storage"/> cannot make a store (a malformed connection string), or null. The message never
+    /// repeats the value: connection strings carry account keys.
+    /// </summary>
+    public static string? Problem(string storage)
+    {
+        if (string.IsNullOrWhiteSpace(storage))
+        {
+            return "--storage is empty: give a directory or an Azure Storage connection string";
+        }
+
+        if (!IsConnectionString(storage))
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = new Azure.Storage.Blobs.BlobContainerClient(storage, DefaultContainer);
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or UriFormatException)
+        {
+            return $"--storage is not a valid Azure Storage connection string ({e.Message.Split('\n')[0].TrimEnd('.')}). "
+                + "Use 'DefaultEndpointsProtocol=https;AccountName=NAME;AccountKey=KEY;EndpointSuffix=core.windows.net', "
+                + "'BlobEndpoint=URL;SharedAccessSignature=SAS', 'UseDevelopmentStorage=true', or a directory";
+        }
+    }
 }

@@ -5,7 +5,7 @@ namespace Orchestrator.Storage;
 /// <summary>
 /// Artifacts as files under one root folder (the embedded mode's store). Writes go to <c>.staging/</c> under the root
 /// (same file system) and are renamed into place: <c>File.Move(overwrite: true)</c> for
-/// <see cref="WriteAsync"/>, <c>File.Move(overwrite: false)</c> (fails when the target exists) for
+/// <see cref="WriteAsync"/>, an exclusive hard link (<see cref="ExclusiveCreate"/>: of concurrent creators exactly one wins) for
 /// <see cref="TryCreateAsync"/>. No sha256 is stored beside the files: it is computed on read and checked against
 /// the caller's expected value (result.json carries the checksums), so <see cref="ArtifactInfo.Sha256"/> is null here.
 /// </summary>
@@ -39,20 +39,12 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
         var target = Resolve(path);
         if (File.Exists(target))
         {
-            return false;
+            return false; // cheap early out; the exclusive create below is what decides
         }
 
         await using var staged = await StagedFile.CopyAsync(content, Staging, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        try
-        {
-            File.Move(staged.Path, target, overwrite: false);
-            return true;
-        }
-        catch (IOException) when (File.Exists(target))
-        {
-            return false; // another writer got there first
-        }
+        return ExclusiveCreate.TryPublish(staged.Path, target);
     }
 
     public async Task<Stream> OpenReadAsync(string path, string? expectedSha256, CancellationToken ct)

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-
 namespace Orchestrator.Build.Tests;
 
 /// <summary>The TorchSharp backend is an MSBuild switch. These evaluate the project (no restore), so they run
@@ -39,29 +36,10 @@ public sealed class TorchBackendSwitchTests
         Assert.Contains("TorchBackend 'rocm' is not supported. Allowed: cpu, cuda.", output);
     }
 
-    private static string[] TorchPackages(params string[] extra)
-    {
-        var (exitCode, output) = MsBuild(["-getItem:PackageReference", .. extra]);
-        Assert.True(exitCode == 0, output);
-        using var json = JsonDocument.Parse(output);
-        return json.RootElement.GetProperty("Items").GetProperty("PackageReference").EnumerateArray()
-            .Select(item => item.GetProperty("Identity").GetString()!)
+    private static string[] TorchPackages(params string[] extra) =>
+        MsBuildEvaluation.Items(TrainerProject, "PackageReference", extra)
             .Where(id => id.StartsWith("TorchSharp", StringComparison.Ordinal))
             .ToArray();
-    }
 
-    private static (int ExitCode, string Output) MsBuild(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot.Path };
-        start.ArgumentList.Add("msbuild");
-        start.ArgumentList.Add(TrainerProject);
-        start.ArgumentList.Add("-nologo");
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static (int ExitCode, string Output) MsBuild(params string[] args) => MsBuildEvaluation.Run(TrainerProject, args);
 }

@@ -22,4 +22,27 @@ public sealed class LocalDirectoryArtifactStoreTests : ArtifactStoreContract
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, LocalDirectoryArtifactStore.StagingFolder)));
         await Assert.ThrowsAsync<InvalidArtifactNameException>(() => Store.WriteTextAsync(".staging/a", "x", default));
     }
+
+    [Fact]
+    public async Task Over_300_rounds_of_16_threads_racing_TryCreate_each_name_has_exactly_one_winner_whose_bytes_stay()
+    {
+        // The regression this guards: File.Exists + File.Move(overwrite: false) let two writers both "win" now and then.
+        for (var round = 0; round < 300; round++)
+        {
+            var path = $"sweeps/s/trials/t{round}/result.json";
+            using var start = new Barrier(16);
+            // Dedicated threads released together by a barrier: real parallelism, not a thread pool growing slowly.
+            var racers = Enumerable.Range(0, 16).Select(i => Task.Factory.StartNew(async () =>
+            {
+                start.SignalAndWait();
+                return (Writer: i, Won: await Store.TryCreateTextAsync(path, $"writer {i} of round {round}", default));
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToList();
+            var results = await Task.WhenAll(racers);
+
+            var winner = Assert.Single(results, r => r.Won);
+            Assert.Equal($"writer {winner.Writer} of round {round}", await Store.ReadTextAsync(path, default));
+        }
+
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, LocalDirectoryArtifactStore.StagingFolder)));
+    }
 }

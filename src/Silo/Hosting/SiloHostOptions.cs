@@ -90,6 +90,7 @@ public sealed record SiloHostOptions
         foreach (var (name, port) in new[] { ("silo port", SiloPort), ("gateway port", GatewayPort) })
             if (port is < 1 or > 65535) throw new SiloHostOptionsException($"{name} {port} is not valid: use 1 to 65535");
         if (HttpPort is < 0 or > 65535) throw new SiloHostOptionsException($"HTTP port {HttpPort} is not valid: use 0 (off) to 65535");
+        if (Orchestrator.Storage.ArtifactStoreFactory.Problem(ResolvedStorage) is { } storageProblem) throw new SiloHostOptionsException(storageProblem);
         return this;
     }
 }

@@ -1,20 +1,19 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
+using Orchestrator.Client.Connection;
 using Orchestrator.Silo.Hosting;
 
 namespace Orchestrator.Client.Commands.Cluster;
 
 /// <summary>
 /// `silo`: runs a silo host in the foreground, exactly as the container's entrypoint does (same code, same
-/// environment variables); options given here override the environment.
+/// environment variables); options given here override the environment. `--cluster`, `--storage` and `--data-dir`
+/// are the CLI's shared connection options (declared once, on the root command).
 /// </summary>
 public sealed class SiloCommand : OrchestratorCommand
 {
-    private static readonly Option<string?> ClusterOption = new("--cluster") { Description = "'localhost' (embedded) or 'redis://HOST:PORT'. Env: ORCHESTRATOR_CLUSTER." };
-    private static readonly Option<string?> StorageOption = new("--storage") { Description = "Artifacts: a directory or an Azure Storage connection string. Env: ORCHESTRATOR_STORAGE." };
     private static readonly Option<int?> SlotsOption = new("--slots") { Description = "Trials trained at once. Env: ORCHESTRATOR_SLOTS." };
     private static readonly Option<string?> DeviceOption = new("--device") { Description = "cpu or cuda:N. Env: ORCHESTRATOR_DEVICE." };
-    private static readonly Option<string?> DataDirOption = new("--data-dir") { Description = "Local state, work area and base-model cache. Env: ORCHESTRATOR_DATA_DIR." };
     private static readonly Option<int?> SiloPortOption = new("--silo-port") { Description = "Env: ORCHESTRATOR_SILO_PORT (default 11111)." };
     private static readonly Option<int?> GatewayPortOption = new("--gateway-port") { Description = "Env: ORCHESTRATOR_GATEWAY_PORT (default 30000)." };
     private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health/metrics; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
@@ -23,7 +22,7 @@ public sealed class SiloCommand : OrchestratorCommand
 
     public SiloCommand() : base("silo", "Run a silo host (the container entrypoint uses the same code); stops gracefully on Ctrl+C / SIGTERM.")
     {
-        foreach (var option in new Option[] { ClusterOption, StorageOption, SlotsOption, DeviceOption, DataDirOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption })
+        foreach (var option in new Option[] { SlotsOption, DeviceOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption })
             Options.Add(option);
     }
 
@@ -35,11 +34,11 @@ public sealed class SiloCommand : OrchestratorCommand
             var env = SiloHostOptions.FromEnvironment();
             options = env with
             {
-                Cluster = parseResult.GetValue(ClusterOption) ?? env.Cluster,
-                Storage = parseResult.GetValue(StorageOption) ?? env.Storage,
+                Cluster = parseResult.GetValue(ConnectionOptions.Cluster) ?? env.Cluster,
+                Storage = parseResult.GetValue(ConnectionOptions.Storage) ?? env.Storage,
                 Slots = parseResult.GetValue(SlotsOption) ?? env.Slots,
                 Device = parseResult.GetValue(DeviceOption) ?? env.Device,
-                DataDir = parseResult.GetValue(DataDirOption) ?? env.DataDir,
+                DataDir = parseResult.GetValue(ConnectionOptions.DataDir) ?? env.DataDir,
                 SiloPort = parseResult.GetValue(SiloPortOption) ?? env.SiloPort,
                 GatewayPort = parseResult.GetValue(GatewayPortOption) ?? env.GatewayPort,
                 HttpPort = parseResult.GetValue(HttpPortOption) ?? env.HttpPort,
