@@ -3,12 +3,16 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Trials;
 using Orchestrator.Trainer.Configuration;
 
 namespace Orchestrator.Sweeps;
 
-/// <summary>One trial to run: a stable id, its kind (lora, full, base), the parameters shown to users, and the trainer config.</summary>
-public sealed record TrialPlan(string TrialId, string Kind, IReadOnlyDictionary<string, string> Parameters, TrainingConfig Config);
+/// <summary>
+/// One trial to run: a stable id, its kind, the swept parameters in file order with their typed values (a `seed`
+/// parameter is the repeat index), and the trainer config.
+/// </summary>
+public sealed record TrialPlan(string TrialId, TrialKind Kind, IReadOnlyDictionary<string, ParameterValue> Parameters, TrainingConfig Config);
 
 /// <summary>
 /// Turns a sweep into trials. Everything is a pure function of the spec:
@@ -134,7 +138,12 @@ public static class SweepExpander
                 * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : new TrainingConfig().Rank)))
             : kv).ToList();
         var display = new OrderedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in values) display[k] = TrainerParameters.Display(v);
+        var typed = new OrderedDictionary<string, ParameterValue>(StringComparer.Ordinal);
+        foreach (var (k, v) in values)
+        {
+            display[k] = TrainerParameters.Display(v);
+            typed[k] = ParameterValue.FromJson(v);
+        }
         var material = new StringBuilder().Append(spec.Name).Append('\n').Append("kind=").Append(kind).Append('\n');
         foreach (var (k, v) in display.OrderBy(kv => kv.Key, StringComparer.Ordinal)) material.Append(k).Append('=').Append(v).Append('\n');
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString()));
@@ -149,6 +158,6 @@ public static class SweepExpander
         json["adapter"] = kind;
         json["seed"] = trainerSeed;
         var config = json.Deserialize<TrainingConfig>(Json)!;
-        return new TrialPlan(id, kind, display, config);
+        return new TrialPlan(id, TrialKinds.Parse(kind), typed, config);
     }
 }

@@ -1,5 +1,7 @@
 using Orchestrator.Client.Leaderboards;
 using Orchestrator.Contracts.Leaderboards;
+using Orchestrator.Contracts.Sweeps;
+using Orchestrator.Contracts.Trials;
 
 namespace Orchestrator.Cli.Tests;
 
@@ -7,11 +9,17 @@ public sealed class LeaderboardQueryTests
 {
     private static LeaderboardEntry Entry(string id, string kind, int? rank, double? accuracy, double lr = 0.001, bool pruned = false, double loss = 0.5, bool maximize = true, string metric = "test_accuracy")
     {
-        var parameters = new Dictionary<string, string> { ["lr"] = lr.ToString(System.Globalization.CultureInfo.InvariantCulture), ["target_modules"] = "[l1, l2]" };
-        if (rank is not null) parameters["rank"] = rank.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var parameters = new Dictionary<string, ParameterValue>
+        {
+            ["lr"] = ParameterValue.Of(lr),
+            ["target_modules"] = ParameterValue.List([ParameterValue.Of("l1"), ParameterValue.Of("l2")]),
+        };
+        if (rank is not null) parameters["rank"] = ParameterValue.Of(rank.Value);
         var metrics = new Dictionary<string, double> { ["test_loss"] = loss };
         if (accuracy is not null) metrics["test_accuracy"] = accuracy.Value;
-        return new LeaderboardEntry("s", id, kind, parameters, metrics, metric, maximize, (rank ?? 100) * 10, pruned, DateTimeOffset.UnixEpoch);
+        var trial = new TrialRecord("s", id, TrialKinds.Parse(kind), parameters, new Dictionary<string, ParameterValue>(),
+            pruned ? TrialState.Pruned : TrialState.Succeeded, 1, null, 100, 100, metrics, null, (rank ?? 100) * 10, 55_050, 1, null);
+        return new LeaderboardEntry(trial, new MetricObjective(metric, maximize), DateTimeOffset.UnixEpoch);
     }
 
     private static readonly IReadOnlyList<LeaderboardEntry> Entries =
@@ -24,7 +32,7 @@ public sealed class LeaderboardQueryTests
     ];
 
     private static string[] Ids(string? where = null, string? by = null, int? top = null) =>
-        LeaderboardQuery.Parse(where, by, top).Apply(Entries).Select(r => r.Entry.TrialId).ToArray();
+        LeaderboardQuery.Parse(where, by, top).Apply(Entries).Select(r => r.Trial.TrialId).ToArray();
 
     [Fact]
     public void Maximized_metric_sorts_best_first_and_entries_without_it_last() =>
@@ -37,8 +45,8 @@ public sealed class LeaderboardQueryTests
     [Fact]
     public void Minimized_sweep_metric_sorts_ascending()
     {
-        var entries = Entries.Select(e => e with { Metric = "test_loss", Maximize = false }).ToList();
-        Assert.Equal(["c", "d", "b", "a", "e"], LeaderboardQuery.Parse(null).Apply(entries).Select(r => r.Entry.TrialId));
+        var entries = Entries.Select(e => e with { Objective = new MetricObjective("test_loss", Maximize: false) }).ToList();
+        Assert.Equal(["c", "d", "b", "a", "e"], LeaderboardQuery.Parse(null).Apply(entries).Select(r => r.Trial.TrialId));
     }
 
     [Fact]
@@ -67,7 +75,7 @@ public sealed class LeaderboardQueryTests
     public void Pruned_entries_are_flagged_and_filterable()
     {
         var rows = LeaderboardQuery.Parse(null).Apply(Entries);
-        Assert.True(rows.Single(r => r.Entry.TrialId == "c").Pruned);
+        Assert.True(rows.Single(r => r.Trial.TrialId == "c").Pruned);
         Assert.Equal(["c"], Ids("pruned=true"));
     }
 
@@ -75,8 +83,8 @@ public sealed class LeaderboardQueryTests
     public void Top_keeps_the_best_n_with_ranks_from_one()
     {
         var rows = LeaderboardQuery.Parse(null, top: 2).Apply(Entries);
-        Assert.Equal([1, 2], rows.Select(r => r.Rank));
-        Assert.Equal(["d", "b"], rows.Select(r => r.Entry.TrialId));
+        Assert.Equal([1, 2], rows.Select(r => r.Position));
+        Assert.Equal(["d", "b"], rows.Select(r => r.Trial.TrialId));
     }
 
     [Theory]
@@ -122,8 +130,8 @@ public sealed class LeaderboardQueryTests
     {
         var csv = LeaderboardQuery.ToCsv(LeaderboardQuery.Parse(null, top: 1).Apply(Entries));
         var lines = csv.Split("\r\n");
-        Assert.Equal("rank,trial,kind,test_accuracy,test_loss,lr,target_modules,trainable,pruned", lines[0]);
-        Assert.Equal("1,d,full,0.9,0.3,0.001,\"[l1, l2]\",1000,", lines[1]);
+        Assert.Equal("position,trial,kind,test_accuracy,test_loss,lr,target_modules,trainable,pruned", lines[0]);
+        Assert.Equal("1,d,full,0.9,0.3,0.001,\"[l1,l2]\",1000,", lines[1]);
         Assert.Equal("", lines[^1]);
         Assert.Equal("\"say \"\"hi\"\"\"", LeaderboardQuery.CsvField("say \"hi\""));
         Assert.Equal("\"a\nb\"", LeaderboardQuery.CsvField("a\nb"));
@@ -131,12 +139,19 @@ public sealed class LeaderboardQueryTests
     }
 
     [Fact]
-    public void Json_is_a_camel_case_array_in_rank_order()
+    public void Json_is_a_camel_case_array_best_first_with_typed_parameters_and_a_position()
     {
         using var document = System.Text.Json.JsonDocument.Parse(LeaderboardQuery.ToJson(LeaderboardQuery.Parse(null).Apply(Entries)));
         var first = document.RootElement[0];
         Assert.Equal("d", first.GetProperty("trialId").GetString());
-        Assert.Equal(1, first.GetProperty("rank").GetInt32());
+        Assert.Equal(1, first.GetProperty("position").GetInt32());
+        Assert.False(first.TryGetProperty("rank", out _)); // `rank` is the LoRA rank, a parameter
+        Assert.Equal("full", first.GetProperty("kind").GetString());
+        var second = document.RootElement[1].GetProperty("parameters");
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, second.GetProperty("rank").ValueKind);
+        Assert.Equal(8, second.GetProperty("rank").GetInt32());
+        Assert.Equal(0.001, second.GetProperty("lr").GetDouble());
+        Assert.Equal(["l1", "l2"], second.GetProperty("target_modules").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(0.9, first.GetProperty("score").GetDouble());
         Assert.True(document.RootElement[2].GetProperty("pruned").GetBoolean());
     }

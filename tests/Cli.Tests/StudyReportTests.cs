@@ -1,6 +1,7 @@
 using System.Globalization;
 using Orchestrator.Client.Reports;
 using Orchestrator.Contracts.Sweeps;
+using Orchestrator.Contracts.Trials;
 
 namespace Orchestrator.Cli.Tests;
 
@@ -14,17 +15,19 @@ public sealed class StudyReportTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    private static TrialView Trial(string id, string kind, IReadOnlyDictionary<string, string> parameters, TrialState state, double? metric, string name = "test_accuracy", long trainable = 1000, string? error = null) =>
-        new(id, kind, parameters, state, 1, null, 50, 100,
+    private static TrialRecord Trial(string id, string kind, IReadOnlyDictionary<string, ParameterValue> parameters, TrialState state, double? metric, string name = "test_accuracy", long trainable = 1000, string? error = null) =>
+        new("study", id, TrialKinds.Parse(kind), parameters, new Dictionary<string, ParameterValue>(), state, 1, null, 50, 100,
             metric is null ? new Dictionary<string, double>() : new Dictionary<string, double> { [name] = metric.Value },
-            error, trainable, 55_050, 1.5, null, "{}");
+            error, trainable, 55_050, 1.5, null);
 
-    private static Dictionary<string, string> P(int rank, int seed, string targets = "[l1, l2, l3]") => new()
+    private static Dictionary<string, ParameterValue> P(int rank, int seed, string targets = "l1,l2,l3") => new()
     {
-        ["rank"] = rank.ToString(CultureInfo.InvariantCulture),
-        ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
-        ["target_modules"] = targets,
+        ["rank"] = ParameterValue.Of(rank),
+        ["seed"] = ParameterValue.Of(seed),
+        ["target_modules"] = ParameterValue.List(targets.Split(',').Select(ParameterValue.Of)),
     };
+
+    private static Dictionary<string, ParameterValue> Seed(int seed) => new() { ["seed"] = ParameterValue.Of(seed) };
 
     private static void AssertPng(string path)
     {
@@ -38,15 +41,15 @@ public sealed class StudyReportTests : IDisposable
     public void Rank_study_writes_markdown_with_every_trial_and_a_png_of_metric_vs_rank()
     {
         var spec = new SweepSpecView("name: mnist-rank\n", "mnist-rank.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
-        var trials = new List<TrialView>();
+        var trials = new List<TrialRecord>();
         foreach (var rank in new[] { 1, 2, 4, 8 })
             foreach (var seed in new[] { 0, 1 })
                 trials.Add(Trial($"lora-r{rank}-s{seed}", "lora", P(rank, seed), TrialState.Succeeded, 0.7 + rank * 0.01 + seed * 0.001, trainable: rank * 1000));
         trials.Add(Trial("lora-pruned", "lora", P(2, 2), TrialState.Pruned, 0.5));
         trials.Add(Trial("lora-failed", "lora", P(4, 2), TrialState.Failed, null, error: "out of memory\n   at Somewhere"));
-        trials.Add(Trial("lora-other-targets", "lora", P(16, 0, "[l2]"), TrialState.Succeeded, 0.75));
-        trials.Add(Trial("full-0", "full", new Dictionary<string, string> { ["seed"] = "0" }, TrialState.Succeeded, 0.81, trainable: 55_050));
-        trials.Add(Trial("base-0", "base", new Dictionary<string, string> { ["seed"] = "0" }, TrialState.Succeeded, 0.70, trainable: 0));
+        trials.Add(Trial("lora-other-targets", "lora", P(16, 0, "l2"), TrialState.Succeeded, 0.75));
+        trials.Add(Trial("full-0", "full", Seed(0), TrialState.Succeeded, 0.81, trainable: 55_050));
+        trials.Add(Trial("base-0", "base", Seed(0), TrialState.Succeeded, 0.70, trainable: 0));
 
         var files = StudyReport.Write(_dir, spec, trials);
 
@@ -81,7 +84,7 @@ public sealed class StudyReportTests : IDisposable
     public void Target_module_study_at_one_rank_writes_a_bar_chart()
     {
         var spec = new SweepSpecView("name: targets\n", "targets.yaml", "transformer-block", "synthetic-regression", "test_mse", Maximize: false);
-        var sets = new[] { ("[q_proj, v_proj]", 8_192L), ("[q_proj, k_proj, v_proj, o_proj]", 16_384L) };
+        var sets = new[] { ("q_proj,v_proj", 8_192L), ("q_proj,k_proj,v_proj,o_proj", 16_384L) };
         var trials = sets.SelectMany((s, i) => new[] { 0, 1 }.Select(seed =>
             Trial($"t{i}-{seed}", "lora", P(8, seed, s.Item1), TrialState.Succeeded, 0.3 - i * 0.05, "test_mse", s.Item2))).ToList();
 

@@ -80,7 +80,7 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
     [Fact]
     public async Task A_pruned_trial_stops_early_on_its_trainer_and_stays_pruned_after_a_cluster_restart()
     {
-        List<TrialView> before;
+        List<Orchestrator.Contracts.Trials.TrialRecord> before;
         await using (var cluster = await SweepCluster.StartAsync(1, _dataDir))
         {
             await cluster.SubmitAsync(Name, Spec);
@@ -100,8 +100,8 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
             Assert.Equal(MaxSteps, first.Step);
 
             var board = await cluster.SweepLeaderboardAsync(Name);
-            Assert.Equal(before.Select(t => t.TrialId).Order(), board.Select(e => e.TrialId).Order());
-            Assert.Equal(pruned.Select(t => t.TrialId).Order(), board.Where(e => e.Pruned).Select(e => e.TrialId).Order());
+            Assert.Equal(before.Select(t => t.TrialId).Order(), board.Select(e => e.Trial.TrialId).Order());
+            Assert.Equal(pruned.Select(t => t.TrialId).Order(), board.Where(e => e.Trial.Pruned).Select(e => e.Trial.TrialId).Order());
         }
 
         // A new cluster on the same data directory replays the journal: same decisions, nothing resurrected or re-run.
@@ -114,7 +114,7 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
                 before.Select(t => (t.TrialId, t.State, t.Attempts, t.Step)),
                 after.Select(t => (t.TrialId, t.State, t.Attempts, t.Step)));
             var board = await cluster.SweepLeaderboardAsync(Name);
-            Assert.Equal(before.Count(t => t.State == TrialState.Pruned), board.Count(e => e.Pruned));
+            Assert.Equal(before.Count(t => t.State == TrialState.Pruned), board.Count(e => e.Trial.Pruned));
 
             // Resubmitting the same spec adds nothing and leaves the pruned trials alone.
             var again = await cluster.SubmitAsync(Name, Spec);

@@ -68,8 +68,8 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
         // Wait for ≥2 results and a trial early in its run on a silo other than the first (the client's gateway).
         var others = _cluster.Cluster.Silos.Skip(1).Select(s => s.Name).ToHashSet();
         var deadline = DateTime.UtcNow + SweepTimeout;
-        IReadOnlyList<TrialView> trials;
-        TrialView? target;
+        IReadOnlyList<Orchestrator.Contracts.Trials.TrialRecord> trials;
+        Orchestrator.Contracts.Trials.TrialRecord? target;
         do
         {
             await Task.Delay(50);
@@ -94,7 +94,7 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.True(trials.Single(t => t.TrialId == target.TrialId).Attempts >= 2);
     }
 
-    private static string SiloOf(TrialView trial) => trial.Worker?.Split('/')[0] ?? "";
+    private static string SiloOf(Orchestrator.Contracts.Trials.TrialRecord trial) => trial.Worker?.Split('/')[0] ?? "";
 
     private async Task AssertCompletedOnceAsync(SweepStatus status)
     {
@@ -104,10 +104,10 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
         var ids = (await _cluster.Sweep(Name).GetTrialsAsync()).Select(t => t.TrialId).Order().ToList();
 
         var board = await _cluster.SweepLeaderboardAsync(Name);
-        Assert.Equal(ids, board.Select(e => e.TrialId).Order());
+        Assert.Equal(ids, board.Select(e => e.Trial.TrialId).Order());
         Assert.All(board, e => Assert.InRange(e.Score ?? -1, 0.0, 1.0)); // a real test accuracy
 
-        var global = (await _cluster.GlobalLeaderboardAsync("mlp", "mnist", "test_accuracy")).Where(e => e.Sweep == Name);
-        Assert.Equal(ids, global.Select(e => e.TrialId).Order());
+        var global = (await _cluster.GlobalLeaderboardAsync("mlp", "mnist", "test_accuracy")).Where(e => e.Trial.Sweep == Name);
+        Assert.Equal(ids, global.Select(e => e.Trial.TrialId).Order());
     }
 }

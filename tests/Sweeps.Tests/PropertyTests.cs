@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Trials;
 using System.Text;
 using FsCheck;
 using FsCheck.Xunit;
@@ -76,6 +77,6 @@ public class PropertyTests
         return a.Count > 0
             && Fingerprint(a) == Fingerprint(b)
             && a.Select(t => t.TrialId).Distinct().Count() == a.Count
-            && a.Count(t => t.Kind == "lora") <= 1 + runCap % 30;
+            && a.Count(t => t.Kind == TrialKind.Lora) <= 1 + runCap % 30;
     }
 }

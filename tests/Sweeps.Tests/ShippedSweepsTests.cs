@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Trials;
 namespace Orchestrator.Sweeps.Tests;
 
 public class ShippedSweepsTests
@@ -30,7 +31,7 @@ public class ShippedSweepsTests
     public void Shipped_sweep_has_the_documented_trial_counts(string file, int lora, int full, int frozen)
     {
         var trials = SweepExpander.Expand(SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, file)));
-        Assert.Equal((lora, full, frozen), (trials.Count(t => t.Kind == "lora"), trials.Count(t => t.Kind == "full"), trials.Count(t => t.Kind == "base")));
+        Assert.Equal((lora, full, frozen), (trials.Count(t => t.Kind == TrialKind.Lora), trials.Count(t => t.Kind == TrialKind.Full), trials.Count(t => t.Kind == TrialKind.Base)));
     }
 
     [Fact]
@@ -38,10 +39,10 @@ public class ShippedSweepsTests
     {
         var spec = SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, "mnist-rank.yaml"));
         var trials = SweepExpander.Expand(spec);
-        Assert.Equal([1, 2, 4, 8, 16, 32, 64], trials.Where(t => t.Kind == "lora").Select(t => t.Config.Rank).Distinct());
+        Assert.Equal([1, 2, 4, 8, 16, 32, 64], trials.Where(t => t.Kind == TrialKind.Lora).Select(t => t.Config.Rank).Distinct());
         // The study's "alpha 1" adds B A unscaled: PEFT scaling alpha/r = 1. Batch 128 on the 8,000 shipped digits gives
         // the study's ~60 steps per epoch (60,000 digits at 1024).
-        Assert.All(trials.Where(t => t.Kind == "lora"), t => Assert.Equal((1.0, 2e-4, 5, 128), (t.Config.Alpha / t.Config.Rank, t.Config.LearningRate, t.Config.Epochs, t.Config.BatchSize)));
+        Assert.All(trials.Where(t => t.Kind == TrialKind.Lora), t => Assert.Equal((1.0, 2e-4, 5, 128), (t.Config.Alpha / t.Config.Rank, t.Config.LearningRate, t.Config.Epochs, t.Config.BatchSize)));
         Assert.Equal((5, 2e-4, 128), (spec.Task.Base!.Pretrain!.Epochs, spec.Task.Base.Pretrain.LearningRate, spec.Task.Base.Pretrain.BatchSize));
         Assert.Equal(2, spec.Parallel);
     }

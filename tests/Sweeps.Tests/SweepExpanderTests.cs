@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Trials;
 using Orchestrator.Trainer.Configuration;
 
 namespace Orchestrator.Sweeps.Tests;
@@ -22,10 +23,10 @@ public class SweepExpanderTests
     public void Grid_is_the_cartesian_product_in_file_order_first_parameter_slowest()
     {
         var trials = SweepExpander.Expand(Parse(Grid));
-        Assert.Equal(["4/16", "4/32", "8/16", "8/32", "16/16", "16/32"], trials.Select(t => t.Parameters["rank"] + "/" + t.Parameters["alpha"]));
-        Assert.All(trials, t => Assert.Equal("lora", t.Kind));
-        Assert.All(trials, t => Assert.Equal("0.0002", t.Parameters["lr"]));
-        Assert.All(trials, t => Assert.Equal("[l1,l2]", t.Parameters["target_modules"]));
+        Assert.Equal(["4/16", "4/32", "8/16", "8/32", "16/16", "16/32"], trials.Select(t => t.Parameters["rank"].ToString() + "/" + t.Parameters["alpha"].ToString()));
+        Assert.All(trials, t => Assert.Equal(TrialKind.Lora, t.Kind));
+        Assert.All(trials, t => Assert.Equal("0.0002", t.Parameters["lr"].ToString()));
+        Assert.All(trials, t => Assert.Equal("[l1,l2]", t.Parameters["target_modules"].ToString()));
     }
 
     [Fact]
@@ -34,7 +35,7 @@ public class SweepExpanderTests
         var trials = SweepExpander.Expand(Parse(Grid.Replace("alpha: { values: [16, 32] }", "alpha: { per_rank: 2 }")));
         Assert.Equal([8.0, 16.0, 32.0], trials.Select(t => t.Config.Alpha));
         Assert.All(trials, t => Assert.Equal(2.0, t.Config.Alpha / t.Config.Rank));
-        Assert.Equal(["8", "16", "32"], trials.Select(t => t.Parameters["alpha"]));
+        Assert.Equal(["8", "16", "32"], trials.Select(t => t.Parameters["alpha"].ToString()));
     }
 
     [Theory]
@@ -113,13 +114,13 @@ public class SweepExpanderTests
               lr: { values: [1.0e-3, 1.0e-4] }
               seed: { values: [0, 1] }
             """));
-        Assert.Equal(12, trials.Count(t => t.Kind == "lora"));
-        var full = trials.Where(t => t.Kind == "full").ToList();
+        Assert.Equal(12, trials.Count(t => t.Kind == TrialKind.Lora));
+        var full = trials.Where(t => t.Kind == TrialKind.Full).ToList();
         Assert.Equal(4, full.Count); // 2 lr x 2 seeds; rank and alpha dropped
         Assert.All(full, t => Assert.Equal(["lr", "seed"], t.Parameters.Keys.Order()));
         Assert.All(full, t => Assert.Equal("full", t.Config.Adapter));
-        var bases = trials.Where(t => t.Kind == "base").ToList();
-        Assert.Equal(["0", "1"], bases.Select(t => t.Parameters["seed"]));
+        var bases = trials.Where(t => t.Kind == TrialKind.Base).ToList();
+        Assert.Equal(["0", "1"], bases.Select(t => t.Parameters["seed"].ToString()));
         Assert.All(bases, t => Assert.Equal("base", t.Config.Adapter));
         Assert.Equal(trials.Count, trials.Select(t => t.TrialId).Distinct().Count());
         Assert.DoesNotContain(trials, t => t.Config.Seed is 0 or 1); // the trainer seed is derived, not the repeat index

@@ -121,8 +121,8 @@ public sealed class LeaderboardFilter
         {
             if (entries.Any(e => Resolve(e, condition.Field) is not null)) continue;
             var known = BuiltInFields
-                .Concat(entries.SelectMany(e => e.Parameters.Keys))
-                .Concat(entries.SelectMany(e => e.Metrics.Keys))
+                .Concat(entries.SelectMany(e => e.Trial.Parameters.Keys))
+                .Concat(entries.SelectMany(e => e.Trial.Metrics.Keys))
                 .Distinct(StringComparer.OrdinalIgnoreCase);
             throw new FilterSyntaxException($"bad filter: unknown field '{condition.Field}'. Fields: {string.Join(", ", known)}.");
         }
@@ -131,17 +131,18 @@ public sealed class LeaderboardFilter
     /// <summary>The value of <paramref name="field"/> on an entry as text, or null when the entry has no such field.</summary>
     public static string? Resolve(LeaderboardEntry entry, string field)
     {
+        var trial = entry.Trial;
         switch (field.ToLowerInvariant())
         {
-            case "kind": return entry.Kind;
-            case "trial" or "trial_id" or "trialid" or "id": return entry.TrialId;
-            case "sweep": return entry.Sweep;
-            case "pruned": return entry.Pruned ? "true" : "false";
-            case "trainable" or "trainable_parameters" or "trainableparameters": return entry.TrainableParameters.ToString(CultureInfo.InvariantCulture);
+            case "kind": return trial.Kind.Name();
+            case "trial" or "trial_id" or "trialid" or "id": return trial.TrialId;
+            case "sweep": return trial.Sweep;
+            case "pruned": return trial.Pruned ? "true" : "false";
+            case "trainable" or "trainable_parameters" or "trainableparameters": return trial.TrainableParameters.ToString(CultureInfo.InvariantCulture);
             case "score": return entry.Score is { } s ? s.ToString("R", CultureInfo.InvariantCulture) : null;
         }
-        if (TryGet(entry.Parameters, field, out var parameter)) return parameter;
-        if (TryGet(entry.Metrics, field, out var metric)) return metric.ToString("R", CultureInfo.InvariantCulture);
+        if (TryGet(trial.Parameters, field, out var parameter)) return parameter.ToString();
+        if (TryGet(trial.Metrics, field, out var metric)) return metric.ToString("R", CultureInfo.InvariantCulture);
         return null;
     }
 

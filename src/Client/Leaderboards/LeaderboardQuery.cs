@@ -8,10 +8,11 @@ namespace Orchestrator.Client.Leaderboards;
 
 public enum LeaderboardFormat { Table, Json, Csv }
 
-/// <summary>One leaderboard line after filtering and sorting: its 1-based place and the score it was ranked by.</summary>
-public sealed record RankedEntry(int Rank, LeaderboardEntry Entry, string Metric, double? Score)
+/// <summary>One leaderboard line after filtering and sorting: its 1-based position and the score it was ranked by.</summary>
+public sealed record RankedEntry(int Position, LeaderboardEntry Entry, string Metric, double? Score)
 {
-    public bool Pruned => Entry.Pruned;
+    public TrialRecord Trial => Entry.Trial;
+    public bool Pruned => Entry.Trial.Pruned;
 }
 
 /// <summary>
@@ -48,8 +49,8 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
     /// </summary>
     public static bool IsMaximized(string metric, IReadOnlyList<LeaderboardEntry> entries)
     {
-        var own = entries.FirstOrDefault(e => string.Equals(e.Metric, metric, StringComparison.OrdinalIgnoreCase));
-        if (own is not null) return own.Maximize;
+        var own = entries.FirstOrDefault(e => string.Equals(e.Objective.Name, metric, StringComparison.OrdinalIgnoreCase));
+        if (own is not null) return own.Objective.Maximize;
         var lower = metric.ToLowerInvariant();
         return !LowerIsBetter.Any(lower.Contains);
     }
@@ -59,37 +60,22 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
     public IReadOnlyList<RankedEntry> Apply(IReadOnlyList<LeaderboardEntry> entries)
     {
         Filter.CheckFields(entries);
-        var metric = By ?? entries.FirstOrDefault()?.Metric ?? "";
-        var maximize = IsMaximized(metric, entries);
-        var scored = entries
-            .Where(Filter.Matches)
-            .Select(e => (Entry: e, Score: ScoreOf(e, metric)))
-            .ToList();
-        var ordered = scored
-            .OrderBy(s => s.Score is null || double.IsNaN(s.Score.Value) ? 1 : 0)
-            .ThenBy(s => s.Score is { } v && !double.IsNaN(v) ? (maximize ? -v : v) : 0)
-            .ThenBy(s => s.Entry.TrialId, StringComparer.Ordinal);
-        IEnumerable<(LeaderboardEntry Entry, double? Score)> cut = Top is { } top ? ordered.Take(top) : ordered;
-        return cut.Select((s, i) => new RankedEntry(i + 1, s.Entry, metric, s.Score)).ToList();
-    }
-
-    private static double? ScoreOf(LeaderboardEntry entry, string metric)
-    {
-        if (entry.Metrics.TryGetValue(metric, out var value)) return value;
-        foreach (var (key, v) in entry.Metrics)
-            if (string.Equals(key, metric, StringComparison.OrdinalIgnoreCase)) return v;
-        return null;
+        var metric = By ?? entries.FirstOrDefault()?.Objective.Name ?? "";
+        var objective = new MetricObjective(metric, IsMaximized(metric, entries));
+        var ordered = objective.OrderBest(entries.Where(Filter.Matches), e => e.Trial.Metric(metric), e => e.Trial.TrialId);
+        var cut = Top is { } top ? ordered.Take(top) : ordered;
+        return cut.Select((e, i) => new RankedEntry(i + 1, e, metric, e.Trial.Metric(metric))).ToList();
     }
 
     // ---- renderings --------------------------------------------------------------------------------------------
 
-    /// <summary>Column headers and cells shared by the table and CSV forms.</summary>
+    /// <summary>Column headers and cells shared by the table and CSV forms. The place is `position`: `rank` is the LoRA rank.</summary>
     public static (IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows) Cells(IReadOnlyList<RankedEntry> rows)
     {
-        var parameterKeys = rows.SelectMany(r => r.Entry.Parameters.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        var parameterKeys = rows.SelectMany(r => r.Trial.Parameters.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var metric = rows.FirstOrDefault()?.Metric;
-        var otherMetrics = rows.SelectMany(r => r.Entry.Metrics.Keys).Distinct().Where(k => k != metric).Order(StringComparer.Ordinal).ToList();
-        var headers = new List<string> { "rank", "trial", "kind" };
+        var otherMetrics = rows.SelectMany(r => r.Trial.Metrics.Keys).Distinct().Where(k => k != metric).Order(StringComparer.Ordinal).ToList();
+        var headers = new List<string> { "position", "trial", "kind" };
         if (metric is not null) headers.Add(metric);
         headers.AddRange(otherMetrics);
         headers.AddRange(parameterKeys);
@@ -97,11 +83,11 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         headers.Add("pruned");
         var cells = rows.Select(r =>
         {
-            var row = new List<string> { r.Rank.ToString(CultureInfo.InvariantCulture), r.Entry.TrialId, r.Entry.Kind };
+            var row = new List<string> { r.Position.ToString(CultureInfo.InvariantCulture), r.Trial.TrialId, r.Trial.Kind.Name() };
             if (metric is not null) row.Add(r.Score is { } s ? ConsoleOutput.Number(s) : "-");
-            row.AddRange(otherMetrics.Select(m => r.Entry.Metrics.TryGetValue(m, out var v) ? ConsoleOutput.Number(v) : "-"));
-            row.AddRange(parameterKeys.Select(k => r.Entry.Parameters.TryGetValue(k, out var v) ? v : "-"));
-            row.Add(r.Entry.TrainableParameters.ToString(CultureInfo.InvariantCulture));
+            row.AddRange(otherMetrics.Select(m => r.Trial.Metrics.TryGetValue(m, out var v) ? ConsoleOutput.Number(v) : "-"));
+            row.AddRange(parameterKeys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-"));
+            row.Add(r.Trial.TrainableParameters.ToString(CultureInfo.InvariantCulture));
             row.Add(r.Pruned ? "pruned" : "");
             return (IReadOnlyList<string>)row;
         }).ToList();
@@ -122,19 +108,19 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
     public static string CsvField(string value) =>
         value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
-    /// <summary>The JSON form: an array of entries in rank order.</summary>
+    /// <summary>The JSON form: an array of entries, best first; parameter values keep their types (numbers, lists).</summary>
     public static string ToJson(IReadOnlyList<RankedEntry> rows) => JsonSerializer.Serialize(rows.Select(r => new
     {
-        rank = r.Rank,
-        sweep = r.Entry.Sweep,
-        trialId = r.Entry.TrialId,
-        kind = r.Entry.Kind,
+        position = r.Position,
+        sweep = r.Trial.Sweep,
+        trialId = r.Trial.TrialId,
+        kind = r.Trial.Kind,
         metric = r.Metric,
         score = r.Score,
         pruned = r.Pruned,
-        trainableParameters = r.Entry.TrainableParameters,
-        parameters = r.Entry.Parameters,
-        metrics = r.Entry.Metrics,
+        trainableParameters = r.Trial.TrainableParameters,
+        parameters = r.Trial.Parameters,
+        metrics = r.Trial.Metrics,
         recordedAt = r.Entry.RecordedAt,
     }), ConsoleOutput.JsonOptions);
 

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Orchestrator.Client.Output;
 
@@ -164,6 +165,20 @@ public sealed class ConsoleOutput
         return result;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> with one live region that it redraws (a terminal), or that writes the plain lines it
+    /// is given as they come (redirected output). JSON mode shows nothing.
+    /// </summary>
+    public async Task<T> LiveAsync<T>(Func<LiveRegion, Task<T>> work)
+    {
+        if (_rich is null)
+            return await work(new LiveRegion(IsJson ? null : _error, null));
+        T result = default!;
+        await _rich.Live(new Text("")).AutoClear(false).Overflow(VerticalOverflow.Ellipsis)
+            .StartAsync(async context => result = await work(new LiveRegion(null, context)));
+        return result;
+    }
+
     /// <summary>Formats a count with thousands separators, invariant culture (16,384).</summary>
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
@@ -204,6 +219,33 @@ public sealed class ConsoleOutput
             var cells = rows.Select(r => c < r.Count ? r[c] : "").Where(s => s.Length > 0 && s != "-").ToList();
             return cells.Count > 0 && cells.All(s => double.TryParse(s.Replace(",", ""), NumberStyles.Float, CultureInfo.InvariantCulture, out _));
         }).ToArray();
+}
+
+/// <summary>The region of one <see cref="ConsoleOutput.LiveAsync{T}"/> call: a redrawn picture, or plain lines.</summary>
+public sealed class LiveRegion
+{
+    private readonly TextWriter? _plain;
+    private readonly LiveDisplayContext? _context;
+
+    internal LiveRegion(TextWriter? plain, LiveDisplayContext? context)
+    {
+        _plain = plain;
+        _context = context;
+    }
+
+    /// <summary>True when <see cref="Show"/> redraws a terminal; false when only <see cref="Log"/> lines are written.</summary>
+    public bool IsRedrawn => _context is not null;
+
+    /// <summary>Replaces what the terminal shows (no-op when redirected).</summary>
+    public void Show(IRenderable picture)
+    {
+        if (_context is null) return;
+        _context.UpdateTarget(picture);
+        _context.Refresh();
+    }
+
+    /// <summary>A line for redirected output (no-op on a terminal, where the picture says it).</summary>
+    public void Log(string line) => _plain?.WriteLine(line);
 }
 
 /// <summary>Progress bars of one <see cref="ConsoleOutput.ProgressAsync{T}"/> call.</summary>

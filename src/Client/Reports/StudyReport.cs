@@ -22,7 +22,7 @@ public static class StudyReport
     public const int Width = 1000;
     public const int Height = 600;
 
-    public static StudyReportFiles Write(string outputDir, SweepSpecView spec, IReadOnlyList<TrialView> trials)
+    public static StudyReportFiles Write(string outputDir, SweepSpecView spec, IReadOnlyList<TrialRecord> trials)
     {
         Directory.CreateDirectory(outputDir);
         var study = Study.From(spec, trials);
@@ -108,13 +108,13 @@ public static class StudyReport
             }
         }
 
-        var baselineColors = new Dictionary<string, Color> { ["full"] = Colors.Red, ["base"] = Colors.Gray };
+        var baselineColors = new Dictionary<TrialKind, Color> { [TrialKind.Full] = Colors.Red, [TrialKind.Base] = Colors.Gray };
         foreach (var baseline in study.Baselines)
         {
             var color = baselineColors.GetValueOrDefault(baseline.Kind, Colors.Black);
             var line = plot.Add.HorizontalLine(baseline.Mean, 2, color, LinePattern.Dashed);
             line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
-            if (baseline.Kind == "full" && baseline.TrainableParameters > 0 && study.Groups.Count > 0)
+            if (baseline.Kind == TrialKind.Full && baseline.TrainableParameters > 0 && study.Groups.Count > 0)
             {
                 var parameters = plot.Add.HorizontalLine(baseline.TrainableParameters, 1, color.WithAlpha(0.5), LinePattern.Dotted);
                 parameters.Axes.YAxis = plot.Axes.Right;
@@ -170,7 +170,7 @@ public static class StudyReport
             : "target modules";
         foreach (var baseline in study.Baselines)
         {
-            var line = plot.Add.HorizontalLine(baseline.Mean, 2, baseline.Kind == "full" ? Colors.Red : Colors.Gray, LinePattern.Dashed);
+            var line = plot.Add.HorizontalLine(baseline.Mean, 2, baseline.Kind == TrialKind.Full ? Colors.Red : Colors.Gray, LinePattern.Dashed);
             line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
         }
         var values = bars.Select(b => b.Value + b.Error).Concat(bars.Select(b => b.Value - b.Error)).Concat(study.Baselines.Select(b => b.Mean)).ToList();
@@ -198,10 +198,9 @@ public static class StudyReport
         md.AppendLine(CultureInfo.InvariantCulture, $"- metric: `{study.Metric}` ({(study.Maximize ? "maximize" : "minimize")})");
         var counts = study.Trials.GroupBy(t => t.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- trials: {study.Trials.Count} ({string.Join(", ", counts)})");
-        var best = study.Trials.Where(t => t.State == TrialState.Succeeded && t.Metrics.ContainsKey(study.Metric))
-            .OrderBy(t => study.Maximize ? -t.Metrics[study.Metric] : t.Metrics[study.Metric]).ThenBy(t => t.TrialId, StringComparer.Ordinal).FirstOrDefault();
+        var best = study.Spec.Objective.Best(study.Trials.Where(t => t.State == TrialState.Succeeded), t => t.Metric(study.Metric), t => t.TrialId);
         if (best is not null)
-            md.AppendLine(CultureInfo.InvariantCulture, $"- best: `{best.TrialId}` ({best.Kind}, {Escape(ParameterText(best))}): {study.Metric} = {Fmt(best.Metrics[study.Metric])}");
+            md.AppendLine(CultureInfo.InvariantCulture, $"- best: `{best.TrialId}` ({best.Kind.Name()}, {Escape(ParameterText(best))}): {study.Metric} = {Fmt(best.Metrics[study.Metric])}");
         md.AppendLine();
         return md.ToString();
     }
@@ -257,7 +256,7 @@ public static class StudyReport
             var metric = t.Metrics.TryGetValue(study.Metric, out var v) ? Fmt(v) : "–";
             var steps = t.TotalSteps > 0 ? $"{t.Step}/{t.TotalSteps}" : t.Step.ToString(CultureInfo.InvariantCulture);
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| `{t.TrialId}` | {t.Kind} | {Escape(ParameterText(t))} | {state} | {metric} | {t.TrainableParameters:N0} | {steps} | {t.ElapsedSeconds:0.0} |");
+                $"| `{t.TrialId}` | {t.Kind.Name()} | {Escape(ParameterText(t))} | {state} | {metric} | {t.TrainableParameters:N0} | {steps} | {t.ElapsedSeconds:0.0} |");
         }
         md.AppendLine();
         var failed = study.Trials.Where(t => t.State == TrialState.Failed).ToList();
@@ -281,9 +280,9 @@ public static class StudyReport
             : string.Join(", ", modules);
     }
 
-    private static int KindOrder(string kind) => kind switch { "lora" => 0, "full" => 1, "base" => 2, _ => 3 };
+    private static int KindOrder(TrialKind kind) => (int)kind;
 
-    private static string ParameterText(TrialView t) =>
+    private static string ParameterText(TrialRecord t) =>
         string.Join(", ", t.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
 
     private static string SweepName(SweepSpecView spec)
@@ -294,7 +293,7 @@ public static class StudyReport
         return Path.GetFileNameWithoutExtension(spec.FileName);
     }
 
-    private static string BaselineName(string kind) => kind switch { "full" => "full fine-tuning", "base" => "frozen base", _ => kind };
+    private static string BaselineName(TrialKind kind) => kind switch { TrialKind.Full => "full fine-tuning", TrialKind.Base => "frozen base", _ => kind.Name() };
     private static string Fmt(double v) => double.IsNaN(v) ? "nan" : v.ToString("0.####", CultureInfo.InvariantCulture);
     private static string FmtOrDash(RankPoint p, Func<RankPoint, double> f) => p.Scores.Count == 0 ? "–" : Fmt(f(p));
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
@@ -302,13 +301,13 @@ public static class StudyReport
 
     // ---- the data behind the plots --------------------------------------------------------------------------------
 
-    private sealed record Study(SweepSpecView Spec, IReadOnlyList<TrialView> Trials, string Metric, bool Maximize,
+    private sealed record Study(SweepSpecView Spec, IReadOnlyList<TrialRecord> Trials, string Metric, bool Maximize,
         IReadOnlyList<TargetGroup> Groups, IReadOnlyList<Baseline> Baselines)
     {
-        public static Study From(SweepSpecView spec, IReadOnlyList<TrialView> trials)
+        public static Study From(SweepSpecView spec, IReadOnlyList<TrialRecord> trials)
         {
             var metric = spec.Metric;
-            var lora = trials.Where(t => t.Kind == "lora" && Rank(t) is not null).ToList();
+            var lora = trials.Where(t => t.Kind == TrialKind.Lora && Rank(t) is not null).ToList();
             var groups = lora
                 .GroupBy(t => TargetLabel(t))
                 .Select(g => new TargetGroup(g.Key, g.GroupBy(t => Rank(t)!.Value).OrderBy(r => r.Key).Select(r => RankPoint.From(r.Key, r.ToList(), metric)).ToList()))
@@ -316,7 +315,7 @@ public static class StudyReport
                 .ThenBy(g => g.Label, StringComparer.Ordinal)
                 .ToList();
             var baselines = new List<Baseline>();
-            foreach (var kind in new[] { "full", "base" })
+            foreach (var kind in new[] { TrialKind.Full, TrialKind.Base })
             {
                 var done = trials.Where(t => t.Kind == kind && t.State == TrialState.Succeeded && t.Metrics.ContainsKey(metric)).ToList();
                 if (done.Count == 0) continue;
@@ -333,7 +332,7 @@ public static class StudyReport
 
     private sealed record TargetGroup(string Label, IReadOnlyList<RankPoint> Points);
 
-    private sealed record Baseline(string Kind, int Count, double Mean, double Std, double Min, double Max, long TrainableParameters);
+    private sealed record Baseline(TrialKind Kind, int Count, double Mean, double Std, double Min, double Max, long TrainableParameters);
 
     private sealed record RankPoint(int Rank, IReadOnlyList<double> Scores, IReadOnlyList<double> Pruned, long TrainableParameters)
     {
@@ -342,7 +341,7 @@ public static class StudyReport
         public double Max => Scores.Count == 0 ? double.NaN : Scores.Max();
         public double Std => StudyReport.Std(Scores);
 
-        public static RankPoint From(int rank, IReadOnlyList<TrialView> trials, string metric)
+        public static RankPoint From(int rank, IReadOnlyList<TrialRecord> trials, string metric)
         {
             var scores = trials.Where(t => t.State == TrialState.Succeeded && t.Metrics.ContainsKey(metric)).Select(t => t.Metrics[metric]).ToList();
             var pruned = trials.Where(t => t.State == TrialState.Pruned && t.Metrics.ContainsKey(metric)).Select(t => t.Metrics[metric]).ToList();
@@ -386,41 +385,14 @@ public static class StudyReport
     });
 
     /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
-    private static int? Rank(TrialView t)
-    {
-        if (t.Parameters.TryGetValue("rank", out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank)) return rank;
-        return ConfigValue(t, "rank") is { ValueKind: JsonValueKind.Number } n && n.TryGetInt32(out var r) ? r : null;
-    }
+    private static int? Rank(TrialRecord t) => t.Value("rank") is { Kind: ParameterValueKind.Integer } rank ? (int)rank.Integer : null;
 
     /// <summary>A readable name for the trial's target modules ("l1,l2,l3", "q_proj,v_proj"), the same for the same set.</summary>
-    private static string TargetLabel(TrialView t)
+    private static string TargetLabel(TrialRecord t)
     {
-        if (t.Parameters.TryGetValue("target_modules", out var text))
-            return NormalizeList(text);
-        if (ConfigValue(t, "target_modules") is { ValueKind: JsonValueKind.Array } array)
-            return string.Join(",", array.EnumerateArray().Select(e => e.ToString()));
-        if (t.Parameters.TryGetValue("target_modules_regex", out var regex)) return regex;
+        if (t.Value("target_modules") is { Kind: ParameterValueKind.List, Items: { Count: > 0 } modules })
+            return string.Join(",", modules);
+        if (t.Value("target_modules_regex") is { Kind: ParameterValueKind.Text } regex) return regex.ToString();
         return "default targets";
-    }
-
-    private static string NormalizeList(string text)
-    {
-        var trimmed = text.Trim();
-        if (trimmed.StartsWith('[') && trimmed.EndsWith(']')) trimmed = trimmed[1..^1];
-        return string.Join(",", trimmed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.Trim('"', '\'')));
-    }
-
-    private static JsonElement? ConfigValue(TrialView t, string key)
-    {
-        if (string.IsNullOrWhiteSpace(t.ConfigJson)) return null;
-        try
-        {
-            using var document = JsonDocument.Parse(t.ConfigJson);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(key, out var value) ? value.Clone() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }

@@ -6,7 +6,7 @@ using Orchestrator.Client.Output;
 namespace Orchestrator.Client.Watching;
 
 /// <summary>
-/// Follows a sweep until it ends: an overall bar with ETA, a bar per running trial, the best result so far.
+/// Follows a sweep until it ends, drawing <see cref="SweepView"/>: the summary, the running trials, the best few.
 /// If the connection drops it reconnects (same address) and carries on: the sweep does not depend on a watcher.
 /// </summary>
 public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
@@ -18,14 +18,13 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
         var ownsSession = false;
         try
         {
-            return await output.ProgressAsync(async board =>
+            return await output.LiveAsync(async region =>
             {
-                var overall = board.Add($"{sweep}", 1);
-                var bars = new Dictionary<string, ProgressBar>(StringComparer.Ordinal);
+                SweepSnapshot? last = null;
                 while (true)
                 {
                     SweepStatus status;
-                    IReadOnlyList<TrialView> trials;
+                    IReadOnlyList<TrialRecord> trials;
                     try
                     {
                         var grain = current.Client.GetGrain<ISweepGrain>(sweep);
@@ -44,25 +43,11 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
                     if (status.State == SweepState.NotFound)
                         throw new UserInputException($"no sweep named '{sweep}'", ExitCodes.NotFound);
 
-                    var best = status.BestMetric is { } b ? $" · best {status.Metric} {ConsoleOutput.Number(b)} ({status.BestTrial})" : "";
-                    overall.Update(status.Done, $"{sweep}: {status.Done}/{status.Total} done, {status.Running} running{best}", status.Total);
-                    foreach (var t in trials.Where(t => t.State == TrialState.Running))
-                    {
-                        if (!bars.TryGetValue(t.TrialId, out var bar)) bars[t.TrialId] = bar = board.Add(t.TrialId, Math.Max(1, t.TotalSteps));
-                        bar.Update(t.Step, $"{t.TrialId} {Describe(t)}", t.TotalSteps > 0 ? t.TotalSteps : null);
-                    }
-                    foreach (var (id, bar) in bars.ToList())
-                    {
-                        var t = trials.FirstOrDefault(x => x.TrialId == id);
-                        if (t is null || t.State == TrialState.Running) continue;
-                        bar.Complete($"{id} {t.State.ToString().ToLowerInvariant()} {Describe(t)}");
-                        bars.Remove(id);
-                    }
-                    if (status.IsTerminal)
-                    {
-                        overall.Complete($"{sweep}: {status.State.ToString().ToLowerInvariant()}, {status.Succeeded} succeeded, {status.Pruned} pruned, {status.Failed} failed{best}");
-                        return status;
-                    }
+                    var snapshot = new SweepSnapshot(status, trials);
+                    region.Show(SweepView.Render(snapshot));
+                    foreach (var line in SweepView.Changes(last, snapshot)) region.Log(line);
+                    last = snapshot;
+                    if (status.IsTerminal) return status;
                     await Task.Delay(pollInterval, cancellationToken);
                 }
             });
@@ -85,14 +70,5 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
                 delay = TimeSpan.FromSeconds(Math.Min(10, delay.TotalSeconds * 2));
             }
         }
-    }
-
-    private static string Describe(TrialView t)
-    {
-        var shown = t.Parameters.Where(p => p.Key is "rank" or "alpha" or "lr" or "seed" or "target_modules" || t.Parameters.Count <= 3)
-            .Select(p => $"{p.Key}={p.Value}");
-        var metric = t.Metrics.Where(m => m.Key.StartsWith("test_", StringComparison.Ordinal) || m.Key == "train_loss")
-            .Select(m => $"{m.Key}={m.Value.ToString("0.####", CultureInfo.InvariantCulture)}").Take(2);
-        return $"[{t.Kind}] {string.Join(' ', shown)} {string.Join(' ', metric)}".TrimEnd();
     }
 }

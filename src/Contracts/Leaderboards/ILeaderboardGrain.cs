@@ -1,3 +1,5 @@
+using Orchestrator.Contracts.Trials;
+
 namespace Orchestrator.Contracts.Leaderboards;
 
 /// <summary>
@@ -15,19 +17,13 @@ public interface ILeaderboardGrain : IGrainWithStringKey
     static string GlobalKey(string model, string dataset, string metric) => $"global/{model}|{dataset}|{metric}";
 }
 
+/// <summary>A finished (or pruned) trial on a leaderboard: the trial record and the objective it is ranked by.</summary>
 [GenerateSerializer, Immutable, Alias("LeaderboardEntry")]
 public sealed record LeaderboardEntry(
-    [property: Id(0)] string Sweep,
-    [property: Id(1)] string TrialId,
-    [property: Id(2)] string Kind,
-    [property: Id(3)] IReadOnlyDictionary<string, string> Parameters,
-    [property: Id(4)] IReadOnlyDictionary<string, double> Metrics,
-    [property: Id(5)] string Metric,
-    [property: Id(6)] bool Maximize,
-    [property: Id(7)] long TrainableParameters,
-    [property: Id(8)] bool Pruned,
-    [property: Id(9)] DateTimeOffset RecordedAt)
+    [property: Id(0)] TrialRecord Trial,
+    [property: Id(1)] MetricObjective Objective,
+    [property: Id(2)] DateTimeOffset RecordedAt)
 {
-    public string Key => $"{Sweep}/{TrialId}";
-    public double? Score => Metrics.TryGetValue(Metric, out var v) ? v : null;
+    public string Key => $"{Trial.Sweep}/{Trial.TrialId}";
+    public double? Score => Trial.Metric(Objective.Name);
 }

@@ -10,7 +10,7 @@ public interface ISweepGrain : IGrainWithStringKey
     /// <summary>Starts the sweep, or (same spec, higher run_cap) adds trials to it. A different spec under the same name is rejected.</summary>
     [Alias("submit")] Task<SubmitResult> SubmitAsync(SweepSubmission submission, CancellationToken cancellationToken = default);
     [Alias("status")] Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default);
-    [Alias("trials")] Task<IReadOnlyList<TrialView>> GetTrialsAsync(CancellationToken cancellationToken = default);
+    [Alias("trials")] Task<IReadOnlyList<Trials.TrialRecord>> GetTrialsAsync(CancellationToken cancellationToken = default);
     [Alias("spec")] Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default);
     [Alias("control")] Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default);
 
@@ -66,6 +66,7 @@ public sealed record SweepStatus(
     [property: Id(15)] long StepsDone)
 {
     public int Done => Succeeded + Failed + Pruned + Cancelled;
+    public Trials.MetricObjective Objective => new(Metric, Maximize);
     public bool IsTerminal => State is SweepState.Finished or SweepState.Cancelled;
 }
 
@@ -76,23 +77,7 @@ public sealed record SweepSpecView(
     [property: Id(2)] string Model,
     [property: Id(3)] string Dataset,
     [property: Id(4)] string Metric,
-    [property: Id(5)] bool Maximize);
-
-/// <summary>One trial as `trials`, `watch` and the report see it.</summary>
-[GenerateSerializer, Immutable, Alias("TrialView")]
-public sealed record TrialView(
-    [property: Id(0)] string TrialId,
-    [property: Id(1)] string Kind,
-    [property: Id(2)] IReadOnlyDictionary<string, string> Parameters,
-    [property: Id(3)] TrialState State,
-    [property: Id(4)] int Attempts,
-    [property: Id(5)] string? Worker,
-    [property: Id(6)] long Step,
-    [property: Id(7)] long TotalSteps,
-    [property: Id(8)] IReadOnlyDictionary<string, double> Metrics,
-    [property: Id(9)] string? Error,
-    [property: Id(10)] long TrainableParameters,
-    [property: Id(11)] long TotalParameters,
-    [property: Id(12)] double ElapsedSeconds,
-    [property: Id(13)] string? AdapterSha256,
-    [property: Id(14)] string ConfigJson);
+    [property: Id(5)] bool Maximize)
+{
+    public Trials.MetricObjective Objective => new(Metric, Maximize);
+}

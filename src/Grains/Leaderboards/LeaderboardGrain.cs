@@ -1,10 +1,11 @@
+using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Leaderboards;
 using Orchestrator.Grains.Journal;
 
 namespace Orchestrator.Grains.Leaderboards;
 
 /// <summary>
-/// Results ranked by their sweep's metric. Each entry is keyed by sweep + trial and journaled once, so retries,
+/// Results ranked by their sweep's objective. Each entry is keyed by sweep + trial and journaled once, so retries,
 /// duplicate completions and replays after a crash never list a trial twice.
 /// </summary>
 public sealed class LeaderboardGrain(IEventJournal journal) : Grain, ILeaderboardGrain
@@ -16,7 +17,9 @@ public sealed class LeaderboardGrain(IEventJournal journal) : Grain, ILeaderboar
     {
         foreach (var record in await journal.ReadAllAsync(Stream, cancellationToken))
         {
-            var entry = JournalJson.Deserialize<LeaderboardEntry>(record);
+            var entry = JsonNode.Parse(record) is JsonObject { } json && !json.ContainsKey("trial")
+                ? LegacyLeaderboardEntry.Upgrade(JournalJson.Deserialize<LegacyLeaderboardEntry>(record))
+                : JournalJson.Deserialize<LeaderboardEntry>(record);
             _entries.TryAdd(entry.Key, entry);
         }
     }
@@ -32,10 +35,9 @@ public sealed class LeaderboardGrain(IEventJournal journal) : Grain, ILeaderboar
 
     public Task<IReadOnlyList<LeaderboardEntry>> GetAsync(int top, CancellationToken cancellationToken = default)
     {
-        var ranked = _entries.Values
-            .OrderBy(e => e.Score is null)
-            .ThenBy(e => e.Score is { } s ? (e.Maximize ? -s : s) : 0)
-            .ThenBy(e => e.Key, StringComparer.Ordinal);
+        // A global board mixes sweeps, but they share one metric (it is part of the key), so any entry's goal ranks all.
+        var objective = _entries.Values.FirstOrDefault()?.Objective;
+        var ranked = objective is null ? [] : objective.OrderBest(_entries.Values, e => e.Score, e => e.Key);
         return Task.FromResult<IReadOnlyList<LeaderboardEntry>>((top > 0 ? ranked.Take(top) : ranked).ToList());
     }
 }

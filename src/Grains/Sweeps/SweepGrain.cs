@@ -95,8 +95,8 @@ public sealed class SweepGrain(
 
     public Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(BuildStatus());
 
-    public Task<IReadOnlyList<TrialView>> GetTrialsAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<TrialView>>(_ledger.Trials.Select(ToView).ToList());
+    public Task<IReadOnlyList<TrialRecord>> GetTrialsAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<TrialRecord>>(_ledger.Trials.Select(ToRecord).ToList());
 
     public Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(_ledger.Spec is { } s
@@ -145,7 +145,7 @@ public sealed class SweepGrain(
             freeMemory -= memory;
             var attempt = trial.Attempt + 1;
             events.Add(new TrialLeased(now, trial.Id, attempt, worker.WorkerId));
-            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind,
+            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind.Name(),
                 JsonSerializer.Serialize(trial.Plan.Config), JsonSerializer.Serialize(spec.Task.Base),
                 trial.Checkpoints.ToList(), memory, spec.Task.Model, spec.Task.Dataset));
         }
@@ -277,8 +277,7 @@ public sealed class SweepGrain(
     {
         if (_ledger.Spec is not { } spec) return;
         var entries = trials.Where(t => t.Result is not null && t.State is TrialState.Succeeded or TrialState.Pruned)
-            .Select(t => new LeaderboardEntry(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, t.Result!.Metrics, spec.Metric.Name,
-                spec.Metric.Goal == MetricGoal.Maximize, t.Result.TrainableParameters, t.State == TrialState.Pruned, time.GetUtcNow()))
+            .Select(t => new LeaderboardEntry(ToRecord(t), Objective(spec), time.GetUtcNow()))
             .ToList();
         if (entries.Count == 0) return;
         await GrainFactory.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.SweepKey(Name)).RecordAsync(entries, cancellationToken);
@@ -291,16 +290,9 @@ public sealed class SweepGrain(
         var trials = _ledger.Trials;
         var spec = _ledger.Spec;
         var maximize = spec?.Metric.Goal == MetricGoal.Maximize;
-        TrialEntry? best = null;
-        double? bestValue = null;
-        if (spec is not null)
-        {
-            foreach (var t in trials)
-            {
-                if (t.State != TrialState.Succeeded || t.Result?.Metrics.TryGetValue(spec.Metric.Name, out var v) != true) continue;
-                if (bestValue is null || (maximize ? v > bestValue : v < bestValue)) { best = t; bestValue = v; }
-            }
-        }
+        var best = spec is null ? null : Objective(spec).Best(trials.Where(t => t.State == TrialState.Succeeded), Score, t => t.Id);
+        var bestValue = best is null ? null : Score(best);
+        double? Score(TrialEntry t) => t.Result?.Metrics.TryGetValue(spec!.Metric.Name, out var v) == true ? v : null;
         int Count(TrialState s) => _ledger.Count(s);
         return new SweepStatus(Name, _ledger.State, trials.Count, Count(TrialState.Queued), Count(TrialState.Running),
             Count(TrialState.Succeeded), Count(TrialState.Failed), Count(TrialState.Pruned), Count(TrialState.Cancelled),
@@ -308,7 +300,15 @@ public sealed class SweepGrain(
             trials.Sum(t => t.Result?.Steps ?? (t.State == TrialState.Running ? t.Step : 0)));
     }
 
-    private static TrialView ToView(TrialEntry t) => new(t.Id, t.Plan.Kind, t.Plan.Parameters, t.State, t.Attempt, t.Worker,
-        t.Step, t.TotalSteps, t.Metrics, t.Error, t.Result?.TrainableParameters ?? 0, t.Result?.TotalParameters ?? 0,
-        t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256, JsonSerializer.Serialize(t.Plan.Config));
+    private static MetricObjective Objective(SweepSpec spec) => new(spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize);
+
+    private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, ConfigValues(t.Plan), t.State,
+        t.Attempt, t.Worker, t.Step, t.TotalSteps, t.Metrics, t.Error, t.Result?.TrainableParameters ?? 0,
+        t.Result?.TotalParameters ?? 0, t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256);
+
+    /// <summary>Every trainer option of a plan, typed, under the sweep file's keys.</summary>
+    private static IReadOnlyDictionary<string, ParameterValue> ConfigValues(TrialPlan plan) =>
+        JsonSerializer.SerializeToNode(plan.Config)!.AsObject()
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => ParameterValue.FromJson(kv.Value!), StringComparer.Ordinal);
 }

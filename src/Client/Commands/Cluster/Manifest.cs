@@ -12,7 +12,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// </summary>
 public static class Manifest
 {
-    public static async Task WriteAsync(IArtifactStore store, SweepSpecView spec, IReadOnlyList<TrialView> trials, CancellationToken cancellationToken)
+    public static async Task WriteAsync(IArtifactStore store, SweepSpecView spec, IReadOnlyList<TrialRecord> trials, CancellationToken cancellationToken)
     {
         var name = Orchestrator.Sweeps.SweepFile.Parse(spec.YamlText, spec.FileName).Name;
         var manifest = new
@@ -27,9 +27,9 @@ public static class Manifest
             trials = trials.Select(t => new
             {
                 id = t.TrialId,
-                kind = t.Kind,
+                kind = t.Kind.Name(),
                 state = t.State.ToString().ToLowerInvariant(),
-                config = JsonDocument.Parse(t.ConfigJson).RootElement,
+                config = t.Config,
                 metrics = t.Metrics,
                 adapter_sha256 = t.AdapterSha256,
             }),

@@ -49,7 +49,7 @@ public sealed class ReproduceCommand : ClusterCommand
                     cancellationToken.ThrowIfCancellationRequested();
                     var recorded = await RecordedResultAsync(session.Store, sweep, trial.TrialId, cancellationToken);
                     if (recorded?.Threads is > 0) Environment.SetEnvironmentVariable(TorchThreads.Variable, recorded.Threads.ToString());
-                    var config = JsonSerializer.Deserialize<TrainingConfig>(trial.ConfigJson)!;
+                    var config = JsonSerializer.SerializeToNode(trial.Config).Deserialize<TrainingConfig>()!;
                     var outDir = Path.Combine(scratch, trial.TrialId);
                     var outcome = await Task.Factory.StartNew(() => TrialTrainer.Run(
                         new TrainingRequest(config, spec.Task.Base ?? new BaseModelSpec(), outDir, Path.Combine(scratch, "bases")), null, cancellationToken),
@@ -58,7 +58,7 @@ public sealed class ReproduceCommand : ClusterCommand
                     var metricsMatch = trial.Metrics.Count == outcome.Metrics.Count
                         && trial.Metrics.All(m => outcome.Metrics.TryGetValue(m.Key, out var v) && BitConverter.DoubleToInt64Bits(v) == BitConverter.DoubleToInt64Bits(m.Value));
                     var adapterMatch = trial.AdapterSha256 == adapterSha;
-                    rows.Add(new ReproducedTrial(trial.TrialId, trial.Kind, metricsMatch, adapterMatch, trial.AdapterSha256, adapterSha,
+                    rows.Add(new ReproducedTrial(trial.TrialId, trial.Kind.Name(), metricsMatch, adapterMatch, trial.AdapterSha256, adapterSha,
                         trial.Metrics, outcome.Metrics));
                     bar.Update(rows.Count);
                 }

@@ -25,10 +25,10 @@ public sealed class TrialsCommand : ClusterCommand
         if (output.IsJson) { output.Json(trials); return ExitCodes.Success; }
         var parameterNames = trials.SelectMany(t => t.Parameters.Keys).Distinct().ToList();
         output.Table(["trial", "kind", .. parameterNames, "state", "attempts", "step", status.Metric, "error"],
-            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind, .. parameterNames.Select(p => t.Parameters.GetValueOrDefault(p, "-")),
+            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind.Name(), .. parameterNames.Select(p => t.Parameters.TryGetValue(p, out var v) ? v.ToString() : "-"),
                 t.State.ToString().ToLowerInvariant(), t.Attempts.ToString(CultureInfo.InvariantCulture),
                 t.TotalSteps > 0 ? $"{t.Step}/{t.TotalSteps}" : t.Step.ToString(CultureInfo.InvariantCulture),
-                t.Metrics.TryGetValue(status.Metric, out var m) ? ConsoleOutput.Number(m) : "-", t.Error ?? ""]));
+                t.Metric(status.Metric) is { } m ? ConsoleOutput.Number(m) : "-", t.Error ?? ""]));
         return ExitCodes.Success;
     }
 }

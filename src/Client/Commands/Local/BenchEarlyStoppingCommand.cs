@@ -18,7 +18,7 @@ public sealed record EarlyStoppingPass
     [JsonPropertyName("pruned")] public int Pruned { get; init; }
     [JsonPropertyName("total_steps")] public long TotalSteps { get; init; }
     [JsonPropertyName("best_trial")] public required string BestTrial { get; init; }
-    [JsonPropertyName("best_parameters")] public required IReadOnlyDictionary<string, string> BestParameters { get; init; }
+    [JsonPropertyName("best_parameters")] public required IReadOnlyDictionary<string, ParameterValue> BestParameters { get; init; }
     [JsonPropertyName("best_metric")] public double BestMetric { get; init; }
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
     [JsonPropertyName("trial_runs")] public required IReadOnlyList<EarlyStoppingTrialRun> TrialRuns { get; init; }
@@ -27,7 +27,7 @@ public sealed record EarlyStoppingPass
 /// <summary>One trial of a pass, with the metric at each evaluation (what the policy saw), for tuning the rungs.</summary>
 public sealed record EarlyStoppingTrialRun(
     [property: JsonPropertyName("trial")] string Trial,
-    [property: JsonPropertyName("parameters")] IReadOnlyDictionary<string, string> Parameters,
+    [property: JsonPropertyName("parameters")] IReadOnlyDictionary<string, ParameterValue> Parameters,
     [property: JsonPropertyName("steps")] long Steps,
     [property: JsonPropertyName("metric")] double Metric,
     [property: JsonPropertyName("pruned")] bool Pruned,
@@ -129,7 +129,7 @@ public sealed class BenchEarlyStoppingCommand : OrchestratorCommand
         var policy = EarlyStoppingPolicy.Create(spec.EarlyTerminate, spec.Metric.Goal);
         var plans = SweepExpander.Expand(spec);
         var baseSpec = spec.Task.Base ?? new BaseModelSpec();
-        var better = spec.Metric.Goal == MetricGoal.Maximize ? 1 : -1;
+        var objective = new MetricObjective(spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize);
         long steps = 0;
         var pruned = 0;
         var runs = new List<EarlyStoppingTrialRun>();
@@ -148,7 +148,7 @@ public sealed class BenchEarlyStoppingCommand : OrchestratorCommand
             runs.Add(new EarlyStoppingTrialRun(plan.TrialId, plan.Parameters, outcome.Steps, metric, outcome.StoppedEarly,
                 observer.Curve.Select(p => p.Metric).ToList()));
             // A pruned trial keeps its last metric and competes with it, as on the leaderboard.
-            if (!double.IsNaN(metric) && (best is null || better * (metric - bestMetric) > 0))
+            if (!double.IsNaN(metric) && (best is null || objective.IsBetter(metric, bestMetric)))
             {
                 best = plan;
                 bestMetric = metric;
@@ -158,7 +158,7 @@ public sealed class BenchEarlyStoppingCommand : OrchestratorCommand
         return new EarlyStoppingPass
         {
             EarlyTerminate = label, Trials = plans.Count, Pruned = pruned, TotalSteps = steps,
-            BestTrial = best?.TrialId ?? "-", BestParameters = best?.Parameters ?? new Dictionary<string, string>(),
+            BestTrial = best?.TrialId ?? "-", BestParameters = best?.Parameters ?? new Dictionary<string, ParameterValue>(),
             BestMetric = bestMetric, Seconds = watch.Elapsed.TotalSeconds, TrialRuns = runs,
         };
     }
@@ -186,7 +186,7 @@ public sealed class BenchEarlyStoppingCommand : OrchestratorCommand
         _ => "none",
     };
 
-    private static string Format(IReadOnlyDictionary<string, string> parameters) =>
+    private static string Format(IReadOnlyDictionary<string, ParameterValue> parameters) =>
         string.Join(" ", parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
 
     private static void Render(ConsoleOutput output, EarlyStoppingBenchmark result)

@@ -171,7 +171,7 @@ public sealed class EstimateCommand : OrchestratorCommand
                 ["trial", "kind", .. keys, "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
                 rows.Select(r => (IReadOnlyList<string>)
                 [
-                    r.Trial.TrialId, r.Trial.Kind, .. keys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v : "-"),
+                    r.Trial.TrialId, r.Trial.Kind.Name(), .. keys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-"),
                     .. r.Estimate is { } m
                         ? new[]
                         {

@@ -57,7 +57,7 @@ public sealed class ValidateCommand : OrchestratorCommand
         var keys = trials.SelectMany(t => t.Parameters.Keys).Distinct().ToList();
         output.Table(
             ["trial", "kind", .. keys],
-            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind, .. keys.Select(k => t.Parameters.TryGetValue(k, out var v) ? v : "-")]));
+            trials.Select(t => (IReadOnlyList<string>)[t.TrialId, t.Kind.Name(), .. keys.Select(k => t.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-")]));
         output.Line($"{path} is valid.");
         return Task.FromResult(ExitCodes.Success);
     }
