@@ -102,7 +102,7 @@ public static class SweepExpander
             {
                 long lo = (long)d.Min, hi = (long)d.Max;
                 long x = lo + (long)rng.NextBelow((ulong)(hi - lo) + 1);
-                return option.Kind == ValueKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
+                return option.Kind == OptionKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
             }
             case DistributionParameter d:
             {

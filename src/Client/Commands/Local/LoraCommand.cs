@@ -29,7 +29,9 @@ public sealed class LoraParamsCommand : OrchestratorCommand
 
     private static readonly Option<string?> TargetsOption = new("--targets")
     {
-        Description = "Comma-separated target modules (e.g. q_proj,v_proj) or all-linear; default all-linear. Ignored for linear:INxOUT.",
+        Description = "Comma-separated target modules (e.g. q_proj,v_proj) or all-linear; default: the model type's, as in train and sweeps ("
+            + string.Join("; ", BuiltInModels.Names.Select(m => $"{m} → {string.Join(",", TrainingOptions.DefaultTargetModules(m) ?? [])}"))
+            + "). Ignored for linear:INxOUT.",
     };
 
     private static readonly Option<string> BiasOption = new("--bias")
