@@ -190,7 +190,9 @@ internal sealed partial class SweepReader(string file)
         if (reporting.Count == 0)
         {
             var known = byKind.SelectMany(k => k.Metrics!).Distinct().ToList();
-            var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known);
+            // Synonyms and typos first, then a name missing its split ("accuracy") or cut short ("test_acc").
+            var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known)
+                ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
             var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
             Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}");
             return;
