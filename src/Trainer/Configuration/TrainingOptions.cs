@@ -190,8 +190,8 @@ public static class TrainingOptions
         new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files.").Task(),
         new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).").OneOf(AdapterModes.All).Lora(),
         new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).").Ints(1, 4096).Lora(),
-        new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha); the update is scaled by alpha/r, or alpha/sqrt(r) with use_rslora. "
-            + "Default 8, PEFT's: scaling 1 at the default rank 8. The train command used to default it to the rank; it now uses this default too.").Numbers(0, true).Lora(),
+        new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha, and its default): the update is scaled by alpha/r "
+            + "(alpha/sqrt(r) with use_rslora), so by 1 at the default rank 8; give alpha = rank for scaling 1 at any rank.").Numbers(0, true).Lora(),
         new TrainingOption("target_modules", OptionKind.StringList, TargetHelp).Lora(),
         new TrainingOption("target_modules_regex", OptionKind.String, "A regular expression matched against the whole module path (PEFT's target_modules given as a string); overrides target_modules.").Lora(),
         new TrainingOption("layers_to_transform", OptionKind.IntList, "Adapt only the layers with these indices (N in layers.N.).").Ints(0).Lora(),

@@ -35,7 +35,7 @@ public sealed class TrainingOptionsTests
         var alpha = TrainingOptions.Get("alpha");
         Assert.Equal(8.0, alpha.Default);
         Assert.Equal("8", alpha.DefaultText);
-        Assert.Contains("Default 8, PEFT's", alpha.Help);
+        Assert.Contains("PEFT's lora_alpha, and its default", alpha.Help);
     }
 
     public static TheoryData<string> BoundedKeys() =>
