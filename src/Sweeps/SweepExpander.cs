@@ -131,7 +131,7 @@ public static class SweepExpander
         // Parameters keep file order for tables; the id hashes them sorted, so reordering the file keeps the ids.
         values = values.Select(kv => kv.Value is JsonObject perRank && perRank["per_rank"] is { } factor
             ? new KeyValuePair<string, JsonNode>(kv.Key, JsonValue.Create(Number(factor)
-                * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : new TrainingConfig().Rank)))
+                * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : TrainingOptions.Defaults.Rank)))
             : kv).ToList();
         var display = new OrderedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in values) display[k] = TrainerParameters.Display(v);
