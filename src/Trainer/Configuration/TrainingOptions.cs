@@ -32,17 +32,17 @@ public sealed class TrainingOption
     public string Help { get; }
     public PropertyInfo Property { get; }
 
-    public long MinInt { get; private init; }
-    public long MaxInt { get; private init; }
-    public double? MinNumber { get; private init; }
-    public bool MinExclusive { get; private init; }
-    public double? MaxNumber { get; private init; }
-    public bool MaxExclusive { get; private init; }
-    public IReadOnlyList<string>? Allowed { get; private init; }
+    public long MinInt { get; internal init; }
+    public long MaxInt { get; internal init; }
+    public double? MinNumber { get; internal init; }
+    public bool MinExclusive { get; internal init; }
+    public double? MaxNumber { get; internal init; }
+    public bool MaxExclusive { get; internal init; }
+    public IReadOnlyList<string>? Allowed { get; internal init; }
     /// <summary>Part of the adapter: meaningless for full fine-tuning and frozen-base baselines.</summary>
-    public bool LoraOnly { get; private init; }
+    public bool LoraOnly { get; internal init; }
     /// <summary>`model` and `dataset`: a sweep sets them under task, not parameters.</summary>
-    public bool IsTask { get; private init; }
+    public bool IsTask { get; internal init; }
 
     /// <summary>The command-line spelling: --key with dashes.</summary>
     public string CliName => "--" + Key.Replace('_', '-');
@@ -147,17 +147,6 @@ public sealed class TrainingOption
             _ => "a finite number",
         };
     }
-
-    internal TrainingOption Ints(long min, long max = int.MaxValue) => new(Key, Kind, Help) { MinInt = min, MaxInt = Math.Min(max, MaxInt), LoraOnly = LoraOnly, IsTask = IsTask };
-    internal TrainingOption Numbers(double? min, bool minExclusive, double? max = null, bool maxExclusive = false) =>
-        new(Key, Kind, Help) { MinNumber = min, MinExclusive = minExclusive, MaxNumber = max, MaxExclusive = maxExclusive, LoraOnly = LoraOnly, IsTask = IsTask };
-    internal TrainingOption OneOf(IReadOnlyList<string> allowed) => new(Key, Kind, Help) { Allowed = allowed, LoraOnly = LoraOnly, IsTask = IsTask };
-    internal TrainingOption Lora() => new(Key, Kind, Help)
-    {
-        MinInt = MinInt, MaxInt = MaxInt, MinNumber = MinNumber, MinExclusive = MinExclusive, MaxNumber = MaxNumber,
-        MaxExclusive = MaxExclusive, Allowed = Allowed, LoraOnly = true,
-    };
-    internal TrainingOption Task() => new(Key, Kind, Help) { IsTask = true };
 }
 
 /// <summary>
@@ -186,33 +175,33 @@ public static class TrainingOptions
 
     public static readonly IReadOnlyList<TrainingOption> All =
     [
-        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder.").Task(),
-        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files.").Task(),
-        new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).").OneOf(AdapterModes.All).Lora(),
-        new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).").Ints(1, 4096).Lora(),
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder.") { IsTask = true },
+        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files.") { IsTask = true },
+        new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
+        new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
         new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha, and its default): the update is scaled by alpha/r "
-            + "(alpha/sqrt(r) with use_rslora), so by 1 at the default rank 8; give alpha = rank for scaling 1 at any rank.").Numbers(0, true).Lora(),
-        new TrainingOption("target_modules", OptionKind.StringList, TargetHelp).Lora(),
-        new TrainingOption("target_modules_regex", OptionKind.String, "A regular expression matched against the whole module path (PEFT's target_modules given as a string); overrides target_modules.").Lora(),
-        new TrainingOption("layers_to_transform", OptionKind.IntList, "Adapt only the layers with these indices (N in layers.N.).").Ints(0).Lora(),
-        new TrainingOption("rank_pattern", OptionKind.IntMap, "Per-module rank: a regex matched against the end of the module path → rank.").Ints(1, 4096).Lora(),
-        new TrainingOption("alpha_pattern", OptionKind.NumberMap, "Per-module alpha: a regex matched against the end of the module path → alpha.").Numbers(0, true).Lora(),
-        new TrainingOption("dropout", OptionKind.Number, "LoRA dropout probability on the adapter's input (PEFT's lora_dropout).").Numbers(0, false, 1, true).Lora(),
-        new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).").OneOf(BiasModes.Values).Lora(),
-        new TrainingOption("use_rslora", OptionKind.Bool, "Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).").Lora(),
-        new TrainingOption("init", OptionKind.String, "lora_A initialisation: kaiming (PEFT's default, init_lora_weights=true) or gaussian.").OneOf(InitModes.Values).Lora(),
-        new TrainingOption("lr", OptionKind.Number, "Learning rate (AdamW).").Numbers(0, true),
-        new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.").Numbers(0, false),
-        new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).").OneOf(Schedules.Values),
-        new TrainingOption("warmup_steps", OptionKind.Int, "Linear learning-rate warm-up steps.").Ints(0),
-        new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.").Numbers(0, false),
-        new TrainingOption("batch_size", OptionKind.Int, "Examples per optimiser step.").Ints(1, 1 << 20),
-        new TrainingOption("epochs", OptionKind.Int, "Epochs over the training split; max_steps, when set, decides instead.").Ints(0, 100_000),
-        new TrainingOption("max_steps", OptionKind.Int, "Stop after this many optimiser steps; 0: epochs decide.").Ints(0),
-        new TrainingOption("eval_every", OptionKind.Int, "Evaluate every N steps; 0: at the end of every epoch (and always after the last step).").Ints(0),
-        new TrainingOption("checkpoint_every", OptionKind.Int, "Write a checkpoint every N steps; 0: at every evaluation.").Ints(0),
-        new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.").Ints(0, long.MaxValue),
-        new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models.").Ints(1, 1 << 16),
+            + "(alpha/sqrt(r) with use_rslora), so by 1 at the default rank 8; give alpha = rank for scaling 1 at any rank.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
+        new TrainingOption("target_modules", OptionKind.StringList, TargetHelp) { LoraOnly = true },
+        new TrainingOption("target_modules_regex", OptionKind.String, "A regular expression matched against the whole module path (PEFT's target_modules given as a string); overrides target_modules.") { LoraOnly = true },
+        new TrainingOption("layers_to_transform", OptionKind.IntList, "Adapt only the layers with these indices (N in layers.N.).") { MinInt = 0, LoraOnly = true },
+        new TrainingOption("rank_pattern", OptionKind.IntMap, "Per-module rank: a regex matched against the end of the module path → rank.") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
+        new TrainingOption("alpha_pattern", OptionKind.NumberMap, "Per-module alpha: a regex matched against the end of the module path → alpha.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
+        new TrainingOption("dropout", OptionKind.Number, "LoRA dropout probability on the adapter's input (PEFT's lora_dropout).") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true, LoraOnly = true },
+        new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).") { Allowed = BiasModes.Values, LoraOnly = true },
+        new TrainingOption("use_rslora", OptionKind.Bool, "Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).") { LoraOnly = true },
+        new TrainingOption("init", OptionKind.String, "lora_A initialisation: kaiming (PEFT's default, init_lora_weights=true) or gaussian.") { Allowed = InitModes.Values, LoraOnly = true },
+        new TrainingOption("lr", OptionKind.Number, "Learning rate (AdamW).") { MinNumber = 0, MinExclusive = true },
+        new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.") { MinNumber = 0 },
+        new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = Schedules.Values },
+        new TrainingOption("warmup_steps", OptionKind.Int, "Linear learning-rate warm-up steps."),
+        new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.") { MinNumber = 0 },
+        new TrainingOption("batch_size", OptionKind.Int, "Examples per optimiser step.") { MinInt = 1, MaxInt = 1 << 20 },
+        new TrainingOption("epochs", OptionKind.Int, "Epochs over the training split; max_steps, when set, decides instead.") { MinInt = 0, MaxInt = 100_000 },
+        new TrainingOption("max_steps", OptionKind.Int, "Stop after this many optimiser steps; 0: epochs decide."),
+        new TrainingOption("eval_every", OptionKind.Int, "Evaluate every N steps; 0: at the end of every epoch (and always after the last step)."),
+        new TrainingOption("checkpoint_every", OptionKind.Int, "Write a checkpoint every N steps; 0: at every evaluation."),
+        new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.") { MinInt = 0 },
+        new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models.") { MinInt = 1, MaxInt = 1 << 16 },
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
     ];
 
