@@ -106,7 +106,7 @@ public static class SweepExpander
             {
                 long lo = (long)d.Min, hi = (long)d.Max;
                 long x = lo + (long)rng.NextBelow((ulong)(hi - lo) + 1);
-                return option.Kind == ValueKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
+                return option.Kind == OptionKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
             }
             case DistributionParameter d:
             {
@@ -135,7 +135,7 @@ public static class SweepExpander
         // Parameters keep file order for tables; the id hashes them sorted, so reordering the file keeps the ids.
         values = values.Select(kv => kv.Value is JsonObject perRank && perRank["per_rank"] is { } factor
             ? new KeyValuePair<string, JsonNode>(kv.Key, JsonValue.Create(Number(factor)
-                * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : new TrainingConfig().Rank)))
+                * (values.FirstOrDefault(v => v.Key == "rank").Value is { } rank ? Number(rank) : TrainingOptions.Defaults.Rank)))
             : kv).ToList();
         var display = new OrderedDictionary<string, string>(StringComparer.Ordinal);
         var typed = new OrderedDictionary<string, ParameterValue>(StringComparer.Ordinal);

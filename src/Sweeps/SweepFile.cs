@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Sweeps;
 
@@ -21,14 +22,17 @@ public static partial class SweepFile
     public const int MaxMaxFailures = 100;
     public const int MaxIterLimit = 1_000_000;
 
-    public static SweepSpec Load(string path)
+    public static SweepSpec Load(string path) => Load(path, out _);
+
+    /// <summary>Loads and validates a sweep file; <paramref name="warnings"/> are things that run but probably not as meant.</summary>
+    public static SweepSpec Load(string path, out IReadOnlyList<SweepProblem> warnings)
     {
         try
         {
             var info = new FileInfo(path);
             if (!info.Exists) throw Fail(path, "file not found");
             if (info.Length > MaxFileBytes) throw Fail(path, $"file is {info.Length} bytes; a sweep file may be at most {MaxFileBytes} bytes (1 MB)");
-            return Parse(File.ReadAllText(path), path);
+            return Parse(File.ReadAllText(path), path, out warnings);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -36,7 +40,14 @@ public static partial class SweepFile
         }
     }
 
-    public static SweepSpec Parse(string yamlText, string fileName)
+    public static SweepSpec Parse(string yamlText, string fileName) => Parse(yamlText, fileName, out _);
+
+    /// <summary>
+    /// Parses and validates a sweep: every value against the trainer's rule table, every expanded trial's config as a
+    /// whole, and the metric against what the task's trials report. <paramref name="warnings"/> lists what is valid
+    /// but suspicious, such as a metric only some of the trials report.
+    /// </summary>
+    public static SweepSpec Parse(string yamlText, string fileName, out IReadOnlyList<SweepProblem> warnings)
     {
         ArgumentNullException.ThrowIfNull(yamlText);
         fileName ??= "<sweep>";
@@ -44,6 +55,7 @@ public static partial class SweepFile
             throw Fail(fileName, $"file is larger than {MaxFileBytes} bytes (1 MB); a sweep file is much smaller");
         var reader = new SweepReader(fileName);
         var spec = reader.Read(yamlText);
+        warnings = reader.Warnings.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList();
         if (reader.Problems.Count > 0 || spec is null)
         {
             if (reader.Problems.Count == 0) reader.Add(1, 1, "file is empty; expected a mapping with name, task, metric and parameters");
@@ -74,7 +86,22 @@ internal sealed partial class SweepReader(string file)
         ["s"] = "brackets",
     };
 
+    /// <summary>Metric names other tools use (W&amp;B, Hugging Face Trainer, Keras), for "did you mean".</summary>
+    private static readonly Dictionary<string, string> MetricSynonyms = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["accuracy"] = MetricNames.TestAccuracy, ["acc"] = MetricNames.TestAccuracy, ["eval_accuracy"] = MetricNames.TestAccuracy,
+        ["val_accuracy"] = MetricNames.TestAccuracy, ["val_acc"] = MetricNames.TestAccuracy, ["loss"] = MetricNames.TestLoss,
+        ["eval_loss"] = MetricNames.TestLoss, ["val_loss"] = MetricNames.TestLoss, ["mse"] = MetricNames.TestMse,
+        ["eval_mse"] = MetricNames.TestMse, ["perplexity"] = MetricNames.TestPerplexity, ["ppl"] = MetricNames.TestPerplexity,
+        ["eval_perplexity"] = MetricNames.TestPerplexity,
+    };
+
+    private YNode? _metricName;
+    private YNode? _taskModel;
+    private YNode? _parameters;
+
     public List<SweepProblem> Problems { get; } = [];
+    public List<SweepProblem> Warnings { get; } = [];
 
     public void Add(int line, int column, string message) => Problems.Add(new SweepProblem(file, Math.Max(1, line), Math.Max(1, column), message));
     private void Add(YNode at, string message) => Add(at.Line, at.Column, message);
@@ -116,12 +143,64 @@ internal sealed partial class SweepReader(string file)
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
 
         if (name is null || task is null || metric is null || Problems.Count > 0) return null;
-        return new SweepSpec
+        var spec = new SweepSpec
         {
             Name = name, Description = description, Seed = seed, Task = task, Metric = metric, Method = method,
             RunCap = (int)(runCap ?? SweepFile.MaxRunCap), Parallel = parallel, MaxFailures = maxFailures, Baselines = baselines,
             Parameters = parameters, EarlyTerminate = early,
         };
+        CheckTrials(spec, top);
+        return Problems.Count > 0 ? null : spec;
+    }
+
+    // --- the trials as a whole ----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Each value passed its own rule; now each trial's config must pass the rules that join options (the trainer's
+    /// <see cref="TrainingConfig.Problems"/>: what it would refuse at train time), and the metric must be one the
+    /// trials report.
+    /// </summary>
+    private void CheckTrials(SweepSpec spec, YMapping top)
+    {
+        var trials = SweepExpander.Expand(spec);
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var trial in trials)
+        {
+            foreach (var problem in trial.Config.Problems())
+            {
+                if (!reported.Add(problem.Message)) continue;
+                var at = spec.Parameters.FirstOrDefault(p => p.Key == problem.Key).Value is { } parameter
+                    ? (parameter.Line, parameter.Column)
+                    : problem.Key is "target_modules" or "model" && _taskModel is { } model ? (model.Line, model.Column)
+                    : _parameters is { } ps ? (ps.Line, ps.Column) : (top.Line, top.Column);
+                var values = string.Join(", ", trial.Parameters.Select(kv => $"{kv.Key}={kv.Value}"));
+                Add(at.Item1, at.Item2, $"{problem.Message} (in {trial.Kind} trial {trial.TrialId}{(values.Length > 0 ? ": " + YamlTree.Truncate(values, 120) : "")})");
+            }
+        }
+        CheckMetric(spec, trials.Select(t => t.Kind).Distinct().ToList(), top);
+    }
+
+    private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)
+    {
+        var byKind = kinds.Select(kind => (Kind: kind, Metrics: MetricNames.ReportedBy(spec.Task.Dataset, kind))).ToList();
+        if (byKind.Count == 0 || byKind.Any(k => k.Metrics is null)) return; // a dataset only loading can classify
+        var name = spec.Metric.Name;
+        var at = _metricName ?? top;
+        var reporting = byKind.Where(k => k.Metrics!.Contains(name)).Select(k => k.Kind).ToList();
+        if (reporting.Count == 0)
+        {
+            var known = byKind.SelectMany(k => k.Metrics!).Distinct().ToList();
+            // Synonyms and typos first, then a name missing its split ("accuracy") or cut short ("test_acc").
+            var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known)
+                ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
+            var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
+            Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}");
+            return;
+        }
+        var silent = kinds.Except(reporting).ToList();
+        if (silent.Count > 0)
+            Warnings.Add(new SweepProblem(file, at.Line, at.Column,
+                $"metric '{name}' is not reported by {string.Join(" and ", silent)} trials (only by {string.Join(" and ", reporting)}); they will have no score"));
     }
 
     // --- sections -----------------------------------------------------------------------------------------------
@@ -132,6 +211,7 @@ internal sealed partial class SweepReader(string file)
         if (node is not YMapping map) { Add(node, $"task must be a mapping with model, dataset and optionally base, got {Describe(node)}"); return null; }
         var k = Keys(map, ["model", "dataset", "base"], null);
         var model = RequiredString(map, k, "model", "task.model");
+        _taskModel = k.GetValueOrDefault("model");
         var dataset = RequiredString(map, k, "dataset", "task.dataset");
         if (model is not null && model.Trim().Length == 0) Add(k["model"], "task.model must not be empty");
         if (dataset is not null && dataset.Trim().Length == 0) Add(k["dataset"], "task.dataset must not be empty");
@@ -183,6 +263,7 @@ internal sealed partial class SweepReader(string file)
         if (node is not YMapping map) { Add(node, $"metric must be a mapping {{ name: ..., goal: maximize|minimize }}, got {Describe(node)}"); return null; }
         var k = Keys(map, ["name", "goal"], null);
         var name = RequiredString(map, k, "name", "metric.name");
+        _metricName = k.GetValueOrDefault("name");
         if (name is not null && !SweepFile.MetricPattern().IsMatch(name))
             Add(k["name"], $"metric.name must be a metric name like test_accuracy (letters, digits, _ . / -), got '{YamlTree.Truncate(name)}'");
         var goalText = RequiredString(map, k, "goal", "metric.goal");
@@ -251,6 +332,7 @@ internal sealed partial class SweepReader(string file)
     {
         if (node is YScalar { IsNull: true }) return [];
         if (node is not YMapping map) { Add(node, $"parameters must be a mapping of trainer options, got {Describe(node)}"); return []; }
+        _parameters = map;
         var result = new List<KeyValuePair<string, ParameterSpec>>();
         var seen = new Dictionary<string, YNode>();
         double gridSize = 1;
@@ -276,7 +358,7 @@ internal sealed partial class SweepReader(string file)
         return result;
     }
 
-    private ParameterSpec? Parameter(TrainerParameter option, YNode node, SweepMethod method, string? model)
+    private ParameterSpec? Parameter(TrainingOption option, YNode node, SweepMethod method, string? model)
     {
         var key = option.Key;
         if (node is not YMapping map)
@@ -341,7 +423,7 @@ internal sealed partial class SweepReader(string file)
         }
         if (!option.Supports(dist.Value))
         {
-            Add(dn, option.Kind == ValueKind.Int
+            Add(dn, option.Kind == OptionKind.Int
                 ? $"{key} takes integers; use distribution int_uniform or categorical, not {String(dn, "")}"
                 : $"{key} is not numeric; use distribution categorical with values");
             return null;
@@ -362,8 +444,8 @@ internal sealed partial class SweepReader(string file)
             {
                 var i = Int(bnode, $"{key} {which}", long.MinValue, long.MaxValue);
                 if (i is null) return null;
-                if (option.Kind == ValueKind.Int && option.CheckInt(i.Value, Written(bnode)) is { } bad) { Add(bnode, bad); return null; }
-                if (option.Kind == ValueKind.Number && option.CheckNumber(i.Value, Written(bnode)) is { } badn) { Add(bnode, badn); return null; }
+                if (option.Kind == OptionKind.Int && option.CheckInt(i.Value, Written(bnode)) is { } bad) { Add(bnode, bad); return null; }
+                if (option.Kind == OptionKind.Number && option.CheckNumber(i.Value, Written(bnode)) is { } badn) { Add(bnode, badn); return null; }
                 return i;
             }
             var n = Number(bnode, $"{key} {which}");
@@ -390,7 +472,7 @@ internal sealed partial class SweepReader(string file)
         return new DistributionParameter(dist.Value, min.Value, max.Value, q, []);
     }
 
-    private List<JsonNode>? ValueList(TrainerParameter option, YNode node, string? model)
+    private List<JsonNode>? ValueList(TrainingOption option, YNode node, string? model)
     {
         if (node is not YSequence seq) { Add(node, $"values of {option.Key} must be a list, got {Describe(node)}"); return null; }
         if (seq.Items.Count == 0) { Add(node, $"values of {option.Key} is empty; list at least one value"); return null; }
@@ -399,7 +481,7 @@ internal sealed partial class SweepReader(string file)
         foreach (var item in seq.Items)
         {
             // A list option (target_modules) given a plain name in values means a one-module list.
-            var value = option.Kind is ValueKind.StringList or ValueKind.IntList && item is YScalar sc && !sc.IsNull
+            var value = option.Kind is OptionKind.StringList or OptionKind.IntList && item is YScalar sc && !sc.IsNull
                 ? Value(option, Wrap(sc), model)
                 : Value(option, item, model);
             if (value is null) ok = false;
@@ -416,42 +498,41 @@ internal sealed partial class SweepReader(string file)
     }
 
     /// <summary>Converts one YAML value into the JSON the trainer option takes, checking its rule.</summary>
-    private JsonNode? Value(TrainerParameter option, YNode node, string? model)
+    private JsonNode? Value(TrainingOption option, YNode node, string? model)
     {
         var key = option.Key;
         switch (option.Kind)
         {
-            case ValueKind.Int:
+            case OptionKind.Int:
             {
                 var v = Int(node, key, option.MinInt, option.MaxInt);
                 return v is null ? null : JsonValue.Create(v.Value);
             }
-            case ValueKind.Number:
+            case OptionKind.Number:
             {
                 var v = Number(node, key);
                 if (v is null) return null;
                 if (option.CheckNumber(v.Value, Written(node)) is { } bad) { Add(node, bad); return null; }
                 return JsonValue.Create(v.Value);
             }
-            case ValueKind.Bool:
+            case OptionKind.Bool:
             {
                 if (node is YScalar { Plain: true } s && TryBool(s.Value, out var b)) return JsonValue.Create(b);
                 Add(node, $"{key} must be true or false, got {Written(node)}");
                 return null;
             }
-            case ValueKind.String:
+            case OptionKind.String:
             {
                 var s = String(node, key);
                 if (s is null) return null;
-                if (option.Allowed is { } allowed && !allowed.Contains(s))
+                if (option.CheckString(s) is { } need)
                 {
-                    Add(node, $"{key} must be one of {string.Join(", ", allowed)}, got '{YamlTree.Truncate(s)}'");
+                    Add(node, $"{key} must be {need}, got '{YamlTree.Truncate(s)}'");
                     return null;
                 }
-                if (key == "target_modules_regex" && !TrainerParameters.IsValidRegex(s)) { Add(node, $"target_modules_regex is not a valid regular expression: '{YamlTree.Truncate(s)}'"); return null; }
                 return JsonValue.Create(s);
             }
-            case ValueKind.StringList:
+            case OptionKind.StringList:
             {
                 if (node is not YSequence seq) { Add(node, $"{key} must be a list of names, got {Describe(node)}"); return null; }
                 if (seq.Items.Count == 0) { Add(node, $"{key} must name at least one module"); return null; }
@@ -467,14 +548,14 @@ internal sealed partial class SweepReader(string file)
                 }
                 return ok ? arr : null;
             }
-            case ValueKind.IntList:
+            case OptionKind.IntList:
             {
                 if (node is not YSequence seq) { Add(node, $"{key} must be a list of integers, got {Describe(node)}"); return null; }
                 var arr = new JsonArray();
                 bool ok = true;
                 foreach (var item in seq.Items)
                 {
-                    var v = Int(item, $"{key} entry", 0, int.MaxValue);
+                    var v = Int(item, $"{key} entry", option.MinInt, option.MaxInt);
                     if (v is null) ok = false; else arr.Add(v.Value);
                 }
                 return ok ? arr : null;
@@ -488,16 +569,16 @@ internal sealed partial class SweepReader(string file)
                 {
                     var name = String(kn, $"{key} key");
                     if (name is null || obj.ContainsKey(name)) { if (name is not null) Add(kn, $"{key} lists '{name}' twice"); ok = false; continue; }
-                    if (option.Kind == ValueKind.IntMap)
+                    if (option.Kind == OptionKind.IntMap)
                     {
-                        var v = Int(vn, $"{key} value", 1, 4096);
+                        var v = Int(vn, $"{key} value", option.MinInt, option.MaxInt);
                         if (v is null) ok = false; else obj[name] = v.Value;
                     }
                     else
                     {
                         var v = Number(vn, $"{key} value");
                         if (v is null) ok = false;
-                        else if (!(double.IsFinite(v.Value) && v.Value > 0)) { Add(vn, $"{key} value must be a finite number > 0, got {Written(vn)}"); ok = false; }
+                        else if (option.CheckNumber(v.Value) is { } need) { Add(vn, $"{key} value must be {need}, got {Written(vn)}"); ok = false; }
                         else obj[name] = v.Value;
                     }
                 }

@@ -1,5 +1,9 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Orchestrator.Client.Commands;
+using Orchestrator.Client.Commands.Local;
+using Orchestrator.Sweeps;
+using Orchestrator.Trainer.Configuration;
 
 namespace Orchestrator.Cli.Tests;
 
@@ -158,6 +162,71 @@ public sealed class LocalVerbTests : IDisposable
         Assert.Contains($"{option} '{value}'", result.Stderr);
         Assert.Contains(allowed, result.Stderr);
         AssertNoStackTrace(result);
+    }
+
+    private TrainingConfig TrainConfig(params string[] options) =>
+        TrainCommand.BuildRequest(new TrainCommand().Parse([.. options, "--out", Path.Combine(_dir, "x")])).Config;
+
+    private static TrainingConfig SweepConfig(string parameters)
+    {
+        var spec = SweepFile.Parse($$"""
+            name: same
+            task: { model: transformer-block, dataset: synthetic-regression }
+            metric: { name: test_mse, goal: minimize }
+            parameters:
+            {{parameters}}
+            """, "same.yaml");
+        return Assert.Single(SweepExpander.Expand(spec)).Config;
+    }
+
+    private static string Json(TrainingConfig config) => JsonSerializer.Serialize(config with { Seed = 0 });
+
+    [Fact]
+    public void Train_and_a_sweep_build_the_same_config_from_the_same_values_and_the_same_defaults()
+    {
+        Assert.Equal(
+            Json(SweepConfig("  rank: { value: 4 }\n  lr: { value: 0.01 }\n  dropout: { value: 0.1 }")),
+            Json(TrainConfig("--model", "transformer-block", "--dataset", "synthetic-regression", "--rank", "4", "--lr", "0.01", "--dropout", "0.1")));
+        Assert.Equal(Json(SweepConfig("")), Json(TrainConfig("--model", "transformer-block", "--dataset", "synthetic-regression")));
+    }
+
+    [Fact]
+    public void Train_without_options_is_the_trainers_default_config_alpha_8_and_the_models_default_targets()
+    {
+        var config = TrainConfig();
+        Assert.Equal(JsonSerializer.Serialize(new TrainingConfig()), JsonSerializer.Serialize(config));
+        Assert.Equal(8, config.Alpha);
+        Assert.Empty(config.TargetModules);
+    }
+
+    [Fact]
+    public void Each_train_option_is_named_described_and_defaulted_by_the_trainer_rule_table()
+    {
+        var options = new TrainCommand().Options.ToDictionary(o => o.Name);
+        foreach (var rule in TrainingOptions.All.Where(r => r.Kind is not (OptionKind.IntMap or OptionKind.NumberMap)))
+        {
+            Assert.True(options.TryGetValue(rule.CliName, out var option), $"train has no {rule.CliName}");
+            Assert.Equal($"{rule.Help} Default: {rule.DefaultText}.", option.Description);
+        }
+        Assert.Contains("--targets", options["--target-modules"].Aliases);
+    }
+
+    [Theory]
+    [InlineData("--rank", "0", "--rank 0 is not allowed; rank must be an integer ≥ 1.")]
+    [InlineData("--rank", "x", "--rank 'x' is not allowed; rank must be an integer from 1 to 4096.")]
+    [InlineData("--dropout", "1", "--dropout 1 is not allowed; dropout must be a number in [0, 1).")]
+    [InlineData("--alpha", "0", "--alpha 0 is not allowed; alpha must be a finite number > 0.")]
+    [InlineData("--layers-to-transform", "1,-2", "--layers-to-transform '1,-2' is not allowed; layers_to_transform must be a list of integers, each an integer ≥ 0.")]
+    public void Train_with_a_value_its_rule_refuses_names_the_option_the_value_and_the_rule(string option, string value, string message) =>
+        Assert.Equal(message, Assert.Throws<UserInputException>(() => TrainConfig(option, value)).Message);
+
+    [Fact]
+    public void Train_refuses_an_unknown_target_and_a_config_that_trains_nothing_before_training()
+    {
+        Assert.Equal("--target-modules: unknown target module 'fc1' for model mlp; its linear modules are l1, l2, l3 (or all-linear).",
+            Assert.Throws<UserInputException>(() => TrainConfig("--targets", "fc1")).Message);
+        Assert.Equal("--epochs: epochs 0 with max_steps 0 trains nothing; set one of them.",
+            Assert.Throws<UserInputException>(() => TrainConfig("--epochs", "0")).Message);
     }
 
     [Fact]

@@ -5,10 +5,22 @@ namespace Orchestrator.Trainer.Configuration;
 /// <summary>
 /// Everything that decides one training run. Serialised as-is (snake_case, the same keys a sweep file uses for
 /// its parameters), so `result.json`, the manifest and the sweep agree on names. Defaults follow PEFT's LoraConfig
-/// where it has the knob.
+/// where it has the knob. The initialisers below are the only defaults; the rules and help of every key are in
+/// <see cref="TrainingOptions"/>.
 /// </summary>
 public sealed record TrainingConfig
 {
+    /// <summary>Every rule of <see cref="TrainingOptions"/> this config breaks; empty when it can train.</summary>
+    public IReadOnlyList<TrainingConfigProblem> Problems() => TrainingOptions.Problems(this);
+
+    /// <summary>Throws when the config breaks a rule, before anything is loaded or trained.</summary>
+    /// <exception cref="InvalidTrainingConfigException">Listing every broken rule.</exception>
+    public TrainingConfig Validate()
+    {
+        var problems = Problems();
+        return problems.Count == 0 ? this : throw new InvalidTrainingConfigException(problems);
+    }
+
     // --- task -------------------------------------------------------------------------------------------------
     /// <summary>Built-in model name (`mlp`, `transformer-block`, `llama`) or a Hugging Face model folder.</summary>
     [JsonPropertyName("model")] public string Model { get; init; } = "mlp";
@@ -20,7 +32,7 @@ public sealed record TrainingConfig
     // --- LoRA (PEFT LoraConfig) ---------------------------------------------------------------------------------
     [JsonPropertyName("rank")] public int Rank { get; init; } = 8;
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 8;
-    /// <summary>Module names (exact or path-suffix), or the single entry `all-linear`.</summary>
+    /// <summary>Module names (exact or path-suffix), or the single entry `all-linear`; empty: the model type's default (<see cref="TrainingOptions.DefaultTargetModules"/>).</summary>
     [JsonPropertyName("target_modules")] public IReadOnlyList<string> TargetModules { get; init; } = [];
     /// <summary>A regex matched against the whole module path (PEFT: target_modules given as a string). Overrides <see cref="TargetModules"/>.</summary>
     [JsonPropertyName("target_modules_regex")] public string? TargetModulesRegex { get; init; }
@@ -46,7 +58,7 @@ public sealed record TrainingConfig
     [JsonPropertyName("epochs")] public int Epochs { get; init; } = 1;
     /// <summary>Stop after this many optimiser steps; 0 means epochs decide.</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
-    /// <summary>Evaluate every N steps; 0 means at the end of every epoch.</summary>
+    /// <summary>Evaluate every N steps; 0 means at the end of every epoch (and after the last step).</summary>
     [JsonPropertyName("eval_every")] public int EvalEvery { get; init; }
     /// <summary>Write a checkpoint every N steps; 0 means at every evaluation.</summary>
     [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; }

@@ -47,8 +47,8 @@ public static class LoraInjector
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
-        if (!BiasModes.Values.Contains(config.Bias))
-            throw new ArgumentException($"Unknown bias mode '{config.Bias}'; expected one of {string.Join(", ", BiasModes.Values)}.", nameof(config));
+        if (TrainingOptions.Get("bias").CheckString(config.Bias) is { } need)
+            throw new InvalidTrainingConfigException([new("bias", $"bias must be {need}, got '{config.Bias}'")]);
 
         var linears = LinearModules(model).ToList();
         var targets = SelectTargets(linears.Select(l => l.Path).ToList(), config).ToHashSet(StringComparer.Ordinal);
@@ -88,8 +88,9 @@ public static class LoraInjector
         LinearModules(model).Select(l => l.Path).ToList();
 
     /// <summary>
-    /// The paths, out of <paramref name="linearModulePaths"/>, that <paramref name="config"/> targets. Pure, so a sweep
-    /// can be checked against <c>BuiltInModels.LinearModules</c> without building a model.
+    /// The paths, out of <paramref name="linearModulePaths"/>, that <paramref name="config"/> targets; no targets means
+    /// the model type's default (<see cref="TrainingOptions.DefaultTargetModules"/>). Needs no model built, so a sweep
+    /// can be checked against <c>BuiltInModels.LinearModules</c>.
     /// </summary>
     /// <exception cref="LoraTargetException">A target names no linear module, or nothing is selected.</exception>
     public static IReadOnlyList<string> SelectTargets(IReadOnlyList<string> linearModulePaths, TrainingConfig config)
@@ -112,15 +113,17 @@ public static class LoraInjector
         }
         else
         {
-            if (config.TargetModules.Count == 0)
-                throw new LoraTargetException("No LoRA target modules given (target_modules or target_modules_regex).", linearModulePaths);
-            var unknown = config.TargetModules.Where(t => !linearModulePaths.Any(p => NameMatches(p, t))).ToList();
+            var given = config.TargetModules.Count > 0;
+            var targets = given ? config.TargetModules
+                : TrainingOptions.DefaultTargetModules(config.Model)
+                  ?? throw new LoraTargetException($"No LoRA target modules given, and model '{config.Model}' has no default; set target_modules or target_modules_regex.", linearModulePaths);
+            var unknown = targets.Where(t => !linearModulePaths.Any(p => NameMatches(p, t))).ToList();
             if (unknown.Count > 0)
                 throw new LoraTargetException(
-                    $"Unknown LoRA target module{(unknown.Count > 1 ? "s" : "")}: {string.Join(", ", unknown.Select(u => $"'{u}'"))}.",
+                    $"Unknown LoRA target module{(unknown.Count > 1 ? "s" : "")}{(given ? "" : $" in the default targets of '{config.Model}'")}: {string.Join(", ", unknown.Select(u => $"'{u}'"))}.",
                     linearModulePaths);
-            selected = linearModulePaths.Where(p => config.TargetModules.Any(t => NameMatches(p, t))).ToList();
-            description = $"target_modules [{string.Join(", ", config.TargetModules)}]";
+            selected = linearModulePaths.Where(p => targets.Any(t => NameMatches(p, t))).ToList();
+            description = $"target_modules [{string.Join(", ", targets)}]";
         }
 
         if (config.LayersToTransform is { Count: > 0 } layers)

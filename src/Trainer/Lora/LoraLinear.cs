@@ -1,3 +1,4 @@
+using System.Globalization;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Models;
 using TorchSharp;
@@ -11,6 +12,22 @@ public sealed record LoraLayerSettings(int Rank, double Alpha, double Dropout = 
 {
     /// <summary>alpha/r, or alpha/sqrt(r) with rsLoRA (Kalajdzievski 2023), which keeps updates stable at high rank.</summary>
     public double Scaling => UseRslora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
+
+    /// <summary>The same rules as <see cref="TrainingConfig"/> (rank, alpha, dropout, init of <see cref="TrainingOptions"/>), checked per layer.</summary>
+    /// <exception cref="InvalidTrainingConfigException">A setting breaks its rule.</exception>
+    public void Validate()
+    {
+        var problems = new List<TrainingConfigProblem>();
+        void Check(string key, string? need, object value)
+        {
+            if (need is not null) problems.Add(new(key, string.Create(CultureInfo.InvariantCulture, $"{key} must be {need}, got {value}")));
+        }
+        Check("rank", TrainingOptions.Get("rank").CheckInt(Rank), Rank);
+        Check("alpha", TrainingOptions.Get("alpha").CheckNumber(Alpha), Alpha);
+        Check("dropout", TrainingOptions.Get("dropout").CheckNumber(Dropout), Dropout);
+        Check("init", TrainingOptions.Get("init").CheckString(Init), $"'{Init}'");
+        if (problems.Count > 0) throw new InvalidTrainingConfigException(problems);
+    }
 }
 
 /// <summary>
@@ -43,10 +60,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(baseLayer);
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Rank <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.Rank, "LoRA rank must be positive.");
-        if (settings.Dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.Dropout, "LoRA dropout must be in [0, 1).");
-        if (!InitModes.Values.Contains(settings.Init))
-            throw new ArgumentException($"Unknown LoRA init '{settings.Init}'; expected one of {string.Join(", ", InitModes.Values)}.", nameof(settings));
+        settings.Validate();
 
         try
         {

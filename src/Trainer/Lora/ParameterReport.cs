@@ -24,7 +24,8 @@ public sealed record ParameterReport(
 
     /// <summary>
     /// Builds <paramref name="model"/> (a built-in name or <c>linear:INxOUT</c>), injects LoRA and counts. A bare
-    /// linear layer is adapted whatever the targets say; for built-ins an empty target list means <c>all-linear</c>.
+    /// linear layer is adapted whatever the targets say; for built-ins an empty target list means the model type's
+    /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>).
     /// </summary>
     public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
     {
@@ -32,7 +33,7 @@ public sealed record ParameterReport(
         ArgumentNullException.ThrowIfNull(targets);
         var isBareLayer = LinearModel.ParseName(model) is not null;
         IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModel.ModulePath]
-            : targets.Count == 0 ? [LoraInjector.AllLinear]
+            : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
             : targets;
 
         var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };

@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Trainer.Training;
 
-/// <summary>Test-set metrics of a model in evaluation mode: the loss, plus accuracy, MSE or perplexity by task.</summary>
+/// <summary>
+/// Test-set metrics of a model in evaluation mode: the loss, plus accuracy, MSE or perplexity by task, the names
+/// <see cref="MetricNames.Evaluated"/> declares (sweep validation reads that list; trainer tests hold the two together).
+/// </summary>
 public static class Evaluator
 {
     public static Dictionary<string, double> Evaluate(nn.Module<Tensor, Tensor> model, ITrainingDataset data, int batchSize, Device device)

@@ -39,13 +39,14 @@ public static class TrialTrainer
     /// step; the outcome is then marked <see cref="TrainingOutcome.StoppedEarly"/> and still carries the metrics of
     /// the last evaluation and the files written from the weights at that point.
     /// </summary>
+    /// <exception cref="InvalidTrainingConfigException">The config breaks a rule of <see cref="TrainingOptions"/>; nothing was loaded.</exception>
+    /// <exception cref="LoraTargetException">The targets name no module of the loaded model (models whose modules are known only once loaded).</exception>
     /// <exception cref="CheckpointCorruptException">The resume checkpoint fails its checksums (see <see cref="CheckpointDirectory.FindLatestValid"/>).</exception>
     public static TrainingOutcome Run(TrainingRequest request, ITrainingObserver? observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var config = request.Config;
-        if (!AdapterModes.All.Contains(config.Adapter))
-            throw new ArgumentException($"unknown adapter mode '{config.Adapter}' (expected one of {string.Join(", ", AdapterModes.All)})");
+        // Every rule of the config first: a broken one fails the same way on every retry, so fail before loading anything.
+        var config = request.Config.Validate();
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();

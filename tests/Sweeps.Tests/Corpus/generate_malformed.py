@@ -153,7 +153,7 @@ cases = [
  ("target-module-all-linear-mixed", "all-linear must be the only entry", rep("[l1, l2]", "[all-linear, l1]")),
  ("target-module-values-unknown", "unknown target module 'o_prj'", TB.replace("target_modules: { value: [q_proj, v_proj] }", "target_modules: { values: [[q_proj, v_proj], [q_proj, o_prj]] }")),
  ("target-module-mapping", "target_modules must be a list of names", rep("[l1, l2]", "{ a: 1 }")),
- ("target-regex-bad", "not a valid regular expression", add("  target_modules_regex: { value: '(unclosed' }\n")),
+ ("target-regex-bad", "target_modules_regex must be a valid regular expression", add("  target_modules_regex: { value: '(unclosed' }\n")),
  ("layers-negative", "layers_to_transform entry must be an integer ≥ 0", add("  layers_to_transform: { value: [0, -1] }\n")),
  ("rank-pattern-zero", "rank_pattern value must be an integer ≥ 1", add("  rank_pattern: { value: { l1: 0 } }\n")),
  ("alpha-pattern-nan", "alpha_pattern value must be a finite number > 0", add("  alpha_pattern: { value: { l1: .nan } }\n")),
@@ -206,6 +206,12 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
  ("tag-custom", "YAML tag", rep("seed: 1", "seed: !secret 1")),
  ("long-string", "longer than the 4096 allowed", add("description: " + "x" * 5000 + "\n")),
  ("deep-nesting", "nested more than 64 levels", add("description: " + "[" * 100 + "]" * 100 + "\n")),
+ # --- the trainer's rules across options, and the metrics a task reports
+ ("epochs-zero-no-steps", "epochs 0 with max_steps 0 trains nothing", add("  epochs: { value: 0 }\n")),
+ ("metric-cut-short", "unknown metric 'test_acc': lora trials of mlp on mnist report train_loss, test_loss, test_accuracy (did you mean 'test_accuracy'?)", rep("name: test_accuracy", "name: test_acc")),
+ ("metric-of-another-task", "unknown metric 'test_accuracy': lora trials of transformer-block on synthetic-regression report",
+  TB.replace("dataset: mnist", "dataset: synthetic-regression")),
+ ("metric-synonym", "(did you mean 'test_accuracy'?)", rep("name: test_accuracy", "name: accuracy")),
 ]
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "malformed")
 os.makedirs(out, exist_ok=True)

@@ -151,11 +151,13 @@ public sealed class LoraLinearTests
     }
 
     [Fact]
-    public void Invalid_settings_are_refused()
+    public void Settings_that_break_the_trainer_rule_table_are_refused_as_invalid_config()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => Adapt(8, 8, new LoraLayerSettings(0, 8)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Adapt(8, 8, new LoraLayerSettings(4, 8, Dropout: 1)));
-        Assert.Throws<ArgumentException>(() => Adapt(8, 8, new LoraLayerSettings(4, 8, Init: "orthogonal")));
+        Assert.Equal("rank", Assert.Single(Assert.Throws<InvalidTrainingConfigException>(() => Adapt(8, 8, new LoraLayerSettings(0, 8))).Problems).Key);
+        Assert.Equal("rank", Assert.Single(Assert.Throws<InvalidTrainingConfigException>(() => Adapt(8, 8, new LoraLayerSettings(4097, 8))).Problems).Key);
+        Assert.Equal("alpha", Assert.Single(Assert.Throws<InvalidTrainingConfigException>(() => Adapt(8, 8, new LoraLayerSettings(4, 0))).Problems).Key);
+        Assert.Equal("dropout", Assert.Single(Assert.Throws<InvalidTrainingConfigException>(() => Adapt(8, 8, new LoraLayerSettings(4, 8, Dropout: 1))).Problems).Key);
+        Assert.Contains("kaiming, gaussian", Assert.Throws<InvalidTrainingConfigException>(() => Adapt(8, 8, new LoraLayerSettings(4, 8, Init: "orthogonal"))).Message);
     }
 
     [Fact]

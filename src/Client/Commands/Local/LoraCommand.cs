@@ -29,7 +29,9 @@ public sealed class LoraParamsCommand : OrchestratorCommand
 
     private static readonly Option<string?> TargetsOption = new("--targets")
     {
-        Description = "Comma-separated target modules (e.g. q_proj,v_proj) or all-linear; default all-linear. Ignored for linear:INxOUT.",
+        Description = "Comma-separated target modules (e.g. q_proj,v_proj) or all-linear; default: the model type's, as in train and sweeps ("
+            + string.Join("; ", BuiltInModels.Names.Select(m => $"{m} → {string.Join(",", TrainingOptions.DefaultTargetModules(m) ?? [])}"))
+            + "). Ignored for linear:INxOUT.",
     };
 
     private static readonly Option<string> BiasOption = new("--bias")
@@ -54,8 +56,8 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         var rank = parseResult.GetValue(RankOption);
         var bias = parseResult.GetValue(BiasOption)!;
         var targets = LocalOptions.SplitList(parseResult.GetValue(TargetsOption));
-        if (rank < 1) throw new UserInputException($"--rank {rank} is not allowed; the rank must be a positive integer (e.g. 8).");
-        if (!BiasModes.Values.Contains(bias)) throw new UserInputException($"--bias '{bias}' is not allowed; use one of {string.Join(", ", BiasModes.Values)}.");
+        if (TrainingOptions.Get("rank").CheckInt(rank) is { } rankNeed) throw new UserInputException($"--rank {rank} is not allowed; rank must be {rankNeed}.");
+        if (TrainingOptions.Get("bias").CheckString(bias) is { } biasNeed) throw new UserInputException($"--bias '{bias}' is not allowed; bias must be {biasNeed}.");
 
         ParameterReport report;
         try

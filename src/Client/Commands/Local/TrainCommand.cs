@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Orchestrator.Client.Output;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
@@ -13,25 +15,15 @@ namespace Orchestrator.Client.Commands.Local;
 /// <summary><c>train</c>: one trial on this machine, no cluster: base model ► LoRA ► train ► evaluate ► files.</summary>
 public sealed class TrainCommand : OrchestratorCommand
 {
-    private static readonly Option<string> ModelOption = new("--model") { Description = "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder.", DefaultValueFactory = _ => "mlp" };
-    private static readonly Option<string> DatasetOption = new("--dataset") { Description = "Built-in dataset (mnist, synthetic-regression, text) or a path.", DefaultValueFactory = _ => "mnist" };
-    private static readonly Option<string> AdapterOption = new("--adapter") { Description = $"What trains: {string.Join(", ", AdapterModes.All)} (base only evaluates).", DefaultValueFactory = _ => AdapterModes.Lora };
-    private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank r.", DefaultValueFactory = _ => 8 };
-    private static readonly Option<double?> AlphaOption = new("--alpha") { Description = "LoRA alpha (scaling alpha/r); default: the rank." };
-    private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Comma-separated target modules, or all-linear (the default)." };
-    private static readonly Option<string> BiasOption = new("--bias") { Description = $"Which biases train: {string.Join(", ", BiasModes.Values)} (PEFT's bias).", DefaultValueFactory = _ => BiasModes.None };
-    private static readonly Option<double> DropoutOption = new("--dropout") { Description = "LoRA dropout on the adapter's input.", DefaultValueFactory = _ => 0 };
-    private static readonly Option<bool> RsloraOption = new("--use-rslora") { Description = "Scale by alpha/sqrt(r) instead of alpha/r." };
-    private static readonly Option<string> InitOption = new("--init") { Description = $"lora_A initialisation: {string.Join(", ", InitModes.Values)}.", DefaultValueFactory = _ => InitModes.Kaiming };
-    private static readonly Option<double> WeightDecayOption = new("--weight-decay") { Description = "AdamW weight decay.", DefaultValueFactory = _ => 0.01 };
-    private static readonly Option<string> ScheduleOption = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(", ", Schedules.Values)}.", DefaultValueFactory = _ => Schedules.Constant };
-    private static readonly Option<int> WarmupStepsOption = new("--warmup-steps") { Description = "Linear warm-up steps.", DefaultValueFactory = _ => 0 };
-    private static readonly Option<double> LearningRateOption = new("--lr") { Description = "Learning rate (AdamW).", DefaultValueFactory = _ => 1e-3 };
-    private static readonly Option<int> EpochsOption = new("--epochs") { Description = "Epochs over the training split.", DefaultValueFactory = _ => 1 };
-    private static readonly Option<int> MaxStepsOption = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
-    private static readonly Option<int?> BatchSizeOption = new("--batch-size") { Description = "Examples per step (default: the trainer's)." };
-    private static readonly Option<int> EvalEveryOption = new("--eval-every") { Description = "Evaluate every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
-    private static readonly Option<long> SeedOption = new("--seed") { Description = "Seed for initialisation and data order.", DefaultValueFactory = _ => 0 };
+    /// <summary>
+    /// One option per knob of the trainer's rule table (all but the per-module maps): named, described, defaulted and
+    /// checked by <see cref="TrainingOptions"/>, so `train` and a sweep mean the same thing by the same (or no) value.
+    /// </summary>
+    private static readonly IReadOnlyList<(TrainingOption Rule, Option Option)> ConfigOptions = TrainingOptions.All
+        .Where(rule => rule.Kind is not (OptionKind.IntMap or OptionKind.NumberMap))
+        .Select(rule => (rule, CreateOption(rule)))
+        .ToList();
+
     private static readonly Option<string> OutOption = new("--out", "-o") { Description = "Output folder: adapter/, result.json, checkpoints/.", Required = true };
     private static readonly Option<string?> BaseOption = new("--base") { Description = "Base weights: a model.safetensors file or a Hugging Face folder. Default: pretrain the built-in model (cached)." };
     private static readonly Option<int> PretrainEpochsOption = new("--pretrain-epochs") { Description = "Epochs of the cached pretraining of a built-in base.", DefaultValueFactory = _ => 1 };
@@ -41,14 +33,23 @@ public sealed class TrainCommand : OrchestratorCommand
     private static readonly Option<string?> DatasetDirOption = new("--datasets") { Description = "Where built-in datasets are read from; default: the data/ shipped with the orchestrator." };
     private static readonly Option<string> DeviceOption = new("--device") { Description = "cpu or cuda:N.", DefaultValueFactory = _ => "cpu" };
 
+    private static Option CreateOption(TrainingOption rule)
+    {
+        var description = $"{rule.Help} Default: {rule.DefaultText}.";
+        // Short and historical spellings: -r as PEFT's r, --targets as `lora params`.
+        string[] aliases = rule.Key switch { "rank" => ["-r"], "target_modules" => ["--targets"], _ => [] };
+        return rule.Kind == OptionKind.Bool
+            ? new Option<bool>(rule.CliName, aliases) { Description = description, DefaultValueFactory = _ => (bool)rule.Default! }
+            : new Option<string?>(rule.CliName, aliases) { Description = description, HelpName = rule.Kind.ToString().ToLowerInvariant() };
+    }
+
     public TrainCommand() : base("train", "Train one LoRA (or full / base) trial locally and write a PEFT adapter and result.json.")
     {
+        foreach (var (_, option) in ConfigOptions) Options.Add(option);
         foreach (var option in new Option[]
                  {
-                     ModelOption, DatasetOption, AdapterOption, RankOption, AlphaOption, TargetsOption, BiasOption, DropoutOption, RsloraOption,
-                     InitOption, LearningRateOption, WeightDecayOption, ScheduleOption, WarmupStepsOption, EpochsOption,
-                     MaxStepsOption, BatchSizeOption, EvalEveryOption, SeedOption, OutOption, BaseOption, PretrainEpochsOption,
-                     PretrainLearningRateOption, PretrainBatchSizeOption, DataDirOption, DatasetDirOption, DeviceOption, ConsoleOutput.JsonOption,
+                     OutOption, BaseOption, PretrainEpochsOption, PretrainLearningRateOption, PretrainBatchSizeOption, DataDirOption,
+                     DatasetDirOption, DeviceOption, ConsoleOutput.JsonOption,
                  })
             Options.Add(option);
     }
@@ -112,64 +113,18 @@ public sealed class TrainCommand : OrchestratorCommand
         return ExitCodes.Success;
     }
 
-    private static TrainingRequest BuildRequest(ParseResult parseResult)
+    /// <summary>The trial a `train` command line asks for: the table's defaults, then each option given, every rule checked.</summary>
+    /// <exception cref="UserInputException">An option breaks its rule, or the options together make no trainable config.</exception>
+    public static TrainingRequest BuildRequest(ParseResult parseResult)
     {
-        var adapter = parseResult.GetValue(AdapterOption)!;
-        if (!AdapterModes.All.Contains(adapter))
-            throw new UserInputException($"--adapter '{adapter}' is not allowed; use one of {string.Join(", ", AdapterModes.All)}.");
-        var rank = parseResult.GetValue(RankOption);
-        if (rank < 1) throw new UserInputException($"--rank {rank} is not allowed; the rank must be a positive integer (e.g. 8).");
-        var alpha = parseResult.GetValue(AlphaOption) ?? rank;
-        if (!(alpha > 0) || double.IsInfinity(alpha)) throw new UserInputException($"--alpha {alpha} is not allowed; alpha must be a positive number.");
-        var lr = parseResult.GetValue(LearningRateOption);
-        if (!(lr > 0) || double.IsInfinity(lr)) throw new UserInputException($"--lr {lr} is not allowed; the learning rate must be a positive number (e.g. 1e-3).");
-        var epochs = parseResult.GetValue(EpochsOption);
-        if (epochs < 0) throw new UserInputException($"--epochs {epochs} is not allowed; use 0 or more.");
-        var maxSteps = parseResult.GetValue(MaxStepsOption);
-        if (maxSteps < 0) throw new UserInputException($"--max-steps {maxSteps} is not allowed; use 0 (no limit) or more.");
-        if (epochs == 0 && maxSteps == 0) throw new UserInputException("--epochs 0 with no --max-steps trains nothing; give one of them.");
-        var evalEvery = parseResult.GetValue(EvalEveryOption);
-        if (evalEvery < 0) throw new UserInputException($"--eval-every {evalEvery} is not allowed; use 0 (at the end) or more.");
-        var batchSize = parseResult.GetValue(BatchSizeOption);
-        if (batchSize is < 1) throw new UserInputException($"--batch-size {batchSize} is not allowed; use 1 or more.");
-        var bias = parseResult.GetValue(BiasOption)!;
-        if (!BiasModes.Values.Contains(bias)) throw new UserInputException($"--bias '{bias}' is not allowed; use one of {string.Join(", ", BiasModes.Values)}.");
-        var init = parseResult.GetValue(InitOption)!;
-        if (!InitModes.Values.Contains(init)) throw new UserInputException($"--init '{init}' is not allowed; use one of {string.Join(", ", InitModes.Values)}.");
-        var schedule = parseResult.GetValue(ScheduleOption)!;
-        if (!Schedules.Values.Contains(schedule)) throw new UserInputException($"--schedule '{schedule}' is not allowed; use one of {string.Join(", ", Schedules.Values)}.");
-        var dropout = parseResult.GetValue(DropoutOption);
-        if (!(dropout >= 0 && dropout < 1)) throw new UserInputException($"--dropout {dropout} is not allowed; use a probability in [0, 1).");
-        var weightDecay = parseResult.GetValue(WeightDecayOption);
-        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay)) throw new UserInputException($"--weight-decay {weightDecay} is not allowed; use 0 or more.");
-        var warmup = parseResult.GetValue(WarmupStepsOption);
-        if (warmup < 0) throw new UserInputException($"--warmup-steps {warmup} is not allowed; use 0 or more.");
+        ArgumentNullException.ThrowIfNull(parseResult);
         var device = parseResult.GetValue(DeviceOption)!;
         if (device != "cpu" && !device.StartsWith("cuda", StringComparison.Ordinal))
             throw new UserInputException($"--device '{device}' is not allowed; use cpu or cuda:N.");
 
-        var config = new TrainingConfig
-        {
-            Model = parseResult.GetValue(ModelOption)!,
-            Dataset = parseResult.GetValue(DatasetOption)!,
-            Adapter = adapter,
-            Rank = rank,
-            Alpha = alpha,
-            TargetModules = LocalOptions.SplitList(parseResult.GetValue(TargetsOption)) is { Count: > 0 } targets ? targets : [LoraInjector.AllLinear],
-            Bias = bias,
-            Dropout = dropout,
-            UseRslora = parseResult.GetValue(RsloraOption),
-            Init = init,
-            LearningRate = lr,
-            WeightDecay = weightDecay,
-            Schedule = schedule,
-            WarmupSteps = warmup,
-            Epochs = epochs,
-            MaxSteps = maxSteps,
-            EvalEvery = evalEvery,
-            Seed = parseResult.GetValue(SeedOption),
-        };
-        if (batchSize is { } b) config = config with { BatchSize = b };
+        var config = ReadConfig(parseResult);
+        if (config.Problems() is { Count: > 0 } problems)
+            throw new UserInputException(string.Join("\n", problems.Select(p => $"{TrainingOptions.Get(p.Key).CliName}: {p.Message}.")));
 
         var baseWeights = parseResult.GetValue(BaseOption);
         BaseModelSpec baseSpec;
@@ -207,6 +162,56 @@ public sealed class TrainCommand : OrchestratorCommand
             Device = device,
             DataDirectory = datasets is null ? null : Path.GetFullPath(datasets),
         };
+    }
+
+    /// <summary>Starts from the same defaults as a sweep (a default <see cref="TrainingConfig"/>) and sets what the options give.</summary>
+    private static TrainingConfig ReadConfig(ParseResult parseResult)
+    {
+        var json = JsonSerializer.SerializeToNode(TrainingOptions.Defaults)!.AsObject();
+        foreach (var (rule, option) in ConfigOptions)
+        {
+            if (option is Option<bool> flag)
+            {
+                json[rule.Key] = parseResult.GetValue(flag);
+                continue;
+            }
+            if (parseResult.GetValue((Option<string?>)option) is { } text) json[rule.Key] = ParseValue(rule, text);
+        }
+        return json.Deserialize<TrainingConfig>()!;
+    }
+
+    /// <summary>One option's text as the JSON value of its key, or a message naming the option, the value and the rule.</summary>
+    private static JsonNode? ParseValue(TrainingOption rule, string text)
+    {
+        JsonNode? value = null;
+        string? need = rule.Requirement;
+        switch (rule.Kind)
+        {
+            case OptionKind.Int when long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer):
+                (value, need) = (JsonValue.Create(integer), rule.CheckInt(integer));
+                break;
+            case OptionKind.Number when double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
+                (value, need) = (JsonValue.Create(number), rule.CheckNumber(number));
+                break;
+            case OptionKind.String:
+                (value, need) = (JsonValue.Create(text), rule.CheckString(text));
+                break;
+            case OptionKind.StringList:
+                value = new JsonArray(LocalOptions.SplitList(text).Select(name => (JsonNode?)JsonValue.Create(name)).ToArray());
+                need = rule.Check(value);
+                break;
+            case OptionKind.IntList:
+                var items = LocalOptions.SplitList(text);
+                if (items.All(i => long.TryParse(i, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)))
+                {
+                    value = new JsonArray(items.Select(i => (JsonNode?)JsonValue.Create(long.Parse(i, CultureInfo.InvariantCulture))).ToArray());
+                    need = rule.Check(value);
+                }
+                break;
+        }
+        if (need is null) return value;
+        var shown = rule.Kind is OptionKind.Int or OptionKind.Number && value is not null ? text : $"'{text}'";
+        throw new UserInputException($"{rule.CliName} {shown} is not allowed; {rule.Key} must be {need}.");
     }
 
     private static string Describe(TrainingConfig config, IReadOnlyDictionary<string, double> metrics)

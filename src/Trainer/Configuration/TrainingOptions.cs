@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Trainer.Configuration;
+
+public enum OptionKind { Int, Number, Bool, String, StringList, IntList, IntMap, NumberMap }
+
+/// <summary>
+/// One knob of <see cref="TrainingConfig"/>: its key, type, the values it accepts, its default (the record's
+/// initialiser, read back, so it is written once) and its help text. Ranges of list and map kinds apply to entries.
+/// </summary>
+public sealed class TrainingOption
+{
+    internal TrainingOption(string key, OptionKind kind, string help)
+    {
+        Key = key;
+        Kind = kind;
+        Help = help;
+        Property = typeof(TrainingConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Single(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name == key);
+        MaxInt = (Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType) == typeof(long) ? long.MaxValue : int.MaxValue;
+    }
+
+    /// <summary>The snake_case key of sweep files and result.json.</summary>
+    public string Key { get; }
+    public OptionKind Kind { get; }
+    public string Help { get; }
+    public PropertyInfo Property { get; }
+
+    public long MinInt { get; internal init; }
+    public long MaxInt { get; internal init; }
+    public double? MinNumber { get; internal init; }
+    public bool MinExclusive { get; internal init; }
+    public double? MaxNumber { get; internal init; }
+    public bool MaxExclusive { get; internal init; }
+    public IReadOnlyList<string>? Allowed { get; internal init; }
+    /// <summary>Part of the adapter: meaningless for full fine-tuning and frozen-base baselines.</summary>
+    public bool LoraOnly { get; internal init; }
+    /// <summary>`model` and `dataset`: a sweep sets them under task, not parameters.</summary>
+    public bool IsTask { get; internal init; }
+
+    /// <summary>The command-line spelling: --key with dashes.</summary>
+    public string CliName => "--" + Key.Replace('_', '-');
+
+    public object? Default => Property.GetValue(TrainingOptions.Defaults);
+
+    /// <summary>The default as help shows it.</summary>
+    public string DefaultText => Key == "target_modules"
+        ? "the model type's default targets"
+        : Default switch
+        {
+            null => "none",
+            string s => s,
+            bool b => b ? "true" : "false",
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            var other => JsonSerializer.Serialize(other),
+        };
+
+    /// <summary>The whole rule in words, e.g. "an integer from 1 to 4096".</summary>
+    public string Requirement => Kind switch
+    {
+        OptionKind.Int => IntRequirement(),
+        OptionKind.Number => NumberRequirement(),
+        OptionKind.Bool => "true or false",
+        OptionKind.String => Allowed is { } a ? "one of " + string.Join(", ", a) : "text",
+        OptionKind.StringList => "a list of names",
+        OptionKind.IntList => $"a list of integers, each {IntRequirement()}",
+        OptionKind.IntMap => $"a mapping of module pattern to {IntRequirement()}",
+        _ => $"a mapping of module pattern to {NumberRequirement()}",
+    };
+
+    /// <summary>The bound an integer breaks ("an integer ≥ 1"), or null when it is allowed.</summary>
+    public string? CheckInt(long value) =>
+        value < MinInt ? $"an integer ≥ {MinInt}" : value > MaxInt ? $"an integer ≤ {MaxInt}" : null;
+
+    /// <summary>The rule a number breaks ("a finite number > 0"), or null when it is allowed.</summary>
+    public string? CheckNumber(double value)
+    {
+        var ok = double.IsFinite(value)
+            && (MinNumber is not { } min || (MinExclusive ? value > min : value >= min))
+            && (MaxNumber is not { } max || (MaxExclusive ? value < max : value <= max));
+        return ok ? null : NumberRequirement();
+    }
+
+    /// <summary>The rule a text value breaks, or null when it is allowed.</summary>
+    public string? CheckString(string value) =>
+        Allowed is { } allowed && !allowed.Contains(value) ? "one of " + string.Join(", ", allowed)
+        : Key == "target_modules_regex" && !TrainingOptions.IsValidRegex(value) ? "a valid regular expression"
+        : null;
+
+    /// <summary>Checks a value in its JSON form (as result.json and sweeps carry it); returns what it must be, or null.</summary>
+    public string? Check(JsonNode? node)
+    {
+        switch (Kind)
+        {
+            case OptionKind.Int:
+                return node is JsonValue v && v.TryGetValue(out long l) ? CheckInt(l) : IntRequirement();
+            case OptionKind.Number:
+                return node is JsonValue n && TryNumber(n, out var d) ? CheckNumber(d) : NumberRequirement();
+            case OptionKind.Bool:
+                return node is JsonValue b && b.TryGetValue(out bool _) ? null : Requirement;
+            case OptionKind.String:
+                if (node is null) return Default is null ? null : Requirement;
+                return node is JsonValue s && s.TryGetValue(out string? text) ? CheckString(text!) : Requirement;
+            case OptionKind.StringList:
+                return node is JsonArray names && names.All(x => x is JsonValue xv && xv.TryGetValue(out string? name) && name!.Length > 0) ? null : Requirement;
+            case OptionKind.IntList:
+                if (node is null) return null;
+                return node is JsonArray ints && ints.All(x => x is JsonValue xv && xv.TryGetValue(out long i) && CheckInt(i) is null) ? null : Requirement;
+            default:
+                if (node is null) return null;
+                if (node is not JsonObject map) return Requirement;
+                foreach (var (pattern, value) in map)
+                {
+                    if (!TrainingOptions.IsValidRegex(pattern)) return $"{Requirement} (a valid regular expression as key)";
+                    var entryBad = Kind == OptionKind.IntMap
+                        ? !(value is JsonValue iv && iv.TryGetValue(out long i) && CheckInt(i) is null)
+                        : !(value is JsonValue nv && TryNumber(nv, out var x) && CheckNumber(x) is null);
+                    if (entryBad) return Requirement;
+                }
+                return null;
+        }
+    }
+
+    private static bool TryNumber(JsonValue value, out double number)
+    {
+        if (value.TryGetValue(out number)) return true;
+        if (value.TryGetValue(out long l)) { number = l; return true; }
+        return false;
+    }
+
+    private string IntRequirement() => MaxInt >= int.MaxValue ? $"an integer ≥ {MinInt}" : $"an integer from {MinInt} to {MaxInt}";
+
+    private string NumberRequirement()
+    {
+        static string F(double x) => x.ToString(CultureInfo.InvariantCulture);
+        return (MinNumber, MaxNumber) switch
+        {
+            ({ } min, { } max) => $"a number in {(MinExclusive ? "(" : "[")}{F(min)}, {F(max)}{(MaxExclusive ? ")" : "]")}",
+            ({ } min, null) => $"a finite number {(MinExclusive ? ">" : "≥")} {F(min)}",
+            (null, { } max) => $"a finite number {(MaxExclusive ? "<" : "≤")} {F(max)}",
+            _ => "a finite number",
+        };
+    }
+}
+
+/// <summary>
+/// The one rule table of <see cref="TrainingConfig"/>: sweep validation, the <c>train</c> command (its options, help
+/// and checks) and the trainer (<see cref="TrainingConfig.Validate"/>) all read it, so a value one accepts the others
+/// accept, and an option left out means the same default everywhere.
+/// </summary>
+public static class TrainingOptions
+{
+    /// <summary>A config with every default: the record's initialisers.</summary>
+    public static readonly TrainingConfig Defaults = new();
+
+    /// <summary>PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model types whose checkpoints we can load (llama's layout).</summary>
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> PeftDefaultTargets = new Dictionary<string, IReadOnlyList<string>>
+    {
+        ["llama"] = ["q_proj", "v_proj"], ["mistral"] = ["q_proj", "v_proj"], ["mixtral"] = ["q_proj", "v_proj"],
+        ["qwen2"] = ["q_proj", "v_proj"], ["gemma"] = ["q_proj", "v_proj"], ["gemma2"] = ["q_proj", "v_proj"],
+    };
+
+    private const string TargetHelp =
+        "LoRA target modules: names matched as the whole module path or a dotted suffix of it, or the single entry all-linear "
+        + "(every linear layer but lm_head). Default, when none are given, PEFT's default for the model type: mlp → l1, l2, l3; "
+        + "transformer-block → q_proj, v_proj; llama → q_proj, v_proj; that is every linear layer of the small mlp, and the "
+        + "attention's query and value projections elsewhere, as PEFT and the LoRA paper (Hugging Face llama-family folders by "
+        + "the model_type of their config.json).";
+
+    public static readonly IReadOnlyList<TrainingOption> All =
+    [
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder.") { IsTask = true },
+        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files.") { IsTask = true },
+        new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
+        new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
+        new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha, and its default): the update is scaled by alpha/r "
+            + "(alpha/sqrt(r) with use_rslora), so by 1 at the default rank 8; give alpha = rank for scaling 1 at any rank.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
+        new TrainingOption("target_modules", OptionKind.StringList, TargetHelp) { LoraOnly = true },
+        new TrainingOption("target_modules_regex", OptionKind.String, "A regular expression matched against the whole module path (PEFT's target_modules given as a string); overrides target_modules.") { LoraOnly = true },
+        new TrainingOption("layers_to_transform", OptionKind.IntList, "Adapt only the layers with these indices (N in layers.N.).") { MinInt = 0, LoraOnly = true },
+        new TrainingOption("rank_pattern", OptionKind.IntMap, "Per-module rank: a regex matched against the end of the module path → rank.") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
+        new TrainingOption("alpha_pattern", OptionKind.NumberMap, "Per-module alpha: a regex matched against the end of the module path → alpha.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
+        new TrainingOption("dropout", OptionKind.Number, "LoRA dropout probability on the adapter's input (PEFT's lora_dropout).") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true, LoraOnly = true },
+        new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).") { Allowed = BiasModes.Values, LoraOnly = true },
+        new TrainingOption("use_rslora", OptionKind.Bool, "Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).") { LoraOnly = true },
+        new TrainingOption("init", OptionKind.String, "lora_A initialisation: kaiming (PEFT's default, init_lora_weights=true) or gaussian.") { Allowed = InitModes.Values, LoraOnly = true },
+        new TrainingOption("lr", OptionKind.Number, "Learning rate (AdamW).") { MinNumber = 0, MinExclusive = true },
+        new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.") { MinNumber = 0 },
+        new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = Schedules.Values },
+        new TrainingOption("warmup_steps", OptionKind.Int, "Linear learning-rate warm-up steps."),
+        new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.") { MinNumber = 0 },
+        new TrainingOption("batch_size", OptionKind.Int, "Examples per optimiser step.") { MinInt = 1, MaxInt = 1 << 20 },
+        new TrainingOption("epochs", OptionKind.Int, "Epochs over the training split; max_steps, when set, decides instead.") { MinInt = 0, MaxInt = 100_000 },
+        new TrainingOption("max_steps", OptionKind.Int, "Stop after this many optimiser steps; 0: epochs decide."),
+        new TrainingOption("eval_every", OptionKind.Int, "Evaluate every N steps; 0: at the end of every epoch (and always after the last step)."),
+        new TrainingOption("checkpoint_every", OptionKind.Int, "Write a checkpoint every N steps; 0: at every evaluation."),
+        new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.") { MinInt = 0 },
+        new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models.") { MinInt = 1, MaxInt = 1 << 16 },
+        new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
+    ];
+
+    private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
+
+    public static TrainingOption Get(string key) =>
+        ByKey.TryGetValue(key, out var option) ? option : throw new ArgumentException($"'{key}' is not a training option", nameof(key));
+
+    public static bool TryGet(string key, out TrainingOption option) => ByKey.TryGetValue(key, out option!);
+
+    /// <summary>
+    /// The target modules used when a config names none (PEFT's default for the model type), or null when the
+    /// model type has none (PEFT then asks for target_modules too).
+    /// </summary>
+    public static IReadOnlyList<string>? DefaultTargetModules(string model)
+    {
+        switch (model)
+        {
+            case BuiltInModels.Mlp: return ["l1", "l2", "l3"];
+            case BuiltInModels.TransformerBlock: return ["q_proj", "v_proj"];
+            case BuiltInModels.Llama: return PeftDefaultTargets["llama"];
+        }
+        if (LinearModel.ParseName(model) is not null) return [LinearModel.ModulePath];
+        var configFile = Path.Combine(model, "config.json");
+        if (!File.Exists(configFile))
+            return Directory.Exists(model) ? null : PeftDefaultTargets["llama"]; // not here (a silo's folder): our only loader is llama's
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(configFile));
+            return document.RootElement.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String
+                && PeftDefaultTargets.TryGetValue(type.GetString()!, out var targets) ? targets : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every rule <paramref name="config"/> breaks; empty when it is valid.</summary>
+    public static IReadOnlyList<TrainingConfigProblem> Problems(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var problems = new List<TrainingConfigProblem>();
+        var json = JsonSerializer.SerializeToNode(config)!.AsObject();
+        foreach (var option in All)
+        {
+            var node = json[option.Key];
+            if (option.Check(node) is { } need)
+                problems.Add(new(option.Key, $"{option.Key} must be {need}, got {Shown(node)}"));
+        }
+        if (config.Model.Trim().Length == 0) problems.Add(new("model", "model must not be empty"));
+        if (config.Dataset.Trim().Length == 0) problems.Add(new("dataset", "dataset must not be empty"));
+        if (config.Epochs == 0 && config.MaxSteps == 0)
+            problems.Add(new("epochs", "epochs 0 with max_steps 0 trains nothing; set one of them"));
+        if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
+        return problems;
+    }
+
+    private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)
+    {
+        const string key = "target_modules";
+        var targets = config.TargetModules;
+        if (targets.Distinct(StringComparer.Ordinal).Count() != targets.Count)
+            yield return new(key, $"{key} lists a module twice: [{string.Join(", ", targets)}]");
+        if (targets.Contains("all-linear") && targets.Count > 1)
+            yield return new(key, "all-linear must be the only entry of target_modules");
+        if (config.TargetModulesRegex is not null) yield break;
+        if (targets.Count == 0)
+        {
+            if (DefaultTargetModules(config.Model) is null)
+                yield return new(key, $"model '{config.Model}' has no default target modules; give target_modules or target_modules_regex");
+            yield break;
+        }
+        if (BuiltInModels.LinearModules(config.Model) is not { } known) yield break;
+        foreach (var target in targets)
+        {
+            if (target == "all-linear" || known.Any(path => path == target || path.EndsWith("." + target, StringComparison.Ordinal))) continue;
+            yield return new(key, $"unknown target module '{target}' for model {config.Model}; its linear modules are {string.Join(", ", known)} (or all-linear)");
+        }
+    }
+
+    private static string Shown(JsonNode? node) => node switch
+    {
+        null => "nothing",
+        JsonValue v when v.TryGetValue(out string? s) => $"'{s}'",
+        _ => node.ToJsonString(),
+    };
+
+    public static bool IsValidRegex(string pattern)
+    {
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromMilliseconds(100));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
