@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Trials;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -174,10 +175,10 @@ internal sealed partial class SweepReader(string file)
                     : problem.Key is "target_modules" or "model" && _taskModel is { } model ? (model.Line, model.Column)
                     : _parameters is { } ps ? (ps.Line, ps.Column) : (top.Line, top.Column);
                 var values = string.Join(", ", trial.Parameters.Select(kv => $"{kv.Key}={kv.Value}"));
-                Add(at.Item1, at.Item2, $"{problem.Message} (in {trial.Kind} trial {trial.TrialId}{(values.Length > 0 ? ": " + YamlTree.Truncate(values, 120) : "")})");
+                Add(at.Item1, at.Item2, $"{problem.Message} (in {trial.Kind.Name()} trial {trial.TrialId}{(values.Length > 0 ? ": " + YamlTree.Truncate(values, 120) : "")})");
             }
         }
-        CheckMetric(spec, trials.Select(t => t.Kind).Distinct().ToList(), top);
+        CheckMetric(spec, trials.Select(t => t.Kind.Name()).Distinct().ToList(), top);
     }
 
     private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)

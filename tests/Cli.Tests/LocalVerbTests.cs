@@ -68,6 +68,24 @@ public sealed class LocalVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_warns_with_file_line_column_when_some_trial_kinds_do_not_report_the_metric()
+    {
+        var path = Path.Combine(_dir, "partial.yaml");
+        File.WriteAllText(path, """
+            name: partial
+            task: { model: mlp, dataset: mnist }
+            metric: { name: train_loss, goal: minimize }
+            baselines: [base]
+            parameters:
+              rank: { values: [2] }
+              max_steps: { value: 5 }
+            """);
+        var result = await Run("validate", path);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(new Regex("warning: " + Regex.Escape(path) + @":3:\d+: metric 'train_loss' is not reported by base trials"), result.Stderr);
+    }
+
+    [Fact]
     public async Task Validate_on_a_bad_sweep_exits_2_with_file_line_column_problems()
     {
         var path = Path.Combine(_dir, "bad.yaml");

@@ -2,7 +2,7 @@ using Orchestrator.Sweeps;
 
 namespace Orchestrator.Client.Commands.Cluster;
 
-/// <summary>Reads and checks a sweep file before anything is sent: every problem as `file:line:col: message`.</summary>
+/// <summary>Reads and checks a sweep file before anything is sent: every problem as `file:line:col: message`; warnings go to stderr.</summary>
 public static class SweepFiles
 {
     public static (SweepSpec Spec, string Yaml) Load(FileInfo file)
@@ -10,7 +10,8 @@ public static class SweepFiles
         if (!file.Exists) throw new UserInputException($"sweep file '{file.FullName}' does not exist", ExitCodes.InvalidInput);
         try
         {
-            var spec = SweepFile.Load(file.FullName);
+            var spec = SweepFile.Load(file.FullName, out var warnings);
+            foreach (var warning in warnings) Console.Error.WriteLine($"warning: {warning}");
             return (spec, spec.SourceText);
         }
         catch (SweepValidationException e)

@@ -21,9 +21,10 @@ public sealed class ValidateCommand : OrchestratorCommand
         var path = parseResult.GetValue(SweepArgument)!;
         SweepSpec spec;
         IReadOnlyList<TrialPlan> trials;
+        IReadOnlyList<SweepProblem> warnings;
         try
         {
-            spec = SweepFile.Load(path);
+            spec = SweepFile.Load(path, out warnings);
             trials = SweepExpander.Expand(spec);
         }
         catch (SweepValidationException e)
@@ -36,12 +37,15 @@ public sealed class ValidateCommand : OrchestratorCommand
             return Task.FromResult(ExitCodes.InvalidInput);
         }
 
+        // Warnings (e.g. a metric some trial kinds do not report) in the same file:line:col form, on stderr.
+        foreach (var warning in warnings) output.Warning(warning.ToString());
         if (output.IsJson)
         {
             output.Json(new
             {
                 File = path,
                 Valid = true,
+                Warnings = warnings,
                 spec.Name,
                 Model = spec.Task.Model,
                 Dataset = spec.Task.Dataset,
