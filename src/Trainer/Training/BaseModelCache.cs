@@ -16,6 +16,22 @@ namespace Orchestrator.Trainer.Training;
 public sealed record BaseModel(nn.Module<Tensor, Tensor> Model, string Hash, string Source, bool Pretrained, TimeSpan PretrainElapsed);
 
 /// <summary>
+/// Where pretrained bases are shared beyond one cache (a silo's: the cluster's artifact store). Called on the
+/// training thread, under the cache's lock for that hash.
+/// </summary>
+public interface IBaseModelShare
+{
+    /// <summary>Copies the shared base <paramref name="hash"/> into <paramref name="directory"/>; false when none is shared yet.</summary>
+    bool TryFetch(string hash, string directory, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Shares the base just pretrained into <paramref name="directory"/>. If another copy was shared first, that one
+    /// stays the shared one and replaces the local files, so every user of the hash trains from the same bytes.
+    /// </summary>
+    void Publish(string hash, string directory, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// The frozen starting point of a trial. With a `pretrain` spec, a built-in model is trained in full on the trial's
 /// dataset (the rank study: 5 epochs, lr 2e-4, batch 1024, Adam ≡ AdamW without decay, no clipping) once per
 /// (model, dataset, spec) and cached at `{cache}/{hash}/model.safetensors`; every trial after that loads it.
@@ -30,6 +46,23 @@ public static class BaseModelCache
 
     // One pretraining per hash per process; across processes the temp+rename write makes a second writer harmless.
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    private static readonly AsyncLocal<IBaseModelShare?> Share = new();
+
+    /// <summary>
+    /// Until disposed, <see cref="Get"/> on this flow (the caller's thread) looks for a missing pretrained base in
+    /// <paramref name="share"/> before pretraining it, and publishes what it pretrained there.
+    /// </summary>
+    public static IDisposable ShareThrough(IBaseModelShare share)
+    {
+        var previous = Share.Value;
+        Share.Value = share;
+        return new ShareScope(previous);
+    }
+
+    private sealed class ShareScope(IBaseModelShare? previous) : IDisposable
+    {
+        public void Dispose() => Share.Value = previous;
+    }
 
     /// <summary>First 16 hex of sha256 over the canonical JSON of (model, dataset, base spec).</summary>
     /// <param name="vocabSize">The dataset's vocabulary, which shapes the built-in `llama` (ignored by other models).</param>
@@ -92,8 +125,13 @@ public static class BaseModelCache
         gate.Wait(cancellationToken);
         try
         {
-            if (!File.Exists(path))
+            var share = Share.Value;
+            var baseFolder = Path.GetDirectoryName(path)!;
+            if (!File.Exists(path) && (share is null || !share.TryFetch(hash, baseFolder, cancellationToken)))
+            {
                 elapsed = Pretrain(model, datasetName, data, spec, pretrain, vocabSize, path, cancellationToken);
+                share?.Publish(hash, baseFolder, cancellationToken);
+            }
         }
         finally
         {
