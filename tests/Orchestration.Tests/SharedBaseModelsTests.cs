@@ -37,16 +37,77 @@ public sealed class SharedBaseModelsTests : IAsyncLifetime
         return ArtifactStoreFactory.Create(_azurite.ConnectionString, "artifacts");
     }
 
-    private static SharedBaseModels Silo(IArtifactStore store, SiloMetrics metrics) => new(store, metrics, NullLogger<SharedBaseModels>.Instance);
+    private static readonly SharedBaseModelsOptions Fast = new() { PollInterval = TimeSpan.FromMilliseconds(50), ClaimRenewal = TimeSpan.FromMilliseconds(100) };
 
-    /// <summary>A local cache folder as pretraining leaves it: the weights and the spec.</summary>
-    private string Pretrained(string silo, string weights)
+    private static SharedBaseModels Silo(IArtifactStore store, SiloMetrics metrics, SharedBaseModelsOptions? options = null) =>
+        new(store, metrics, NullLogger<SharedBaseModels>.Instance, options ?? Fast);
+
+    private string Cache(string silo) => Path.Combine(_root, silo, "bases", Hash);
+
+    /// <summary>What pretraining leaves in a local cache folder: the weights and the spec.</summary>
+    private static void WriteBase(string folder, string weights)
     {
-        var folder = Path.Combine(_root, silo, "bases", Hash);
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, BaseModelCache.ModelFile), weights);
         File.WriteAllText(Path.Combine(folder, BaseModelCache.SpecFile), """{"model":"mlp"}""");
-        return folder;
+    }
+
+    private string Pretrained(string silo, string weights)
+    {
+        WriteBase(Cache(silo), weights);
+        return Cache(silo);
+    }
+
+    [Fact]
+    public async Task While_one_silo_pretrains_a_base_another_waits_for_its_copy_instead_of_pretraining_too()
+    {
+        var store = await StoreAsync("directory");
+        using var metricsA = new SiloMetrics();
+        using var metricsB = new SiloMetrics();
+        var started = new TaskCompletionSource();
+        using var mayFinish = new ManualResetEventSlim();
+        var bPretrained = false;
+
+        var first = Task.Run(() => Silo(store, metricsA).Provide(Hash, Cache("a"), () =>
+        {
+            started.SetResult();
+            mayFinish.Wait(TimeSpan.FromSeconds(30));
+            WriteBase(Cache("a"), "weights of a");
+        }, CancellationToken.None));
+        await started.Task;
+        var second = Task.Run(() => Silo(store, metricsB).Provide(Hash, Cache("b"), () =>
+        {
+            bPretrained = true;
+            WriteBase(Cache("b"), "weights of b");
+        }, CancellationToken.None));
+        await Task.Delay(500); // a few of b's polls, and a few renewals of a's claim
+        Assert.False(second.IsCompleted);
+        mayFinish.Set();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(bPretrained);
+        Assert.Equal("weights of a", File.ReadAllText(Path.Combine(Cache("b"), BaseModelCache.ModelFile)));
+        Assert.Equal((1, 0, 0, 1), (metricsA.BasesPretrained, metricsA.BasesDownloaded, metricsB.BasesPretrained, metricsB.BasesDownloaded));
+        Assert.False(await store.ExistsAsync(SharedBaseModels.ClaimPath(Hash), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_pretraining_claim_left_by_a_silo_that_died_is_taken_over_once_it_expires()
+    {
+        var store = await StoreAsync("directory");
+        var renewedAt = DateTimeOffset.UtcNow;
+        await store.TryCreateAsync(SharedBaseModels.ClaimPath(Hash),
+            new MemoryStream(Encoding.UTF8.GetBytes($$"""{"host":"gone","pid":1,"id":"x","renewed_at":"{{renewedAt:O}}"}""")), CancellationToken.None);
+        using var metrics = new SiloMetrics();
+        var expiry = TimeSpan.FromMilliseconds(400);
+
+        await Silo(store, metrics, Fast with { ClaimExpiry = expiry }).ProvideAsync(Hash, Cache("b"), () => WriteBase(Cache("b"), "weights of b"),
+            CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(DateTimeOffset.UtcNow - renewedAt >= expiry);
+        Assert.Equal(1, metrics.BasesPretrained);
+        Assert.Equal("weights of b", await ReadAsync(store, SharedBaseModels.ModelPath(Hash)));
+        Assert.False(await store.ExistsAsync(SharedBaseModels.ClaimPath(Hash), CancellationToken.None));
     }
 
     private static async Task<string> ReadAsync(IArtifactStore store, string path)

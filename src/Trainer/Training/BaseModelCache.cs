@@ -21,14 +21,12 @@ public sealed record BaseModel(nn.Module<Tensor, Tensor> Model, string Hash, str
 /// </summary>
 public interface IBaseModelShare
 {
-    /// <summary>Copies the shared base <paramref name="hash"/> into <paramref name="directory"/>; false when none is shared yet.</summary>
-    bool TryFetch(string hash, string directory, CancellationToken cancellationToken);
-
     /// <summary>
-    /// Shares the base just pretrained into <paramref name="directory"/>. If another copy was shared first, that one
-    /// stays the shared one and replaces the local files, so every user of the hash trains from the same bytes.
+    /// Fills <paramref name="directory"/> (<see cref="BaseModelCache.ModelFile"/>, <see cref="BaseModelCache.SpecFile"/>)
+    /// with base <paramref name="hash"/>: the shared copy if there is one; else by calling <paramref name="pretrain"/>
+    /// (which writes them) and sharing the result. Whatever it does, the files it leaves are the shared ones.
     /// </summary>
-    void Publish(string hash, string directory, CancellationToken cancellationToken);
+    void Provide(string hash, string directory, Action pretrain, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -49,8 +47,8 @@ public static class BaseModelCache
     private static readonly AsyncLocal<IBaseModelShare?> Share = new();
 
     /// <summary>
-    /// Until disposed, <see cref="Get"/> on this flow (the caller's thread) looks for a missing pretrained base in
-    /// <paramref name="share"/> before pretraining it, and publishes what it pretrained there.
+    /// Until disposed, <see cref="Get"/> on this flow (the caller's thread) asks <paramref name="share"/> for a
+    /// pretrained base missing here, rather than pretraining it itself.
     /// </summary>
     public static IDisposable ShareThrough(IBaseModelShare share)
     {
@@ -125,12 +123,11 @@ public static class BaseModelCache
         gate.Wait(cancellationToken);
         try
         {
-            var share = Share.Value;
-            var baseFolder = Path.GetDirectoryName(path)!;
-            if (!File.Exists(path) && (share is null || !share.TryFetch(hash, baseFolder, cancellationToken)))
+            if (!File.Exists(path))
             {
-                elapsed = Pretrain(model, datasetName, data, spec, pretrain, vocabSize, path, cancellationToken);
-                share?.Publish(hash, baseFolder, cancellationToken);
+                void PretrainHere() => elapsed = Pretrain(model, datasetName, data, spec, pretrain, vocabSize, path, cancellationToken);
+                if (Share.Value is { } share) share.Provide(hash, Path.GetDirectoryName(path)!, PretrainHere, cancellationToken);
+                else PretrainHere();
             }
         }
         finally
