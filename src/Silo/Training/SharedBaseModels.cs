@@ -82,6 +82,8 @@ public sealed class SharedBaseModels(IArtifactStore store, SiloMetrics metrics, 
         var renewing = RenewAsync(hash, claim, stopRenewing.Token);
         try
         {
+            // The silo that held the claim before may have published between our look and our claim.
+            if (await TryFetchAsync(hash, directory, cancellationToken)) return;
             pretrain();
             await PublishAsync(hash, directory, cancellationToken);
         }
