@@ -1,20 +1,23 @@
-using System.Globalization;
 using Orchestrator.Client.Commands;
 using Orchestrator.Client.Connection;
 using Orchestrator.Client.Output;
+using Orchestrator.Silo.Hosting;
 
 namespace Orchestrator.Client.Watching;
 
 /// <summary>
 /// Follows a sweep until it ends, drawing <see cref="SweepView"/>: the summary, the running trials, the best few.
-/// If the connection drops it reconnects (same address) and carries on: the sweep does not depend on a watcher.
+/// If the connection drops it reconnects (same address) and carries on, through the grain-call pipeline with no
+/// time limit: the sweep does not depend on a watcher. A process that hosts the silo itself has nothing to reconnect to.
 /// </summary>
-public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
+public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval, GrainCallResilience? resilience = null)
 {
+    private readonly GrainCallResilience _resilience = resilience ?? new GrainCallResilience();
+
     public async Task<SweepStatus> WatchAsync(Func<CancellationToken, Task<ClusterSession>> connect, ClusterSession session, string sweep,
         CancellationToken cancellationToken)
     {
-        var current = session;
+        ClusterSession? current = session;
         var ownsSession = false;
         try
         {
@@ -23,23 +26,29 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
                 SweepSnapshot? last = null;
                 while (true)
                 {
-                    SweepStatus status;
-                    IReadOnlyList<TrialRecord> trials;
-                    try
-                    {
-                        var grain = current.Client.GetGrain<ISweepGrain>(sweep);
-                        status = await grain.GetStatusAsync(cancellationToken);
-                        trials = await grain.GetTrialsAsync(cancellationToken);
-                    }
-                    catch (Exception e) when (!cancellationToken.IsCancellationRequested && !current.HostsSilo)
-                    {
-                        // A dropped gateway surfaces as a rejection, a timeout or a cancelled call: all mean reconnect.
-                        output.Warning($"connection lost ({e.Message.Split('\n')[0]}); reconnecting");
-                        if (ownsSession) await current.DisposeAsync();
-                        current = await ReconnectAsync(connect, cancellationToken);
-                        ownsSession = true;
-                        continue;
-                    }
+                    var (status, trials) = current is { HostsSilo: true } host
+                        ? await PollAsync(host, sweep, cancellationToken)
+                        : await _resilience.ExecuteAsync($"watch {sweep}", async ct =>
+                        {
+                            if (current is null)
+                            {
+                                current = await connect(ct);
+                                ownsSession = true;
+                            }
+                            try
+                            {
+                                return await PollAsync(current, sweep, ct);
+                            }
+                            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                            {
+                                // A dropped gateway surfaces as a rejection, a timeout or a cancelled call: all mean reconnect.
+                                output.Warning($"connection lost ({e.Message.Split('\n')[0]}); reconnecting");
+                                if (ownsSession) await current.DisposeAsync();
+                                current = null;
+                                ownsSession = false;
+                                throw;
+                            }
+                        }, cancellationToken, GrainCallResilience.Unbounded);
                     if (status.State == SweepState.NotFound)
                         throw new UserInputException($"no sweep named '{sweep}'", ExitCodes.NotFound);
 
@@ -54,21 +63,15 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval)
         }
         finally
         {
-            if (ownsSession) await current.DisposeAsync();
+            if (ownsSession && current is not null) await current.DisposeAsync();
         }
     }
 
-    private static async Task<ClusterSession> ReconnectAsync(Func<CancellationToken, Task<ClusterSession>> connect, CancellationToken cancellationToken)
+    private static async Task<(SweepStatus Status, IReadOnlyList<TrialRecord> Trials)> PollAsync(ClusterSession session, string sweep,
+        CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromSeconds(1);
-        while (true)
-        {
-            try { return await connect(cancellationToken); }
-            catch (UserInputException) when (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromSeconds(Math.Min(10, delay.TotalSeconds * 2));
-            }
-        }
+        var grain = session.Client.GetGrain<ISweepGrain>(sweep);
+        var status = await grain.GetStatusAsync(cancellationToken);
+        return (status, await grain.GetTrialsAsync(cancellationToken));
     }
 }

@@ -84,6 +84,12 @@ public static class SiloConfiguration
         services.TryAddSingleton<IArtifactStore>(_ => ArtifactStoreFactory.Create(options.ResolvedStorage, options.StorageContainer));
         services.TryAddSingleton<ITrialRunner, TorchTrialRunner>();
         services.TryAddSingleton<SiloMetrics>();
+        services.TryAddSingleton(sp => new GrainCallResilience(logger: sp.GetService<Microsoft.Extensions.Logging.ILogger<GrainCallResilience>>()));
+        services.TryAddSingleton<SharedBaseModels>();
+        services.TryAddSingleton<TrialTraining>();
+        services.TryAddSingleton<TrialArtifacts>();
+        services.TryAddSingleton<SweepReports>();
+        services.TryAddSingleton<WorkerHeartbeats>();
         services.AddHostedService<TrainerService>();
         if (options.Dashboard)
             Orleans.Dashboard.ServiceCollectionExtensions.AddDashboard(silo, _ => { });

@@ -16,7 +16,9 @@ public sealed class SiloMetrics : IDisposable
     private readonly Counter<long> _finished;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _steps;
-    private long _startedCount, _finishedCount, _failedCount, _stepCount, _running;
+    private readonly Counter<long> _basesPretrained;
+    private readonly Counter<long> _basesDownloaded;
+    private long _startedCount, _finishedCount, _failedCount, _stepCount, _running, _basesPretrainedCount, _basesDownloadedCount;
 
     public SiloMetrics()
     {
@@ -24,6 +26,8 @@ public sealed class SiloMetrics : IDisposable
         _finished = _meter.CreateCounter<long>("orchestrator.trials.finished");
         _failed = _meter.CreateCounter<long>("orchestrator.trials.failed");
         _steps = _meter.CreateCounter<long>("orchestrator.training.steps", description: "Optimizer steps of finished trials (rate = steps/s)");
+        _basesPretrained = _meter.CreateCounter<long>("orchestrator.bases.pretrained", description: "Base models pretrained on this silo");
+        _basesDownloaded = _meter.CreateCounter<long>("orchestrator.bases.downloaded", description: "Base models taken from the artifact store instead");
         _meter.CreateObservableGauge("orchestrator.trials.running", () => Interlocked.Read(ref _running));
     }
 
@@ -34,6 +38,13 @@ public sealed class SiloMetrics : IDisposable
         Interlocked.Increment(ref _finishedCount); Interlocked.Add(ref _stepCount, steps); Interlocked.Decrement(ref _running);
     }
     public void TrialFailed() { _failed.Add(1); Interlocked.Increment(ref _failedCount); Interlocked.Decrement(ref _running); }
+
+    public void BasePretrained() { _basesPretrained.Add(1); Interlocked.Increment(ref _basesPretrainedCount); }
+    public void BaseDownloaded() { _basesDownloaded.Add(1); Interlocked.Increment(ref _basesDownloadedCount); }
+
+    public long TrialsFinished => Interlocked.Read(ref _finishedCount);
+    public long BasesPretrained => Interlocked.Read(ref _basesPretrainedCount);
+    public long BasesDownloaded => Interlocked.Read(ref _basesDownloadedCount);
 
     public string ToPrometheusText()
     {
@@ -48,6 +59,8 @@ public sealed class SiloMetrics : IDisposable
         Line("orchestrator_trials_failed_total", "counter", Interlocked.Read(ref _failedCount));
         Line("orchestrator_training_steps_total", "counter", Interlocked.Read(ref _stepCount));
         Line("orchestrator_trials_running", "gauge", Interlocked.Read(ref _running));
+        Line("orchestrator_bases_pretrained_total", "counter", BasesPretrained);
+        Line("orchestrator_bases_downloaded_total", "counter", BasesDownloaded);
         return text.ToString();
     }
 

@@ -13,4 +13,8 @@ public interface ITrialRunner
 
 /// <summary>Where one attempt of a trial works on local disk.</summary>
 /// <param name="ResumeFrom">A downloaded checkpoint directory, or null to start fresh.</param>
-public sealed record TrialWorkspace(string OutputDirectory, string BaseCacheDirectory, string? ResumeFrom, string Device);
+public sealed record TrialWorkspace(string OutputDirectory, string BaseCacheDirectory, string? ResumeFrom, string Device)
+{
+    /// <summary>Where pretrained bases are shared with the other silos; null: this silo's cache alone.</summary>
+    public IBaseModelShare? SharedBases { get; init; }
+}

@@ -17,6 +17,7 @@ public sealed class TorchTrialRunner : ITrialRunner
             ResumeFrom = workspace.ResumeFrom,
             Device = workspace.Device,
         };
+        using var sharing = workspace.SharedBases is { } shared ? BaseModelCache.ShareThrough(shared) : null;
         return TrialTrainer.Run(request, observer, cancellationToken);
     }
 }

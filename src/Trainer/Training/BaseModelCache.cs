@@ -16,6 +16,20 @@ namespace Orchestrator.Trainer.Training;
 public sealed record BaseModel(nn.Module<Tensor, Tensor> Model, string Hash, string Source, bool Pretrained, TimeSpan PretrainElapsed);
 
 /// <summary>
+/// Where pretrained bases are shared beyond one cache (a silo's: the cluster's artifact store). Called on the
+/// training thread, under the cache's lock for that hash.
+/// </summary>
+public interface IBaseModelShare
+{
+    /// <summary>
+    /// Fills <paramref name="directory"/> (<see cref="BaseModelCache.ModelFile"/>, <see cref="BaseModelCache.SpecFile"/>)
+    /// with base <paramref name="hash"/>: the shared copy if there is one; else by calling <paramref name="pretrain"/>
+    /// (which writes them) and sharing the result. Whatever it does, the files it leaves are the shared ones.
+    /// </summary>
+    void Provide(string hash, string directory, Action pretrain, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// The frozen starting point of a trial. With a `pretrain` spec, a built-in model is trained in full on the trial's
 /// dataset (the rank study: 5 epochs, lr 2e-4, batch 1024, Adam ≡ AdamW without decay, no clipping) once per
 /// (model, dataset, spec) and cached at `{cache}/{hash}/model.safetensors`; every trial after that loads it.
@@ -30,6 +44,23 @@ public static class BaseModelCache
 
     // One pretraining per hash per process; across processes the temp+rename write makes a second writer harmless.
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    private static readonly AsyncLocal<IBaseModelShare?> Share = new();
+
+    /// <summary>
+    /// Until disposed, <see cref="Get"/> on this flow (the caller's thread) asks <paramref name="share"/> for a
+    /// pretrained base missing here, rather than pretraining it itself.
+    /// </summary>
+    public static IDisposable ShareThrough(IBaseModelShare share)
+    {
+        var previous = Share.Value;
+        Share.Value = share;
+        return new ShareScope(previous);
+    }
+
+    private sealed class ShareScope(IBaseModelShare? previous) : IDisposable
+    {
+        public void Dispose() => Share.Value = previous;
+    }
 
     /// <summary>First 16 hex of sha256 over the canonical JSON of (model, dataset, base spec).</summary>
     /// <param name="vocabSize">The dataset's vocabulary, which shapes the built-in `llama` (ignored by other models).</param>
@@ -93,7 +124,11 @@ public static class BaseModelCache
         try
         {
             if (!File.Exists(path))
-                elapsed = Pretrain(model, datasetName, data, spec, pretrain, vocabSize, path, cancellationToken);
+            {
+                void PretrainHere() => elapsed = Pretrain(model, datasetName, data, spec, pretrain, vocabSize, path, cancellationToken);
+                if (Share.Value is { } share) share.Provide(hash, Path.GetDirectoryName(path)!, PretrainHere, cancellationToken);
+                else PretrainHere();
+            }
         }
         finally
         {

@@ -1,0 +1,22 @@
+using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models;
+
+namespace Orchestrator.Silo.Training;
+
+/// <summary>How a failed attempt is told to the sweep: its reason, and whether another attempt could succeed.</summary>
+public static class TrialFailures
+{
+    /// <summary>
+    /// False for errors in the trial itself, which every attempt would hit again: a bad config (any
+    /// <see cref="ArgumentException"/>, invalid training configs included), LoRA targets the model lacks, an unknown
+    /// model, a loss that diverges (seeded training diverges the same way again). The sweep then fails the trial at
+    /// once instead of max_failures times.
+    /// </summary>
+    public static bool IsRetryable(Exception exception) => exception is not
+        (ArgumentException or LoraTargetException or UnknownModelException or TrialDivergedException);
+
+    public static TrialFailure Of(TrialLease lease, Exception exception) =>
+        new(lease.TrialId, lease.Attempt, Describe(exception), IsRetryable(exception));
+
+    public static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+}

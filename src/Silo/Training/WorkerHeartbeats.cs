@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Silo.Hosting;
+using Orleans.Runtime;
+
+namespace Orchestrator.Silo.Training;
+
+/// <summary>
+/// A slot's signs of life: its status for `workers` (best effort, never retried: the next beat supersedes it) and,
+/// while it trains, the trial's heartbeat to its sweep, which keeps the lease.
+/// </summary>
+public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions options, ILocalSiloDetails silo, ILogger<WorkerHeartbeats> logger)
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Beats every <see cref="Interval"/> until cancelled: the trial's heartbeat, then the worker's status.</summary>
+    public async Task BeatWhileTrainingAsync(string workerId, RunningTrial trial, Func<bool> draining, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(Interval, cancellationToken);
+                await trial.HeartbeatAsync();
+                await ReportAsync(workerId, trial, draining());
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Publishes the slot's status (idle when <paramref name="trial"/> is null).</summary>
+    public async Task ReportAsync(string workerId, RunningTrial? trial, bool draining)
+    {
+        try
+        {
+            var latest = trial?.Latest;
+            await grains.GetGrain<IWorkerGrain>(workerId).HeartbeatAsync(new WorkerInfo(workerId, silo.Name, options.Device,
+                options.Accelerator, options.MemoryPerSlot, trial?.Lease.Sweep, trial?.Lease.TrialId, latest?.Step ?? 0,
+                latest?.TotalSteps ?? 0, DateTimeOffset.UtcNow, draining));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogDebug("Worker {Worker}: status not reported ({Error})", workerId, e.Message);
+        }
+    }
+}

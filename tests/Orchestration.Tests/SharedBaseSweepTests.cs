@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Contracts.Sweeps;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Journal;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Persistence;
+using Orchestrator.Silo.Telemetry;
+using Orchestrator.Silo.Training;
+using Orchestrator.Trainer.Training;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Orchestration.Tests;
+
+/// <summary>
+/// Two real silos, each with its own data directory (so its own local cache of bases), sharing one artifact store
+/// as pods share Blob Storage: a sweep whose trials run on both pretrains its base once.
+/// </summary>
+public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Name = "shared-base";
+    private readonly string _root = SweepCluster.NewDataDir();
+    private readonly ConcurrentDictionary<string, SiloMetrics> _metrics = new();
+    private InProcessTestCluster _cluster = null!;
+
+    private const string Grid = """
+        name: shared-base
+        seed: 5
+        task:
+          model: mlp
+          dataset: mnist
+          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
+        metric: { name: test_accuracy, goal: maximize }
+        method: grid
+        parallel: 2
+        max_failures: 0
+        parameters:
+          rank: { values: [1, 2, 4, 8] }
+          alpha: { value: 4 }
+          target_modules: { value: [l1, l2, l3] }
+          batch_size: { value: 64 }
+          max_steps: { value: 20 }
+          eval_every: { value: 20 }
+        """;
+
+    private string Artifacts => Path.Combine(_root, "artifacts");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        var journal = new FileEventJournal(Path.Combine(_root, "state", "journal"));
+        var grainStorage = new FileGrainStorage(Path.Combine(_root, "state", "grains"));
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((silo, siloBuilder) =>
+        {
+            var options = new SiloHostOptions
+            {
+                DataDir = Path.Combine(_root, silo.SiloName), Storage = Artifacts, Slots = 1, SiloName = silo.SiloName, HttpPort = 0,
+                ShutdownTimeout = TimeSpan.FromSeconds(20),
+            };
+            siloBuilder.Services.AddSingleton(_metrics.GetOrAdd(silo.SiloName, _ => new SiloMetrics()));
+            siloBuilder.Services.AddSingleton<IEventJournal>(journal);
+            SiloConfiguration.Configure(siloBuilder, options, clustering: false);
+            siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Orchestrator, grainStorage);
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        try { await _cluster.StopAllSilosAsync(); } catch (Exception) { /* best effort */ }
+        await _cluster.DisposeAsync();
+        SweepCluster.TryDelete(_root);
+    }
+
+    [Fact]
+    public async Task A_sweep_whose_trials_run_on_two_silos_pretrains_its_base_once_and_both_train_from_the_same_bytes()
+    {
+        var sweep = _cluster.Client.GetGrain<ISweepGrain>(Name);
+        var submitted = await sweep.SubmitAsync(new SweepSubmission(Grid, $"{Name}.yaml"));
+        Assert.True(submitted.Accepted, submitted.Message);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        SweepStatus status;
+        while (!(status = await sweep.GetStatusAsync()).IsTerminal && DateTime.UtcNow < deadline) await Task.Delay(200);
+        var trials = await sweep.GetTrialsAsync();
+        foreach (var t in trials) output.WriteLine($"{t.TrialId} {t.State} attempts {t.Attempts} {t.Error}");
+        Assert.Equal(SweepState.Finished, status.State);
+        Assert.Equal(4, status.Succeeded);
+        var silos = _metrics.Where(m => m.Value.TrialsFinished > 0).Select(m => m.Key).ToList();
+        Assert.Equal(2, silos.Count);
+
+        var pretrained = _metrics.Values.Sum(m => m.BasesPretrained);
+        var downloaded = _metrics.Values.Sum(m => m.BasesDownloaded);
+        output.WriteLine($"trials finished: {string.Join(", ", _metrics.Select(m => $"{m.Key} {m.Value.TrialsFinished}"))}; bases pretrained {pretrained}, downloaded {downloaded}");
+        Assert.Equal(1, pretrained);
+        Assert.Equal(1, downloaded);
+
+        // One base in the store, and each silo's local copy is those bytes.
+        var published = Assert.Single(Directory.GetDirectories(Path.Combine(Artifacts, "bases")));
+        var hash = Path.GetFileName(published);
+        var sha = FileHashes.Sha256(Path.Combine(published, BaseModelCache.ModelFile));
+        Assert.Contains(sha, File.ReadAllText(Path.Combine(published, SharedBaseModels.ManifestFile)));
+        foreach (var silo in silos)
+            Assert.Equal(sha, FileHashes.Sha256(Path.Combine(_root, silo, "bases", hash, BaseModelCache.ModelFile)));
+    }
+}
