@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Sweeps;
 using Orchestrator.Sweeps.EarlyStopping;
@@ -11,10 +12,10 @@ public sealed record SweepSettings(
     string Model, string Dataset, JsonElement? Base, string Metric, bool Maximize, int Parallel, int MaxFailures,
     EarlyStoppingRule? EarlyStopping)
 {
-    public MetricGoal Goal => Maximize ? MetricGoal.Maximize : MetricGoal.Minimize;
+    [JsonIgnore] public MetricGoal Goal => Maximize ? MetricGoal.Maximize : MetricGoal.Minimize;
 
     /// <summary>The JSON a lease carries for the base (<c>null</c> when there is none).</summary>
-    public string BaseJson => Base is { } b ? b.GetRawText() : "null";
+    [JsonIgnore] public string BaseJson => Base is { } b ? b.GetRawText() : "null";
 
     public static SweepSettings Of(SweepSpec spec) => new(
         spec.Task.Model, spec.Task.Dataset,
@@ -50,7 +51,7 @@ public sealed record EarlyStoppingRule(string Type, int MinIter = 0, int MaxIter
 /// <summary>One planned trial as journaled: its id, kind, the parameters shown to users, the trainer config exactly as leases send it, and its memory estimate.</summary>
 public sealed record PlannedTrial(string Id, string Kind, IReadOnlyDictionary<string, string> Parameters, JsonElement Config, long MemoryBytes)
 {
-    public string ConfigJson => Config.GetRawText();
+    [JsonIgnore] public string ConfigJson => Config.GetRawText();
 
     public static PlannedTrial Of(TrialPlan plan) => new(plan.TrialId, plan.Kind, plan.Parameters,
         JsonSerializer.SerializeToElement(plan.Config), TrialMemoryEstimates.BytesFor(plan.Config));
