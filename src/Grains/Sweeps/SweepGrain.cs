@@ -25,6 +25,7 @@ public sealed class SweepGrain(
     /// itself and resumes its lost-worker checks, even before any worker asks for work.
     /// </summary>
     private const string WatchdogReminder = "watchdog";
+    private static readonly TimeSpan FinalManifestTimeout = TimeSpan.FromSeconds(10);
     private readonly SweepLedger _ledger = new();
     private readonly HeartbeatOptions _options = options.Value;
     private IGrainTimer? _heartbeatTimer;
@@ -278,13 +279,16 @@ public sealed class SweepGrain(
         await AppendAsync([new SweepStateChanged(time.GetUtcNow(), SweepState.Finished)], cancellationToken);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepInactiveAsync(Name, cancellationToken);
         await StopWatchdogAsync();
+        // The manifest now with every result. Best effort and bounded: this runs inside a worker's completion call, and
+        // the journal, not this file, is the record of the results (the submission's manifest stays if it fails).
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(FinalManifestTimeout);
         try
         {
-            await WriteArtifactsAsync(cancellationToken); // the manifest now with every result
+            await WriteArtifactsAsync(bounded.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The submission's manifest stays; the journal, not this file, is the record of the results.
             logger.LogWarning("Sweep {Sweep}: final manifest not written ({Error})", Name, e.Message);
         }
     }
