@@ -21,7 +21,7 @@ public abstract class ClusterCommand(string name, string description) : Orchestr
         parseResult.GetValue(argument) is { } name ? CheckSweepName(name) : null;
 
     /// <summary>Exit 2 (<see cref="ExitCodes.InvalidInput"/>) with the rule's message when <paramref name="name"/> cannot name a sweep.</summary>
-    public static string CheckSweepName(string name) =>
+    protected static string CheckSweepName(string name) =>
         SweepName.Check(name) is { } problem ? throw new UserInputException(problem, ExitCodes.InvalidInput) : name;
 
     /// <summary>The sweep's status, or a NotFound error naming the sweeps that do exist.</summary>
