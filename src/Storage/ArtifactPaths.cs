@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Orchestrator.Contracts.Sweeps;
 
 namespace Orchestrator.Storage;
 
@@ -11,7 +12,9 @@ public static partial class ArtifactPaths
     public const string AdapterWeightsFile = "adapter_model.safetensors";
     public const string AdapterConfigFile = "adapter_config.json";
 
-    public static string Sweep(string sweep) => $"sweeps/{Name(sweep, nameof(sweep))}/";
+    /// <summary>A sweep's folder. Sweep names follow <see cref="SweepName"/> (stricter than other segments).</summary>
+    public static string Sweep(string sweep) =>
+        SweepName.IsValid(sweep) ? $"sweeps/{sweep}/" : throw new InvalidArtifactNameException(sweep ?? "", $"a sweep name must be {SweepName.Rule}");
 
     public static string Spec(string sweep) => Sweep(sweep) + "spec.yaml";
 

@@ -67,9 +67,6 @@ public static partial class SweepFile
 
     private static SweepValidationException Fail(string file, string message) => new([new SweepProblem(file, 1, 1, message)]);
 
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
-    internal static partial Regex NamePattern();
-
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_./-]{0,127}$")]
     internal static partial Regex MetricPattern();
 }
@@ -120,8 +117,8 @@ internal sealed partial class SweepReader(string file)
         var keys = Keys(top, TopKeys, null);
 
         var name = RequiredString(top, keys, "name");
-        if (name is not null && !SweepFile.NamePattern().IsMatch(name))
-            Add(keys["name"], $"name must be lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash; got '{YamlTree.Truncate(name)}'");
+        if (name is not null && !Orchestrator.Contracts.Sweeps.SweepName.IsValid(name))
+            Add(keys["name"], $"name must be {Orchestrator.Contracts.Sweeps.SweepName.Rule}; got '{YamlTree.Truncate(name)}'");
         var description = keys.TryGetValue("description", out var d) ? String(d, "description") ?? "" : "";
         long seed = keys.TryGetValue("seed", out var s) ? Int(s, "seed", 0, long.MaxValue) ?? 0 : 0;
         var task = Task(top, keys);

@@ -1,6 +1,7 @@
 using Orchestrator.Contracts.Sweeps;
 using Orchestrator.Grains.Journal;
 using Orchestrator.Grains.Sweeps;
+using Orchestrator.Sweeps;
 
 namespace Orchestrator.Orchestration.Tests;
 
@@ -24,6 +25,10 @@ public sealed class SweepLedgerTests
         {(earlyTerminate is null ? "" : "early_terminate: " + earlyTerminate)}
         """;
 
+    private static SweepSubmitted Submitted(string yaml) => SweepPlans.Submitted(T0, SweepFile.Parse(yaml, "ledger.yaml"));
+
+    private static SweepExtended Extended(DateTimeOffset at, string yaml) => new(at, yaml, PlannedTrial.Of(SweepFile.Parse(yaml, "ledger.yaml")));
+
     private static SweepLedger Replay(IEnumerable<SweepEvent> events)
     {
         var ledger = new SweepLedger();
@@ -42,7 +47,7 @@ public sealed class SweepLedgerTests
     public void Replaying_the_journal_reproduces_every_trial_state()
     {
         var ledger = new SweepLedger();
-        var events = new List<SweepEvent> { new SweepSubmitted(T0, Yaml(), "ledger.yaml") };
+        var events = new List<SweepEvent> { Submitted(Yaml()) };
         ledger.Apply(events[0]);
         var ids = ledger.Trials.Select(t => t.Id).ToList();
         Assert.Equal(4, ids.Count);
@@ -72,7 +77,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void A_second_completion_of_a_trial_changes_nothing()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml())]);
         var id = ledger.Trials[0].Id;
         ledger.Apply(new TrialLeased(T0, id, 1, "a/0"));
         ledger.Apply(new TrialRequeued(T0, id, 1, "worker lost"));
@@ -92,7 +97,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void A_trial_is_retried_max_failures_times_then_marked_failed()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(maxFailures: 2), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml(maxFailures: 2))]);
         var id = ledger.Trials[0].Id;
         for (var attempt = 1; attempt <= 2; attempt++)
         {
@@ -112,7 +117,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void A_non_retryable_failure_fails_the_trial_at_once_and_a_stale_attempts_failure_is_ignored()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(maxFailures: 5), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml(maxFailures: 5))]);
         var (a, b) = (ledger.Trials[0].Id, ledger.Trials[1].Id);
         ledger.Apply(new TrialLeased(T0, a, 1, "w/0"));
         ledger.Apply(new TrialFailed(T0, a, 1, "bad config", Retryable: false));
@@ -129,7 +134,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void Requeue_applies_only_to_the_current_attempt()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml())]);
         var id = ledger.Trials[0].Id;
         ledger.Apply(new TrialLeased(T0, id, 1, "a/0"));
         ledger.Apply(new TrialRequeued(T0, id, 1, "worker lost"));
@@ -147,7 +152,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void Raising_run_cap_adds_trials_and_reopens_a_finished_sweep()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(runCap: 2), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml(runCap: 2))]);
         Assert.Equal(2, ledger.Trials.Count);
         foreach (var (t, i) in ledger.Trials.Select((t, i) => (t, i + 1)).ToList())
         {
@@ -158,7 +163,7 @@ public sealed class SweepLedgerTests
         Assert.True(ledger.AllTerminal);
         var first = ledger.Trials.Select(t => t.Id).ToList();
 
-        ledger.Apply(new SweepExtended(T0.AddMinutes(1), Yaml(runCap: 4)));
+        ledger.Apply(Extended(T0.AddMinutes(1), Yaml(runCap: 4)));
 
         Assert.Equal(SweepState.Running, ledger.State);
         Assert.Null(ledger.FinishedAt);
@@ -171,7 +176,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void Cancel_marks_queued_and_running_trials_cancelled_and_keeps_results()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml())]);
         var ids = ledger.Trials.Select(t => t.Id).ToList();
         ledger.Apply(new TrialLeased(T0, ids[0], 1, "w/0"));
         ledger.Apply(new TrialCompleted(T0, ids[0], 1, Completion(ids[0], 1)));
@@ -190,7 +195,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void Asha_prune_decisions_are_the_same_after_a_replay()
     {
-        var events = new List<SweepEvent> { new SweepSubmitted(T0, Yaml(earlyTerminate: "{ type: asha, min_iter: 1, max_iter: 9, eta: 3 }"), "ledger.yaml") };
+        var events = new List<SweepEvent> { Submitted(Yaml(earlyTerminate: "{ type: asha, min_iter: 1, max_iter: 9, eta: 3 }")) };
         var live = new SweepLedger();
         live.Apply(events[0]);
         var ids = live.Trials.Select(t => t.Id).ToList();
@@ -223,7 +228,7 @@ public sealed class SweepLedgerTests
     [Fact]
     public void Without_early_terminate_no_trial_is_ever_pruned()
     {
-        var ledger = Replay([new SweepSubmitted(T0, Yaml(), "ledger.yaml")]);
+        var ledger = Replay([Submitted(Yaml())]);
         foreach (var (t, i) in ledger.Trials.Select((t, i) => (t, i)).ToList())
         {
             ledger.Apply(new TrialLeased(T0, t.Id, 1, "w/0"));

@@ -35,7 +35,27 @@ public sealed record SubmitResult(
     [property: Id(0)] bool Accepted,
     [property: Id(1)] string Message,
     [property: Id(2)] int TrialCount,
-    [property: Id(3)] int AddedTrials);
+    [property: Id(3)] int AddedTrials,
+    [property: Id(4)] SubmitOutcome Outcome = SubmitOutcome.Submitted,
+    [property: Id(5)] string? SpecHash = null);
+
+/// <summary>What a submission did. Every refusal is the user's to fix (the CLI exits 2).</summary>
+[GenerateSerializer, Alias("SubmitOutcome")]
+public enum SubmitOutcome
+{
+    /// <summary>A new sweep: every trial queued.</summary>
+    Submitted,
+    /// <summary>The same spec with a higher run_cap: the new trials queued.</summary>
+    Extended,
+    /// <summary>The same spec, nothing new to run.</summary>
+    Unchanged,
+    /// <summary>The file does not validate, or names another sweep.</summary>
+    Invalid,
+    /// <summary>A sweep of this name exists with a different spec (the message names each changed field).</summary>
+    SpecChanged,
+    /// <summary>The sweep was cancelled; its name is not reused.</summary>
+    Cancelled,
+}
 
 [GenerateSerializer, Alias("SweepCommand")]
 public enum SweepCommand { Pause, Resume, Cancel }

@@ -89,9 +89,14 @@ public sealed record ParameterValue
         _ => "",
     };
 
-    public bool Equals(ParameterValue? other) => other is not null && Kind == other.Kind && ToString() == other.ToString();
+    /// <summary>
+    /// Numbers are equal by value, whether integer or not (JSON writes 2.0 as 2, which reads back as an integer);
+    /// everything else by kind and display form.
+    /// </summary>
+    public bool Equals(ParameterValue? other) =>
+        other is not null && (AsNumber is { } a && other.AsNumber is { } b ? a.Equals(b) : Kind == other.Kind && ToString() == other.ToString());
 
-    public override int GetHashCode() => HashCode.Combine(Kind, ToString());
+    public override int GetHashCode() => AsNumber is { } n ? n.GetHashCode() : HashCode.Combine(Kind, ToString());
 
     private static ParameterValue FromJsonValue(JsonValue value) => value.GetValueKind() switch
     {

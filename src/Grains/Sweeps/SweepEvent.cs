@@ -1,8 +1,13 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Orchestrator.Grains.Sweeps;
 
-/// <summary>One durable change of a sweep. The sweep's state is exactly the replay of these, in order.</summary>
+/// <summary>
+/// One durable change of a sweep. The sweep's state is exactly the replay of these, in order. Events record
+/// decisions (the planned trials, the settings a lease carries, the early-stopping rule), never inputs to re-derive
+/// them from: a later version that parses YAML or hashes ids differently replays an old journal to the same state.
+/// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(SweepSubmitted), "submitted")]
 [JsonDerivedType(typeof(SweepExtended), "extended")]
@@ -15,10 +20,17 @@ namespace Orchestrator.Grains.Sweeps;
 [JsonDerivedType(typeof(TrialRequeued), "requeued")]
 public abstract record SweepEvent(DateTimeOffset At);
 
-public sealed record SweepSubmitted(DateTimeOffset At, string YamlText, string FileName) : SweepEvent(At);
+/// <summary>
+/// A sweep accepted: its canonical spec and hash (what a resubmission is compared with), the settings, and every
+/// planned trial. The YAML text is kept for spec.yaml and <c>GetSpecAsync</c> only; replay never parses it.
+/// Spec, Settings and Trials are null only in journals written before they were recorded (see <see cref="LegacySweepEvents"/>).
+/// </summary>
+public sealed record SweepSubmitted(
+    DateTimeOffset At, string YamlText, string FileName, string? SpecHash = null, JsonElement? Spec = null,
+    SweepSettings? Settings = null, IReadOnlyList<PlannedTrial>? Trials = null) : SweepEvent(At);
 
-/// <summary>The same spec resubmitted with a larger run_cap: the trials it adds are queued.</summary>
-public sealed record SweepExtended(DateTimeOffset At, string YamlText) : SweepEvent(At);
+/// <summary>The same spec resubmitted with a larger run_cap: the trials it adds (already known ids are skipped).</summary>
+public sealed record SweepExtended(DateTimeOffset At, string YamlText, IReadOnlyList<PlannedTrial>? Trials = null) : SweepEvent(At);
 
 public sealed record SweepStateChanged(DateTimeOffset At, SweepState State) : SweepEvent(At);
 

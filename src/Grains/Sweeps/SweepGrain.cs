@@ -1,9 +1,9 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Leaderboards;
 using Orchestrator.Grains.Journal;
 using Orchestrator.Grains.Scheduling;
+using Orchestrator.Storage;
 using Orchestrator.Sweeps;
 
 namespace Orchestrator.Grains.Sweeps;
@@ -11,10 +11,11 @@ namespace Orchestrator.Grains.Sweeps;
 /// <summary>
 /// One sweep: hands its queued trials to workers, hears their progress, records results once, notices lost
 /// workers. Every change is appended to the sweep's journal before the call returns; activation replays it.
-/// Calls stay short: nothing here trains or touches artifacts.
+/// Calls stay short: nothing here trains; the only artifacts it writes are the sweep's spec.yaml and manifest.json.
 /// </summary>
 public sealed class SweepGrain(
     IEventJournal journal,
+    IArtifactStore artifacts,
     IOptions<HeartbeatOptions> options,
     TimeProvider time,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain, IRemindable
@@ -24,6 +25,7 @@ public sealed class SweepGrain(
     /// itself and resumes its lost-worker checks, even before any worker asks for work.
     /// </summary>
     private const string WatchdogReminder = "watchdog";
+    private static readonly TimeSpan FinalManifestTimeout = TimeSpan.FromSeconds(10);
     private readonly SweepLedger _ledger = new();
     private readonly HeartbeatOptions _options = options.Value;
     private IGrainTimer? _heartbeatTimer;
@@ -34,7 +36,7 @@ public sealed class SweepGrain(
     {
         var records = await journal.ReadAllAsync(Stream, cancellationToken);
         foreach (var record in records)
-            _ledger.Apply(JournalJson.Deserialize<SweepEvent>(record));
+            _ledger.Apply(LegacySweepEvents.Upgrade(JournalJson.Deserialize<SweepEvent>(record), _ledger.FileName));
 
         // Workers of running trials get a full timeout from now to report, whatever happened while this was inactive.
         var now = time.GetUtcNow();
@@ -53,44 +55,59 @@ public sealed class SweepGrain(
     public async Task<SubmitResult> SubmitAsync(SweepSubmission submission, CancellationToken cancellationToken = default)
     {
         SweepSpec spec;
-        IReadOnlyList<TrialPlan> plans;
         try
         {
             spec = SweepFile.Parse(submission.YamlText, submission.FileName);
-            plans = SweepExpander.Expand(spec);
         }
         catch (SweepValidationException e)
         {
-            return new SubmitResult(false, e.Message, 0, 0);
+            return Refused(SubmitOutcome.Invalid, e.Message);
         }
         if (spec.Name != Name)
-            return new SubmitResult(false, $"the sweep file names '{spec.Name}', not '{Name}'", 0, 0);
+            return Refused(SubmitOutcome.Invalid, $"the sweep file names '{spec.Name}', not '{Name}'");
 
-        if (_ledger.Spec is null)
+        if (_ledger.Settings is null)
         {
-            await AppendAsync([new SweepSubmitted(time.GetUtcNow(), submission.YamlText, submission.FileName)], cancellationToken);
+            await AppendAsync([SweepPlans.Submitted(time.GetUtcNow(), spec)], cancellationToken);
+            await WriteArtifactsAsync(cancellationToken);
             await StartWatchingAsync();
             await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);
-            return new SubmitResult(true, $"submitted {plans.Count} trials", plans.Count, plans.Count);
+            return Accepted(SubmitOutcome.Submitted, $"submitted {_ledger.Trials.Count} trials", _ledger.Trials.Count);
         }
 
         if (_ledger.State == SweepState.Cancelled)
-            return new SubmitResult(false, $"sweep '{Name}' was cancelled; its results stay readable. Submit it under another name to run it again.",
-                _ledger.Trials.Count, 0);
-        var known = _ledger.Trials.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-        var offered = plans.Select(p => p.TrialId).ToHashSet(StringComparer.Ordinal);
-        if (!known.IsSubsetOf(offered))
-            return new SubmitResult(false,
-                $"a sweep named '{Name}' already exists with a different spec; only raising run_cap can add to it. " +
-                "Give the new sweep another name.", _ledger.Trials.Count, 0);
-        var added = offered.Count - known.Count;
+            return Refused(SubmitOutcome.Cancelled, $"sweep '{Name}' was cancelled; its results stay readable. Submit it under another name to run it again.");
+        var offered = CanonicalSpec.Of(spec);
+        if (_ledger.Spec is { } recorded && recorded.Hash != offered.Hash)
+            return Refused(SubmitOutcome.SpecChanged,
+                $"a sweep named '{Name}' already exists with a different spec: {string.Join("; ", CanonicalSpec.Diff(recorded, offered))}. " +
+                "Only raising run_cap can add to it; give the changed sweep another name.");
+        var plans = PlannedTrial.Of(spec);
+        var added = plans.Count(p => _ledger.Find(p.Id) is null);
         if (added == 0)
-            return new SubmitResult(true, $"already submitted ({_ledger.Trials.Count} trials); nothing to add", _ledger.Trials.Count, 0);
+        {
+            await WriteArtifactsAsync(cancellationToken); // a retried submission whose first write failed still gets its files
+            return Accepted(SubmitOutcome.Unchanged, $"already submitted ({_ledger.Trials.Count} trials); nothing to add", 0);
+        }
 
-        await AppendAsync([new SweepExtended(time.GetUtcNow(), submission.YamlText)], cancellationToken);
+        await AppendAsync([new SweepExtended(time.GetUtcNow(), submission.YamlText, plans)], cancellationToken);
+        await WriteArtifactsAsync(cancellationToken);
         await StartWatchingAsync();
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);
-        return new SubmitResult(true, $"added {added} trials", _ledger.Trials.Count, added);
+        return Accepted(SubmitOutcome.Extended, $"added {added} trials", added);
+    }
+
+    private SubmitResult Accepted(SubmitOutcome outcome, string message, int added) =>
+        new(true, message, _ledger.Trials.Count, added, outcome, _ledger.Spec?.Hash);
+
+    private SubmitResult Refused(SubmitOutcome outcome, string message) =>
+        new(false, message, _ledger.Trials.Count, 0, outcome, _ledger.Spec?.Hash);
+
+    /// <summary>`spec.yaml` and `manifest.json` of the artifact layout, from the journaled state: one writer for both, whether the sweep came by `run` or `submit`.</summary>
+    private async Task WriteArtifactsAsync(CancellationToken cancellationToken)
+    {
+        await artifacts.WriteTextAsync(ArtifactPaths.Spec(Name), _ledger.YamlText ?? "", cancellationToken);
+        await artifacts.WriteTextAsync(ArtifactPaths.Manifest(Name), SweepManifest.Json(Name, _ledger), cancellationToken);
     }
 
     public Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(BuildStatus());
@@ -99,8 +116,8 @@ public sealed class SweepGrain(
         Task.FromResult<IReadOnlyList<TrialRecord>>(_ledger.Trials.Select(ToRecord).ToList());
 
     public Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(_ledger.Spec is { } s
-            ? new SweepSpecView(_ledger.YamlText!, _ledger.FileName!, s.Task.Model, s.Task.Dataset, s.Metric.Name, s.Metric.Goal == MetricGoal.Maximize)
+        Task.FromResult(_ledger.Settings is { } s
+            ? new SweepSpecView(_ledger.YamlText!, _ledger.FileName!, s.Model, s.Dataset, s.Metric, s.Maximize)
             : null);
 
     public async Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default)
@@ -128,9 +145,9 @@ public sealed class SweepGrain(
 
     public async Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default)
     {
-        if (_ledger.State != SweepState.Running || _ledger.Spec is not { } spec) return [];
+        if (_ledger.State != SweepState.Running || _ledger.Settings is not { } settings) return [];
         var running = _ledger.Count(TrialState.Running);
-        var room = Math.Min(maxTrials, spec.Parallel - running);
+        var room = Math.Min(maxTrials, settings.Parallel - running);
         if (room <= 0) return [];
 
         var now = time.GetUtcNow();
@@ -140,14 +157,13 @@ public sealed class SweepGrain(
         foreach (var trial in _ledger.Queued)
         {
             if (leases.Count == room) break;
-            var memory = TrialMemoryEstimates.BytesFor(trial.Plan.Config);
+            var memory = trial.Plan.MemoryBytes;
             if (worker.FreeMemoryBytes > 0 && memory > freeMemory) continue;
             freeMemory -= memory;
             var attempt = trial.Attempt + 1;
             events.Add(new TrialLeased(now, trial.Id, attempt, worker.WorkerId));
-            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind.Name(),
-                JsonSerializer.Serialize(trial.Plan.Config), JsonSerializer.Serialize(spec.Task.Base),
-                trial.Checkpoints.ToList(), memory, spec.Task.Model, spec.Task.Dataset));
+            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind.Name(), trial.Plan.ConfigJson, settings.BaseJson,
+                trial.Checkpoints.ToList(), memory, settings.Model, settings.Dataset));
         }
         if (events.Count > 0) await AppendAsync(events, cancellationToken);
         return leases;
@@ -165,8 +181,7 @@ public sealed class SweepGrain(
 
         if (_ledger.State == SweepState.Cancelled) return TrialDirective.Abandon;
         if (_ledger.State == SweepState.Paused) return TrialDirective.Release;
-        if (report.IsEvaluation && _ledger.Spec is { } spec && report.Metrics.TryGetValue(spec.Metric.Name, out var metric)
-            && spec.EarlyTerminate is not null)
+        if (report.IsEvaluation && _ledger.Settings is { EarlyStopping: not null } settings && report.Metrics.TryGetValue(settings.Metric, out var metric))
             await AppendAsync([new TrialEvaluated(time.GetUtcNow(), trial.Id, report.Attempt, report.Evaluation, metric)], cancellationToken);
         return trial.PruneRequested ? TrialDirective.Prune : TrialDirective.Continue;
     }
@@ -264,6 +279,18 @@ public sealed class SweepGrain(
         await AppendAsync([new SweepStateChanged(time.GetUtcNow(), SweepState.Finished)], cancellationToken);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepInactiveAsync(Name, cancellationToken);
         await StopWatchdogAsync();
+        // The manifest now with every result. Best effort and bounded: this runs inside a worker's completion call, and
+        // the journal, not this file, is the record of the results (the submission's manifest stays if it fails).
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(FinalManifestTimeout);
+        try
+        {
+            await WriteArtifactsAsync(bounded.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("Sweep {Sweep}: final manifest not written ({Error})", Name, e.Message);
+        }
     }
 
     /// <summary>Journal first, then apply: a change is visible only once it is durable.</summary>
@@ -275,40 +302,32 @@ public sealed class SweepGrain(
 
     private async Task RecordLeaderboardAsync(IReadOnlyList<TrialEntry> trials, CancellationToken cancellationToken)
     {
-        if (_ledger.Spec is not { } spec) return;
+        if (_ledger.Settings is not { } settings) return;
         var entries = trials.Where(t => t.Result is not null && t.State is TrialState.Succeeded or TrialState.Pruned)
-            .Select(t => new LeaderboardEntry(ToRecord(t), Objective(spec), time.GetUtcNow()))
+            .Select(t => new LeaderboardEntry(ToRecord(t), settings.Objective, time.GetUtcNow()))
             .ToList();
         if (entries.Count == 0) return;
         await GrainFactory.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.SweepKey(Name)).RecordAsync(entries, cancellationToken);
-        await GrainFactory.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.GlobalKey(spec.Task.Model, spec.Task.Dataset, spec.Metric.Name))
+        await GrainFactory.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.GlobalKey(settings.Model, settings.Dataset, settings.Metric))
             .RecordAsync(entries, cancellationToken);
     }
 
     private SweepStatus BuildStatus()
     {
         var trials = _ledger.Trials;
-        var spec = _ledger.Spec;
-        var maximize = spec?.Metric.Goal == MetricGoal.Maximize;
-        var best = spec is null ? null : Objective(spec).Best(trials.Where(t => t.State == TrialState.Succeeded), Score, t => t.Id);
+        var settings = _ledger.Settings;
+        var maximize = settings?.Maximize == true;
+        var best = settings?.Objective.Best(trials.Where(t => t.State == TrialState.Succeeded), Score, t => t.Id);
         var bestValue = best is null ? null : Score(best);
-        double? Score(TrialEntry t) => t.Result?.Metrics.TryGetValue(spec!.Metric.Name, out var v) == true ? v : null;
+        double? Score(TrialEntry t) => t.Result?.Metrics.TryGetValue(settings!.Metric, out var v) == true ? v : null;
         int Count(TrialState s) => _ledger.Count(s);
         return new SweepStatus(Name, _ledger.State, trials.Count, Count(TrialState.Queued), Count(TrialState.Running),
             Count(TrialState.Succeeded), Count(TrialState.Failed), Count(TrialState.Pruned), Count(TrialState.Cancelled),
-            spec?.Metric.Name ?? "", maximize, best?.Id, bestValue, _ledger.StartedAt, _ledger.FinishedAt,
+            settings?.Metric ?? "", maximize, best?.Id, bestValue, _ledger.StartedAt, _ledger.FinishedAt,
             trials.Sum(t => t.Result?.Steps ?? (t.State == TrialState.Running ? t.Step : 0)));
     }
 
-    private static MetricObjective Objective(SweepSpec spec) => new(spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize);
-
-    private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, ConfigValues(t.Plan), t.State,
+    private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, t.Plan.ConfigValues, t.State,
         t.Attempt, t.Worker, t.Step, t.TotalSteps, t.Metrics, t.Error, t.Result?.TrainableParameters ?? 0,
         t.Result?.TotalParameters ?? 0, t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256);
-
-    /// <summary>Every trainer option of a plan, typed, under the sweep file's keys.</summary>
-    private static IReadOnlyDictionary<string, ParameterValue> ConfigValues(TrialPlan plan) =>
-        JsonSerializer.SerializeToNode(plan.Config)!.AsObject()
-            .Where(kv => kv.Value is not null)
-            .ToDictionary(kv => kv.Key, kv => ParameterValue.FromJson(kv.Value!), StringComparer.Ordinal);
 }

@@ -4,7 +4,8 @@ using Orchestrator.Sweeps.EarlyStopping;
 namespace Orchestrator.Grains.Sweeps;
 
 /// <summary>
-/// A sweep's state as the replay of its events. Pure: no Orleans, no I/O, so replay after a crash reproduces
+/// A sweep's state as the replay of its events. Pure: no Orleans, no I/O, and no parsing: the events carry the
+/// decisions (plans, settings, early-stopping rule), so replay after a crash, or by a later version, reproduces
 /// exactly what the live grain had, including every early-stopping decision.
 /// </summary>
 public sealed class SweepLedger
@@ -15,7 +16,10 @@ public sealed class SweepLedger
     private readonly int[] _counts = new int[Enum.GetValues<TrialState>().Length];
     private EarlyStoppingPolicy? _earlyStopping;
 
-    public SweepSpec? Spec { get; private set; }
+    /// <summary>The journaled settings; null until the sweep is submitted.</summary>
+    public SweepSettings? Settings { get; private set; }
+    /// <summary>The canonical spec and hash the submission recorded: what a resubmission is compared with.</summary>
+    public CanonicalSpec? Spec { get; private set; }
     public string? YamlText { get; private set; }
     public string? FileName { get; private set; }
     public SweepState State { get; private set; } = SweepState.NotFound;
@@ -40,16 +44,16 @@ public sealed class SweepLedger
             case SweepSubmitted s:
                 YamlText = s.YamlText;
                 FileName = s.FileName;
-                Spec = SweepFile.Parse(s.YamlText, s.FileName);
-                _earlyStopping = EarlyStoppingPolicy.Create(Spec.EarlyTerminate, Spec.Metric.Goal);
-                AddTrials(SweepExpander.Expand(Spec));
+                Settings = s.Settings ?? throw Legacy(s);
+                Spec = SweepPlans.CanonicalOf(s);
+                _earlyStopping = Settings.EarlyStopping?.CreatePolicy(Settings.Goal);
+                AddTrials(s.Trials ?? throw Legacy(s));
                 State = SweepState.Running;
                 StartedAt ??= s.At;
                 break;
             case SweepExtended x:
                 YamlText = x.YamlText;
-                Spec = SweepFile.Parse(x.YamlText, FileName ?? "sweep.yaml");
-                if (AddTrials(SweepExpander.Expand(Spec)) > 0 && State == SweepState.Finished)
+                if (AddTrials(x.Trials ?? throw Legacy(x)) > 0 && State == SweepState.Finished)
                 {
                     State = SweepState.Running;
                     FinishedAt = null;
@@ -92,7 +96,7 @@ public sealed class SweepLedger
                 t.Failures++;
                 t.Error = f.Error;
                 t.Worker = null;
-                SetState(t, !f.Retryable || t.Failures > (Spec?.MaxFailures ?? 0) ? TrialState.Failed : TrialState.Queued);
+                SetState(t, !f.Retryable || t.Failures > (Settings?.MaxFailures ?? 0) ? TrialState.Failed : TrialState.Queued);
                 break;
             case TrialRequeued r when Find(r.Trial) is { State: TrialState.Running } t && t.Attempt == r.Attempt:
                 SetState(t, TrialState.Queued);
@@ -101,14 +105,17 @@ public sealed class SweepLedger
         }
     }
 
-    private int AddTrials(IReadOnlyList<TrialPlan> plans)
+    private static InvalidOperationException Legacy(SweepEvent e) =>
+        new($"a {e.GetType().Name} event without its plans: upgrade it with {nameof(LegacySweepEvents)} before replaying it");
+
+    private int AddTrials(IReadOnlyList<PlannedTrial> plans)
     {
         var added = 0;
         foreach (var plan in plans)
         {
-            if (_byId.ContainsKey(plan.TrialId)) continue;
+            if (_byId.ContainsKey(plan.Id)) continue;
             var entry = new TrialEntry(plan, Trials.Count);
-            _byId.Add(plan.TrialId, entry);
+            _byId.Add(plan.Id, entry);
             Trials.Add(entry);
             _counts[(int)TrialState.Queued]++;
             _queued.Add(entry.Index);

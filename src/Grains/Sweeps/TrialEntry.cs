@@ -1,14 +1,12 @@
-using Orchestrator.Sweeps;
-
 namespace Orchestrator.Grains.Sweeps;
 
-/// <summary>One trial inside a sweep's ledger: its plan and everything that happened to it.</summary>
-public sealed class TrialEntry(TrialPlan plan, int index)
+/// <summary>One trial inside a sweep's ledger: its journaled plan and everything that happened to it.</summary>
+public sealed class TrialEntry(PlannedTrial plan, int index)
 {
-    public TrialPlan Plan { get; } = plan;
+    public PlannedTrial Plan { get; } = plan;
     /// <summary>Position in the sweep (grid order): queued trials are leased lowest index first.</summary>
     public int Index { get; } = index;
-    public string Id => Plan.TrialId;
+    public string Id => Plan.Id;
     /// <summary>Changed only through <see cref="SweepLedger"/>, which keeps its per-state counts and queue in step.</summary>
     public TrialState State { get; internal set; } = TrialState.Queued;
     /// <summary>Number of times the trial was leased; the current attempt's number.</summary>

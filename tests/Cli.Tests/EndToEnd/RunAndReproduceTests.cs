@@ -29,6 +29,15 @@ public sealed class RunAndReproduceTests : IDisposable
         await using (var png = File.OpenRead(pngs[0])) await png.ReadExactlyAsync(signature);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, signature);
 
+        // The sweep grain rewrote manifest.json when the sweep finished: every trial with its state and metrics.
+        using (var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dataDir, "artifacts", "sweeps", "mnist-smoke", "manifest.json"))))
+        {
+            var manifestTrials = manifest.RootElement.GetProperty("trials").EnumerateArray().ToList();
+            Assert.Equal(3, manifestTrials.Count);
+            Assert.All(manifestTrials, t => Assert.Equal("succeeded", t.GetProperty("state").GetString()));
+            Assert.All(manifestTrials, t => Assert.True(t.GetProperty("metrics").TryGetProperty("test_accuracy", out _), t.ToString()));
+        }
+
         var board = await CliProcess.RunAsync(["leaderboard", "mnist-smoke", "--data-dir", dataDir, "--format", "json"], _work, TimeSpan.FromMinutes(2));
         Assert.True(board.ExitCode == 0, board.ToString());
         var scores = JsonDocument.Parse(board.Stdout).RootElement.EnumerateArray()

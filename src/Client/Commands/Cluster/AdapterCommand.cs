@@ -33,8 +33,9 @@ public sealed class AdapterCommand : Command
             if (!ArtifactPaths.IsValidName(trial))
                 throw new UserInputException($"'{trial}' is not a trial id (ids look like t0123456789ab)", ExitCodes.InvalidInput);
             var outDir = parseResult.GetValue(OutOption)!.FullName;
+            var named = parseResult.GetValue(SweepOption) is { } given ? CheckSweepName(given) : null;
             await using var session = await ConnectAsync(parseResult, cancellationToken);
-            var sweeps = parseResult.GetValue(SweepOption) is { } s ? [s]
+            var sweeps = named is { } s ? [s]
                 : await session.Client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(true, cancellationToken);
             foreach (var sweep in sweeps)
             {

@@ -8,7 +8,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`leaderboard SWEEP [--top N] [--by METRIC] [--where EXPR] [--format table|json|csv]` or `leaderboard --global --model M --dataset D`.</summary>
 public sealed class LeaderboardCommand : ClusterCommand
 {
-    private static readonly Argument<string?> SweepArgument = new("sweep") { Description = "Sweep name.", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument(optional: true);
     private static readonly Option<int?> TopOption = new("--top") { Description = "Show the best N." };
     private static readonly Option<string?> ByOption = new("--by") { Description = "Rank by this metric (default: the sweep's)." };
     private static readonly Option<string?> WhereOption = new("--where") { Description = "Filter, e.g. \"rank>=8 and kind=lora\"." };
@@ -40,6 +40,7 @@ public sealed class LeaderboardCommand : ClusterCommand
             throw new UserInputException(e.Message.Split(" (Parameter")[0], ExitCodes.InvalidInput);
         }
 
+        var named = ReadSweepName(parseResult, SweepArgument);
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         string key;
         if (parseResult.GetValue(GlobalOption))
@@ -50,7 +51,7 @@ public sealed class LeaderboardCommand : ClusterCommand
         }
         else
         {
-            var sweep = parseResult.GetValue(SweepArgument) ?? throw new UserInputException("name a sweep, or use --global --model M --dataset D", ExitCodes.UsageError);
+            var sweep = named ?? throw new UserInputException("name a sweep, or use --global --model M --dataset D", ExitCodes.UsageError);
             await RequireSweepAsync(session, sweep, cancellationToken);
             key = ILeaderboardGrain.SweepKey(sweep);
         }

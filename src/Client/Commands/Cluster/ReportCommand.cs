@@ -7,7 +7,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`report SWEEP -o DIR`: Markdown + PNG plots of a sweep.</summary>
 public sealed class ReportCommand : ClusterCommand
 {
-    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument();
     private static readonly Option<DirectoryInfo?> OutOption = new("--out", "-o") { Description = "Output folder (default reports/SWEEP)." };
 
     public ReportCommand() : base("report", "Write a sweep's study report: Markdown, plots (metric vs rank, target modules), every trial.")
@@ -20,7 +20,7 @@ public sealed class ReportCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var sweep = parseResult.GetValue(SweepArgument)!;
+        var sweep = ReadSweepName(parseResult, SweepArgument)!;
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         await RequireSweepAsync(session, sweep, cancellationToken);
         var grain = session.Client.GetGrain<ISweepGrain>(sweep);

@@ -15,7 +15,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// </summary>
 public sealed class ReproduceCommand : ClusterCommand
 {
-    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument();
 
     public ReproduceCommand() : base("reproduce", "Re-run a finished sweep's trials from its record and check metrics and adapter hashes match bit for bit.")
     {
@@ -26,7 +26,7 @@ public sealed class ReproduceCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var sweep = parseResult.GetValue(SweepArgument)!;
+        var sweep = ReadSweepName(parseResult, SweepArgument)!;
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         var status = await RequireSweepAsync(session, sweep, cancellationToken);
         if (!status.IsTerminal)

@@ -48,7 +48,6 @@ public sealed class RunCommand : ClusterCommand
         var grain = session.Client.GetGrain<ISweepGrain>(spec.Name);
         var trials = await grain.GetTrialsAsync(cancellationToken);
         var specView = (await grain.GetSpecAsync(cancellationToken))!;
-        await Manifest.WriteAsync(session.Store, specView, trials, cancellationToken);
         var reportDir = parseResult.GetValue(ReportOption)?.FullName ?? Path.Combine("reports", spec.Name);
         var report = StudyReport.Write(reportDir, specView, trials);
         var entries = await session.Client.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.SweepKey(spec.Name)).GetAsync(0, cancellationToken);

@@ -6,7 +6,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`status [SWEEP]`: one sweep's counts and best result, or every sweep.</summary>
 public sealed class StatusCommand : ClusterCommand
 {
-    private static readonly Argument<string?> SweepArgument = new("sweep") { Description = "Sweep name (all sweeps when omitted).", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument("Sweep name (all sweeps when omitted).", optional: true);
 
     public StatusCommand() : base("status", "Show the state of one sweep, or of every sweep.")
     {
@@ -17,9 +17,10 @@ public sealed class StatusCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
+        var named = ReadSweepName(parseResult, SweepArgument);
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         var statuses = new List<SweepStatus>();
-        if (parseResult.GetValue(SweepArgument) is { } sweep)
+        if (named is { } sweep)
             statuses.Add(await RequireSweepAsync(session, sweep, cancellationToken));
         else
             foreach (var name in await session.Client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(true, cancellationToken))

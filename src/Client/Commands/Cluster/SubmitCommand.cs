@@ -26,8 +26,10 @@ public sealed class SubmitCommand : ClusterCommand
         var address = ConnectionOptions.Resolve(parseResult);
         await using var session = await ClusterSession.ConnectAsync(address, 0, cancellationToken);
         var result = await session.Client.GetGrain<ISweepGrain>(spec.Name).SubmitAsync(new SweepSubmission(yaml, file.Name), cancellationToken);
+        // Every refusal (invalid file, a changed spec under this name, a cancelled sweep) is the user's to fix: exit 2.
         if (!result.Accepted) throw new UserInputException(result.Message, ExitCodes.InvalidInput);
-        if (output.IsJson) output.Json(new { sweep = spec.Name, result.Message, result.TrialCount, result.AddedTrials });
+        if (output.IsJson)
+            output.Json(new { sweep = spec.Name, outcome = result.Outcome.ToString().ToLowerInvariant(), result.Message, result.TrialCount, result.AddedTrials, result.SpecHash });
         else output.Line($"{spec.Name}: {result.Message}");
         if (!parseResult.GetValue(WatchOption)) return ExitCodes.Success;
         var status = await new SweepWatcher(output, TimeSpan.FromSeconds(1))

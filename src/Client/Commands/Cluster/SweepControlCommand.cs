@@ -6,7 +6,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`cancel`, `pause` and `resume SWEEP`.</summary>
 public sealed class SweepControlCommand : ClusterCommand
 {
-    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument();
     private readonly SweepCommand _command;
 
     public SweepControlCommand(SweepCommand command) : base(command.ToString().ToLowerInvariant(), command switch
@@ -24,7 +24,7 @@ public sealed class SweepControlCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var sweep = parseResult.GetValue(SweepArgument)!;
+        var sweep = ReadSweepName(parseResult, SweepArgument)!;
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         await RequireSweepAsync(session, sweep, cancellationToken);
         var status = await session.Client.GetGrain<ISweepGrain>(sweep).ControlAsync(_command, cancellationToken);

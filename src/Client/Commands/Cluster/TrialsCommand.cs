@@ -7,7 +7,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`trials SWEEP`: every trial with its state, attempts, metrics and error.</summary>
 public sealed class TrialsCommand : ClusterCommand
 {
-    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument();
 
     public TrialsCommand() : base("trials", "List a sweep's trials: state, attempts, metric, error.")
     {
@@ -18,7 +18,7 @@ public sealed class TrialsCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var sweep = parseResult.GetValue(SweepArgument)!;
+        var sweep = ReadSweepName(parseResult, SweepArgument)!;
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         var status = await RequireSweepAsync(session, sweep, cancellationToken);
         var trials = await session.Client.GetGrain<ISweepGrain>(sweep).GetTrialsAsync(cancellationToken);

@@ -8,7 +8,7 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>`watch SWEEP`: live progress until the sweep ends; reconnects if the connection drops.</summary>
 public sealed class WatchCommand : ClusterCommand
 {
-    private static readonly Argument<string> SweepArgument = new("sweep") { Description = "Sweep name." };
+    private static readonly Argument<string> SweepArgument = SweepNameArgument();
 
     public WatchCommand() : base("watch", "Follow a sweep until it ends (reconnects when the connection drops).")
     {
@@ -19,7 +19,7 @@ public sealed class WatchCommand : ClusterCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var sweep = parseResult.GetValue(SweepArgument)!;
+        var sweep = ReadSweepName(parseResult, SweepArgument)!;
         var address = ConnectionOptions.Resolve(parseResult);
         await using var session = await ClusterSession.ConnectAsync(address, 0, cancellationToken);
         await RequireSweepAsync(session, sweep, cancellationToken);

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Grains.Scheduling;
+using Orchestrator.Sweeps;
+using Orchestrator.Sweeps.EarlyStopping;
+
+namespace Orchestrator.Grains.Sweeps;
+
+/// <summary>What the ledger and a lease need of a sweep's spec, decided once at submission and journaled.</summary>
+/// <param name="Base">The trainer's base model spec as it goes into every lease (null: none).</param>
+public sealed record SweepSettings(
+    string Model, string Dataset, JsonElement? Base, string Metric, bool Maximize, int Parallel, int MaxFailures,
+    EarlyStoppingRule? EarlyStopping)
+{
+    [JsonIgnore] public MetricGoal Goal => Maximize ? MetricGoal.Maximize : MetricGoal.Minimize;
+
+    [JsonIgnore] public MetricObjective Objective => new(Metric, Maximize);
+
+    /// <summary>The JSON a lease carries for the base (<c>null</c> when there is none).</summary>
+    [JsonIgnore] public string BaseJson => Base is { } b ? b.GetRawText() : "null";
+
+    public static SweepSettings Of(SweepSpec spec) => new(
+        spec.Task.Model, spec.Task.Dataset,
+        spec.Task.Base is null ? null : JsonSerializer.SerializeToElement(spec.Task.Base),
+        spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize, spec.Parallel, spec.MaxFailures,
+        EarlyStoppingRule.Of(spec.EarlyTerminate));
+}
+
+/// <summary>
+/// The early-stopping rule as journaled: a flat, typed record whose fields are fixed here, independent of how the
+/// sweep file spells them. The policy is rebuilt from it on replay.
+/// </summary>
+public sealed record EarlyStoppingRule(string Type, int MinIter = 0, int MaxIter = 0, int Eta = 0, int Brackets = 0, int MinTrials = 0, int StartIter = 0)
+{
+    public static EarlyStoppingRule? Of(EarlyTerminationSpec? spec) => spec switch
+    {
+        null => null,
+        AshaSpec a => new("asha", MinIter: a.MinIter, MaxIter: a.MaxIter, Eta: a.Eta, Brackets: a.Brackets),
+        HyperbandSpec h => new("hyperband", MinIter: h.MinIter, MaxIter: h.MaxIter, Eta: h.Eta, Brackets: h.Brackets),
+        MedianStopSpec m => new("median", MinTrials: m.MinTrials, StartIter: m.StartIter),
+        _ => throw new ArgumentException($"early termination {spec.GetType().Name} has no journal form yet; add it to {nameof(EarlyStoppingRule)}", nameof(spec)),
+    };
+
+    public EarlyStoppingPolicy CreatePolicy(MetricGoal goal) => EarlyStoppingPolicy.Create(Type switch
+    {
+        "asha" => new AshaSpec(MinIter, MaxIter, Eta, Brackets),
+        "hyperband" => new HyperbandSpec(MinIter, MaxIter, Eta, Brackets),
+        "median" => new MedianStopSpec(MinTrials, StartIter),
+        _ => throw new InvalidOperationException($"the journal names an unknown early-stopping rule '{Type}'"),
+    }, goal);
+}
+
+/// <summary>One planned trial as journaled: its id, kind, the swept parameters (typed, file order), the trainer config exactly as leases send it, and its memory estimate.</summary>
+public sealed record PlannedTrial(string Id, TrialKind Kind, IReadOnlyDictionary<string, ParameterValue> Parameters, JsonElement Config, long MemoryBytes)
+{
+    [JsonIgnore] public string ConfigJson => Config.GetRawText();
+
+    /// <summary>Every trainer option of the config, typed, under the sweep file's keys.</summary>
+    [JsonIgnore] public IReadOnlyDictionary<string, ParameterValue> ConfigValues => Config.EnumerateObject()
+        .Where(p => p.Value.ValueKind != JsonValueKind.Null)
+        .ToDictionary(p => p.Name, p => ParameterValue.FromJson(p.Value), StringComparer.Ordinal);
+
+    public static PlannedTrial Of(TrialPlan plan) => new(plan.TrialId, plan.Kind, plan.Parameters,
+        JsonSerializer.SerializeToElement(plan.Config), TrialMemoryEstimates.BytesFor(plan.Config));
+
+    public static IReadOnlyList<PlannedTrial> Of(SweepSpec spec) => SweepExpander.Expand(spec).Select(Of).ToList();
+}
+
+/// <summary>The events a submission journals, built from a parsed spec.</summary>
+public static class SweepPlans
+{
+    public static SweepSubmitted Submitted(DateTimeOffset at, SweepSpec spec)
+    {
+        var canonical = CanonicalSpec.Of(spec);
+        return new SweepSubmitted(at, spec.SourceText, spec.SourceName, canonical.Hash, JsonDocument.Parse(canonical.Json).RootElement.Clone(),
+            SweepSettings.Of(spec), PlannedTrial.Of(spec));
+    }
+
+    /// <summary>The canonical spec a submission recorded (null in a legacy journal).</summary>
+    public static CanonicalSpec? CanonicalOf(SweepSubmitted submitted) =>
+        submitted is { SpecHash: { } hash, Spec: { } json } ? new CanonicalSpec(json.GetRawText(), hash) : null;
+}
