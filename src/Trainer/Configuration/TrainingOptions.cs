@@ -159,11 +159,12 @@ public static class TrainingOptions
     /// <summary>A config with every default: the record's initialisers.</summary>
     public static readonly TrainingConfig Defaults = new();
 
-    /// <summary>PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model types whose checkpoints we can load (llama's layout).</summary>
+    /// <summary>PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model types whose checkpoints we can load (llama's layout; the bert, roberta, distilbert encoders).</summary>
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> PeftDefaultTargets = new Dictionary<string, IReadOnlyList<string>>
     {
         ["llama"] = ["q_proj", "v_proj"], ["mistral"] = ["q_proj", "v_proj"], ["mixtral"] = ["q_proj", "v_proj"],
         ["qwen2"] = ["q_proj", "v_proj"], ["gemma"] = ["q_proj", "v_proj"], ["gemma2"] = ["q_proj", "v_proj"],
+        ["bert"] = ["query", "value"], ["roberta"] = ["query", "value"], ["distilbert"] = ["q_lin", "v_lin"],
     };
 
     private const string TargetHelp =
