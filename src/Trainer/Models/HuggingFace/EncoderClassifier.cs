@@ -130,6 +130,8 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
     {
         if (input.dtype != ScalarType.Int64 || input.dim() is not (2 or 3) || (input.dim() == 3 && input.shape[1] != 2))
             throw new ArgumentException($"Expected int64 [batch, 2, tokens] (ids, attention mask) or [batch, tokens] ids, got {input.dtype} [{string.Join(", ", input.shape)}].", nameof(input));
+        if (input.shape[^1] > Config.MaxSequenceLength)
+            throw new ArgumentException($"{input.shape[^1]} tokens exceed the {Config.MaxSequenceLength} positions of this {Config.ModelType} (lower seq_len).", nameof(input));
         using var scope = NewDisposeScope();
         var ids = input.dim() == 3 ? input.select(1, 0) : input;
         var mask = input.dim() == 3 ? input.select(1, 1) : input.ne(Config.PadTokenId).to(ScalarType.Int64);

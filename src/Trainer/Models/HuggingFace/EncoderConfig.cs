@@ -45,6 +45,9 @@ public sealed record EncoderConfig
 
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
+    /// <summary>The longest input the position embeddings cover: max_position_embeddings, less RoBERTa's pad_token_id + 1 offset (514 → 512).</summary>
+    public int MaxSequenceLength => Family == EncoderFamily.Roberta ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
+
     /// <summary>The base model's attribute name in transformers' *ForSequenceClassification: `bert`, `distilbert`, `roberta`.</summary>
     public string Prefix => Family switch
     {

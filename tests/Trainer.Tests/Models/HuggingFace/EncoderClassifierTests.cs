@@ -37,6 +37,8 @@ public sealed class EncoderClassifierTests : IDisposable
         Assert.True(alone[0].allclose(padded[0], rtol: 0, atol: 1e-5), $"max difference {(alone[0] - padded[0]).abs().max().item<float>()}");
         Assert.True(alone[0].allclose(bareIds[0], rtol: 0, atol: 1e-5)); // [B, T] ids: the mask is ids ≠ pad
         Assert.False(alone[0].allclose(padded[1], rtol: 0, atol: 1e-5)); // a different sentence does give different logits
+        var tooLong = model.Config.MaxSequenceLength + 1;
+        Assert.Throws<ArgumentException>(() => model.forward(Stack([sentence], [sentence.Length], length: tooLong, pad)));
     }
 
     /// <summary>[B, 2, T]: each row's ids padded to <paramref name="length"/>, then its mask.</summary>
