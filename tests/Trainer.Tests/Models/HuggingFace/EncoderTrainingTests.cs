@@ -1,4 +1,6 @@
 using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Peft;
 using Orchestrator.Trainer.Tests.Training;
@@ -59,6 +61,16 @@ public sealed class EncoderTrainingTests : IDisposable
             Assert.Equal(PeftAdapterConfig.SequenceClassificationTaskType, adapter.TaskType);
             Assert.Equal(modulesToSave, adapter.ModulesToSave);
             Assert.Equal(defaultTargets, adapter.TargetModules);
+
+            // The adapter is the whole trained difference: the base folder, a fresh head from another seed, LoRA, then the
+            // saved weights give the trial's test loss back.
+            using var reloaded = EncoderClassifier.FromPretrained(folder, numLabels: 2, seed: 12345);
+            LoraInjector.Inject(reloaded, config, seed: 0);
+            LoraWeights.Set(reloaded, weights);
+            using var dataset = DatasetCatalog.Load(config);
+            var again = Evaluator.Evaluate(reloaded, dataset, config.BatchSize, TorchSharp.torch.CPU);
+            Assert.Equal(outcome.Metrics[MetricNames.TestLoss], again[MetricNames.TestLoss], 5);
+            Assert.Equal(outcome.Metrics[MetricNames.TestAccuracy], again[MetricNames.TestAccuracy]);
         }
         finally
         {
