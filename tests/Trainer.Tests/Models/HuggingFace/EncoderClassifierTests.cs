@@ -119,6 +119,38 @@ public sealed class EncoderClassifierTests : IDisposable
     }
 
     [Fact]
+    public void An_export_without_a_pooler_draws_it_from_the_seed_and_trains_and_saves_it_with_the_head()
+    {
+        var folder = TinyEncoders.Write(_workspace.Sub("no-pooler"), EncoderFamily.Bert, seed: 4, bareNames: true);
+        var path = Path.Combine(folder, EncoderClassifier.WeightsFileName);
+        var (tensors, _) = SafetensorsFile.ReadAll(path);
+        try
+        {
+            SafetensorsFile.Write(path, tensors.Where(kv => !kv.Key.StartsWith("pooler.", StringComparison.Ordinal)).ToDictionary());
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+
+        using var model = EncoderClassifier.FromPretrained(folder, numLabels: 2, seed: 8);
+        Assert.Equal(["pooler", "classifier"], model.ModulesToSave);
+        var injection = LoraInjector.Inject(model, new TrainingConfig { TargetModules = ["all-linear"] }, seed: 0);
+        Assert.DoesNotContain(injection.Modules, m => m.Path.Contains("pooler", StringComparison.Ordinal));
+        Assert.True(model.named_parameters().Single(p => p.name == "bert.pooler.dense.weight").parameter.requires_grad);
+        var weights = LoraWeights.Get(model);
+        try
+        {
+            Assert.Contains("base_model.model.bert.pooler.dense.weight", weights.Keys);
+            Assert.Contains("base_model.model.classifier.weight", weights.Keys);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
     public void A_checkpoint_that_does_not_fit_its_config_names_what_is_wrong()
     {
         var folder = TinyEncoders.Write(_workspace.Sub("bad"), EncoderFamily.DistilBert, seed: 4, withHead: true, numLabels: 2);
