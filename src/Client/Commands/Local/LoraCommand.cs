@@ -80,6 +80,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
             ("rank", report.Rank.ToString(CultureInfo.InvariantCulture)),
             ("bias", report.Bias),
             ("adapted modules", string.Join(", ", report.AdaptedModules)),
+            ("lora parameters", ConsoleOutput.Count(report.LoraParameters)),
             ("trainable parameters", ConsoleOutput.Count(report.TrainableParameters)),
             ("total parameters", ConsoleOutput.Count(report.TotalParameters)),
             ("trainable %", report.TrainablePercent.ToString("0.0000", CultureInfo.InvariantCulture)),
