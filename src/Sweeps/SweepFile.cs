@@ -180,7 +180,7 @@ internal sealed partial class SweepReader(string file)
 
     private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)
     {
-        var byKind = kinds.Select(kind => (Kind: kind, Metrics: MetricNames.ReportedBy(spec.Task.Dataset, kind))).ToList();
+        var byKind = kinds.Select(kind => (Kind: kind, Metrics: MetricNames.ReportedBy(spec.Task.Model, spec.Task.Dataset, kind))).ToList();
         if (byKind.Count == 0 || byKind.Any(k => k.Metrics is null)) return; // a dataset only loading can classify
         var name = spec.Metric.Name;
         var at = _metricName ?? top;

@@ -22,9 +22,9 @@ public sealed record TrainingConfig
     }
 
     // --- task -------------------------------------------------------------------------------------------------
-    /// <summary>Built-in model name (`mlp`, `transformer-block`, `llama`) or a Hugging Face model folder.</summary>
+    /// <summary>Built-in model name (`mlp`, `transformer-block`, `llama`) or a Hugging Face model folder (llama family, or a bert / distilbert / roberta encoder).</summary>
     [JsonPropertyName("model")] public string Model { get; init; } = "mlp";
-    /// <summary>Built-in dataset name (`mnist`, `synthetic-regression`, `text`) or a path.</summary>
+    /// <summary>Built-in dataset name (`mnist`, `synthetic-regression`, `text`) or a path (labelled .jsonl / .csv or a folder of splits with an encoder model).</summary>
     [JsonPropertyName("dataset")] public string Dataset { get; init; } = "mnist";
     /// <summary>`lora` (adapter), `full` (every weight trains) or `base` (evaluate the frozen base only).</summary>
     [JsonPropertyName("adapter")] public string Adapter { get; init; } = AdapterModes.Lora;

@@ -159,11 +159,12 @@ public static class TrainingOptions
     /// <summary>A config with every default: the record's initialisers.</summary>
     public static readonly TrainingConfig Defaults = new();
 
-    /// <summary>PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model types whose checkpoints we can load (llama's layout).</summary>
+    /// <summary>PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model types whose checkpoints we can load (llama's layout; the bert, roberta, distilbert encoders).</summary>
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> PeftDefaultTargets = new Dictionary<string, IReadOnlyList<string>>
     {
         ["llama"] = ["q_proj", "v_proj"], ["mistral"] = ["q_proj", "v_proj"], ["mixtral"] = ["q_proj", "v_proj"],
         ["qwen2"] = ["q_proj", "v_proj"], ["gemma"] = ["q_proj", "v_proj"], ["gemma2"] = ["q_proj", "v_proj"],
+        ["bert"] = ["query", "value"], ["roberta"] = ["query", "value"], ["distilbert"] = ["q_lin", "v_lin"],
     };
 
     private const string TargetHelp =
@@ -175,8 +176,9 @@ public static class TrainingOptions
 
     public static readonly IReadOnlyList<TrainingOption> All =
     [
-        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder.") { IsTask = true },
-        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files.") { IsTask = true },
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
+        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files; "
+            + "with an encoder model, labelled texts: a .jsonl ({\"text\", \"label\"}) or .csv (text,label header) split 80/10/10, or a folder of train/validation/test files.") { IsTask = true },
         new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
         new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
         new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha, and its default): the update is scaled by alpha/r "
@@ -201,7 +203,7 @@ public static class TrainingOptions
         new TrainingOption("eval_every", OptionKind.Int, "Evaluate every N steps; 0: at the end of every epoch (and always after the last step)."),
         new TrainingOption("checkpoint_every", OptionKind.Int, "Write a checkpoint every N steps; 0: at every evaluation."),
         new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.") { MinInt = 0 },
-        new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models.") { MinInt = 1, MaxInt = 1 << 16 },
+        new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models (an encoder's texts are truncated and padded to it).") { MinInt = 1, MaxInt = 1 << 16 },
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
     ];
 

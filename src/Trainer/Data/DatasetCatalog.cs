@@ -1,10 +1,15 @@
 using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data.Classification;
+using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Data;
 
 /// <summary>
 /// Resolves a config's `dataset`: `mnist` (the shipped 10,000 digits), `synthetic-regression`, `text` (the shipped
-/// tiny-stories corpus), a `.jsonl` file of texts, or a folder of MNIST IDX files (a user's full MNIST).
+/// tiny-stories corpus), a `.jsonl` file of texts, or a folder of MNIST IDX files (a user's full MNIST). With a Hugging
+/// Face encoder as the model, a `.jsonl` / `.csv` of labelled texts or a folder of splits is text classification
+/// (<see cref="TextClassificationDataset"/>, tokenized by the model folder's tokenizer, seq_len tokens each);
+/// <see cref="MetricNames.TaskOf(string, string)"/> decides.
 /// </summary>
 public static class DatasetCatalog
 {
@@ -32,6 +37,12 @@ public static class DatasetCatalog
                 return TextDataset.Load(Path.Combine(root, "text", TextCorpusFile), config);
         }
 
+        if (MetricNames.TaskOf(config.Model, dataset) == TaskKind.TextClassification)
+        {
+            if (!Directory.Exists(config.Model))
+                throw new ArgumentException($"dataset '{dataset}' is labelled text, which trains a Hugging Face encoder folder (bert, distilbert, roberta) given as the model, not '{config.Model}'");
+            return TextClassificationDataset.Load(dataset, config.Model, config.SequenceLength);
+        }
         if (dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && File.Exists(dataset))
             return TextDataset.Load(dataset, config);
         if (MnistDataset.IsMnistFolder(dataset))

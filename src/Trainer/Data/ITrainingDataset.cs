@@ -12,6 +12,11 @@ public enum TaskKind
     Regression,
     /// <summary>Token ids [B, T] → logits [B, T, V]; cross-entropy of each token against the next.</summary>
     CausalLm,
+    /// <summary>
+    /// Token ids and attention mask [B, 2, T] → class logits; cross-entropy, accuracy and macro-F1, measured on a
+    /// validation split while training and on the test split at the end.
+    /// </summary>
+    TextClassification,
 }
 
 /// <summary>One batch. The tensors belong to the caller's dispose scope.</summary>
@@ -42,4 +47,10 @@ public interface ITrainingDataset : IDisposable
 
     /// <summary>Test batches in file order.</summary>
     IEnumerable<Batch> TestBatches(int batchSize);
+
+    /// <summary>Examples held out for evaluations during training; 0 when the test split serves (datasets without one).</summary>
+    long ValidationCount => 0;
+
+    /// <summary>Validation batches in order; none unless <see cref="ValidationCount"/> is positive.</summary>
+    IEnumerable<Batch> ValidationBatches(int batchSize) => [];
 }

@@ -1,6 +1,7 @@
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Llama;
 
 namespace Orchestrator.Trainer.Estimation;
@@ -92,6 +93,7 @@ public static class MemoryEstimator
     public static MemoryEstimate Estimate(TrainingConfig config, string dtype = Fp32)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (EncoderConfig.IsEncoderFolder(config.Model)) return EstimateEncoder(config, dtype);
         using var model = ModelCatalog.Create(config.Model, config.Seed);
         long total, trainable;
         if (config.Adapter == AdapterModes.Lora)
@@ -105,6 +107,34 @@ public static class MemoryEstimator
             trainable = config.Adapter == AdapterModes.Full ? total : 0;
         }
         return Estimate(total, trainable, dtype, ActivationBytes(config, dtype));
+    }
+
+    /// <summary>
+    /// A Hugging Face encoder folder's sequence classifier, from its config.json alone: LoRA as
+    /// <see cref="ParameterReport.ForEncoder"/> counts it, `full` trains everything, `base` trains the head.
+    /// </summary>
+    private static MemoryEstimate EstimateEncoder(TrainingConfig config, string dtype)
+    {
+        var encoder = EncoderConfig.Load(Path.Combine(config.Model, EncoderConfig.FileName));
+        var labels = encoder.NumLabels ?? 2;
+        var total = encoder.ParameterCount(labels);
+        long trainable;
+        switch (config.Adapter)
+        {
+            case AdapterModes.Lora:
+                var report = ParameterReport.ForEncoder(config.Model, encoder, config.Rank, config.TargetModules, config.Bias);
+                (total, trainable) = (report.TotalParameters, report.TrainableParameters);
+                break;
+            case AdapterModes.Full:
+                trainable = total;
+                break;
+            default:
+                trainable = encoder.HeadParameterCount(labels);
+                break;
+        }
+        var activations = TransformerActivationBytes(config.BatchSize, config.SequenceLength, encoder.HiddenSize, encoder.NumHiddenLayers,
+            encoder.NumAttentionHeads, dtype);
+        return Estimate(total, trainable, dtype, activations);
     }
 
     /// <summary>

@@ -40,7 +40,8 @@ public static class LoraInjector
     /// <summary>
     /// Replaces each targeted linear module with a <see cref="LoraLinear"/> (adapters drawn in module order from one
     /// generator seeded with <paramref name="seed"/>), then freezes every parameter but the adapters and the biases
-    /// that <see cref="TrainingConfig.Bias"/> trains. Modules already adapted are not targets again.
+    /// that <see cref="TrainingConfig.Bias"/> trains. Modules already adapted are not targets again. A model's
+    /// <see cref="IModulesToSave"/> modules are never targets and train in full (PEFT's modules_to_save).
     /// </summary>
     /// <exception cref="LoraTargetException">The targets name an unknown module or select nothing.</exception>
     public static LoraInjection Inject(nn.Module model, TrainingConfig config, long seed)
@@ -67,6 +68,10 @@ public static class LoraInjector
                 adapted.Add(new AdaptedModule(path, layer));
             }
         }
+
+        var modulesToSave = ModulesToSave.Of(model);
+        foreach (var (name, parameter) in model.named_parameters())
+            if (ModulesToSave.Covers(modulesToSave, name)) parameter.requires_grad = true;
 
         if (config.Bias == BiasModes.All)
         {
@@ -175,14 +180,16 @@ public static class LoraInjector
 
     private static IEnumerable<LinearSite> LinearModules(nn.Module model)
     {
+        var modulesToSave = ModulesToSave.Of(model);
         foreach (var (name, child) in model.named_children())
         {
-            foreach (var site in Walk(model, name, child, name)) yield return site;
+            foreach (var site in Walk(model, name, child, name, modulesToSave)) yield return site;
         }
     }
 
-    private static IEnumerable<LinearSite> Walk(nn.Module parent, string name, nn.Module module, string path)
+    private static IEnumerable<LinearSite> Walk(nn.Module parent, string name, nn.Module module, string path, IReadOnlyList<string> modulesToSave)
     {
+        if (ModulesToSave.Covers(modulesToSave, path)) yield break; // trains in full; not a target
         switch (module)
         {
             case Linear linear:
@@ -193,7 +200,7 @@ public static class LoraInjector
         }
         foreach (var (childName, child) in module.named_children())
         {
-            foreach (var site in Walk(module, childName, child, $"{path}.{childName}")) yield return site;
+            foreach (var site in Walk(module, childName, child, $"{path}.{childName}", modulesToSave)) yield return site;
         }
     }
 

@@ -8,7 +8,8 @@ namespace Orchestrator.Trainer.Lora;
 /// <c>.lora_B.weight</c>, plus each bias that trains (PEFT's bias `all` / `lora_only`) under its key in PEFT's
 /// state dict: <c>base_model.model.&lt;path&gt;.base_layer.bias</c> for a layer LoRA wraps (PEFT keeps the wrapped
 /// layer as <c>base_layer</c>), <c>base_model.model.&lt;path&gt;.bias</c> for any other. Loading also accepts the
-/// unwrapped spelling of a wrapped layer's bias, as PEFT before 0.7 wrote it.
+/// unwrapped spelling of a wrapped layer's bias, as PEFT before 0.7 wrote it. A model's modules_to_save
+/// (<see cref="IModulesToSave"/>) are saved whole as <c>base_model.model.&lt;parameter name&gt;</c>, as PEFT saves them.
 /// </summary>
 public static class LoraWeights
 {
@@ -71,8 +72,14 @@ public static class LoraWeights
             yield return (LoraAKey(path), module.LoraA);
             yield return (LoraBKey(path), module.LoraB);
         }
+        var modulesToSave = ModulesToSave.Of(model);
         foreach (var (name, parameter) in model.named_parameters())
         {
+            if (ModulesToSave.Covers(modulesToSave, name))
+            {
+                yield return (KeyPrefix + name, parameter);
+                continue;
+            }
             if (!(name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal))) continue;
             if (trainableBiasesOnly && !parameter.requires_grad) continue;
             yield return (KeyPrefix + name, parameter);

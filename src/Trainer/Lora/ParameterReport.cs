@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.HuggingFace;
 
 namespace Orchestrator.Trainer.Lora;
 
@@ -19,18 +20,24 @@ public sealed record ParameterReport(
     [property: JsonPropertyName("trainable_params")] long TrainableParameters,
     [property: JsonPropertyName("total_params")] long TotalParameters)
 {
+    /// <summary>What the adapters add: r·(in + out) per adapted module (trainable also counts biases and a classifier's head).</summary>
+    [JsonPropertyName("lora_params")] public long LoraParameters { get; init; }
+
     [JsonPropertyName("trainable_percent")]
     public double TrainablePercent => TotalParameters == 0 ? 0 : 100.0 * TrainableParameters / TotalParameters;
 
     /// <summary>
     /// Builds <paramref name="model"/> (a built-in name or <c>linear:INxOUT</c>), injects LoRA and counts. A bare
     /// linear layer is adapted whatever the targets say; for built-ins an empty target list means the model type's
-    /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>).
+    /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>). A Hugging Face encoder folder
+    /// is counted from its config.json alone (<see cref="ForEncoder"/>).
     /// </summary>
     public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
+        if (EncoderConfig.IsEncoderFolder(model))
+            return ForEncoder(model, EncoderConfig.Load(Path.Combine(model, EncoderConfig.FileName)), rank, targets, bias);
         var isBareLayer = LinearModel.ParseName(model) is not null;
         IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModel.ModulePath]
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
@@ -40,7 +47,41 @@ public sealed record ParameterReport(
         using var built = ModelCatalog.Create(model, seed: 0);
         var injection = LoraInjector.Inject(built, config, seed: 0);
         return new ParameterReport(model, rank, effectiveTargets, bias, injection.Modules.Select(m => m.Path).ToList(),
-            injection.TrainableParameters, injection.TotalParameters);
+            injection.TrainableParameters, injection.TotalParameters)
+        {
+            LoraParameters = injection.Modules.Sum(m => m.Layer.LoraA.numel() + m.Layer.LoraB.numel()),
+        };
+    }
+
+    /// <summary>
+    /// An encoder's sequence classifier with LoRA, counted from its config (no weights): the head (modules_to_save,
+    /// config num_labels or 2) trains in full and is never a target; every linear layer has a bias.
+    /// </summary>
+    public static ParameterReport ForEncoder(string model, EncoderConfig encoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var labels = encoder.NumLabels ?? 2;
+        var linears = encoder.LinearModules(labels);
+        var head = encoder.HeadModules;
+        var adaptable = linears.Where(l => !ModulesToSave.Covers(head, l.Path)).ToList();
+        var effectiveTargets = targets.Count == 0 ? encoder.DefaultTargetModules : targets;
+        var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
+        var selected = LoraInjector.SelectTargets(adaptable.Select(l => l.Path).ToList(), config).ToHashSet(StringComparer.Ordinal);
+        var adapted = adaptable.Where(l => selected.Contains(l.Path)).ToList();
+        var lora = adapted.Sum(l => rank * (l.In + l.Out));
+        var headParameters = encoder.HeadParameterCount(labels);
+        var layerNormBiases = (long)encoder.HiddenSize * (1 + 2L * encoder.NumHiddenLayers);
+        var biases = bias switch
+        {
+            BiasModes.LoraOnly => adapted.Sum(l => l.Out),
+            BiasModes.All => adaptable.Sum(l => l.Out) + layerNormBiases,
+            _ => 0,
+        };
+        var total = encoder.ParameterCount(labels) + lora;
+        return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + headParameters + biases, total)
+        {
+            LoraParameters = lora,
+        };
     }
 
     /// <summary>PEFT's print_trainable_parameters line.</summary>

@@ -39,13 +39,14 @@ public static class PeftAdapter
 
     /// <summary>
     /// Writes both files (each atomically). Every key must be a PEFT LoRA key, every A must have its B, and their
-    /// ranks must agree; the tensors are written as given (dtype and values untouched).
+    /// ranks must agree; the tensors are written as given (dtype and values untouched). Keys of modules the config lists
+    /// in modules_to_save (<c>base_model.model.classifier.weight</c>) are the trained head, as PEFT saves it.
     /// </summary>
     public static void Save(string directory, IReadOnlyDictionary<string, Tensor> adapterWeights, PeftAdapterConfig config)
     {
         ArgumentNullException.ThrowIfNull(adapterWeights);
         ArgumentNullException.ThrowIfNull(config);
-        Validate(adapterWeights);
+        Validate(adapterWeights, config.ModulesToSave);
         Directory.CreateDirectory(directory);
         SafetensorsFile.Write(Path.Combine(directory, WeightsFileName), adapterWeights, new Dictionary<string, string> { ["format"] = "pt" });
 
@@ -77,11 +78,12 @@ public static class PeftAdapter
         return (weights, config);
     }
 
-    private static void Validate(IReadOnlyDictionary<string, Tensor> weights)
+    private static void Validate(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyList<string>? modulesToSave)
     {
         var problems = new List<string>();
         foreach (var (key, tensor) in weights)
         {
+            if (key.StartsWith(KeyPrefix, StringComparison.Ordinal) && Lora.ModulesToSave.Covers(modulesToSave, key[KeyPrefix.Length..])) continue;
             if (IsBiasKey(key))
             {
                 if (tensor.dim() != 1) problems.Add($"'{key}' has shape [{string.Join(",", tensor.shape)}]; a bias is a vector");

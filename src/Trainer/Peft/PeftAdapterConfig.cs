@@ -16,6 +16,7 @@ public sealed record PeftAdapterConfig
     public const string FileName = "adapter_config.json";
     public const string LoraPeftType = "LORA";
     public const string CausalLmTaskType = "CAUSAL_LM";
+    public const string SequenceClassificationTaskType = "SEQ_CLS";
 
     public string PeftType { get; init; } = LoraPeftType;
     /// <summary>PEFT's task_type (`CAUSAL_LM`, …); null for models PEFT has no task for.</summary>
@@ -49,7 +50,8 @@ public sealed record PeftAdapterConfig
     /// The config of an adapter trained with <paramref name="config"/>. With `all-linear`, target_modules lists the
     /// distinct leaf names of <paramref name="adaptedModulePaths"/>, as PEFT records it after resolving `all-linear`.
     /// </summary>
-    public static PeftAdapterConfig FromTrainingConfig(TrainingConfig config, IReadOnlyList<string> adaptedModulePaths, string baseModelName, string? taskType = null)
+    public static PeftAdapterConfig FromTrainingConfig(TrainingConfig config, IReadOnlyList<string> adaptedModulePaths, string baseModelName, string? taskType = null,
+        IReadOnlyList<string>? modulesToSave = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(adaptedModulePaths);
@@ -72,6 +74,7 @@ public sealed record PeftAdapterConfig
             InitLoraWeights = config.Init == InitModes.Gaussian ? "gaussian" : "true",
             BaseModelNameOrPath = baseModelName,
             LayersToTransform = config.LayersToTransform?.ToArray(),
+            ModulesToSave = modulesToSave is { Count: > 0 } ? modulesToSave.ToArray() : null,
             RankPattern = config.RankPattern is null ? new Dictionary<string, int>() : new Dictionary<string, int>(config.RankPattern),
             AlphaPattern = config.AlphaPattern is null ? new Dictionary<string, double>() : new Dictionary<string, double>(config.AlphaPattern),
         };

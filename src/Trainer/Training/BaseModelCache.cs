@@ -5,6 +5,7 @@ using System.Text.Json;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Llama;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
@@ -104,6 +105,13 @@ public static class BaseModelCache
         var hash = Hash(model, datasetName, spec, vocabSize);
         // A Hugging Face folder, named as the model or as the checkpoint of `llama`.
         var huggingFaceFolder = Directory.Exists(model) ? model : spec.Checkpoint is { } folder && Directory.Exists(folder) ? folder : null;
+        if (huggingFaceFolder is not null && EncoderConfig.IsEncoderFolder(huggingFaceFolder))
+        {
+            // An encoder classifies: its head has the dataset's classes, drawn from the trial's seed when the checkpoint has none.
+            if (data.Task != TaskKind.TextClassification)
+                throw new ArgumentException($"encoder '{huggingFaceFolder}' classifies labelled text (.jsonl, .csv or a folder of splits), not '{datasetName}'");
+            return new BaseModel(EncoderClassifier.FromPretrained(huggingFaceFolder, (int)data.Classes, initSeed), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
+        }
         if (huggingFaceFolder is not null)
             return new BaseModel(LlamaModel.FromPretrained(huggingFaceFolder), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
         if (model == BuiltInModels.Llama && data.Task != TaskKind.CausalLm)
@@ -174,12 +182,15 @@ public static class BaseModelCache
         return watch.Elapsed;
     }
 
-    /// <summary>sha256 of a file, or of a folder's config.json and model.safetensors; null when absent.</summary>
+    /// <summary>sha256 of a file, or of a folder's config.json, model.safetensors and (sharded) index and shards; null when absent.</summary>
     private static string? ContentHash(string path)
     {
         if (File.Exists(path)) return FileHashes.Sha256(path);
         if (!Directory.Exists(path)) return null;
-        var parts = new[] { LlamaConfig.FileName, LlamaModel.WeightsFileName }
+        var shards = File.Exists(Path.Combine(path, EncoderClassifier.ShardIndexFileName))
+            ? ShardIndex.Read(Path.Combine(path, EncoderClassifier.ShardIndexFileName)).Files.Prepend(EncoderClassifier.ShardIndexFileName)
+            : [];
+        var parts = new[] { LlamaConfig.FileName, LlamaModel.WeightsFileName }.Concat(shards)
             .Select(name => Path.Combine(path, name))
             .Select(file => File.Exists(file) ? FileHashes.Sha256(file) : "-");
         return FileHashes.Sha256(Encoding.UTF8.GetBytes(string.Join(",", parts)));

@@ -1,5 +1,7 @@
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Data.Classification;
+using Orchestrator.Trainer.Models.HuggingFace;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -9,44 +11,66 @@ public static class MetricNames
     public const string TrainLoss = "train_loss";
     public const string TestLoss = "test_loss";
     public const string TestAccuracy = "test_accuracy";
+    public const string TestMacroF1 = "test_macro_f1";
     public const string TestMse = "test_mse";
     public const string TestPerplexity = "test_perplexity";
+    public const string ValLoss = "val_loss";
+    public const string ValAccuracy = "val_accuracy";
+    public const string ValMacroF1 = "val_macro_f1";
 
-    public static readonly IReadOnlyList<string> All = [TrainLoss, TestLoss, TestAccuracy, TestMse, TestPerplexity];
+    public static readonly IReadOnlyList<string> All =
+        [TrainLoss, TestLoss, TestAccuracy, TestMacroF1, TestMse, TestPerplexity, ValLoss, ValAccuracy, ValMacroF1];
 
     /// <summary>
-    /// What <see cref="Evaluator"/> measures on the test split of a task: the loss, plus accuracy (classification),
-    /// MSE (regression) or perplexity (causal LM).
+    /// What <see cref="Evaluator"/> measures on the test split of a task: the loss, plus accuracy (classification;
+    /// and macro-F1 for text), MSE (regression) or perplexity (causal LM).
     /// </summary>
     public static IReadOnlyList<string> Evaluated(TaskKind task) => task switch
     {
         TaskKind.Classification => [TestLoss, TestAccuracy],
+        TaskKind.TextClassification => [TestLoss, TestAccuracy, TestMacroF1],
         TaskKind.Regression => [TestLoss, TestMse],
         TaskKind.CausalLm => [TestLoss, TestPerplexity],
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
     };
 
+    /// <summary>What evaluations during training measure on the validation split; empty for tasks that have none (they read test).</summary>
+    public static IReadOnlyList<string> Validated(TaskKind task) =>
+        task == TaskKind.TextClassification ? [ValLoss, ValAccuracy, ValMacroF1] : [];
+
     /// <summary>
-    /// The metrics a trial's result reports, known before it runs: the test metrics of its dataset's task, plus
-    /// train_loss for trials that take optimiser steps (lora, full; a `base` trial only evaluates). The model does
-    /// not change the names. Null when the dataset's task cannot be told without loading it.
+    /// The metrics a trial's result reports, known before it runs: the test (and validation) metrics of its task, plus
+    /// train_loss for trials that take optimiser steps (lora, full; a `base` trial only evaluates, except a text
+    /// classifier's, whose head trains on the frozen base). Null when the task cannot be told without loading.
     /// </summary>
-    public static IReadOnlyList<string>? ReportedBy(string dataset, string adapter)
+    public static IReadOnlyList<string>? ReportedBy(string model, string dataset, string adapter)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        if (TaskOf(dataset) is not { } task) return null;
-        var evaluated = Evaluated(task);
-        return adapter == AdapterModes.Base ? evaluated : [TrainLoss, .. evaluated];
+        if (TaskOf(model, dataset) is not { } task) return null;
+        IReadOnlyList<string> evaluated = [.. Validated(task), .. Evaluated(task)];
+        return adapter == AdapterModes.Base && task != TaskKind.TextClassification ? evaluated : [TrainLoss, .. evaluated];
     }
 
-    /// <summary>The task of a dataset name as <see cref="DatasetCatalog.Load"/> resolves it, or null when only loading would tell.</summary>
-    public static TaskKind? TaskOf(string dataset) => dataset switch
+    /// <summary>As <see cref="ReportedBy(string, string, string)"/> for a dataset whose task does not depend on the model.</summary>
+    public static IReadOnlyList<string>? ReportedBy(string dataset, string adapter) => ReportedBy("", dataset, adapter);
+
+    /// <summary>
+    /// The task of a (model, dataset) pair as <see cref="DatasetCatalog.Load"/> resolves it, or null when only loading
+    /// would tell. The one place that decides: labelled text (.jsonl, .csv, a folder of splits) with an encoder folder
+    /// (config.json model_type bert, distilbert, roberta) is text classification; a .jsonl otherwise is a causal-LM corpus.
+    /// </summary>
+    public static TaskKind? TaskOf(string model, string dataset) => dataset switch
     {
         DatasetCatalog.Mnist => TaskKind.Classification,
         DatasetCatalog.SyntheticRegression => TaskKind.Regression,
         DatasetCatalog.Text => TaskKind.CausalLm,
+        _ when EncoderConfig.IsEncoderFolder(model) && TextClassificationDataset.IsTextClassificationData(dataset) => TaskKind.TextClassification,
+        _ when dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) => TaskKind.CausalLm,
         _ when MnistDataset.IsMnistFolder(dataset) => TaskKind.Classification,
         _ => null,
     };
+
+    /// <summary>As <see cref="TaskOf(string, string)"/> for a dataset alone (no encoder model).</summary>
+    public static TaskKind? TaskOf(string dataset) => TaskOf("", dataset);
 }

@@ -9,7 +9,7 @@ public static class TaskLoss
 {
     public static Tensor Compute(TaskKind task, Tensor output, Tensor targets, nn.Reduction reduction = nn.Reduction.Mean) => task switch
     {
-        TaskKind.Classification => nn.functional.cross_entropy(output, targets, reduction: reduction),
+        TaskKind.Classification or TaskKind.TextClassification => nn.functional.cross_entropy(output, targets, reduction: reduction),
         TaskKind.Regression => nn.functional.mse_loss(output, targets, reduction),
         TaskKind.CausalLm => NextTokenCrossEntropy(output, targets, reduction),
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
@@ -22,7 +22,7 @@ public static class TaskLoss
     /// <summary>How many loss terms a batch contributes (samples, elements or predicted tokens), to average over a test set.</summary>
     public static long Terms(TaskKind task, Tensor output, Tensor targets) => task switch
     {
-        TaskKind.Classification => targets.shape[0],
+        TaskKind.Classification or TaskKind.TextClassification => targets.shape[0],
         TaskKind.Regression => output.numel(),
         TaskKind.CausalLm => targets.numel(),
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),

@@ -36,7 +36,8 @@ public sealed record TrainingLoopResult(
 /// <summary>
 /// The train loop, top to bottom: AdamW over the trainable parameters, a learning rate set per step from the
 /// schedule, gradient clipping, evaluation every N steps or per epoch, checkpoints, progress, stop on request.
-/// One dispose scope per step keeps native memory flat. Every random draw (dropout masks) comes from the run's own
+/// One dispose scope per step keeps native memory flat. Datasets with a validation split are evaluated on it during
+/// training and on their test split once, after the last step (or the stop). Every random draw (dropout masks) comes from the run's own
 /// generator, seeded from the config's seed and saved in checkpoints, so runs training at once in one process do not
 /// disturb each other's streams.
 /// </summary>
@@ -172,6 +173,14 @@ public static class TrainingLoop
             GeneratorDropout.Use(model, null);
         }
 
+        // A dataset with a validation split is evaluated on it while training; the test split is read once, at the end.
+        if (data.ValidationCount > 0)
+        {
+            var withTest = new Dictionary<string, double>(lastMetrics.ToDictionary());
+            foreach (var (name, value) in Evaluator.Evaluate(model, data, config.BatchSize, options.Device)) withTest[name] = value;
+            lastMetrics = withTest;
+        }
+
         return new TrainingLoopResult(lastMetrics, step, totalSteps, evaluations, stopped, lastCheckpoint, watch.Elapsed);
     }
 
@@ -180,7 +189,7 @@ public static class TrainingLoop
     private static Dictionary<string, double> EvaluateWithTrainLoss(nn.Module<Tensor, Tensor> model, ITrainingDataset data,
         int batchSize, Device device, double lossSum, long lossCount)
     {
-        var metrics = Evaluator.Evaluate(model, data, batchSize, device);
+        var metrics = Evaluator.Evaluate(model, data, batchSize, device, data.ValidationCount > 0 ? EvaluationSplit.Validation : EvaluationSplit.Test);
         if (lossCount > 0) metrics[MetricNames.TrainLoss] = lossSum / lossCount;
         return metrics;
     }

@@ -72,7 +72,9 @@ public static class TrialTrainer
                 foreach (var p in model.parameters()) p.requires_grad = true;
                 break;
             default:
-                foreach (var p in model.parameters()) p.requires_grad = false;
+                // The frozen base; a classifier's head (its modules_to_save) still trains on it: a linear probe.
+                var head = ModulesToSave.Of(model);
+                foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
         model.to(device);
@@ -143,7 +145,9 @@ public static class TrialTrainer
                 var weights = LoraWeights.Get(model);
                 try
                 {
-                    var peft = PeftAdapterConfig.FromTrainingConfig(config, injection!.Modules.Select(m => m.Path).ToList(), baseModelName);
+                    var modulesToSave = ModulesToSave.Of(model);
+                    var peft = PeftAdapterConfig.FromTrainingConfig(config, injection!.Modules.Select(m => m.Path).ToList(), baseModelName,
+                        modulesToSave.Count > 0 ? PeftAdapterConfig.SequenceClassificationTaskType : null, modulesToSave);
                     AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
                 }
                 finally

@@ -21,7 +21,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
 {
     private static readonly Option<string> ModelOption = new("--model")
     {
-        Description = "A built-in model (mlp, transformer-block, llama) or a bare layer 'linear:INxOUT' (e.g. linear:512x512).",
+        Description = "A built-in model (mlp, transformer-block, llama), a bare layer 'linear:INxOUT' (e.g. linear:512x512), or a Hugging Face encoder folder (bert, distilbert, roberta; counted from its config.json, no weights needed).",
         Required = true,
     };
 
@@ -80,6 +80,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
             ("rank", report.Rank.ToString(CultureInfo.InvariantCulture)),
             ("bias", report.Bias),
             ("adapted modules", string.Join(", ", report.AdaptedModules)),
+            ("lora parameters", ConsoleOutput.Count(report.LoraParameters)),
             ("trainable parameters", ConsoleOutput.Count(report.TrainableParameters)),
             ("total parameters", ConsoleOutput.Count(report.TotalParameters)),
             ("trainable %", report.TrainablePercent.ToString("0.0000", CultureInfo.InvariantCulture)),
