@@ -27,6 +27,24 @@ public sealed class DataPrepareCommand : OrchestratorCommand
             Options.Add(option);
     }
 
+    /// <summary>
+    /// Called by the verbs that train here (<c>run</c>, <c>train</c>) before they start: a dataset that names a packaged
+    /// dataset (<c>imdb</c>) is prepared into the cache first, which costs a sha256 check once it is there.
+    /// </summary>
+    public static void EnsurePrepared(string dataset, ConsoleOutput output, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(dataset, ImdbReviews.DatasetName, StringComparison.OrdinalIgnoreCase)) return;
+        try
+        {
+            var prepared = ImdbReviews.Prepare(cancellationToken: cancellationToken);
+            if (prepared.Prepared) output.Note($"imdb: prepared {prepared.Train:N0}/{prepared.Validation:N0}/{prepared.Test:N0} reviews into {prepared.Folder}");
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new UserInputException(e.Message, ExitCodes.NotFound);
+        }
+    }
+
     protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
