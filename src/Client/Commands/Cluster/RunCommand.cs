@@ -32,6 +32,7 @@ public sealed class RunCommand : ClusterCommand
         var address = ConnectionOptions.Resolve(parseResult);
         if (address.Kind != ClusterKind.Embedded)
             throw new UserInputException("run trains on this machine; to use a cluster, use 'submit --watch'", ExitCodes.UsageError);
+        Local.DataPrepareCommand.EnsurePrepared(spec.Task.Dataset, output, cancellationToken);
         var slots = parseResult.GetValue(SlotsOption) ?? Math.Max(1, Math.Min(spec.Parallel, Environment.ProcessorCount));
         if (slots is < 1 or > 64) throw new UserInputException($"--slots {slots} is not valid: use 1 to 64", ExitCodes.UsageError);
 

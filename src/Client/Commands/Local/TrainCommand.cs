@@ -59,6 +59,7 @@ public sealed class TrainCommand : OrchestratorCommand
         var output = ConsoleOutput.Create(parseResult);
         var request = BuildRequest(parseResult);
         var config = request.Config;
+        DataPrepareCommand.EnsurePrepared(config.Dataset, output, cancellationToken);
 
         TrainingOutcome outcome;
         try
