@@ -14,7 +14,7 @@ public sealed record TrialLease(
     [property: Id(0)] string Sweep,
     [property: Id(1)] string TrialId,
     [property: Id(2)] int Attempt,
-    [property: Id(3)] string Kind,
+    [property: Id(3)] Trials.TrialKind Kind,
     [property: Id(4)] string ConfigJson,
     [property: Id(5)] string BaseJson,
     [property: Id(6)] IReadOnlyList<TrialCheckpoint> Checkpoints,

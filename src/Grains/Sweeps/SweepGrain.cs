@@ -162,7 +162,7 @@ public sealed class SweepGrain(
             freeMemory -= memory;
             var attempt = trial.Attempt + 1;
             events.Add(new TrialLeased(now, trial.Id, attempt, worker.WorkerId));
-            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind.Name(), trial.Plan.ConfigJson, settings.BaseJson,
+            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind, trial.Plan.ConfigJson, settings.BaseJson,
                 trial.Checkpoints.ToList(), memory, settings.Model, settings.Dataset));
         }
         if (events.Count > 0) await AppendAsync(events, cancellationToken);
