@@ -327,7 +327,7 @@ public sealed class SweepGrain(
             trials.Sum(t => t.Result?.Steps ?? (t.State == TrialState.Running ? t.Step : 0)));
     }
 
-    private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, t.Plan.ConfigValues, t.State,
+    private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, t.ConfigValues, t.State,
         t.Attempt, t.Worker, t.Step, t.TotalSteps, t.Metrics, t.Error, t.Result?.TrainableParameters ?? 0,
         t.Result?.TotalParameters ?? 0, t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256);
 }

@@ -7,6 +7,14 @@ public sealed class TrialEntry(PlannedTrial plan, int index)
     /// <summary>Position in the sweep (grid order): queued trials are leased lowest index first.</summary>
     public int Index { get; } = index;
     public string Id => Plan.Id;
+
+    /// <summary>
+    /// The plan's trainer options, typed, built once: `trials` and `watch` ask for every trial's record on each poll,
+    /// and a grain call must stay short.
+    /// </summary>
+    public IReadOnlyDictionary<string, ParameterValue> ConfigValues => _configValues ??= Plan.ConfigValues;
+
+    private IReadOnlyDictionary<string, ParameterValue>? _configValues;
     /// <summary>Changed only through <see cref="SweepLedger"/>, which keeps its per-state counts and queue in step.</summary>
     public TrialState State { get; internal set; } = TrialState.Queued;
     /// <summary>Number of times the trial was leased; the current attempt's number.</summary>
