@@ -11,13 +11,16 @@ public sealed class CorruptCheckpointTests(ITestOutputHelper output)
     public async Task A_corrupt_newest_checkpoint_is_detected_and_the_trial_resumes_from_an_older_good_one()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
-        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 300); // long enough that the kill lands mid-training on an idle machine too
+        // Long enough trials that the victim is surely mid-training when killed: `trials` may lag the trainer by a second
+        // of progress (~100 steps here), so a victim seen near its last step may already have finished (seen once:
+        // "step 300/300", and the kill then found nothing to re-run).
+        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 600);
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
         await cluster.SubmitAsync(sweep);
 
-        var running = await cluster.WaitForTrialsAsync(sweep.Name, "a trial with three checkpoints",
-            trials => trials.Any(t => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && cluster.SiloRunning(t) >= 0),
-            TimeSpan.FromSeconds(150));
-        var victim = running.First(t => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && cluster.SiloRunning(t) >= 0);
+        var running = await cluster.WaitForTrialsAsync(sweep.Name, "a trial with three checkpoints, far from its end",
+            trials => trials.Any(Candidate), TimeSpan.FromSeconds(150));
+        var victim = running.First(Candidate);
         var silo = cluster.SiloRunning(victim);
         await cluster.KillSiloAsync(silo);
         var killed = Stopwatch.StartNew();
