@@ -6,6 +6,7 @@ using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Training;
 
+[Collection(AloneInProcess.Name)] // Native_memory_stays_flat_over_training_steps reads the process RSS
 public sealed class TrialTrainerTests : IDisposable
 {
     private readonly TestWorkspace _workspace = new();
