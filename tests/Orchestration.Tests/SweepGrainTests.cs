@@ -47,7 +47,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
         await _cluster.SubmitAsync(Name, Spec);
         var leases = await Sweep.LeaseAsync(Worker, 5);
         Assert.Equal(2, leases.Count); // parallel: 2
-        Assert.Empty(await Sweep.LeaseAsync(Worker, 5));
+        Assert.Empty(await Sweep.LeaseAsync(Worker with { WorkerId = "other/0" }, 5));
 
         Assert.True(await Sweep.CompleteTrialAsync(Completion(leases[0], 0.8)));
         Assert.False(await Sweep.CompleteTrialAsync(Completion(leases[0], 0.8)));
@@ -59,6 +59,23 @@ public sealed class SweepGrainTests : IAsyncLifetime
         var board = await _cluster.SweepLeaderboardAsync(Name);
         var entry = Assert.Single(board);
         Assert.Equal(0.8, entry.Score);
+    }
+
+    [Fact]
+    public async Task A_slot_that_asks_again_gets_the_lease_whose_reply_it_lost_same_attempt_not_another_trial()
+    {
+        await _cluster.SubmitAsync(Name, Spec);
+        var lost = (await Sweep.LeaseAsync(Worker, 1)).Single();
+
+        // The slot never saw `lost` (its silo died mid-call, or the call timed out) and asks again.
+        var again = (await Sweep.LeaseAsync(Worker, 1)).Single();
+        Assert.Equal((lost.TrialId, lost.Attempt), (again.TrialId, again.Attempt));
+        Assert.Equal(lost.ConfigJson, again.ConfigJson);
+
+        var trials = await Sweep.GetTrialsAsync();
+        Assert.Equal(1, trials.Single(t => t.TrialId == lost.TrialId).Attempts);
+        Assert.Equal(1, trials.Count(t => t.State == TrialState.Running));
+        Assert.Equal(TrialDirective.Continue, await Sweep.ReportProgressAsync(Progress(again, 2)));
     }
 
     [Fact]

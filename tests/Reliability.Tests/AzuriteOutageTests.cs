@@ -9,7 +9,7 @@ public sealed class AzuriteOutageTests(ITestOutputHelper output)
     public async Task Blob_storage_down_for_30_seconds_mid_sweep_crashes_nothing_and_every_result_lands_with_its_checksum()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
-        var sweep = new TestSweep("azurite-outage", Ranks: 4, Steps: 150);
+        var sweep = new TestSweep("azurite-outage", Ranks: 4);
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 

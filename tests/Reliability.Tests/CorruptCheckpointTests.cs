@@ -14,7 +14,7 @@ public sealed class CorruptCheckpointTests(ITestOutputHelper output)
         // Long enough trials that the victim is surely mid-training when killed: `trials` may lag the trainer by a second
         // of progress (~100 steps here), so a victim seen near its last step may already have finished (seen once:
         // "step 300/300", and the kill then found nothing to re-run).
-        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 600);
+        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 600, CheckpointEvery: 20);
         bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
         await cluster.SubmitAsync(sweep);
 

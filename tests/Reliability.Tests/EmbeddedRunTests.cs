@@ -14,7 +14,7 @@ public sealed class EmbeddedRunTests(ITestOutputHelper output)
         Directory.CreateDirectory(dir);
         try
         {
-            var sweep = new TestSweep("embedded-crash", Ranks: 5, Parallel: 1);
+            var sweep = new TestSweep("embedded-crash", Ranks: 5, Steps: 2000, CheckpointEvery: 200, Parallel: 1);
             var file = sweep.WriteTo(dir);
             var clock = Stopwatch.StartNew();
             var first = Cli.Start(["run", file, "--data-dir", dir], Path.Combine(dir, "run-1.log"), dir);

@@ -146,11 +146,25 @@ public sealed class SweepGrain(
     public async Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default)
     {
         if (_ledger.State != SweepState.Running || _ledger.Settings is not { } settings) return [];
+        var now = time.GetUtcNow();
+        // A slot asks for work only when it is idle, so a trial the ledger still shows running on that slot is a lease
+        // whose reply never arrived (the sweep's silo died mid-call, or the call timed out and was retried): hand the
+        // same lease again, same attempt, instead of leasing the slot another trial and leaving this one to wait out
+        // the heartbeat timeout and count one attempt more.
+        var unanswered = _ledger.Trials
+            .Where(t => t.State == TrialState.Running && t.Worker == worker.WorkerId)
+            .Take(maxTrials)
+            .Select(t =>
+            {
+                t.LastHeartbeat = now;
+                return LeaseOf(t, t.Attempt, settings);
+            })
+            .ToList();
+        if (unanswered.Count > 0) return unanswered;
         var running = _ledger.Count(TrialState.Running);
         var room = Math.Min(maxTrials, settings.Parallel - running);
         if (room <= 0) return [];
 
-        var now = time.GetUtcNow();
         var freeMemory = worker.FreeMemoryBytes;
         var leases = new List<TrialLease>();
         var events = new List<SweepEvent>();
@@ -162,12 +176,15 @@ public sealed class SweepGrain(
             freeMemory -= memory;
             var attempt = trial.Attempt + 1;
             events.Add(new TrialLeased(now, trial.Id, attempt, worker.WorkerId));
-            leases.Add(new TrialLease(Name, trial.Id, attempt, trial.Plan.Kind, trial.Plan.ConfigJson, settings.BaseJson,
-                trial.Checkpoints.ToList(), memory, settings.Model, settings.Dataset));
+            leases.Add(LeaseOf(trial, attempt, settings));
         }
         if (events.Count > 0) await AppendAsync(events, cancellationToken);
         return leases;
     }
+
+    private TrialLease LeaseOf(TrialEntry trial, int attempt, SweepSettings settings) =>
+        new(Name, trial.Id, attempt, trial.Plan.Kind, trial.Plan.ConfigJson, settings.BaseJson,
+            trial.Checkpoints.ToList(), trial.Plan.MemoryBytes, settings.Model, settings.Dataset);
 
     public async Task<TrialDirective> ReportProgressAsync(TrialProgressReport report, CancellationToken cancellationToken = default)
     {
