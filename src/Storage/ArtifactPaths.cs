@@ -37,6 +37,12 @@ public static partial class ArtifactPaths
     /// <summary>Folder prefix of a cached base model, keyed by the hash of what produced it.</summary>
     public static string Base(string hash) => $"bases/{Name(hash, nameof(hash))}/";
 
+    /// <summary>Folder prefix of a named model (`minilm-l6`) converted from its package once and shared by every silo.</summary>
+    public static string PulledModel(string name, string version) => $"bases/models/{Name(name, nameof(name))}/{Name(version, nameof(version))}/";
+
+    /// <summary>Folder prefix of a named dataset (`imdb`) prepared once (splits + manifest) and shared by every silo.</summary>
+    public static string PreparedDataset(string name) => $"bases/datasets/{Name(name, nameof(name))}/";
+
     /// <summary>True when <paramref name="name"/> may be used as one segment of a layout path.</summary>
     public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name) && !name.Contains("..");
 

@@ -5,6 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Trials;
 using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Sweeps;
 
@@ -21,7 +23,8 @@ public sealed record TrialPlan(string TrialId, TrialKind Kind, IReadOnlyDictiona
 /// trials. run_cap is an upper bound, so raising it only appends trials and never changes earlier ones.</item>
 /// <item>Random: run_cap draws from <see cref="SplitMix64"/> seeded by the master seed; duplicates removed.</item>
 /// <item>Baselines (not counted in run_cap): `full` adds one full fine-tuning trial per distinct combination of
-/// the non-LoRA parameters, `base` one frozen-base evaluation per value of the `seed` parameter.</item>
+/// the non-LoRA parameters, `base` one frozen-base evaluation per value of the `seed` parameter (for text
+/// classification, where the frozen base's head trains as a linear probe, one per combination as `full`).</item>
 /// <item>Trial id: "t" + the first 12 hex digits of sha256("name\nkind=K\n" + sorted "key=value\n" lines).</item>
 /// <item>Seeds: a `seed` parameter is a repeat index, not the trainer seed. The trainer seed is a hash of the
 /// master seed and the trial's id material, so the same spec always gives the same seeds, whatever the order or
@@ -58,8 +61,13 @@ public static class SweepExpander
             foreach (var combo in swept)
                 AddTrial(AdapterModes.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly).ToList());
         if (spec.Baselines.Contains(BaselineKind.Base))
+        {
+            // A frozen encoder still trains its classification head (a linear probe), so it trains like the others;
+            // any other frozen base only evaluates, once per repeat.
+            var probeTrains = MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset) == TaskKind.TextClassification;
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Base, combo.Where(kv => kv.Key == "seed").ToList());
+                AddTrial(AdapterModes.Base, combo.Where(kv => kv.Key == "seed" || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly)).ToList());
+        }
         return trials;
     }
 

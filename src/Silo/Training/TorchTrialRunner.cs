@@ -16,6 +16,7 @@ public sealed class TorchTrialRunner : ITrialRunner
         {
             ResumeFrom = workspace.ResumeFrom,
             Device = workspace.Device,
+            Resources = workspace.Resources,
         };
         using var sharing = workspace.SharedBases is { } shared ? BaseModelCache.ShareThrough(shared) : null;
         return TrialTrainer.Run(request, observer, cancellationToken);

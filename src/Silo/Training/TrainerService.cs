@@ -117,8 +117,12 @@ public sealed class TrainerService(
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 metrics.TrialFailed();
-                logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed ({Kind})", lease.TrialId, lease.Attempt,
-                    TrialFailures.IsRetryable(e) ? "retryable" : "not retryable");
+                // A retryable failure is the silo's problem: its stack helps an operator. One that is not comes from the
+                // trial itself (a bad config, a diverging loss): the reason is the whole story, and the sweep shows it.
+                if (TrialFailures.IsRetryable(e))
+                    logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed (retryable)", lease.TrialId, lease.Attempt);
+                else
+                    logger.LogWarning("Trial {Trial} attempt {Attempt} failed (not retryable): {Reason}", lease.TrialId, lease.Attempt, TrialFailures.Describe(e));
                 if (trial.Directive == TrialDirective.Continue) await reports.FailAsync(lease, e);
                 else if (trial.Directive == TrialDirective.Release) await reports.ReleaseAsync(lease);
                 return;

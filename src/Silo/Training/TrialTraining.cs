@@ -10,8 +10,8 @@ namespace Orchestrator.Silo.Training;
 /// skipped for the one before it, down to a fresh start), on a dedicated thread: never an Orleans scheduler thread.
 /// Pretrained bases come from, and go to, the cluster's shared store (<see cref="SharedBaseModels"/>).
 /// </summary>
-public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, SharedBaseModels bases, SiloHostOptions options,
-    ILogger<TrialTraining> logger)
+public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, SharedBaseModels bases, INamedResources resources,
+    SiloHostOptions options, ILogger<TrialTraining> logger)
 {
     public string WorkFolder(TrialLease lease) => Path.Combine(options.DataDir, "work", lease.Sweep, lease.TrialId, $"attempt-{lease.Attempt}");
 
@@ -41,6 +41,7 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
             var workspace = new TrialWorkspace(OutputFolder(work), Path.Combine(options.DataDir, "bases"), resume, options.Device)
             {
                 SharedBases = bases,
+                Resources = resources,
             };
             try
             {

@@ -68,6 +68,10 @@ public sealed record TrainingConfig
     [JsonPropertyName("seq_len")] public int SequenceLength { get; init; } = 64;
     /// <summary>Optional tokenizer file for the `text` dataset; byte-level when absent.</summary>
     [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
+    /// <summary>Labelled text: at most this many training examples (a fixed random subset); 0 means all.</summary>
+    [JsonPropertyName("max_train_samples")] public int MaxTrainSamples { get; init; }
+    /// <summary>Labelled text: at most this many validation and test examples each (fixed random subsets); 0 means all.</summary>
+    [JsonPropertyName("max_eval_samples")] public int MaxEvalSamples { get; init; }
 }
 
 public static class AdapterModes

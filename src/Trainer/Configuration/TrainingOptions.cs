@@ -5,6 +5,10 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Configuration;
 
@@ -154,7 +158,7 @@ public sealed class TrainingOption
 /// and checks) and the trainer (<see cref="TrainingConfig.Validate"/>) all read it, so a value one accepts the others
 /// accept, and an option left out means the same default everywhere.
 /// </summary>
-public static class TrainingOptions
+public static partial class TrainingOptions
 {
     /// <summary>A config with every default: the record's initialisers.</summary>
     public static readonly TrainingConfig Defaults = new();
@@ -176,8 +180,8 @@ public static class TrainingOptions
 
     public static readonly IReadOnlyList<TrainingOption> All =
     [
-        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama) or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
-        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text), a .jsonl file of texts, or a folder of MNIST IDX files; "
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
+        new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text; imdb, labelled movie reviews, with an encoder), a .jsonl file of texts, or a folder of MNIST IDX files; "
             + "with an encoder model, labelled texts: a .jsonl ({\"text\", \"label\"}) or .csv (text,label header) split 80/10/10, or a folder of train/validation/test files.") { IsTask = true },
         new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
         new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
@@ -205,6 +209,8 @@ public static class TrainingOptions
         new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.") { MinInt = 0 },
         new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models (an encoder's texts are truncated and padded to it).") { MinInt = 1, MaxInt = 1 << 16 },
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
+        new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
+        new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
     ];
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
@@ -227,6 +233,7 @@ public static class TrainingOptions
             case BuiltInModels.Llama: return PeftDefaultTargets["llama"];
         }
         if (LinearModel.ParseName(model) is not null) return [LinearModel.ModulePath];
+        if (NamedEncoders.Find(model) is { } named) return named.Config.DefaultTargetModules;
         var configFile = Path.Combine(model, "config.json");
         if (!File.Exists(configFile))
             return Directory.Exists(model) ? null : PeftDefaultTargets["llama"]; // not here (a silo's folder): our only loader is llama's
@@ -258,8 +265,23 @@ public static class TrainingOptions
         if (config.Dataset.Trim().Length == 0) problems.Add(new("dataset", "dataset must not be empty"));
         if (config.Epochs == 0 && config.MaxSteps == 0)
             problems.Add(new("epochs", "epochs 0 with max_steps 0 trains nothing; set one of them"));
+        if ((config.MaxTrainSamples > 0 || config.MaxEvalSamples > 0)
+            && MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task != TaskKind.TextClassification)
+            problems.Add(new(config.MaxTrainSamples > 0 ? "max_train_samples" : "max_eval_samples",
+                $"max_train_samples and max_eval_samples subset labelled text for an encoder; dataset '{config.Dataset}' with model '{config.Model}' is {task}"));
+        if (EncoderOf(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
+            problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
         return problems;
+    }
+
+    /// <summary>The encoder a named model or a Hugging Face encoder folder is, or null (other models, or a folder not on this machine).</summary>
+    private static EncoderConfig? EncoderOf(string model)
+    {
+        if (NamedEncoders.Find(model) is { } named) return named.Config;
+        if (!EncoderConfig.IsEncoderFolder(model)) return null;
+        try { return EncoderConfig.Load(Path.Combine(model, EncoderConfig.FileName)); }
+        catch (Exception e) when (e is IOException or JsonException or InvalidDataException or UnauthorizedAccessException) { return null; }
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)
@@ -277,13 +299,21 @@ public static class TrainingOptions
                 yield return new(key, $"model '{config.Model}' has no default target modules; give target_modules or target_modules_regex");
             yield break;
         }
-        if (BuiltInModels.LinearModules(config.Model) is not { } known) yield break;
+        var named = NamedEncoders.Find(config.Model);
+        var known = BuiltInModels.LinearModules(config.Model)
+            ?? named?.Config.LinearModules(2).Where(l => !named.Config.HeadModules.Any(h => l.Path.StartsWith(h, StringComparison.Ordinal))).Select(l => l.Path).ToList();
+        if (known is null) yield break;
         foreach (var target in targets)
         {
             if (target == "all-linear" || known.Any(path => path == target || path.EndsWith("." + target, StringComparison.Ordinal))) continue;
-            yield return new(key, $"unknown target module '{target}' for model {config.Model}; its linear modules are {string.Join(", ", known)} (or all-linear)");
+            // Layer stacks shown once: encoder.layer.N.attention.self.query rather than six copies.
+            var shown = known.Select(path => LayerIndex().Replace(path, ".N.")).Distinct(StringComparer.Ordinal);
+            yield return new(key, $"unknown target module '{target}' for model {config.Model}; its linear modules are {string.Join(", ", shown)} (or all-linear)");
         }
     }
+
+    [GeneratedRegex(@"\.\d+\.")]
+    private static partial Regex LayerIndex();
 
     private static string Shown(JsonNode? node) => node switch
     {

@@ -41,7 +41,7 @@ public static class DatasetCatalog
         {
             if (!Directory.Exists(config.Model))
                 throw new ArgumentException($"dataset '{dataset}' is labelled text, which trains a Hugging Face encoder folder (bert, distilbert, roberta) given as the model, not '{config.Model}'");
-            return TextClassificationDataset.Load(dataset, config.Model, config.SequenceLength);
+            return TextClassificationDataset.Load(dataset, config.Model, config.SequenceLength, config.MaxTrainSamples, config.MaxEvalSamples);
         }
         if (dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && File.Exists(dataset))
             return TextDataset.Load(dataset, config);

@@ -3,6 +3,7 @@ using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Llama;
+using Orchestrator.Trainer.Models.Named;
 
 namespace Orchestrator.Trainer.Estimation;
 
@@ -93,7 +94,9 @@ public static class MemoryEstimator
     public static MemoryEstimate Estimate(TrainingConfig config, string dtype = Fp32)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (EncoderConfig.IsEncoderFolder(config.Model)) return EstimateEncoder(config, dtype);
+        if (NamedEncoders.Find(config.Model) is { } named) return EstimateEncoder(config, named.Config, dtype);
+        if (EncoderConfig.IsEncoderFolder(config.Model))
+            return EstimateEncoder(config, EncoderConfig.Load(Path.Combine(config.Model, EncoderConfig.FileName)), dtype);
         using var model = ModelCatalog.Create(config.Model, config.Seed);
         long total, trainable;
         if (config.Adapter == AdapterModes.Lora)
@@ -113,9 +116,8 @@ public static class MemoryEstimator
     /// A Hugging Face encoder folder's sequence classifier, from its config.json alone: LoRA as
     /// <see cref="ParameterReport.ForEncoder"/> counts it, `full` trains everything, `base` trains the head.
     /// </summary>
-    private static MemoryEstimate EstimateEncoder(TrainingConfig config, string dtype)
+    private static MemoryEstimate EstimateEncoder(TrainingConfig config, EncoderConfig encoder, string dtype)
     {
-        var encoder = EncoderConfig.Load(Path.Combine(config.Model, EncoderConfig.FileName));
         var labels = encoder.NumLabels ?? 2;
         var total = encoder.ParameterCount(labels);
         long trainable;

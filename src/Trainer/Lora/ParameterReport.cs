@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Named;
 
 namespace Orchestrator.Trainer.Lora;
 
@@ -36,6 +37,8 @@ public sealed record ParameterReport(
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
+        if (NamedEncoders.Find(model) is { } named)
+            return ForEncoder(named.Name, named.Config, rank, targets, bias);
         if (EncoderConfig.IsEncoderFolder(model))
             return ForEncoder(model, EncoderConfig.Load(Path.Combine(model, EncoderConfig.FileName)), rank, targets, bias);
         var isBareLayer = LinearModel.ParseName(model) is not null;

@@ -2,6 +2,7 @@ using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Data.Classification;
 using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Named;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -64,12 +65,15 @@ public static class MetricNames
         DatasetCatalog.Mnist => TaskKind.Classification,
         DatasetCatalog.SyntheticRegression => TaskKind.Regression,
         DatasetCatalog.Text => TaskKind.CausalLm,
-        _ when EncoderConfig.IsEncoderFolder(model) && TextClassificationDataset.IsTextClassificationData(dataset) => TaskKind.TextClassification,
+        _ when IsEncoder(model) && (NamedDatasets.IsLabelledText(dataset) || TextClassificationDataset.IsTextClassificationData(dataset)) => TaskKind.TextClassification,
+        _ when NamedDatasets.IsLabelledText(dataset) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) => TaskKind.CausalLm,
         _ when MnistDataset.IsMnistFolder(dataset) => TaskKind.Classification,
         _ => null,
     };
+
+    private static bool IsEncoder(string model) => NamedEncoders.Find(model) is not null || EncoderConfig.IsEncoderFolder(model);
 
     /// <summary>As <see cref="TaskOf(string, string)"/> for a dataset alone (no encoder model).</summary>
     public static TaskKind? TaskOf(string dataset) => TaskOf("", dataset);

@@ -13,6 +13,8 @@ public sealed record TrainingRequest(TrainingConfig Config, BaseModelSpec Base, 
     public string Device { get; init; } = "cpu";
     /// <summary>Where built-in datasets are read from; null means the `data/` folder shipped next to the binaries.</summary>
     public string? DataDirectory { get; init; }
+    /// <summary>Where named models and datasets (`minilm-l6`, `imdb`) come from; null when the config names none.</summary>
+    public INamedResources? Resources { get; init; }
 }
 
 /// <summary>What a finished (or stopped) trial produced. Every number comes from real training and evaluation.</summary>

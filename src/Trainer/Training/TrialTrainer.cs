@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models.Named;
 using Orchestrator.Trainer.Peft;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
@@ -56,9 +57,12 @@ public static class TrialTrainer
         // Verify the resume point before spending time on the base model.
         using var resume = request.ResumeFrom is { } from ? CheckpointDirectory.Load(from) : null;
 
-        using var data = DatasetCatalog.Load(config, request.DataDirectory);
+        // Names (`minilm-l6`, `imdb`) become local folders for loading only; the result keeps the names.
+        var named = NamedEncoders.Find(config.Model);
+        var resolved = NamedResourceResolution.Resolve(config, request.Resources, cancellationToken);
+        using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
-        var baseModel = BaseModelCache.Get(config.Model, config.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken);
+        var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken);
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
 
@@ -66,7 +70,7 @@ public static class TrialTrainer
         switch (config.Adapter)
         {
             case AdapterModes.Lora:
-                injection = LoraInjector.Inject(model, config, config.Seed);
+                injection = LoraInjector.Inject(model, resolved, config.Seed);
                 break;
             case AdapterModes.Full:
                 foreach (var p in model.parameters()) p.requires_grad = true;
@@ -92,7 +96,7 @@ public static class TrialTrainer
             Device = device,
         });
 
-        var baseModelName = Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model;
+        var baseModelName = named?.UpstreamId ?? (Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model);
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
         var result = new TrialResult
         {

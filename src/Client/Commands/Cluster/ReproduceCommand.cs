@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Client.Output;
+using Orchestrator.Models.Sharing;
 using Orchestrator.Storage;
 using Orchestrator.Sweeps;
 using Orchestrator.Trainer.Configuration;
@@ -52,7 +53,10 @@ public sealed class ReproduceCommand : ClusterCommand
                     var config = JsonSerializer.SerializeToNode(trial.Config).Deserialize<TrainingConfig>()!;
                     var outDir = Path.Combine(scratch, trial.TrialId);
                     var outcome = await Task.Factory.StartNew(() => TrialTrainer.Run(
-                        new TrainingRequest(config, spec.Task.Base ?? new BaseModelSpec(), outDir, Path.Combine(scratch, "bases")), null, cancellationToken),
+                        new TrainingRequest(config, spec.Task.Base ?? new BaseModelSpec(), outDir, Path.Combine(scratch, "bases"))
+                        {
+                            Resources = new NamedResourceFolders(session.Store),
+                        }, null, cancellationToken),
                         cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                     var adapterSha = outcome.FileSha256.FirstOrDefault(f => f.Key.EndsWith(ArtifactPaths.AdapterWeightsFile, StringComparison.Ordinal)).Value;
                     var metricsMatch = trial.Metrics.Count == outcome.Metrics.Count

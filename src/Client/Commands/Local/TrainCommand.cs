@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Client.Output;
+using Orchestrator.Models.Sharing;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
@@ -162,6 +163,7 @@ public sealed class TrainCommand : OrchestratorCommand
         {
             Device = device,
             DataDirectory = datasets is null ? null : Path.GetFullPath(datasets),
+            Resources = new NamedResourceFolders(),
         };
     }
 

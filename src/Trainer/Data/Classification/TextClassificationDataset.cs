@@ -46,11 +46,15 @@ public sealed class TextClassificationDataset : ITrainingDataset
         LabelledTextFile.IsSupported(dataset) || (Directory.Exists(dataset) && SplitFile(dataset, "train") is not null && SplitFile(dataset, "test") is not null);
 
     /// <summary>Reads <paramref name="dataset"/> (a file or a folder of splits) and tokenizes it with the tokenizer of <paramref name="modelFolder"/>.</summary>
-    public static TextClassificationDataset Load(string dataset, string modelFolder, int sequenceLength)
+    /// <param name="maxTrain">At most this many training examples (0: all): a subset drawn with <see cref="SplitSeed"/>, so the same for every trial.</param>
+    /// <param name="maxEval">At most this many validation and test examples each (0: all), drawn the same way.</param>
+    public static TextClassificationDataset Load(string dataset, string modelFolder, int sequenceLength, int maxTrain = 0, int maxEval = 0)
     {
         var tokenizer = EncoderTokenizer.Load(modelFolder);
-        var (train, validation, test) = Split(dataset);
-        var labels = Classify(train.Concat(validation).Concat(test));
+        var (allTrain, allValidation, allTest) = Split(dataset);
+        // Classes from every row, so a subset that happens to miss a label still has the full head.
+        var labels = Classify(allTrain.Concat(allValidation).Concat(allTest));
+        var (train, validation, test) = (Subset(allTrain, maxTrain, 1), Subset(allValidation, maxEval, 2), Subset(allTest, maxEval, 3));
         var index = labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => (long)p.i, StringComparer.Ordinal);
         using var scope = torch.NewDisposeScope();
         var (trainX, trainY) = Tensors(train, tokenizer, sequenceLength, index);
@@ -88,6 +92,11 @@ public sealed class TextClassificationDataset : ITrainingDataset
             throw new InvalidDataException($"'{dataset}' gives {train.Count} training, {validation.Count} validation and {test.Count} test examples; each split needs at least one.");
         return (train, validation, test);
     }
+
+    /// <summary>At most <paramref name="max"/> rows (0: all), chosen by a fixed permutation and kept in file order.</summary>
+    public static IReadOnlyList<LabelledText> Subset(IReadOnlyList<LabelledText> rows, int max, int stream) =>
+        max <= 0 || max >= rows.Count ? rows
+            : DataOrder.Permutation(rows.Count, SplitSeed, stream).Take(max).Order().Select(i => rows[i]).ToList();
 
     /// <summary>Class names in index order: numeric when every label is an integer, else ordinal.</summary>
     public static IReadOnlyList<string> Classify(IEnumerable<LabelledText> rows)

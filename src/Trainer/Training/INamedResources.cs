@@ -1,0 +1,42 @@
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Models.Named;
+
+namespace Orchestrator.Trainer.Training;
+
+/// <summary>
+/// Turns the names a config may use for a model or a dataset (<see cref="NamedEncoders"/>, <see cref="NamedDatasets"/>)
+/// into local paths the trainer reads. The config keeps the names (result.json, leaderboards and reproduce see
+/// `minilm-l6`, not a cache path); only loading uses the paths. Called on the trial's own thread, so it may block.
+/// </summary>
+public interface INamedResources
+{
+    /// <summary>A local Hugging Face folder holding the named encoder.</summary>
+    string ModelFolder(NamedEncoder model, CancellationToken cancellationToken);
+
+    /// <summary>A local folder of train/validation/test files holding the named dataset.</summary>
+    string DatasetFolder(string dataset, CancellationToken cancellationToken);
+}
+
+/// <summary>Applies an <see cref="INamedResources"/> to a config: names become paths, everything else stays.</summary>
+public static class NamedResourceResolution
+{
+    /// <exception cref="NamedResourceUnavailableException">The config names a model or dataset and no resolver was given.</exception>
+    public static TrainingConfig Resolve(TrainingConfig config, INamedResources? resources, CancellationToken cancellationToken)
+    {
+        var encoder = NamedEncoders.Find(config.Model);
+        var namedDataset = NamedDatasets.IsLabelledText(config.Dataset);
+        if (encoder is null && !namedDataset) return config;
+        if (resources is null)
+            throw new NamedResourceUnavailableException(
+                $"'{(encoder is not null ? config.Model : config.Dataset)}' is a named {(encoder is not null ? "model" : "dataset")}, and this trainer was given nowhere to fetch it from");
+        return config with
+        {
+            Model = encoder is null ? config.Model : resources.ModelFolder(encoder, cancellationToken),
+            Dataset = namedDataset ? resources.DatasetFolder(config.Dataset.ToLowerInvariant(), cancellationToken) : config.Dataset,
+        };
+    }
+}
+
+/// <summary>A named model or dataset could not be made available; the message says why and what to do.</summary>
+public sealed class NamedResourceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
