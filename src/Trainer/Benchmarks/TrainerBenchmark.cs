@@ -4,6 +4,8 @@ using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Named;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -37,11 +39,20 @@ public sealed record TrainerBenchmarkResult
     [JsonPropertyName("bare_peak_rss_bytes")] public long BarePeakRssBytes { get; init; }
     [JsonPropertyName("peak_rss_resettable")] public bool PeakRssResettable { get; init; }
     [JsonPropertyName("flop_formula")] public string Formula { get; init; } = TrainerBenchmark.FlopFormula;
+    /// <summary>Tokens per example for an encoder (0 for the built-in models).</summary>
+    [JsonPropertyName("seq_len")] public int SequenceLength { get; init; }
+    /// <summary>PyTorch eager on the same weights and step (scripts/bench/pytorch_bert_lora.py); null when not run.</summary>
+    [JsonPropertyName("pytorch_steps_per_second")] public double? PytorchStepsPerSecond { get; init; }
+    [JsonPropertyName("pytorch_version")] public string? PytorchVersion { get; init; }
+    [JsonPropertyName("pytorch_gflops")] public double? PytorchGflops => PytorchStepsPerSecond * FlopsPerStep / 1e9;
+    /// <summary>Trainer steps/s over PyTorch's (1.0 = as fast; above 1 = faster).</summary>
+    [JsonPropertyName("trainer_vs_pytorch")] public double? TrainerVsPytorch => PytorchStepsPerSecond is > 0 ? TrainerStepsPerSecond / PytorchStepsPerSecond : null;
 }
 
 /// <summary>
-/// Measures what the trainer costs over the math it runs. Two fixed configs: `mlp` (MNIST, batch 1024, LoRA r=8 on
-/// l1, l2, l3) and `transformer-block` (synthetic regression, batch 10 × 32 tokens, LoRA r=8 on q_proj, v_proj).
+/// Measures what the trainer costs over the math it runs. Fixed configs: `mlp` (MNIST, batch 1024, LoRA r=8 on
+/// l1, l2, l3), `transformer-block` (synthetic regression, batch 10 × 32 tokens, LoRA r=8 on q_proj, v_proj) and each
+/// named encoder (IMDB, batch 16 × 128 tokens, LoRA r=8 on query, value, the classifier trained as modules_to_save).
 /// The trainer side is <see cref="TrainingLoop"/> itself (shuffled batches, LR schedule, loss accumulated on the
 /// device, progress every step); the bare side is forward, loss, backward, gradient clipping and AdamW on pre-made
 /// tensors of the same shape: the same per-step math, dtype and thread count. Both skip <see cref="WarmupSteps"/>
@@ -57,25 +68,39 @@ public static class TrainerBenchmark
         "parameter the step multiplies, frozen and LoRA alike. Frozen weights need no weight gradient (4, not 6), and " +
         "attention's score/value products are not counted, so the figure is the usual dense-training equivalent.";
 
-    private sealed record Setup(string Dataset, int BatchSize, long TokensPerStep, IReadOnlyList<string> Targets);
+    private sealed record Setup(string Dataset, int BatchSize, long TokensPerStep, IReadOnlyList<string> Targets, int SequenceLength = 0);
+
+    /// <summary>The models with a benchmark: the built-ins below and every named encoder (batch 16 × 128 tokens of IMDB, r=8 on query, value).</summary>
+    public static IReadOnlyList<string> Models => [BuiltInModels.Mlp, BuiltInModels.TransformerBlock, .. NamedEncoders.Names];
+
+    public const int LoraRank = 8;
+    public const double LoraAlpha = 16;
+    public const int EncoderBatchSize = 16;
+    public const int EncoderSequenceLength = 128;
 
     private static Setup SetupOf(string model) => model switch
     {
         BuiltInModels.Mlp => new(DatasetCatalog.Mnist, 1024, 1024, ["l1", "l2", "l3"]),
         BuiltInModels.TransformerBlock => new(DatasetCatalog.SyntheticRegression, 10, 10 * SyntheticRegressionDataset.SequenceLength, ["q_proj", "v_proj"]),
-        _ => throw new ArgumentException($"no benchmark for model '{model}' (mlp or transformer-block)", nameof(model)),
+        _ when NamedEncoders.Find(model) is not null => new(NamedDatasets.Imdb, EncoderBatchSize, EncoderBatchSize * EncoderSequenceLength, ["query", "value"], EncoderSequenceLength),
+        _ => throw new ArgumentException($"no benchmark for model '{model}' ({string.Join(", ", Models)})", nameof(model)),
     };
 
-    public static TrainerBenchmarkResult Run(string model, int steps, int threads, string? dataDirectory = null)
+    /// <param name="resources">Where a named encoder and its dataset come from (only needed for those).</param>
+    public static TrainerBenchmarkResult Run(string model, int steps, int threads, string? dataDirectory = null, INamedResources? resources = null)
     {
         if (steps <= WarmupSteps + 1) throw new ArgumentOutOfRangeException(nameof(steps), $"needs more than {WarmupSteps + 1} steps");
         var setup = SetupOf(model);
         TorchThreads.Set(threads);
-        var config = new TrainingConfig
+        var named = new TrainingConfig
         {
-            Model = model, Dataset = setup.Dataset, Rank = 8, Alpha = 16, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
+            Model = model, Dataset = setup.Dataset, Rank = LoraRank, Alpha = LoraAlpha, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
             MaxSteps = steps, EvalEvery = steps, LearningRate = 1e-3, Seed = 1,
         };
+        if (setup.SequenceLength > 0)
+            // Enough rows for the bare loop's cycle of batches; evaluation (after the timed steps) on one batch.
+            named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize };
+        var config = NamedResourceResolution.Resolve(named, resources, CancellationToken.None);
         try
         {
             using var data = DatasetCatalog.Load(config, dataDirectory);
@@ -92,6 +117,7 @@ public static class TrainerBenchmark
                 FlopsPerStep = 6.0 * paramsTouched * setup.TokensPerStep,
                 TrainerStepsPerSecond = trainerRate, BareStepsPerSecond = bareRate,
                 TrainerPeakRssBytes = trainerRss, BarePeakRssBytes = bareRss, PeakRssResettable = resettable,
+                SequenceLength = setup.SequenceLength,
             };
         }
         finally
@@ -100,9 +126,15 @@ public static class TrainerBenchmark
         }
     }
 
+    /// <summary>A built-in model, or a Hugging Face encoder folder with a head for the dataset's classes.</summary>
+    private static nn.Module<Tensor, Tensor> CreateModel(TrainingConfig config, ITrainingDataset data) =>
+        EncoderConfig.IsEncoderFolder(config.Model)
+            ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed)
+            : ModelCatalog.Create(config.Model, config.Seed);
+
     private static double Trainer(TrainingConfig config, ITrainingDataset data, int steps)
     {
-        using var model = ModelCatalog.Create(config.Model, config.Seed);
+        using var model = CreateModel(config, data);
         LoraInjector.Inject(model, config, config.Seed);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var clock = new StepClock(WarmupSteps, steps - 1);
@@ -112,7 +144,7 @@ public static class TrainerBenchmark
 
     private static (double StepsPerSecond, long ParamsTouched, long Trainable) Bare(TrainingConfig config, ITrainingDataset data, Setup setup, int steps)
     {
-        using var model = ModelCatalog.Create(config.Model, config.Seed);
+        using var model = CreateModel(config, data);
         LoraInjector.Inject(model, config, config.Seed);
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = new AdamW(parameters, config.LearningRate, TrainingLoop.Beta1, TrainingLoop.Beta2, TrainingLoop.Epsilon, config.WeightDecay);
@@ -139,7 +171,8 @@ public static class TrainerBenchmark
             optimizer.step();
         }
         watch.Stop();
-        var touched = model.parameters().Sum(p => p.numel());
+        // Embedding tables are looked up, not multiplied: they are not in the FLOP count.
+        var touched = model.named_parameters().Where(p => !p.name.Contains("embeddings", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
         return ((steps - WarmupSteps) / watch.Elapsed.TotalSeconds, touched, parameters.Sum(p => p.numel()));
     }
 

@@ -1,21 +1,27 @@
 using System.CommandLine;
 using System.Globalization;
+using Orchestrator.Client.Benchmarks;
 using Orchestrator.Client.Output;
+using Orchestrator.Models.Sharing;
 using Orchestrator.Trainer.Benchmarks;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.Named;
 
 namespace Orchestrator.Client.Commands.Local;
 
 /// <summary><c>bench trainer</c>: training steps per second of the trainer against a bare TorchSharp loop doing the same math.</summary>
 public sealed class BenchTrainerCommand : OrchestratorCommand
 {
-    private static readonly IReadOnlyList<string> Models = [BuiltInModels.Mlp, BuiltInModels.TransformerBlock];
+    private static IReadOnlyList<string> Models => TrainerBenchmark.Models;
 
     private static readonly Option<string> ModelOption = new("--model")
     {
-        Description = $"The fixed config to time: {string.Join(" (batch 1024, r=8 on l1,l2,l3) or ", Models)} (batch 10 x 32 tokens, r=8 on q,v).",
+        Description = "The fixed config to time: mlp (batch 1024, r=8 on l1,l2,l3), transformer-block (batch 10 x 32 tokens, r=8 on q,v), "
+                      + $"or a named encoder ({string.Join(", ", NamedEncoders.Names)}: IMDB, batch 16 x 128 tokens, r=8 on query,value, beside PyTorch eager).",
         DefaultValueFactory = _ => BuiltInModels.Mlp,
     };
+
+    private static readonly Option<bool> NoPytorchOption = new("--no-pytorch") { Description = "For an encoder: skip the PyTorch eager reference." };
 
     private static readonly Option<int> StepsOption = new("--steps") { Description = "Timed steps (after warm-up).", DefaultValueFactory = _ => 50 };
     private static readonly Option<int> ThreadsOption = new("--threads") { Description = "Torch threads (default: every core).", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -25,6 +31,7 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
         Options.Add(ModelOption);
         Options.Add(StepsOption);
         Options.Add(ThreadsOption);
+        Options.Add(NoPytorchOption);
         Options.Add(ConsoleOutput.JsonOption);
     }
 
@@ -40,7 +47,15 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
         if (threads < 1) throw new UserInputException($"--threads {threads} is not allowed; use 1 or more.");
 
         if (!output.IsJson) output.Line($"timing {steps} steps of {model} on {threads} thread(s)...");
-        var result = await Task.Run(() => TrainerBenchmark.Run(model, steps, threads), cancellationToken);
+        var resources = new NamedResourceFolders();
+        var result = await Task.Run(() => TrainerBenchmark.Run(model, steps, threads, resources: resources), cancellationToken);
+        if (NamedEncoders.Find(model) is { } encoder && !parseResult.GetValue(NoPytorchOption))
+        {
+            if (!output.IsJson) output.Line($"timing the same {steps} steps in PyTorch eager ({PytorchReference.Python})...");
+            var reference = await PytorchReference.MeasureAsync(resources.ModelFolder(encoder, cancellationToken), result.BatchSize, result.SequenceLength,
+                result.Rank, TrainerBenchmark.LoraAlpha, steps, threads, cancellationToken);
+            result = result with { PytorchStepsPerSecond = reference.StepsPerSecond, PytorchVersion = reference.Version };
+        }
         if (output.IsJson)
         {
             output.Json(result);
@@ -52,12 +67,18 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
             [
                 ["trainer", F(result.TrainerStepsPerSecond, "0.00"), F(result.TrainerGflops, "0.00"), ConsoleOutput.Bytes(result.TrainerPeakRssBytes)],
                 ["bare TorchSharp", F(result.BareStepsPerSecond, "0.00"), F(result.BareGflops, "0.00"), ConsoleOutput.Bytes(result.BarePeakRssBytes)],
+                .. result.PytorchStepsPerSecond is { } torchRate
+                    ? new[] { new[] { $"PyTorch {result.PytorchVersion} eager", F(torchRate, "0.00"), F(result.PytorchGflops ?? 0, "0.00"), "-" } }
+                    : [],
             ]);
         output.KeyValues(
         [
             ("model", $"{result.Model}, batch {result.BatchSize} ({ConsoleOutput.Count(result.TokensPerStep)} rows/step), r={result.Rank} on {string.Join(",", result.Targets)}"),
             ("trainable parameters", ConsoleOutput.Count(result.TrainableParameters)),
             ("trainer overhead", double.IsNaN(result.OverheadRatio) ? "n/a" : $"{F(100 * (result.OverheadRatio - 1), "0.0")}% slower than the bare loop"),
+            .. result.TrainerVsPytorch is { } ratio
+                ? new[] { ("trainer vs PyTorch", $"{F(ratio, "0.00")}x PyTorch eager's steps/s") }
+                : [],
             ("flops", result.Formula),
         ]);
         return ExitCodes.Success;
