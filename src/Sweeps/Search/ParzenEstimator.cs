@@ -16,6 +16,12 @@ internal sealed class ParzenEstimator
     private readonly double[] _mus, _sigmas, _logWeights, _logNormalisers, _cdfLow, _cdfHigh;
     /// <summary>Categorical: per kernel, the log probability of each choice.</summary>
     private readonly double[][]? _categoryLogProbabilities;
+    /// <summary>Categorical: the mixture's log probability of each choice (the kernels summed once, not per candidate).</summary>
+    private readonly double[]? _mixtureLogProbabilities;
+    /// <summary>Numeric: kernels narrow enough to look up by position (sorted by centre), and the rest (the prior, sparse regions).</summary>
+    private readonly int[] _narrow = [], _wide = [];
+    private readonly double[] _narrowMus = [];
+    private readonly double _window;
     private readonly double[] _weights;
 
     /// <param name="observations">Coordinates in the estimator's space; numeric dimensions need them sorted ascending (the caller keeps them so).</param>
@@ -46,6 +52,13 @@ internal sealed class ParzenEstimator
                 _categoryLogProbabilities[i] = row.Select(x => Math.Log(x / sum)).ToArray();
             }
             _categoryLogProbabilities[n] = prior.Select(p => Math.Log(p)).ToArray();
+            _mixtureLogProbabilities = new double[choices];
+            for (int c = 0; c < choices; c++)
+            {
+                double sum = 0;
+                for (int k = 0; k <= n; k++) sum += _weights[k] * Math.Exp(_categoryLogProbabilities[k][c]);
+                _mixtureLogProbabilities[c] = Math.Log(sum);
+            }
             _mus = _sigmas = _logNormalisers = _cdfLow = _cdfHigh = [];
             return;
         }
@@ -73,14 +86,24 @@ internal sealed class ParzenEstimator
         double minSigma = range / Math.Min(100.0, n + 2.0); // n kernels + the prior, plus one (Optuna: 1 + len(mus))
         for (int i = 0; i <= n; i++) _sigmas[i] = Math.Clamp(_sigmas[i], minSigma, range);
 
+        // Kernels whose width is at most a few times the narrowest are looked up around each candidate by position:
+        // one further away than FarSigmas widths adds under e^-50 of its mass. The others are always evaluated.
+        double cut = 4 * minSigma;
+        _narrow = Enumerable.Range(0, n).Where(i => _sigmas[i] <= cut).ToArray(); // observations come sorted
+        _wide = Enumerable.Range(0, n + 1).Where(i => i == n || _sigmas[i] > cut).ToArray();
+        _narrowMus = _narrow.Select(i => _mus[i]).ToArray();
+        _window = FarSigmas * cut + _step;
+
         _cdfLow = new double[n + 1];
         _cdfHigh = new double[n + 1];
         _logNormalisers = new double[n + 1];
         for (int i = 0; i <= n; i++)
         {
-            _cdfLow[i] = Phi((_low - _mus[i]) / _sigmas[i]);
-            _cdfHigh[i] = Phi((_high - _mus[i]) / _sigmas[i]);
-            _logNormalisers[i] = Math.Log(Math.Max(Mass((_low - _mus[i]) / _sigmas[i], (_high - _mus[i]) / _sigmas[i]), 1e-300));
+            double a = (_low - _mus[i]) / _sigmas[i], b = (_high - _mus[i]) / _sigmas[i];
+            if (a < -FarSigmas && b > FarSigmas) { (_cdfLow[i], _cdfHigh[i]) = (0, 1); continue; } // the whole kernel is inside: log 1
+            _cdfLow[i] = Phi(a);
+            _cdfHigh[i] = Phi(b);
+            _logNormalisers[i] = Math.Log(Math.Max(Mass(a, b), 1e-300));
         }
     }
 
@@ -130,33 +153,51 @@ internal sealed class ParzenEstimator
     public double[] LogPdf(double[] xs)
     {
         var result = new double[xs.Length];
-        int kernels = _weights.Length;
-        var terms = new double[kernels];
+        var terms = new List<double>();
         for (int s = 0; s < xs.Length; s++)
         {
             double x = xs[s];
-            for (int k = 0; k < kernels; k++)
+            if (_mixtureLogProbabilities is { } mixture)
             {
-                double logP;
-                if (_categoryLogProbabilities is { } cats) logP = cats[k][(int)x];
-                else if (Math.Abs(x - _mus[k]) > FarSigmas * _sigmas[k] + _step)
-                    logP = double.NegativeInfinity; // under e^-50 of its mass: nothing next to the prior kernel, which is never this far
-                else if (_step > 0)
-                {
-                    double upper = (Math.Min(x + _step / 2, _high) - _mus[k]) / _sigmas[k];
-                    double lower = (Math.Max(x - _step / 2, _low) - _mus[k]) / _sigmas[k];
-                    logP = Math.Log(Math.Max(Mass(lower, upper), 1e-300)) - _logNormalisers[k];
-                }
-                else
-                {
-                    double z = (x - _mus[k]) / _sigmas[k];
-                    logP = -0.5 * z * z - Math.Log(_sigmas[k]) - LogSqrt2Pi - _logNormalisers[k];
-                }
-                terms[k] = logP + _logWeights[k];
+                result[s] = mixture[(int)x];
+                continue;
             }
+            terms.Clear();
+            int from = LowerBound(_narrowMus, x - _window), to = LowerBound(_narrowMus, x + _window);
+            for (int j = from; j < to; j++) AddTerm(terms, _narrow[j], x);
+            foreach (var k in _wide) AddTerm(terms, k, x);
             result[s] = LogSumExp(terms);
         }
         return result;
+    }
+
+    private void AddTerm(List<double> terms, int k, double x)
+    {
+        if (Math.Abs(x - _mus[k]) > FarSigmas * _sigmas[k] + _step) return; // under e^-50 of its mass: nothing next to the prior kernel
+        double logP;
+        if (_step > 0)
+        {
+            double upper = (Math.Min(x + _step / 2, _high) - _mus[k]) / _sigmas[k];
+            double lower = (Math.Max(x - _step / 2, _low) - _mus[k]) / _sigmas[k];
+            logP = Math.Log(Math.Max(Mass(lower, upper), 1e-300)) - _logNormalisers[k];
+        }
+        else
+        {
+            double z = (x - _mus[k]) / _sigmas[k];
+            logP = -0.5 * z * z - Math.Log(_sigmas[k]) - LogSqrt2Pi - _logNormalisers[k];
+        }
+        terms.Add(logP + _logWeights[k]);
+    }
+
+    private static int LowerBound(double[] sorted, double x)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < x) lo = mid + 1; else hi = mid;
+        }
+        return lo;
     }
 
     private const double LogSqrt2Pi = 0.91893853320467274178;
@@ -168,7 +209,7 @@ internal sealed class ParzenEstimator
         return _weights.Length - 1;
     }
 
-    private static double LogSumExp(double[] terms)
+    private static double LogSumExp(List<double> terms)
     {
         double max = double.NegativeInfinity;
         foreach (var t in terms) if (t > max) max = t;
