@@ -108,17 +108,25 @@ public sealed class BenchSearchCommand : OrchestratorCommand
         var swept = spec.Parameters.Where(p => p.Value is ValuesParameter { Values.Count: > 1 }).Select(p => p.Key).ToList();
         var plans = SweepExpander.Expand(spec);
         var workDir = Path.Combine(Path.GetTempPath(), $"bench-search-{Guid.NewGuid():N}");
+        // Rows go to a side file as they are trained, so an interrupted run picks up where it stopped.
+        var partial = tablePath + ".partial";
         var rows = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (File.Exists(partial))
+            foreach (var line in File.ReadAllLines(partial).Where(l => l.Contains('\t')))
+                rows[line.Split('\t')[0]] = double.Parse(line.Split('\t')[1], CultureInfo.InvariantCulture);
         try
         {
             foreach (var plan in plans)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var config = JsonSerializer.SerializeToElement(plan.Config);
+                var key = SearchTable.Key(swept.Select(k => config.GetProperty(k).GetRawText()));
+                if (rows.ContainsKey(key)) continue;
                 var request = new TrainingRequest(plan.Config, spec.Task.Base ?? new BaseModelSpec(), Path.Combine(workDir, plan.TrialId), Path.Combine(workDir, "bases"));
                 var outcome = TrialTrainer.Run(request, null, cancellationToken);
-                var config = JsonSerializer.SerializeToElement(plan.Config);
                 var metric = outcome.Metrics.TryGetValue(spec.Metric.Name, out var m) ? m : double.NaN;
-                rows[SearchTable.Key(swept.Select(k => config.GetProperty(k).GetRawText()))] = metric;
+                rows[key] = metric;
+                File.AppendAllText(partial, key + "\t" + metric.ToString("R", CultureInfo.InvariantCulture) + "\n");
                 output.Note($"[{rows.Count}/{plans.Count}] {string.Join(" ", swept.Select(k => $"{k}={config.GetProperty(k).GetRawText()}"))}: {spec.Metric.Name} {metric.ToString("0.0000", CultureInfo.InvariantCulture)}");
                 Directory.Delete(Path.Combine(workDir, plan.TrialId), recursive: true);
             }
@@ -128,6 +136,7 @@ public sealed class BenchSearchCommand : OrchestratorCommand
             try { Directory.Delete(workDir, recursive: true); } catch (IOException) { }
         }
         new SearchTable(swept, spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize, rows).Save(tablePath);
+        File.Delete(partial);
         output.Note($"wrote {tablePath} ({rows.Count} trials)");
     }
 }
