@@ -8,7 +8,8 @@ namespace Orchestrator.Grains.Sweeps;
 /// A bayes sweep's next suggestions, made from its ledger when a worker asks for work: TPE over the finished trials in
 /// the order their results were journaled, with every queued or running trial counted as bad (so parallel slots get
 /// different points). Suggestion n draws from a stream seeded by the sweep's seed and n, so the same seed and the
-/// same results in the same order give the same suggestions. The caller journals the events before leasing them.
+/// same results in the same order give the same suggestions. A suggestion of a point already tried is drawn again
+/// with that point counted as bad too. The caller journals the events before leasing them.
 /// </summary>
 public static class BayesSuggestions
 {
@@ -28,9 +29,11 @@ public static class BayesSuggestions
             {
                 var values = sampler.Suggest(new SplitMix64(StreamSeed(search.Seed, number, attempt)), pending);
                 var trial = SweepExpander.PlanOf(search.Sweep, search.Seed, settings.Model, settings.Dataset, values);
-                if (!ids.Add(trial.TrialId)) continue; // a point already tried or pending: draw again
-                plan = PlannedTrial.Of(trial);
+                // Pending from here on either way: a point already tried counts as bad for the next draw, so TPE moves
+                // off it instead of proposing it again.
                 pending.Add(values.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal));
+                if (!ids.Add(trial.TrialId)) continue;
+                plan = PlannedTrial.Of(trial);
             }
             if (plan is null)
             {

@@ -96,11 +96,17 @@ public static class SearchBenchmark
             var metrics = new List<double>();
             for (int trial = 0; metrics.Count < budget && trial < budget * 4; trial++)
             {
+                var tried = new List<IReadOnlyDictionary<string, JsonNode>>();
                 for (int attempt = 0; attempt < BayesAttempts; attempt++)
                 {
-                    var values = sampler.Suggest(new SplitMix64(Stream(seed, trial, attempt)), []);
+                    // As the sweep grain: a point already tried is drawn again with it counted as bad.
+                    var values = sampler.Suggest(new SplitMix64(Stream(seed, trial, attempt)), tried);
                     var key = SearchTable.Key(values.Select(v => v.Value.ToJsonString()));
-                    if (!seen.Add(key)) continue;
+                    if (!seen.Add(key))
+                    {
+                        tried.Add(values.ToDictionary(kv => kv.Key, kv => kv.Value));
+                        continue;
+                    }
                     var metric = table.Rows[key];
                     metrics.Add(metric);
                     sampler.Complete(values.ToDictionary(kv => kv.Key, kv => kv.Value), metric);
