@@ -6,7 +6,8 @@
 
 The table is the one the C# side reads: a '# metric NAME maximize|minimize' line, a CSV header of the parameters
 and the metric, one row per trained trial. Every search gets BUDGET distinct trials: a suggestion of a point
-already tried is told its known value (Optuna learns it again) and does not count, as the sweep grain draws again.
+already tried is told its known value (Optuna learns it again) and does not count, as the sweep grain draws
+again; a search stops after 3 x BUDGET asks (TPE that keeps proposing tried points has converged).
 """
 import csv
 import json
@@ -42,7 +43,7 @@ def search(path, budget, seeds, ordinal):
         study = optuna.create_study(direction="maximize" if maximize else "minimize",
                                     sampler=optuna.samplers.TPESampler(seed=seed))
         seen, metrics, asks = {}, [], 0
-        while len(metrics) < budget and asks < budget * 40:
+        while len(metrics) < budget and asks < budget * 3:
             asks += 1
             trial = study.ask()
             if ordinal:
