@@ -80,6 +80,9 @@ public sealed record CanonicalSpec(string Json, string Hash)
             ["parameters"] = Parameters(spec),
             ["early_terminate"] = EarlyTerminate(spec.EarlyTerminate),
         };
+        // Further objectives only when there are some, so a one-metric sweep keeps its hash.
+        if (spec.Objectives.Count > 1)
+            root["metrics"] = new JsonArray([.. spec.Objectives.Select(o => (JsonNode)new JsonObject { ["name"] = o.Name, ["goal"] = Lower(o.Goal) })]);
         return root;
     }
 
@@ -93,24 +96,31 @@ public sealed record CanonicalSpec(string Json, string Hash)
                 FixedParameter f => new JsonObject { ["value"] = f.Value.DeepClone() },
                 ValuesParameter v => new JsonObject { ["values"] = new JsonArray([.. v.Values.Select(x => x.DeepClone())]) },
                 PerRankParameter r => new JsonObject { ["per_rank"] = r.Factor },
-                DistributionParameter d => new JsonObject
-                {
-                    ["distribution"] = d.Kind switch
-                    {
-                        DistributionKind.IntUniform => "int_uniform",
-                        DistributionKind.LogUniformValues => "log_uniform_values",
-                        DistributionKind.QUniform => "q_uniform",
-                        _ => Lower(d.Kind),
-                    },
-                    ["min"] = d.Min,
-                    ["max"] = d.Max,
-                    ["q"] = d.Q,
-                    ["values"] = new JsonArray([.. d.Values.Select(x => x.DeepClone())]),
-                },
+                DistributionParameter d => Distribution(d),
                 _ => throw new ArgumentException($"parameter {key}: unknown form {p.GetType().Name}", nameof(spec)),
             };
         }
         return result;
+    }
+
+    /// <summary>As before the normal family and probabilities existed (so those sweeps keep their hash), plus what a newer distribution adds.</summary>
+    private static JsonObject Distribution(DistributionParameter d)
+    {
+        var node = new JsonObject
+        {
+            ["distribution"] = d.Kind.Name(),
+            ["min"] = d.Min,
+            ["max"] = d.Max,
+            ["q"] = d.Q,
+            ["values"] = new JsonArray([.. d.Values.Select(x => x.DeepClone())]),
+        };
+        if (d.Kind.IsNormal())
+        {
+            node["mu"] = d.Mu;
+            node["sigma"] = d.Sigma;
+        }
+        if (d.Probabilities is { } p) node["probabilities"] = new JsonArray([.. p.Select(x => (JsonNode)x)]);
+        return node;
     }
 
     private static JsonObject? EarlyTerminate(EarlyTerminationSpec? spec) => spec switch

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Trials;
+using Orchestrator.Sweeps.Search;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Training;
@@ -38,7 +39,8 @@ public static class SweepExpander
     public static IReadOnlyList<TrialPlan> Expand(SweepSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var combos = spec.Method == SweepMethod.Grid ? Grid(spec) : Random(spec);
+        // Bayes plans nothing up front: the sweep grain suggests each trial as results arrive (see TpeSampler).
+        var combos = spec.Method switch { SweepMethod.Grid => Grid(spec), SweepMethod.Random => Random(spec), _ => [] };
 
         var trials = new List<TrialPlan>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -71,6 +73,19 @@ public static class SweepExpander
         return trials;
     }
 
+    /// <summary>
+    /// Trials drawn from the parameters' priors, as a random sweep of the same run_cap would: what validation checks
+    /// a bayes sweep's configs with, since its trials are only suggested while it runs.
+    /// </summary>
+    public static IReadOnlyList<TrialPlan> PriorSample(SweepSpec spec) => Expand(spec with { Method = SweepMethod.Random, Baselines = [] });
+
+    /// <summary>The trial of a suggested set of parameters (file order): the same id, seed and config a grid or random sweep would give it.</summary>
+    public static TrialPlan PlanOf(string sweep, long seed, string model, string dataset, IReadOnlyList<KeyValuePair<string, JsonNode>> values)
+    {
+        var kind = values.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
+        return Plan(sweep, seed, model, dataset, kind, values.ToList());
+    }
+
     /// <summary>The number of trials a grid spans before run_cap (1 when there are no parameters).</summary>
     public static long GridSize(SweepSpec spec) =>
         spec.Parameters.Aggregate(1L, (n, p) => n * (p.Value is ValuesParameter v ? v.Values.Count : 1));
@@ -96,41 +111,9 @@ public static class SweepExpander
 
     private static IEnumerable<List<KeyValuePair<string, JsonNode>>> Random(SweepSpec spec)
     {
+        var space = SearchSpace.Of(spec);
         var rng = new SplitMix64(unchecked((ulong)spec.Seed) ^ 0x5EED_5EED_5EED_5EEDUL);
-        for (int draw = 0; draw < spec.RunCap; draw++)
-            yield return spec.Parameters.Select(p => new KeyValuePair<string, JsonNode>(p.Key, Draw(p.Key, p.Value, rng))).ToList();
-    }
-
-    private static JsonNode Draw(string key, ParameterSpec p, SplitMix64 rng)
-    {
-        var option = TrainerParameters.All[key];
-        switch (p)
-        {
-            case FixedParameter f: return f.Value;
-            case PerRankParameter r: return PerRankNode(r);
-            case ValuesParameter v: return v.Values[(int)rng.NextBelow((ulong)v.Values.Count)];
-            case DistributionParameter { Kind: DistributionKind.Categorical } c: return c.Values[(int)rng.NextBelow((ulong)c.Values.Count)];
-            case DistributionParameter { Kind: DistributionKind.IntUniform } d:
-            {
-                long lo = (long)d.Min, hi = (long)d.Max;
-                long x = lo + (long)rng.NextBelow((ulong)(hi - lo) + 1);
-                return option.Kind == OptionKind.Int ? JsonValue.Create(x) : JsonValue.Create((double)x);
-            }
-            case DistributionParameter d:
-            {
-                double u = rng.NextDouble();
-                double x = d.Kind switch
-                {
-                    DistributionKind.LogUniformValues => Math.Exp(Math.Log(d.Min) + u * (Math.Log(d.Max) - Math.Log(d.Min))),
-                    DistributionKind.QUniform => Math.Round((d.Min + u * (d.Max - d.Min)) / d.Q, MidpointRounding.AwayFromZero) * d.Q,
-                    _ => d.Min + u * (d.Max - d.Min),
-                };
-                // Eight significant digits: readable in tables, and immune to last-ulp differences of exp/log between platforms.
-                x = double.Parse(x.ToString("G8", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-                return JsonValue.Create(x);
-            }
-            default: throw new ArgumentException($"unknown parameter form {p.GetType().Name}");
-        }
+        for (int draw = 0; draw < spec.RunCap; draw++) yield return space.Draw(rng);
     }
 
     private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
@@ -138,7 +121,10 @@ public static class SweepExpander
     /// <summary>A placeholder resolved in <see cref="Plan"/> once the trial's rank is known.</summary>
     private static JsonNode PerRankNode(PerRankParameter p) => new JsonObject { ["per_rank"] = p.Factor };
 
-    private static TrialPlan Plan(SweepSpec spec, string kind, List<KeyValuePair<string, JsonNode>> values)
+    private static TrialPlan Plan(SweepSpec spec, string kind, List<KeyValuePair<string, JsonNode>> values) =>
+        Plan(spec.Name, spec.Seed, spec.Task.Model, spec.Task.Dataset, kind, values);
+
+    private static TrialPlan Plan(string sweep, long sweepSeed, string model, string dataset, string kind, List<KeyValuePair<string, JsonNode>> values)
     {
         // Parameters keep file order for tables; the id hashes them sorted, so reordering the file keeps the ids.
         values = values.Select(kv => kv.Value is JsonObject perRank && perRank["per_rank"] is { } factor
@@ -152,15 +138,15 @@ public static class SweepExpander
             display[k] = TrainerParameters.Display(v);
             typed[k] = ParameterValue.FromJson(v);
         }
-        var material = new StringBuilder().Append(spec.Name).Append('\n').Append("kind=").Append(kind).Append('\n');
+        var material = new StringBuilder().Append(sweep).Append('\n').Append("kind=").Append(kind).Append('\n');
         foreach (var (k, v) in display.OrderBy(kv => kv.Key, StringComparer.Ordinal)) material.Append(k).Append('=').Append(v).Append('\n');
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString()));
         var id = "t" + Convert.ToHexStringLower(hash)[..12];
 
-        var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(spec.Seed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
+        var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(sweepSeed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
         long trainerSeed = (long)(BitConverter.ToUInt64(seedMaterial, 0) & long.MaxValue);
 
-        var json = JsonSerializer.SerializeToNode(new TrainingConfig { Model = spec.Task.Model, Dataset = spec.Task.Dataset }, Json)!.AsObject();
+        var json = JsonSerializer.SerializeToNode(new TrainingConfig { Model = model, Dataset = dataset }, Json)!.AsObject();
         foreach (var (k, v) in values) json[k] = v.DeepClone();
 
         json["adapter"] = kind;

@@ -18,6 +18,8 @@ public static partial class SweepFile
     public const int MaxFileBytes = 1 << 20;
     public const int MaxStringLength = 4096;
     public const int MaxRunCap = 10_000;
+    /// <summary>run_cap of a random or bayes sweep that gives none (W&amp;B's would run until stopped).</summary>
+    public const int DefaultRunCap = 100;
     public const int MaxGridTrials = 10_000;
     public const int MaxParallel = 256;
     public const int MaxMaxFailures = 100;
@@ -74,14 +76,25 @@ public static partial class SweepFile
 internal sealed partial class SweepReader(string file)
 {
     private static readonly string[] TopKeys =
-        ["name", "description", "seed", "task", "metric", "method", "run_cap", "parallel", "max_failures", "baselines", "parameters", "early_terminate"];
+        ["name", "description", "seed", "task", "metric", "metrics", "method", "run_cap", "parallel", "max_failures", "baselines", "parameters", "early_terminate"];
+
+    /// <summary>W&amp;B keys that tell its agent what to launch or where to log: meaningless here, one warning each.</summary>
+    private static readonly Dictionary<string, string> WandbOnlyKeys = new(StringComparer.Ordinal)
+    {
+        ["program"] = "the script W&B's agent launches; here every trial is trained by the trainer from task and parameters",
+        ["command"] = "how W&B's agent launches the program; here every trial is trained by the trainer from task and parameters",
+        ["project"] = "the W&B project runs are logged to; results go to this sweep's leaderboard",
+        ["entity"] = "the W&B team runs are logged to; results go to this sweep's leaderboard",
+        ["controller"] = "where W&B runs its sweep controller; here the sweep grain decides",
+        ["job"] = "a W&B launch job; here every trial is trained by the trainer from task and parameters",
+        ["scheduler"] = "W&B launch's scheduler; here the sweep's silos schedule trials",
+    };
 
     /// <summary>Ray Tune, Optuna and Katib names for the early-termination knobs.</summary>
     private static readonly Dictionary<string, string> RayTuneNames = new()
     {
         ["max_t"] = "max_iter", ["grace_period"] = "min_iter", ["reduction_factor"] = "eta", ["min_t"] = "min_iter",
         ["n_startup_trials"] = "min_trials", ["n_warmup_steps"] = "start_iter", ["min_trials_required"] = "min_trials",
-        ["s"] = "brackets",
     };
 
     /// <summary>Metric names other tools use (W&amp;B, Hugging Face Trainer, Keras), for "did you mean".</summary>
@@ -94,8 +107,10 @@ internal sealed partial class SweepReader(string file)
         ["eval_perplexity"] = MetricNames.TestPerplexity,
     };
 
-    private YNode? _metricName;
+    /// <summary>Each objective's name node, for positions in messages.</summary>
+    private readonly Dictionary<YNode, string> _metricNames = [];
     private YNode? _taskModel;
+    private YNode? _baselines;
     private YNode? _parameters;
 
     public List<SweepProblem> Problems { get; } = [];
@@ -103,6 +118,7 @@ internal sealed partial class SweepReader(string file)
 
     public void Add(int line, int column, string message) => Problems.Add(new SweepProblem(file, Math.Max(1, line), Math.Max(1, column), message));
     private void Add(YNode at, string message) => Add(at.Line, at.Column, message);
+    private void Warn(YNode at, string message) => Warnings.Add(new SweepProblem(file, at.Line, at.Column, message));
 
     public SweepSpec? Read(string text)
     {
@@ -114,41 +130,72 @@ internal sealed partial class SweepReader(string file)
             else Add(root, $"a sweep file is a mapping of keys (name, task, metric, parameters, ...), got {Describe(root)}");
             return null;
         }
-        var keys = Keys(top, TopKeys, null);
+        var keys = Keys(top, TopKeys, null, WandbOnlyKeys);
 
-        var name = RequiredString(top, keys, "name");
-        if (name is not null && !Orchestrator.Contracts.Sweeps.SweepName.IsValid(name))
-            Add(keys["name"], $"name must be {Orchestrator.Contracts.Sweeps.SweepName.Rule}; got '{YamlTree.Truncate(name)}'");
+        var (name, displayName) = Name(top, keys);
         var description = keys.TryGetValue("description", out var d) ? String(d, "description") ?? "" : "";
         long seed = keys.TryGetValue("seed", out var s) ? Int(s, "seed", 0, long.MaxValue) ?? 0 : 0;
         var task = Task(top, keys);
-        var metric = Metric(top, keys);
         var method = SweepMethod.Grid;
         if (keys.TryGetValue("method", out var m))
         {
             var text2 = String(m, "method");
             if (text2 == "grid") method = SweepMethod.Grid;
             else if (text2 == "random") method = SweepMethod.Random;
-            else if (text2 is not null) Add(m, $"method must be grid or random, got '{YamlTree.Truncate(text2)}'" + (text2 == "bayes" ? " (bayes is not supported)" : ""));
+            else if (text2 == "bayes") method = SweepMethod.Bayes;
+            else if (text2 is not null) Add(m, $"method must be grid, random or bayes, got '{YamlTree.Truncate(text2)}'");
         }
+        var objectives = Objectives(top, keys, method);
         int? runCap = keys.TryGetValue("run_cap", out var rc) ? (int?)Int(rc, "run_cap", 1, SweepFile.MaxRunCap) : null;
-        if (method == SweepMethod.Random && !keys.ContainsKey("run_cap"))
-            Add(top, "method random needs run_cap (how many trials to draw, at most 10000)");
+        if (method != SweepMethod.Grid && !keys.ContainsKey("run_cap"))
+            Warn(top, $"no run_cap: method {method.ToString().ToLowerInvariant()} runs {SweepFile.DefaultRunCap} trials (W&B would run until stopped); "
+                + $"give run_cap (at most {SweepFile.MaxRunCap}) to choose, and raise it later to add trials");
         int parallel = keys.TryGetValue("parallel", out var pa) ? (int)(Int(pa, "parallel", 1, SweepFile.MaxParallel) ?? 1) : 1;
         int maxFailures = keys.TryGetValue("max_failures", out var mf) ? (int)(Int(mf, "max_failures", 0, SweepFile.MaxMaxFailures) ?? 2) : 2;
         var baselines = keys.TryGetValue("baselines", out var b) ? Baselines(b) : [];
+        _baselines = b;
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
 
-        if (name is null || task is null || metric is null || Problems.Count > 0) return null;
+        if (name is null || task is null || objectives is null || Problems.Count > 0) return null;
+        if (objectives.Count == 0) objectives = [DefaultMetric(task, top)];
         var spec = new SweepSpec
         {
-            Name = name, Description = description, Seed = seed, Task = task, Metric = metric, Method = method,
-            RunCap = (int)(runCap ?? SweepFile.MaxRunCap), Parallel = parallel, MaxFailures = maxFailures, Baselines = baselines,
-            Parameters = parameters, EarlyTerminate = early,
+            Name = name, DisplayName = displayName, Description = description, Seed = seed, Task = task, Metric = objectives[0],
+            Objectives = objectives, Method = method,
+            RunCap = (int)(runCap ?? (method == SweepMethod.Grid ? SweepFile.MaxRunCap : SweepFile.DefaultRunCap)), Parallel = parallel,
+            MaxFailures = maxFailures, Baselines = baselines, Parameters = parameters, EarlyTerminate = early,
         };
         CheckTrials(spec, top);
         return Problems.Count > 0 ? null : spec;
+    }
+
+    /// <summary>
+    /// The stored name (a valid sweep name) and the name as written. W&amp;B allows free text and no name at all: free
+    /// text is slugified ("LoRA sweep #2" → lora-sweep-2), a missing name comes from the file name.
+    /// </summary>
+    private (string? Name, string Display) Name(YMapping top, Dictionary<string, YNode> keys)
+    {
+        if (keys.TryGetValue("name", out var node))
+        {
+            var written = String(node, "name");
+            if (written is null) return (null, "");
+            var slug = SweepNames.Slug(written);
+            if (slug is null) Add(node, $"name '{YamlTree.Truncate(written)}' has no letters or digits to make a sweep name of ({Orchestrator.Contracts.Sweeps.SweepName.Rule})");
+            return (slug, written);
+        }
+        var fromFile = SweepNames.Slug(Path.GetFileNameWithoutExtension(file));
+        if (fromFile is null) Add(top, $"missing key 'name', and the file name '{YamlTree.Truncate(file)}' gives none; add name: my-sweep");
+        return (fromFile, fromFile ?? "");
+    }
+
+    /// <summary>No metric (allowed for grid and random, as in W&amp;B): rank by the task's loss, lower is better.</summary>
+    private MetricSpec DefaultMetric(TaskSpec task, YMapping top)
+    {
+        var reported = MetricNames.ReportedBy(task.Model, task.Dataset, AdapterModes.Lora);
+        var name = reported is null || reported.Contains(MetricNames.TestLoss) ? MetricNames.TestLoss : reported[0];
+        Warn(top, $"no metric: trials are ranked by {name} (minimize); add metric: {{ name: ..., goal: maximize }} to rank by another");
+        return new MetricSpec(name, MetricGoal.Minimize);
     }
 
     // --- the trials as a whole ----------------------------------------------------------------------------------
@@ -160,7 +207,12 @@ internal sealed partial class SweepReader(string file)
     /// </summary>
     private void CheckTrials(SweepSpec spec, YMapping top)
     {
-        var trials = SweepExpander.Expand(spec);
+        if (spec.Method == SweepMethod.Bayes && spec.Baselines.Count > 0 && _baselines is { } bn)
+        {
+            Add(bn, "baselines are not supported with method bayes yet (its trials are only known as they are suggested); run them in a grid sweep");
+            return;
+        }
+        var trials = spec.Method == SweepMethod.Bayes ? SweepExpander.PriorSample(spec) : SweepExpander.Expand(spec);
         var reported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var trial in trials)
         {
@@ -180,10 +232,18 @@ internal sealed partial class SweepReader(string file)
 
     private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)
     {
+        foreach (var objective in spec.Objectives.Count > 0 ? spec.Objectives : [spec.Metric])
+        {
+            if (SystemObjectives.All.Contains(objective.Name)) continue; // every trial has them
+            CheckMetric(spec, objective.Name, kinds, top);
+        }
+    }
+
+    private void CheckMetric(SweepSpec spec, string name, IReadOnlyList<string> kinds, YMapping top)
+    {
         var byKind = kinds.Select(kind => (Kind: kind, Metrics: MetricNames.ReportedBy(spec.Task.Model, spec.Task.Dataset, kind))).ToList();
         if (byKind.Count == 0 || byKind.Any(k => k.Metrics is null)) return; // a dataset only loading can classify
-        var name = spec.Metric.Name;
-        var at = _metricName ?? top;
+        YNode at = _metricNames.FirstOrDefault(kv => kv.Value == name).Key ?? top;
         var reporting = byKind.Where(k => k.Metrics!.Contains(name)).Select(k => k.Kind).ToList();
         if (reporting.Count == 0)
         {
@@ -192,7 +252,8 @@ internal sealed partial class SweepReader(string file)
             var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known)
                 ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
             var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
-            Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}");
+            Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}"
+                + (spec.Objectives.Count > 1 ? $"; every trial also has {string.Join(", ", SystemObjectives.All)}" : ""));
             return;
         }
         var silent = kinds.Except(reporting).ToList();
@@ -205,7 +266,12 @@ internal sealed partial class SweepReader(string file)
 
     private TaskSpec? Task(YMapping top, Dictionary<string, YNode> keys)
     {
-        if (!keys.TryGetValue("task", out var node)) { Add(top, "missing key 'task' (model, dataset and optionally base)"); return null; }
+        if (!keys.TryGetValue("task", out var node))
+        {
+            Add(top, "missing key 'task': name what every trial trains, e.g. task: { model: mlp, dataset: mnist } "
+                + "(a W&B file's program/command is not run here; the built-in trainer trains task.model on task.dataset with the parameters)");
+            return null;
+        }
         if (node is not YMapping map) { Add(node, $"task must be a mapping with model, dataset and optionally base, got {Describe(node)}"); return null; }
         var k = Keys(map, ["model", "dataset", "base"], null);
         var model = RequiredString(map, k, "model", "task.model");
@@ -255,18 +321,53 @@ internal sealed partial class SweepReader(string file)
         return model is null || dataset is null ? null : new TaskSpec(model, dataset, baseSpec);
     }
 
-    private MetricSpec? Metric(YMapping top, Dictionary<string, YNode> keys)
+    /// <summary>
+    /// `metric:` (one objective) or `metrics:` (a list, W&amp;B's multi-objective spelling). Null on a problem; empty when
+    /// there is none, which grid and random allow (as W&amp;B does) and bayes does not: it learns from the metric.
+    /// </summary>
+    private List<MetricSpec>? Objectives(YMapping top, Dictionary<string, YNode> keys, SweepMethod method)
     {
-        if (!keys.TryGetValue("metric", out var node)) { Add(top, "missing key 'metric' ({ name: ..., goal: maximize|minimize })"); return null; }
-        if (node is not YMapping map) { Add(node, $"metric must be a mapping {{ name: ..., goal: maximize|minimize }}, got {Describe(node)}"); return null; }
-        var k = Keys(map, ["name", "goal"], null);
+        var hasOne = keys.TryGetValue("metric", out var one);
+        var hasMany = keys.TryGetValue("metrics", out var many);
+        if (hasOne && hasMany) { Add(many!, "give metric (one objective) or metrics (a list of objectives), not both"); return null; }
+        if (hasOne) return MetricEntry(one!, "metric") is { } m ? [m] : null;
+        if (hasMany)
+        {
+            if (many is not YSequence seq || seq.Items.Count == 0)
+            {
+                Add(many!, $"metrics must be a list of {{ name: ..., goal: maximize|minimize }}, got {Describe(many!)}");
+                return null;
+            }
+            var result = new List<MetricSpec>();
+            foreach (var item in seq.Items)
+            {
+                if (MetricEntry(item, "metrics entry") is not { } m) continue;
+                if (result.Any(r => r.Name == m.Name)) { Add(item, $"metric '{m.Name}' is listed twice"); continue; }
+                result.Add(m);
+            }
+            return Problems.Count > 0 ? null : result;
+        }
+        if (method == SweepMethod.Bayes)
+        {
+            Add(top, "method bayes needs metric: { name: ..., goal: maximize|minimize } (what the search learns from)");
+            return null;
+        }
+        return [];
+    }
+
+    private MetricSpec? MetricEntry(YNode node, string what)
+    {
+        if (node is not YMapping map) { Add(node, $"{what} must be a mapping {{ name: ..., goal: maximize|minimize }}, got {Describe(node)}"); return null; }
+        var k = Keys(map, ["name", "goal", "target"], null);
         var name = RequiredString(map, k, "name", "metric.name");
-        _metricName = k.GetValueOrDefault("name");
+        if (k.GetValueOrDefault("name") is { } nameNode) _metricNames[nameNode] = name ?? "";
         if (name is not null && !SweepFile.MetricPattern().IsMatch(name))
             Add(k["name"], $"metric.name must be a metric name like test_accuracy (letters, digits, _ . / -), got '{YamlTree.Truncate(name)}'");
-        var goalText = RequiredString(map, k, "goal", "metric.goal");
+        // W&B: goal defaults to minimize.
+        var goalText = k.TryGetValue("goal", out var g) ? String(g, "metric.goal") : "minimize";
         MetricGoal? goal = goalText switch { "maximize" => MetricGoal.Maximize, "minimize" => MetricGoal.Minimize, _ => null };
         if (goalText is not null && goal is null) Add(k["goal"], $"metric.goal must be maximize or minimize, got '{YamlTree.Truncate(goalText)}'");
+        if (k.TryGetValue("target", out var t)) Warn(t, "metric.target (W&B stops the sweep once a run reaches it) is not supported and is ignored");
         return name is null || goal is null ? null : new MetricSpec(name, goal.Value);
     }
 
@@ -303,19 +404,39 @@ internal sealed partial class SweepReader(string file)
         }
         if (type is "asha" or "hyperband")
         {
-            var k = Keys(map, ["type", "min_iter", "max_iter", "eta", "brackets"], RayTuneNames);
+            var k = Keys(map, type == "hyperband" ? ["type", "min_iter", "max_iter", "eta", "brackets", "s", "strict"] : ["type", "min_iter", "max_iter", "eta", "brackets"],
+                RayTuneNames);
+            if (k.ContainsKey("s") && k.TryGetValue("brackets", out var both)) Add(both, "give s (W&B's name) or brackets, not both");
+            var bracketsNode = k.GetValueOrDefault("s") ?? k.GetValueOrDefault("brackets");
             int minIter = k.TryGetValue("min_iter", out var mi) ? (int)(Int(mi, "min_iter", 1, SweepFile.MaxIterLimit) ?? 1) : 1;
-            int? maxIter = null;
-            if (!k.TryGetValue("max_iter", out var ma)) Add(map, $"early_terminate {type} needs max_iter (the most evaluations a trial makes)");
-            else maxIter = (int?)Int(ma, "max_iter", 1, SweepFile.MaxIterLimit);
             int eta = k.TryGetValue("eta", out var en) ? (int)(Int(en, "eta", 2, 100) ?? 3) : 3;
+            if (k.TryGetValue("strict", out var strict))
+            {
+                if (!(strict is YScalar { Plain: true } st && TryBool(st.Value, out _))) Add(strict, $"strict must be true or false, got {Written(strict)}");
+                else Warn(strict, "hyperband strict (W&B's stricter pruning) has no effect here; rungs prune to the top 1/eta");
+            }
+            int? maxIter = null;
+            if (k.TryGetValue("max_iter", out var ma)) maxIter = (int?)Int(ma, "max_iter", 1, SweepFile.MaxIterLimit);
+            else if (type == "hyperband" && k.TryGetValue("min_iter", out _) && bracketsNode is not null && Int(bracketsNode, "s", 1, 20) is { } sGiven)
+            {
+                // W&B: min_iter and s without max_iter; the rungs are min_iter·eta^k for k < s.
+                var top = minIter * Math.Pow(eta, sGiven);
+                if (top > SweepFile.MaxIterLimit) { Add(bracketsNode, $"min_iter {minIter} × eta {eta}^s {sGiven} is over {SweepFile.MaxIterLimit} iterations"); return null; }
+                maxIter = (int)top;
+            }
+            else
+            {
+                Add(map, type == "hyperband"
+                    ? "early_terminate hyperband needs max_iter (the most evaluations a trial makes), or min_iter and s (W&B's form)"
+                    : $"early_terminate {type} needs max_iter (the most evaluations a trial makes)");
+            }
             if (maxIter is null) return null;
-            if (maxIter <= minIter) { Add(ma!, $"max_iter must be greater than min_iter ({minIter}), got {maxIter}"); return null; }
+            if (maxIter <= minIter) { Add(ma ?? map, $"max_iter must be greater than min_iter ({minIter}), got {maxIter}"); return null; }
             int rungs = EarlyStopping.AshaRungs.Milestones(minIter, maxIter.Value, eta, 0).Count;
             int brackets = type == "asha" ? 1 : rungs;
-            if (k.TryGetValue("brackets", out var bn) && Int(bn, "brackets", 1, 100) is { } br)
+            if (bracketsNode is not null && Int(bracketsNode, k.ContainsKey("s") ? "s" : "brackets", 1, 100) is { } br)
             {
-                if (br > rungs) Add(bn, $"brackets must be at most {rungs} (the rungs between min_iter {minIter} and max_iter {maxIter} with eta {eta}), got {br}");
+                if (br > rungs) Add(bracketsNode, $"{(k.ContainsKey("s") ? "s" : "brackets")} must be at most {rungs} (the rungs between min_iter {minIter} and max_iter {maxIter} with eta {eta}), got {br}");
                 brackets = (int)br;
             }
             return type == "asha" ? new AshaSpec(minIter, maxIter.Value, eta, brackets) : new HyperbandSpec(minIter, maxIter.Value, eta, brackets);
@@ -333,28 +454,63 @@ internal sealed partial class SweepReader(string file)
         _parameters = map;
         var result = new List<KeyValuePair<string, ParameterSpec>>();
         var seen = new Dictionary<string, YNode>();
-        double gridSize = 1;
-        foreach (var (keyNode, valueNode) in map.Entries)
-        {
-            if (keyNode is not YScalar key || key.IsNull) { Add(keyNode, $"parameter names must be plain text, got {Describe(keyNode)}"); continue; }
-            if (seen.TryGetValue(key.Value, out var first)) { Add(key, $"parameter '{YamlTree.Truncate(key.Value)}' is given twice (first at line {first.Line})"); continue; }
-            seen[key.Value] = key;
-            if (TrainerParameters.TaskKeys.Contains(key.Value)) { Add(key, $"{key.Value} is set in task.{key.Value}, not as a parameter"); continue; }
-            if (!TrainerParameters.All.TryGetValue(key.Value, out var option))
-            {
-                Add(key, Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", "unknown parameter"));
-                continue;
-            }
-            var spec = Parameter(option, valueNode, method, model);
-            if (spec is null) continue;
-            spec = spec with { Line = key.Line, Column = key.Column };
-            gridSize *= spec switch { ValuesParameter v => v.Values.Count, _ => 1 };
-            result.Add(new(key.Value, spec));
-        }
+        ReadParameters(map, method, model, result, seen, 0);
+        double gridSize = result.Aggregate(1.0, (n, p) => n * (p.Value is ValuesParameter v ? v.Values.Count : 1));
         if (method == SweepMethod.Grid && gridSize > SweepFile.MaxGridTrials)
             Add(map, $"the grid has {gridSize:0} trials; at most {SweepFile.MaxGridTrials} are allowed (split the sweep or use method: random)");
         return result;
     }
+
+    /// <summary>
+    /// One parameters map. A W&amp;B nested block (`optimizer: { parameters: { lr: ..., weight_decay: ... } }`) is read as
+    /// if its parameters were written at the top: the trainer's options are flat, so the group name only groups.
+    /// </summary>
+    private void ReadParameters(YMapping map, SweepMethod method, string? model, List<KeyValuePair<string, ParameterSpec>> result,
+        Dictionary<string, YNode> seen, int depth)
+    {
+        foreach (var (keyNode, valueNode) in map.Entries)
+        {
+            if (keyNode is not YScalar key || key.IsNull) { Add(keyNode, $"parameter names must be plain text, got {Describe(keyNode)}"); continue; }
+            if (valueNode is YMapping nested && nested.Entries.Any(e => e.Key is YScalar { Value: "parameters" }))
+            {
+                if (nested.Entries.Count != 1) Add(nested, $"a nested parameter block ({YamlTree.Truncate(key.Value)}) holds only parameters:");
+                var inner = nested.Entries.First(e => e.Key is YScalar { Value: "parameters" }).Value;
+                if (inner is not YMapping innerMap) Add(inner, $"parameters of {YamlTree.Truncate(key.Value)} must be a mapping of trainer options, got {Describe(inner)}");
+                else if (depth < 8) ReadParameters(innerMap, method, model, result, seen, depth + 1);
+                continue;
+            }
+            // Hugging Face / PEFT spellings (lora_r, learning_rate, ...) are our options under another name.
+            var name = TrainingOptions.Aliases.TryGetValue(key.Value, out var alias) ? alias : key.Value;
+            if (seen.TryGetValue(name, out var first))
+            {
+                var also = first is YScalar f && f.Value != key.Value ? $" (as {f.Value})" : "";
+                Add(key, $"parameter '{YamlTree.Truncate(key.Value)}' is given twice (first at line {first.Line}{also})");
+                continue;
+            }
+            seen[name] = key;
+            if (TrainerParameters.TaskKeys.Contains(name)) { Add(key, $"{name} is set in task.{name}, not as a parameter"); continue; }
+            if (key.Value == "gradient_accumulation_steps")
+            {
+                Add(key, "gradient_accumulation_steps is not supported yet: the trainer takes one optimiser step per batch; "
+                    + "sweep batch_size (per_device_train_batch_size × gradient_accumulation_steps) instead");
+                continue;
+            }
+            if (!TrainerParameters.All.TryGetValue(name, out var option))
+            {
+                // A typo of a Hugging Face spelling ("learnin_rate") is suggested as our name.
+                var nearAlias = Suggestions.DidYouMean(key.Value, TrainingOptions.Aliases.Keys) is { } a ? TrainingOptions.Aliases[a] : null;
+                Add(key, Suggestions.DidYouMean(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms) is null && nearAlias is not null
+                    ? $"unknown parameter '{YamlTree.Truncate(key.Value)}' (did you mean '{nearAlias}'?)"
+                    : Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", "unknown parameter"));
+                continue;
+            }
+            var spec = Parameter(option, valueNode, method, model);
+            if (spec is null) continue;
+            result.Add(new(name, spec with { Line = key.Line, Column = key.Column }));
+        }
+    }
+
+    private static readonly string[] ParameterKeys = ["value", "values", "distribution", "min", "max", "q", "mu", "sigma", "probabilities", "per_rank"];
 
     private ParameterSpec? Parameter(TrainingOption option, YNode node, SweepMethod method, string? model)
     {
@@ -365,8 +521,28 @@ internal sealed partial class SweepReader(string file)
             return null;
         }
         int before = Problems.Count;
-        var k = Keys(map, ["value", "values", "distribution", "min", "max", "q", "per_rank"], null);
-        int forms = (k.ContainsKey("value") ? 1 : 0) + (k.ContainsKey("distribution") ? 1 : 0) + (k.ContainsKey("values") && !k.ContainsKey("distribution") ? 1 : 0)
+        var k = Keys(map, ParameterKeys, null);
+        string? distText = k.TryGetValue("distribution", out var dn) ? String(dn, "distribution") : null;
+        if (dn is not null && distText is null) return null;
+        if (distText == "constant")
+        {
+            // W&B's { distribution: constant, value: x } is value: x.
+            if (!k.TryGetValue("value", out var cv)) { Add(map, $"constant distribution of {key} needs value"); return null; }
+            k.Remove("distribution");
+            dn = null;
+            distText = null;
+        }
+        // W&B infers the distribution from min and max: integers give int_uniform, otherwise uniform.
+        bool inferred = false;
+        if (distText is null && !k.ContainsKey("value") && !k.ContainsKey("values") && k.ContainsKey("min") && k.ContainsKey("max"))
+        {
+            distText = k["min"] is YScalar { Plain: true } a && IntPattern().IsMatch(a.Value) && k["max"] is YScalar { Plain: true } b && IntPattern().IsMatch(b.Value)
+                ? "int_uniform" : "uniform";
+            inferred = true;
+        }
+        // values with probabilities is a categorical distribution.
+        if (distText is null && k.ContainsKey("values") && k.ContainsKey("probabilities") && method != SweepMethod.Grid) distText = "categorical";
+        int forms = (k.ContainsKey("value") ? 1 : 0) + (distText is not null ? 1 : 0) + (k.ContainsKey("values") && distText is null ? 1 : 0)
             + (k.ContainsKey("per_rank") ? 1 : 0);
         if (forms != 1)
         {
@@ -378,8 +554,8 @@ internal sealed partial class SweepReader(string file)
         {
             // alpha = per_rank x rank: a constant scaling alpha/r whatever the rank (the rank study's "alpha 1": B A added unscaled).
             if (key != "alpha") { Add(pr, $"per_rank only applies to alpha, not {key}"); return null; }
-            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to per_rank");
-            if (pr is not YScalar prs || !double.TryParse(prs.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var factor)
+            foreach (var extra in new[] { "min", "max", "q", "mu", "sigma", "probabilities" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to per_rank");
+            if (pr is not YScalar prs || !double.TryParse(prs.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var factor)
                 || !double.IsFinite(factor) || factor <= 0)
             {
                 Add(pr, $"alpha per_rank must be a finite number > 0, got {Describe(pr)}");
@@ -387,57 +563,79 @@ internal sealed partial class SweepReader(string file)
             }
             return new PerRankParameter(factor);
         }
-        if (k.TryGetValue("value", out var vn))
+        if (distText is null && k.TryGetValue("value", out var vn))
         {
-            foreach (var extra in new[] { "values", "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to value in parameter {key}");
+            foreach (var extra in new[] { "values", "min", "max", "q", "mu", "sigma", "probabilities" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning next to value in parameter {key}");
             return Value(option, vn, model) is { } v ? new FixedParameter(v) : null;
         }
-        if (!k.ContainsKey("distribution"))
+        if (distText is null)
         {
-            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} needs a distribution in parameter {key}");
+            foreach (var extra in new[] { "min", "max", "q", "mu", "sigma" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} needs a distribution in parameter {key}");
+            if (k.TryGetValue("probabilities", out var pg)) Warn(pg, "a grid lists every value; probabilities are ignored");
             var values = ValueList(option, k["values"], model);
             return values is null ? null : new ValuesParameter(values);
         }
 
-        var dn = k["distribution"];
-        var dist = String(dn, "distribution") switch
+        var at = dn ?? map;
+        if (!DistributionNames.ByName.TryGetValue(distText, out var dist))
         {
-            "uniform" => DistributionKind.Uniform, "int_uniform" => DistributionKind.IntUniform,
-            "log_uniform_values" => DistributionKind.LogUniformValues, "q_uniform" => DistributionKind.QUniform,
-            "categorical" => DistributionKind.Categorical, null => (DistributionKind?)null,
-            var other => Unknown(other),
-        };
-        DistributionKind? Unknown(string other)
-        {
-            Add(dn, $"distribution must be uniform, int_uniform, log_uniform_values, q_uniform or categorical, got '{YamlTree.Truncate(other)}'"
-                + (other == "log_uniform" ? " (log_uniform takes exponents in W&B; use log_uniform_values with the values themselves)" : ""));
+            Add(at, $"distribution must be one of constant, {string.Join(", ", DistributionNames.ByName.Keys)}, got '{YamlTree.Truncate(distText)}'");
             return null;
         }
-        if (dist is null) return null;
+        var shown = inferred ? $"{distText} (inferred from min and max)" : distText;
         if (method == SweepMethod.Grid)
         {
-            Add(dn, $"parameter {key} has a distribution, which a grid cannot enumerate; use method: random, or list values");
+            Add(at, $"parameter {key} has a {shown} distribution, which a grid cannot enumerate; use method: random or bayes, or list values");
             return null;
         }
-        if (!option.Supports(dist.Value))
+        double q = 1;
+        if (k.TryGetValue("q", out var qn))
         {
-            Add(dn, option.Kind == OptionKind.Int
-                ? $"{key} takes integers; use distribution int_uniform or categorical, not {String(dn, "")}"
+            if (!dist.IsQuantised()) Add(qn, $"q has no meaning for a {distText} distribution (use q_{distText.Replace("int_", "")})");
+            else if (Number(qn, $"{key} q") is { } qv)
+            {
+                if (!(double.IsFinite(qv) && qv > 0)) Add(qn, $"q must be a finite number > 0, got {Written(qn)}");
+                q = qv;
+            }
+        }
+        if (!option.Supports(dist, q))
+        {
+            Add(at, option.Kind == OptionKind.Int
+                ? $"{key} takes integers; use distribution int_uniform, a q_ distribution with a whole q, or categorical, not {distText}"
                 : $"{key} is not numeric; use distribution categorical with values");
             return null;
         }
         if (dist == DistributionKind.Categorical)
         {
-            foreach (var extra in new[] { "min", "max", "q" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning for a categorical distribution");
+            foreach (var extra in new[] { "min", "max", "q", "mu", "sigma" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning for a categorical distribution");
             if (!k.TryGetValue("values", out var cv)) { Add(map, $"categorical distribution of {key} needs values"); return null; }
             var values = ValueList(option, cv, model);
-            return values is null ? null : new DistributionParameter(DistributionKind.Categorical, 0, 0, 0, values);
+            if (values is null) return null;
+            IReadOnlyList<double>? probabilities = null;
+            if (k.TryGetValue("probabilities", out var pn) && (probabilities = Probabilities(pn, values.Count)) is null) return null;
+            return new DistributionParameter(DistributionKind.Categorical, 0, 0, 0, values) { Probabilities = probabilities };
         }
-        if (k.TryGetValue("values", out var stray)) Add(stray, $"values has no meaning for a {String(dn, "")} distribution (use min and max)");
+        foreach (var extra in new[] { "values", "probabilities" })
+            if (k.TryGetValue(extra, out var stray)) Add(stray, $"{extra} has no meaning for a {distText} distribution");
+        if (dist.IsNormal())
+        {
+            foreach (var extra in new[] { "min", "max" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning for a {distText} distribution (it takes mu and sigma)");
+            double mu = k.TryGetValue("mu", out var mun) ? Number(mun, $"{key} mu") ?? double.NaN : 0;
+            double sigma = k.TryGetValue("sigma", out var sn) ? Number(sn, $"{key} sigma") ?? double.NaN : 1;
+            if (double.IsNaN(mu) || double.IsNaN(sigma)) return null;
+            if (!double.IsFinite(mu)) { Add(mun!, $"mu must be a finite number, got {Written(mun!)}"); return null; }
+            if (!(double.IsFinite(sigma) && sigma > 0)) { Add(sn!, $"sigma must be a finite number > 0, got {Written(sn!)}"); return null; }
+            // The centre must be a value the option takes; draws outside its range are drawn again (see ParameterDraws).
+            var centre = dist.IsLog() ? Math.Exp(mu) : mu;
+            if (option.Kind == OptionKind.Number && option.CheckNumber(centre, Written(mun ?? map)) is { } bad) { Add(mun ?? map, bad + (dist.IsLog() ? " (as exp(mu))" : "")); return null; }
+            return new DistributionParameter(dist, 0, 0, q, []) { Mu = mu, Sigma = sigma };
+        }
+        foreach (var extra in new[] { "mu", "sigma" }) if (k.TryGetValue(extra, out var x)) Add(x, $"{extra} has no meaning for a {distText} distribution (it takes min and max)");
         bool integer = dist == DistributionKind.IntUniform;
+        bool exponents = dist is DistributionKind.LogUniform or DistributionKind.QLogUniform;
         double? Bound(string which)
         {
-            if (!k.TryGetValue(which, out var bnode)) { Add(map, $"{String(dn, "")} distribution of {key} needs {which}"); return null; }
+            if (!k.TryGetValue(which, out var bnode)) { Add(map, $"{distText} distribution of {key} needs {which}"); return null; }
             if (integer)
             {
                 var i = Int(bnode, $"{key} {which}", long.MinValue, long.MaxValue);
@@ -448,30 +646,62 @@ internal sealed partial class SweepReader(string file)
             }
             var n = Number(bnode, $"{key} {which}");
             if (n is null) return null;
-            if (option.CheckNumber(n.Value, Written(bnode)) is { } problem) { Add(bnode, problem); return null; }
+            if (exponents)
+            {
+                // W&B's log_uniform takes exponents of e: min -9.2 is exp(-9.2) ≈ 1e-4.
+                if (!double.IsFinite(n.Value) || Math.Abs(n.Value) > 700) { Add(bnode, $"{distText} takes exponents of e; {which} must be a finite number from -700 to 700, got {Written(bnode)}"); return null; }
+                if (option.Kind == OptionKind.Number && option.CheckNumber(Math.Exp(n.Value), $"exp({Written(bnode)})") is { } badLog)
+                {
+                    Add(bnode, badLog + " (log_uniform bounds are exponents of e; log_uniform_values takes the values)");
+                    return null;
+                }
+                return n;
+            }
+            if (option.Kind == OptionKind.Int)
+            {
+                if (option.CheckInt((long)Math.Round(n.Value), Written(bnode)) is { } badInt) { Add(bnode, badInt); return null; }
+            }
+            else if (option.CheckNumber(n.Value, Written(bnode)) is { } problem) { Add(bnode, problem); return null; }
             return n;
         }
         var min = Bound("min");
         var max = Bound("max");
-        double q = 0;
-        if (dist == DistributionKind.QUniform)
-        {
-            if (!k.TryGetValue("q", out var qn)) Add(map, $"q_uniform distribution of {key} needs q (the step)");
-            else if (Number(qn, $"{key} q") is { } qv)
-            {
-                if (!(double.IsFinite(qv) && qv > 0)) Add(qn, $"q must be a finite number > 0, got {Written(qn)}");
-                q = qv;
-            }
-        }
-        else if (k.TryGetValue("q", out var qx)) Add(qx, $"q has no meaning for a {String(dn, "")} distribution (use q_uniform)");
         if (min is null || max is null) return null;
         if (!(min < max)) { Add(k["max"], $"distribution of {key} needs min < max, got min {Written(k["min"])} and max {Written(k["max"])}"); return null; }
-        if (dist == DistributionKind.LogUniformValues && min <= 0) { Add(k["min"], $"log_uniform_values needs min > 0, got {Written(k["min"])}"); return null; }
-        return new DistributionParameter(dist.Value, min.Value, max.Value, q, []);
+        if (dist is DistributionKind.QUniform && q > max - min)
+        {
+            Add(k.GetValueOrDefault("q") ?? map, $"q {q.ToString(CultureInfo.InvariantCulture)}{(k.ContainsKey("q") ? "" : " (the default)")} is wider than min {Written(k["min"])} to max {Written(k["max"])}: every draw would round to the same few values; give a smaller q");
+            return null;
+        }
+        if (dist is DistributionKind.LogUniformValues or DistributionKind.QLogUniformValues or DistributionKind.InvLogUniformValues && min <= 0)
+        {
+            Add(k["min"], $"{distText} needs min > 0, got {Written(k["min"])}");
+            return null;
+        }
+        return new DistributionParameter(dist, min.Value, max.Value, dist.IsQuantised() ? q : 0, []);
+    }
+
+    /// <summary>W&amp;B's categorical probabilities: one weight ≥ 0 per value, summing to 1.</summary>
+    private IReadOnlyList<double>? Probabilities(YNode node, int count)
+    {
+        if (node is not YSequence seq) { Add(node, $"probabilities must be a list of numbers, got {Describe(node)}"); return null; }
+        if (seq.Items.Count != count) { Add(node, $"probabilities lists {seq.Items.Count} numbers for {count} values; give one per value"); return null; }
+        var result = new List<double>();
+        foreach (var item in seq.Items)
+        {
+            if (Number(item, "probability") is not { } p) return null;
+            if (!(double.IsFinite(p) && p >= 0)) { Add(item, $"a probability must be a finite number ≥ 0, got {Written(item)}"); return null; }
+            result.Add(p);
+        }
+        var sum = result.Sum();
+        if (Math.Abs(sum - 1) > 1e-6) { Add(node, $"probabilities must sum to 1, got {sum.ToString("0.######", CultureInfo.InvariantCulture)}"); return null; }
+        return result;
     }
 
     private List<JsonNode>? ValueList(TrainingOption option, YNode node, string? model)
     {
+        // W&B reads a scalar (values: 3) as one value.
+        if (node is YScalar { IsNull: false } single) node = Wrap(single);
         if (node is not YSequence seq) { Add(node, $"values of {option.Key} must be a list, got {Describe(node)}"); return null; }
         if (seq.Items.Count == 0) { Add(node, $"values of {option.Key} is empty; list at least one value"); return null; }
         var result = new List<JsonNode>();
@@ -521,6 +751,9 @@ internal sealed partial class SweepReader(string file)
             }
             case OptionKind.String:
             {
+                // PEFT's init_lora_weights: true is our kaiming; Hugging Face's constant_with_warmup is our constant (it warms up too).
+                if (key == "init" && node is YScalar { Plain: true } iv && TryBool(iv.Value, out var initFlag) && initFlag) return JsonValue.Create(InitModes.Kaiming);
+                if (key == "schedule" && node is YScalar { Value: "constant_with_warmup" }) return JsonValue.Create(Schedules.Constant);
                 var s = String(node, key);
                 if (s is null) return null;
                 if (option.CheckString(s) is { } need)
@@ -602,13 +835,19 @@ internal sealed partial class SweepReader(string file)
 
     // --- scalars ------------------------------------------------------------------------------------------------
 
-    private Dictionary<string, YNode> Keys(YMapping map, string[] allowed, IReadOnlyDictionary<string, string>? synonyms)
+    private Dictionary<string, YNode> Keys(YMapping map, string[] allowed, IReadOnlyDictionary<string, string>? synonyms,
+        IReadOnlyDictionary<string, string>? ignored = null)
     {
         var result = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var keyNodes = new Dictionary<string, YNode>(StringComparer.Ordinal);
         foreach (var (k, v) in map.Entries)
         {
             if (k is not YScalar key || key.IsNull) { Add(k, $"keys must be plain names, got {Describe(k)}"); continue; }
+            if (ignored is not null && ignored.TryGetValue(key.Value, out var why))
+            {
+                Warn(k, $"'{key.Value}' is ignored: it is W&B's ({why})");
+                continue;
+            }
             if (!allowed.Contains(key.Value))
             {
                 Add(k, allowed.Contains("parameters") && TrainerParameters.All.ContainsKey(key.Value)

@@ -6,14 +6,20 @@ namespace Orchestrator.Sweeps;
 /// <summary>A validated sweep file. Built by <see cref="SweepFile.Parse"/>; expanded into trials by <see cref="SweepExpander"/>.</summary>
 public sealed record SweepSpec
 {
+    /// <summary>The stored name: a valid <see cref="Orchestrator.Contracts.Sweeps.SweepName"/> (the file's `name` slugified, or the file name's).</summary>
     public required string Name { get; init; }
+    /// <summary>The name as the file wrote it (W&amp;B allows free text); equals <see cref="Name"/> when that was already valid.</summary>
+    public string DisplayName { get; init; } = "";
     public string Description { get; init; } = "";
     /// <summary>Master seed: random draws and every trial's trainer seed derive from it.</summary>
     public long Seed { get; init; }
     public required TaskSpec Task { get; init; }
+    /// <summary>The objective that ranks trials (the first of <see cref="Objectives"/>).</summary>
     public required MetricSpec Metric { get; init; }
+    /// <summary>Every objective (`metrics:`, W&amp;B's multi-objective spelling); one entry for `metric:`.</summary>
+    public IReadOnlyList<MetricSpec> Objectives { get; init; } = [];
     public SweepMethod Method { get; init; } = SweepMethod.Grid;
-    /// <summary>Random: how many samples to draw. Grid: an upper bound (the first N trials in grid order), so raising it only appends trials.</summary>
+    /// <summary>Random and bayes: how many trials to draw or suggest. Grid: an upper bound (the first N trials in grid order), so raising it only appends trials.</summary>
     public int RunCap { get; init; } = SweepFile.MaxRunCap;
     public int Parallel { get; init; } = 1;
     /// <summary>Retries per trial before it is marked failed.</summary>
@@ -33,7 +39,17 @@ public sealed record MetricSpec(string Name, MetricGoal Goal);
 
 public enum MetricGoal { Maximize, Minimize }
 
-public enum SweepMethod { Grid, Random }
+/// <summary>Objectives every trial has besides the metrics it reports: what LoRA trades quality against.</summary>
+public static class SystemObjectives
+{
+    public const string TrainableParams = "trainable_params";
+    public const string TrainSeconds = "train_seconds";
+    public const string PeakMemoryBytes = "peak_memory_bytes";
+    public static readonly IReadOnlyList<string> All = [TrainableParams, TrainSeconds, PeakMemoryBytes];
+}
+
+/// <summary>Bayes is TPE (a tree-structured Parzen estimator, as Optuna's TPESampler), not W&amp;B's Gaussian process.</summary>
+public enum SweepMethod { Grid, Random, Bayes }
 
 public enum BaselineKind { Full, Base }
 
@@ -53,10 +69,49 @@ public sealed record PerRankParameter(double Factor) : ParameterSpec;
 
 public sealed record ValuesParameter(IReadOnlyList<JsonNode> Values) : ParameterSpec;
 
-/// <summary>`distribution: ...` with `min`/`max`/`q`, or `categorical` with `values`. Random sweeps only.</summary>
-public sealed record DistributionParameter(DistributionKind Kind, double Min, double Max, double Q, IReadOnlyList<JsonNode> Values) : ParameterSpec;
+/// <summary>
+/// `distribution: ...` with `min`/`max`/`q` (W&amp;B's meaning: for log_uniform the bounds are exponents of e),
+/// `mu`/`sigma` for the normal family, or `categorical` with `values` (and optional `probabilities`). Random and bayes sweeps only.
+/// </summary>
+public sealed record DistributionParameter(DistributionKind Kind, double Min, double Max, double Q, IReadOnlyList<JsonNode> Values) : ParameterSpec
+{
+    public double Mu { get; init; }
+    public double Sigma { get; init; } = 1;
+    /// <summary>Categorical weights, summing to 1; null: uniform.</summary>
+    public IReadOnlyList<double>? Probabilities { get; init; }
+}
 
-public enum DistributionKind { Uniform, IntUniform, LogUniformValues, QUniform, Categorical }
+public enum DistributionKind
+{
+    Uniform, IntUniform, LogUniformValues, QUniform, Categorical, LogUniform, QLogUniformValues, InvLogUniformValues,
+    Normal, QNormal, LogNormal, QLogNormal, QLogUniform,
+}
+
+/// <summary>The sweep-file spelling of each <see cref="DistributionKind"/>.</summary>
+public static class DistributionNames
+{
+    public static readonly IReadOnlyDictionary<string, DistributionKind> ByName = new Dictionary<string, DistributionKind>(StringComparer.Ordinal)
+    {
+        ["uniform"] = DistributionKind.Uniform, ["int_uniform"] = DistributionKind.IntUniform, ["q_uniform"] = DistributionKind.QUniform,
+        ["log_uniform"] = DistributionKind.LogUniform, ["q_log_uniform"] = DistributionKind.QLogUniform,
+        ["log_uniform_values"] = DistributionKind.LogUniformValues, ["q_log_uniform_values"] = DistributionKind.QLogUniformValues,
+        ["inv_log_uniform_values"] = DistributionKind.InvLogUniformValues, ["categorical"] = DistributionKind.Categorical,
+        ["normal"] = DistributionKind.Normal, ["q_normal"] = DistributionKind.QNormal, ["log_normal"] = DistributionKind.LogNormal,
+        ["q_log_normal"] = DistributionKind.QLogNormal,
+    };
+
+    public static string Name(this DistributionKind kind) => ByName.First(kv => kv.Value == kind).Key;
+
+    public static bool IsNormal(this DistributionKind k) => k is DistributionKind.Normal or DistributionKind.QNormal or DistributionKind.LogNormal or DistributionKind.QLogNormal;
+
+    public static bool IsQuantised(this DistributionKind k) =>
+        k is DistributionKind.QUniform or DistributionKind.QLogUniform or DistributionKind.QLogUniformValues or DistributionKind.QNormal or DistributionKind.QLogNormal;
+
+    /// <summary>Draws whose logarithm is uniform or normal.</summary>
+    public static bool IsLog(this DistributionKind k) =>
+        k is DistributionKind.LogUniform or DistributionKind.QLogUniform or DistributionKind.LogUniformValues or DistributionKind.QLogUniformValues
+            or DistributionKind.InvLogUniformValues or DistributionKind.LogNormal or DistributionKind.QLogNormal;
+}
 
 /// <summary>`early_terminate`. `iter` counts the trial's evaluations (its first evaluation is iteration 1).</summary>
 public abstract record EarlyTerminationSpec;

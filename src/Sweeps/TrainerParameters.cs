@@ -29,10 +29,12 @@ internal static class TrainerParameters
     };
 
     /// <summary>Whether a distribution can produce values of this parameter.</summary>
-    public static bool Supports(this TrainingOption p, DistributionKind d) => d switch
+    public static bool Supports(this TrainingOption p, DistributionKind d, double q = 0) => d switch
     {
         DistributionKind.Categorical => true,
         DistributionKind.IntUniform => p.Kind is OptionKind.Int or OptionKind.Number,
+        // An integer option takes a quantised draw whose step is whole (q_uniform with q 8 for a rank).
+        _ when d.IsQuantised() && p.Kind == OptionKind.Int => q >= 1 && q == Math.Floor(q),
         _ => p.Kind is OptionKind.Number,
     };
 

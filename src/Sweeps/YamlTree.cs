@@ -92,7 +92,7 @@ internal static class YamlTree
                         problem(line, col, $"string of {s.Value.Length} characters is longer than the {SweepFile.MaxStringLength} allowed");
                         return null;
                     }
-                    Attach(new YScalar(line, col, s.Value, s.Style == ScalarStyle.Plain && s.Tag.IsEmpty), stack, ref root);
+                    Attach(new YScalar(line, col, s.Value, s.Style == ScalarStyle.Plain && (s.Tag.IsEmpty || IsValueTag(s.Tag.Value))), stack, ref root);
                     break;
                 case SequenceStart sq:
                     if (!CheckNode(sq, ++nodes, stack.Count, line, col, problem)) return null;
@@ -124,7 +124,7 @@ internal static class YamlTree
 
     private static bool CheckNode(NodeEvent ev, int nodes, int depth, int line, int col, Action<int, int, string> problem)
     {
-        if (!ev.Tag.IsEmpty && ev.Tag.Value is not ("tag:yaml.org,2002:str" or "tag:yaml.org,2002:map" or "tag:yaml.org,2002:seq" or "!"))
+        if (!ev.Tag.IsEmpty && ev.Tag.Value is not ("tag:yaml.org,2002:str" or "tag:yaml.org,2002:map" or "tag:yaml.org,2002:seq" or "!") && !IsValueTag(ev.Tag.Value))
         {
             problem(line, col, $"YAML tag '{Truncate(ev.Tag.Value)}' is not allowed in sweep files; only plain values, lists and mappings");
             return false;
@@ -141,6 +141,9 @@ internal static class YamlTree
         }
         return true;
     }
+
+    /// <summary>Standard YAML tags of plain values (!!float 1e-4, !!int 8): read as the plain value they tag, as PyYAML (and so W&amp;B) does.</summary>
+    private static bool IsValueTag(string tag) => tag is "tag:yaml.org,2002:float" or "tag:yaml.org,2002:int" or "tag:yaml.org,2002:bool" or "tag:yaml.org,2002:null";
 
     private static void Attach(YNode node, Stack<(YNode Node, List<YNode> Children)> stack, ref YNode? root)
     {

@@ -85,6 +85,38 @@ public sealed class LocalVerbTests : IDisposable
         Assert.Matches(new Regex("warning: " + Regex.Escape(path) + @":3:\d+: metric 'train_loss' is not reported by base trials"), result.Stderr);
     }
 
+    [Theory]
+    [InlineData("lora-hf-bayes.yaml", "lora-sweep-rank-lr-v2 (\"LoRA sweep (rank × lr), v2\"): bayes", 5)]
+    [InlineData("nested-random.yaml", "nested-random: 100 trials", 5)]
+    [InlineData("grid-yaml11.yaml", "my-grid (\"My Grid\"): 3 trials", 0)]
+    public async Task Validate_accepts_wandb_style_files_with_one_warning_per_wandb_only_key_or_default(string file, string heading, int warnings)
+    {
+        var path = Path.Combine("tests", "Sweeps.Tests", "Corpus", "wandb", file);
+        var result = await Run("validate", path);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(heading, result.Stdout);
+        Assert.Contains("is valid", result.Stdout);
+        Assert.Equal(warnings, Regex.Matches(result.Stderr, "warning: " + Regex.Escape(path) + @":\d+:\d+: ").Count);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task Validate_of_a_wandb_file_without_task_says_how_to_add_one()
+    {
+        var path = Path.Combine(_dir, "no-task.yaml");
+        File.WriteAllText(path, """
+            program: train.py
+            method: bayes
+            metric: { name: eval/loss, goal: minimize }
+            parameters:
+              learning_rate: { min: 0.00001, max: 0.001 }
+            """);
+        var result = await Run("validate", path);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("missing key 'task': name what every trial trains, e.g. task: { model: mlp, dataset: mnist }", result.Stderr);
+        AssertNoStackTrace(result);
+    }
+
     [Fact]
     public async Task Validate_on_a_bad_sweep_exits_2_with_file_line_column_problems()
     {

@@ -62,8 +62,8 @@ public class SweepFileTests
     [Fact]
     public void Unknown_parameter_suggests_the_trainer_name()
     {
-        var e = Invalid(Valid.Replace("epochs: { value: 5 }", "learning_rate: { value: 0.001 }"));
-        Assert.Equal("unknown parameter 'learning_rate' (did you mean 'lr'?)", Assert.Single(e.Problems).Message);
+        var e = Invalid(Valid.Replace("epochs: { value: 5 }", "learnin_rate: { value: 0.001 }"));
+        Assert.Equal("unknown parameter 'learnin_rate' (did you mean 'lr'?)", Assert.Single(e.Problems).Message);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Orchestrator.Client.Leaderboards;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -50,6 +51,20 @@ public static class StudyReport
             sections.Append(TargetSection(study, rank, file));
         }
 
+        // A sweep with several objectives (metrics:) also gets its Pareto front.
+        var objectives = ParetoFront.Objectives(spec.YamlText, spec.FileName, spec.Metric, spec.Maximize);
+        if (MultiObjective(spec) && ParetoPlot.Of(spec, trials, objectives) is var (paretoPlot, front))
+        {
+            var path = Path.Combine(outputDir, ParetoPlot.File);
+            paretoPlot.SavePng(path, Width, Height);
+            plots.Add(path);
+            sections.Append(CultureInfo.InvariantCulture, $"\n## Pareto front: {string.Join(" and ", objectives)}\n\n![Pareto front]({ParetoPlot.File})\n\n");
+            sections.Append("| trial | kind | " + string.Join(" | ", objectives.Select(o => o.Name)) + " | parameters |\n");
+            sections.Append("|---|---|" + string.Concat(objectives.Select(_ => "---|")) + "---|\n");
+            foreach (var t in front)
+                sections.Append(CultureInfo.InvariantCulture, $"| {t.TrialId} | {t.Kind.Name()} | {string.Join(" | ", objectives.Select(o => Fmt(o.Of(t) ?? double.NaN)))} | {string.Join(", ", t.Parameters.Select(p => $"{p.Key}={p.Value}"))} |\n");
+        }
+
         var markdown = new StringBuilder();
         markdown.Append(Header(study));
         markdown.Append(sections);
@@ -57,6 +72,18 @@ public static class StudyReport
         var markdownPath = Path.Combine(outputDir, MarkdownFile);
         File.WriteAllText(markdownPath, markdown.ToString());
         return new StudyReportFiles(markdownPath, plots);
+    }
+
+    private static bool MultiObjective(SweepSpecView spec)
+    {
+        try
+        {
+            return Orchestrator.Sweeps.SweepFile.Parse(spec.YamlText, spec.FileName).Objectives.Count > 1;
+        }
+        catch (Orchestrator.Sweeps.SweepValidationException)
+        {
+            return false;
+        }
     }
 
     // ---- plots ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ namespace Orchestrator.Grains.Sweeps;
 [JsonDerivedType(typeof(TrialCompleted), "completed")]
 [JsonDerivedType(typeof(TrialFailed), "failed")]
 [JsonDerivedType(typeof(TrialRequeued), "requeued")]
+[JsonDerivedType(typeof(TrialSuggested), "suggested")]
+[JsonDerivedType(typeof(SearchExhausted), "exhausted")]
 public abstract record SweepEvent(DateTimeOffset At);
 
 /// <summary>
@@ -29,8 +31,20 @@ public sealed record SweepSubmitted(
     DateTimeOffset At, string YamlText, string FileName, string? SpecHash = null, JsonElement? Spec = null,
     SweepSettings? Settings = null, IReadOnlyList<PlannedTrial>? Trials = null) : SweepEvent(At);
 
-/// <summary>The same spec resubmitted with a larger run_cap: the trials it adds (already known ids are skipped).</summary>
-public sealed record SweepExtended(DateTimeOffset At, string YamlText, IReadOnlyList<PlannedTrial>? Trials = null) : SweepEvent(At);
+/// <summary>
+/// The same spec resubmitted with a larger run_cap: the trials it adds (already known ids are skipped), and for a
+/// bayes sweep the new cap on suggestions.
+/// </summary>
+public sealed record SweepExtended(DateTimeOffset At, string YamlText, IReadOnlyList<PlannedTrial>? Trials = null, int? RunCap = null) : SweepEvent(At);
+
+/// <summary>
+/// A bayes sweep's suggestion number <paramref name="Number"/> (0-based): the trial TPE chose, journaled before it is
+/// leased, so a restart neither suggests it again nor loses it.
+/// </summary>
+public sealed record TrialSuggested(DateTimeOffset At, int Number, PlannedTrial Trial) : SweepEvent(At);
+
+/// <summary>A bayes sweep found no new point of its space to suggest (a small grid, all tried): it suggests no more.</summary>
+public sealed record SearchExhausted(DateTimeOffset At, int Suggested) : SweepEvent(At);
 
 public sealed record SweepStateChanged(DateTimeOffset At, SweepState State) : SweepEvent(At);
 

@@ -72,7 +72,9 @@ public sealed class SweepGrain(
             await WriteArtifactsAsync(cancellationToken);
             await StartWatchingAsync();
             await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);
-            return Accepted(SubmitOutcome.Submitted, $"submitted {_ledger.Trials.Count} trials", _ledger.Trials.Count);
+            return Accepted(SubmitOutcome.Submitted, _ledger.Settings?.Search is { } search
+                ? $"submitted: bayes (TPE) suggests up to {search.RunCap} trials as results arrive, the first {new Orchestrator.Sweeps.Search.TpeOptions().StartupTrials} drawn at random"
+                : $"submitted {_ledger.Trials.Count} trials", _ledger.Trials.Count);
         }
 
         if (_ledger.State == SweepState.Cancelled)
@@ -84,17 +86,18 @@ public sealed class SweepGrain(
                 "Only raising run_cap can add to it; give the changed sweep another name.");
         var plans = PlannedTrial.Of(spec);
         var added = plans.Count(p => _ledger.Find(p.Id) is null);
-        if (added == 0)
+        int? raisedCap = _ledger.Settings.Search is not null && spec.RunCap > _ledger.RunCap ? spec.RunCap : null;
+        if (added == 0 && raisedCap is null)
         {
             await WriteArtifactsAsync(cancellationToken); // a retried submission whose first write failed still gets its files
             return Accepted(SubmitOutcome.Unchanged, $"already submitted ({_ledger.Trials.Count} trials); nothing to add", 0);
         }
 
-        await AppendAsync([new SweepExtended(time.GetUtcNow(), submission.YamlText, plans)], cancellationToken);
+        await AppendAsync([new SweepExtended(time.GetUtcNow(), submission.YamlText, plans, raisedCap)], cancellationToken);
         await WriteArtifactsAsync(cancellationToken);
         await StartWatchingAsync();
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);
-        return Accepted(SubmitOutcome.Extended, $"added {added} trials", added);
+        return Accepted(SubmitOutcome.Extended, raisedCap is { } cap ? $"run_cap raised to {cap}: up to {cap - _ledger.Suggested} more suggestions" : $"added {added} trials", added);
     }
 
     private SubmitResult Accepted(SubmitOutcome outcome, string message, int added) =>
@@ -164,6 +167,14 @@ public sealed class SweepGrain(
         var running = _ledger.Count(TrialState.Running);
         var room = Math.Min(maxTrials, settings.Parallel - running);
         if (room <= 0) return [];
+
+        // Bayes: suggest now what the free slots will take, knowing every result so far; journal before leasing.
+        if (_ledger.MoreToSuggest && _ledger.Count(TrialState.Queued) < room)
+        {
+            var suggestions = BayesSuggestions.Next(_ledger, room - _ledger.Count(TrialState.Queued), now);
+            if (suggestions.Count > 0) await AppendAsync(suggestions, cancellationToken);
+            if (_ledger.Exhausted) await FinishIfDoneAsync(cancellationToken);
+        }
 
         var freeMemory = worker.FreeMemoryBytes;
         var leases = new List<TrialLease>();

@@ -1,5 +1,7 @@
 using Orchestrator.Sweeps;
+using System.Text.Json.Nodes;
 using Orchestrator.Sweeps.EarlyStopping;
+using Orchestrator.Sweeps.Search;
 
 namespace Orchestrator.Grains.Sweeps;
 
@@ -29,7 +31,28 @@ public sealed class SweepLedger
 
     public TrialEntry? Find(string trialId) => _byId.GetValueOrDefault(trialId);
 
-    public bool AllTerminal => Trials.Count > 0 && Count(TrialState.Queued) + Count(TrialState.Running) == 0;
+    /// <summary>Bayes: TPE fed with every finished trial in journal order (replay rebuilds it; suggestions themselves are journaled, never recomputed).</summary>
+    public TpeSampler? Sampler { get; private set; }
+    /// <summary>Bayes: suggestions journaled so far.</summary>
+    public int Suggested { get; private set; }
+    /// <summary>Bayes: the most suggestions (run_cap; raised by a resubmission).</summary>
+    public int RunCap { get; private set; }
+    /// <summary>Bayes: no untried point was left to suggest.</summary>
+    public bool Exhausted { get; private set; }
+
+    /// <summary>A bayes sweep that will still suggest trials.</summary>
+    public bool MoreToSuggest => Settings?.Search is not null && !Exhausted && Suggested < RunCap;
+
+    public bool AllTerminal => (Trials.Count > 0 || Settings?.Search is not null) && Count(TrialState.Queued) + Count(TrialState.Running) == 0 && !MoreToSuggest;
+
+    /// <summary>The trial's values of the search's dimensions, as its config has them (what TPE learns from).</summary>
+    public IReadOnlyDictionary<string, JsonNode> ValuesOf(TrialEntry trial)
+    {
+        var values = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+        foreach (var d in Settings?.Search?.Space.Dimensions ?? [])
+            if (trial.Plan.Config.TryGetProperty(d.Name, out var v) && JsonNode.Parse(v.GetRawText()) is { } node) values[d.Name] = node;
+        return values;
+    }
 
     /// <summary>Trials in a state, kept as a running count so a 10,000-trial sweep never rescans itself per call.</summary>
     public int Count(TrialState state) => _counts[(int)state];
@@ -47,17 +70,31 @@ public sealed class SweepLedger
                 Settings = s.Settings ?? throw Legacy(s);
                 Spec = SweepPlans.CanonicalOf(s);
                 _earlyStopping = Settings.EarlyStopping?.CreatePolicy(Settings.Goal);
+                if (Settings.Search is { } search)
+                {
+                    Sampler = new TpeSampler(search.Space, Settings.Maximize);
+                    RunCap = search.RunCap;
+                }
                 AddTrials(s.Trials ?? throw Legacy(s));
                 State = SweepState.Running;
                 StartedAt ??= s.At;
                 break;
             case SweepExtended x:
                 YamlText = x.YamlText;
-                if (AddTrials(x.Trials ?? throw Legacy(x)) > 0 && State == SweepState.Finished)
+                var raised = x.RunCap is { } cap && cap > RunCap && Settings?.Search is not null;
+                if (raised) RunCap = x.RunCap!.Value;
+                if ((AddTrials(x.Trials ?? throw Legacy(x)) > 0 || (raised && MoreToSuggest)) && State == SweepState.Finished)
                 {
                     State = SweepState.Running;
                     FinishedAt = null;
                 }
+                break;
+            case TrialSuggested g:
+                AddTrials([g.Trial]);
+                Suggested = Math.Max(Suggested, g.Number + 1);
+                break;
+            case SearchExhausted:
+                Exhausted = true;
                 break;
             case SweepStateChanged c:
                 State = c.State;
@@ -91,6 +128,7 @@ public sealed class SweepLedger
                 t.Step = c.Completion.Steps;
                 t.Worker = null;
                 _earlyStopping?.Completed(c.Trial, t.Curve);
+                Observe(t, c.Completion);
                 break;
             case TrialFailed f when Find(f.Trial) is { State: TrialState.Running } t && t.Attempt == f.Attempt:
                 t.Failures++;
@@ -103,6 +141,22 @@ public sealed class SweepLedger
                 t.Worker = null;
                 break;
         }
+    }
+
+    /// <summary>
+    /// TPE learns from a finished trial: a completed one by its metric (a missing metric counts as the worst), a pruned
+    /// one as worse than any completed, ranked by its last evaluation (Optuna's rule for pruned trials).
+    /// </summary>
+    private void Observe(TrialEntry trial, TrialCompletion completion)
+    {
+        if (Sampler is null || Settings is null) return;
+        var values = ValuesOf(trial);
+        if (completion.Pruned)
+        {
+            var (iteration, metric) = trial.Curve.Count > 0 ? trial.Curve[^1] : (0, completion.Metrics.TryGetValue(Settings.Metric, out var m) ? m : double.NaN);
+            Sampler.Pruned(values, iteration, double.IsNaN(metric) ? null : metric);
+        }
+        else Sampler.Complete(values, completion.Metrics.TryGetValue(Settings.Metric, out var v) ? v : double.NaN);
     }
 
     private static InvalidOperationException Legacy(SweepEvent e) =>

@@ -3,14 +3,16 @@ using System.Text.Json.Serialization;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Sweeps;
 using Orchestrator.Sweeps.EarlyStopping;
+using Orchestrator.Sweeps.Search;
 
 namespace Orchestrator.Grains.Sweeps;
 
 /// <summary>What the ledger and a lease need of a sweep's spec, decided once at submission and journaled.</summary>
 /// <param name="Base">The trainer's base model spec as it goes into every lease (null: none).</param>
+/// <param name="Search">A bayes sweep's search (null for grid and random, whose trials are all planned at submission).</param>
 public sealed record SweepSettings(
     string Model, string Dataset, JsonElement? Base, string Metric, bool Maximize, int Parallel, int MaxFailures,
-    EarlyStoppingRule? EarlyStopping)
+    EarlyStoppingRule? EarlyStopping, BayesSearch? Search = null)
 {
     [JsonIgnore] public MetricGoal Goal => Maximize ? MetricGoal.Maximize : MetricGoal.Minimize;
 
@@ -23,7 +25,16 @@ public sealed record SweepSettings(
         spec.Task.Model, spec.Task.Dataset,
         spec.Task.Base is null ? null : JsonSerializer.SerializeToElement(spec.Task.Base),
         spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize, spec.Parallel, spec.MaxFailures,
-        EarlyStoppingRule.Of(spec.EarlyTerminate));
+        EarlyStoppingRule.Of(spec.EarlyTerminate), spec.Method == SweepMethod.Bayes ? BayesSearch.Of(spec) : null);
+}
+
+/// <summary>
+/// What a bayes sweep's suggestions need, decided at submission and journaled: the sweep name and master seed (trial
+/// ids and trainer seeds derive from them exactly as in a grid), the run cap at submission, and the search space.
+/// </summary>
+public sealed record BayesSearch(string Sweep, long Seed, int RunCap, SearchSpace Space)
+{
+    public static BayesSearch Of(SweepSpec spec) => new(spec.Name, spec.Seed, spec.RunCap, SearchSpace.Of(spec));
 }
 
 /// <summary>

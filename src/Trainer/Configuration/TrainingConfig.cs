@@ -52,6 +52,8 @@ public sealed record TrainingConfig
     /// <summary>`constant`, `linear` or `cosine`.</summary>
     [JsonPropertyName("schedule")] public string Schedule { get; init; } = Schedules.Constant;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; }
+    /// <summary>Warm-up as a fraction of the steps (Hugging Face's warmup_ratio), used when warmup_steps is 0. Left out of the JSON at 0, so configs written before it keep their bytes (and their checkpoints' config hash).</summary>
+    [JsonPropertyName("warmup_ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double WarmupRatio { get; init; }
     /// <summary>Max gradient norm; 0 turns clipping off.</summary>
     [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 64;

@@ -105,6 +105,7 @@ public sealed class TrainingOption
             case OptionKind.Int:
                 return node is JsonValue v && v.TryGetValue(out long l) ? CheckInt(l) : IntRequirement();
             case OptionKind.Number:
+                if (node is null && Default is 0.0) return null; // left out of the JSON at its default (warmup_ratio)
                 return node is JsonValue n && TryNumber(n, out var d) ? CheckNumber(d) : NumberRequirement();
             case OptionKind.Bool:
                 return node is JsonValue b && b.TryGetValue(out bool _) ? null : Requirement;
@@ -200,6 +201,7 @@ public static partial class TrainingOptions
         new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.") { MinNumber = 0 },
         new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = Schedules.Values },
         new TrainingOption("warmup_steps", OptionKind.Int, "Linear learning-rate warm-up steps."),
+        new TrainingOption("warmup_ratio", OptionKind.Number, "Warm-up as a fraction of all steps (Hugging Face's warmup_ratio); used when warmup_steps is 0.") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true },
         new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.") { MinNumber = 0 },
         new TrainingOption("batch_size", OptionKind.Int, "Examples per optimiser step.") { MinInt = 1, MaxInt = 1 << 20 },
         new TrainingOption("epochs", OptionKind.Int, "Epochs over the training split; max_steps, when set, decides instead.") { MinInt = 0, MaxInt = 100_000 },
@@ -212,6 +214,17 @@ public static partial class TrainingOptions
         new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
     ];
+
+    /// <summary>
+    /// Hugging Face TrainingArguments and PEFT LoraConfig spellings of our options, accepted wherever a key is (sweep
+    /// parameters): what LoRA sweep files written for W&amp;B use. The one alias table; "did you mean" reads it too.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["lora_r"] = "rank", ["r"] = "rank", ["lora_rank"] = "rank", ["lora_alpha"] = "alpha", ["lora_dropout"] = "dropout",
+        ["learning_rate"] = "lr", ["num_train_epochs"] = "epochs", ["per_device_train_batch_size"] = "batch_size",
+        ["lr_scheduler_type"] = "schedule", ["init_lora_weights"] = "init", ["max_grad_norm"] = "grad_clip",
+    };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
 

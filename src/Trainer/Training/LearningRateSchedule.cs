@@ -19,6 +19,10 @@ public sealed class LearningRateSchedule
         TotalSteps = Math.Max(1, totalSteps);
     }
 
+    /// <summary>warmup_steps when set, else Hugging Face's ceil(warmup_ratio × total steps).</summary>
+    public static long WarmupStepsOf(TrainingConfig config, long totalSteps) =>
+        config.WarmupSteps > 0 ? config.WarmupSteps : (long)Math.Ceiling(config.WarmupRatio * totalSteps);
+
     public string Kind { get; }
     public double Peak { get; }
     public long WarmupSteps { get; }

@@ -53,7 +53,7 @@ public static class TrainingLoop
         var watch = Stopwatch.StartNew();
         var batchesPerEpoch = data.TrainBatchCount(config.BatchSize);
         long totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Max(0, config.Epochs) * batchesPerEpoch;
-        var schedule = new LearningRateSchedule(config.Schedule, config.LearningRate, config.WarmupSteps, totalSteps);
+        var schedule = new LearningRateSchedule(config.Schedule, config.LearningRate, LearningRateSchedule.WarmupStepsOf(config, totalSteps), totalSteps);
         var parameters = trainable.Select(t => t.Parameter).ToList();
 
         using var optimizer = parameters.Count > 0

@@ -31,4 +31,17 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void An_unknown_schedule_is_rejected() =>
         Assert.Throws<ArgumentException>(() => new LearningRateSchedule("exponential", 1, 0, 10));
+
+    [Theory]
+    [InlineData(0, 0.1, 100, 10)]
+    [InlineData(0, 0.05, 30, 2)]   // Hugging Face: ceil(ratio × steps)
+    [InlineData(7, 0.5, 100, 7)]   // warmup_steps, when set, wins
+    [InlineData(0, 0.0, 100, 0)]
+    public void Warmup_ratio_warms_up_that_fraction_of_the_steps_unless_warmup_steps_is_set(int steps, double ratio, long total, long expected) =>
+        Assert.Equal(expected, LearningRateSchedule.WarmupStepsOf(
+            new Orchestrator.Trainer.Configuration.TrainingConfig { WarmupSteps = steps, WarmupRatio = ratio }, total));
+
+    [Fact]
+    public void A_config_without_warmup_ratio_serialises_as_before_it_existed() =>
+        Assert.DoesNotContain("warmup_ratio", System.Text.Json.JsonSerializer.Serialize(new Orchestrator.Trainer.Configuration.TrainingConfig()));
 }

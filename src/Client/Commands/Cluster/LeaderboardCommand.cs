@@ -17,11 +17,12 @@ public sealed class LeaderboardCommand : ClusterCommand
     private static readonly Option<string?> ModelOption = new("--model") { Description = "With --global: the model." };
     private static readonly Option<string?> DatasetOption = new("--dataset") { Description = "With --global: the dataset." };
     private static readonly Option<string?> MetricOption = new("--metric") { Description = "With --global: the metric (default test_accuracy)." };
+    private static readonly Option<bool> ParetoOption = new("--pareto") { Description = "Only the non-dominated trials on the sweep's objectives (metrics:, or its metric and trainable_params)." };
 
     public LeaderboardCommand() : base("leaderboard", "Rank a sweep's trials (or all sweeps' on a model + dataset) by their metric.")
     {
         Arguments.Add(SweepArgument);
-        foreach (var option in new Option[] { TopOption, ByOption, WhereOption, FormatOption, GlobalOption, ModelOption, DatasetOption, MetricOption, ConsoleOutput.JsonOption })
+        foreach (var option in new Option[] { TopOption, ByOption, WhereOption, FormatOption, GlobalOption, ModelOption, DatasetOption, MetricOption, ParetoOption, ConsoleOutput.JsonOption })
             Options.Add(option);
     }
 
@@ -43,6 +44,9 @@ public sealed class LeaderboardCommand : ClusterCommand
         var named = ReadSweepName(parseResult, SweepArgument);
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         string key;
+        IReadOnlyList<ParetoObjective>? pareto = null;
+        if (parseResult.GetValue(ParetoOption) && parseResult.GetValue(GlobalOption))
+            throw new UserInputException("--pareto ranks one sweep's trials; name the sweep instead of --global", ExitCodes.UsageError);
         if (parseResult.GetValue(GlobalOption))
         {
             var model = parseResult.GetValue(ModelOption) ?? throw new UserInputException("--global needs --model and --dataset", ExitCodes.UsageError);
@@ -54,9 +58,17 @@ public sealed class LeaderboardCommand : ClusterCommand
             var sweep = named ?? throw new UserInputException("name a sweep, or use --global --model M --dataset D", ExitCodes.UsageError);
             await RequireSweepAsync(session, sweep, cancellationToken);
             key = ILeaderboardGrain.SweepKey(sweep);
+            if (parseResult.GetValue(ParetoOption) && await session.Client.GetGrain<ISweepGrain>(sweep).GetSpecAsync(cancellationToken) is { } spec)
+                pareto = ParetoFront.Objectives(spec.YamlText, spec.FileName, spec.Metric, spec.Maximize);
         }
         var entries = await session.Client.GetGrain<ILeaderboardGrain>(key).GetAsync(0, cancellationToken);
         IReadOnlyList<RankedEntry> ranked;
+        if (pareto is not null)
+        {
+            var front = ParetoFront.Of(entries, e => e.Trial, pareto);
+            output.Note($"Pareto front of {string.Join(" and ", pareto)}: {front.Count} of {entries.Count} trials");
+            entries = front;
+        }
         try { ranked = query.Apply(entries); }
         catch (FilterSyntaxException e) { throw new UserInputException(e.Message, ExitCodes.InvalidInput); }
         LeaderboardQuery.Write(output, ranked, format);

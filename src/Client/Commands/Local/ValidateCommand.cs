@@ -47,6 +47,10 @@ public sealed class ValidateCommand : OrchestratorCommand
                 Valid = true,
                 Warnings = warnings,
                 spec.Name,
+                spec.DisplayName,
+                Method = spec.Method.ToString().ToLowerInvariant(),
+                spec.RunCap,
+                Objectives = spec.Objectives.Select(o => new { o.Name, Goal = o.Goal.ToString().ToLowerInvariant() }),
                 Model = spec.Task.Model,
                 Dataset = spec.Task.Dataset,
                 Metric = spec.Metric.Name,
@@ -57,7 +61,17 @@ public sealed class ValidateCommand : OrchestratorCommand
             return Task.FromResult(ExitCodes.Success);
         }
 
-        output.Heading($"{spec.Name}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")} ({spec.Task.Model} on {spec.Task.Dataset}, {spec.Metric.Goal.ToString().ToLowerInvariant()} {spec.Metric.Name})");
+        var shownName = spec.DisplayName.Length > 0 && spec.DisplayName != spec.Name ? $"{spec.Name} (\"{spec.DisplayName}\")" : spec.Name;
+        var objectives = string.Join(", ", spec.Objectives.Select(o => $"{o.Goal.ToString().ToLowerInvariant()} {o.Name}"));
+        if (spec.Method == SweepMethod.Bayes)
+        {
+            output.Heading($"{shownName}: bayes ({spec.Task.Model} on {spec.Task.Dataset}, {objectives})");
+            output.Line($"Up to {spec.RunCap} trials, suggested by TPE while the sweep runs as results arrive (the first {new Orchestrator.Sweeps.Search.TpeOptions().StartupTrials} drawn at random); nothing is planned up front.");
+            output.Line($"Searching {string.Join(", ", Orchestrator.Sweeps.Search.SearchSpace.Of(spec).Dimensions.Select(d => d.Name))}.");
+            output.Line($"{path} is valid.");
+            return Task.FromResult(ExitCodes.Success);
+        }
+        output.Heading($"{shownName}: {trials.Count} trial{(trials.Count == 1 ? "" : "s")} ({spec.Task.Model} on {spec.Task.Dataset}, {objectives})");
         var keys = trials.SelectMany(t => t.Parameters.Keys).Distinct().ToList();
         output.Table(
             ["trial", "kind", .. keys],

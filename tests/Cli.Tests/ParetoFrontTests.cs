@@ -1,0 +1,83 @@
+using Orchestrator.Client.Leaderboards;
+using Orchestrator.Client.Reports;
+using Orchestrator.Contracts.Sweeps;
+using Orchestrator.Contracts.Trials;
+
+namespace Orchestrator.Cli.Tests;
+
+public sealed class ParetoFrontTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pareto-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private const string TwoObjectives = """
+        name: pareto
+        task: { model: mlp, dataset: mnist }
+        metrics:
+          - { name: test_accuracy, goal: maximize }
+          - { name: trainable_params, goal: minimize }
+        baselines: [full]
+        parameters:
+          rank: { values: [1, 2, 4, 8] }
+        """;
+
+    private static TrialRecord Trial(string id, int rank, double accuracy, long trainable, string kind = "lora") =>
+        new("pareto", id, TrialKinds.Parse(kind), new Dictionary<string, ParameterValue> { ["rank"] = ParameterValue.Of(rank) },
+            new Dictionary<string, ParameterValue>(), TrialState.Succeeded, 1, null, 10, 10,
+            new Dictionary<string, double> { ["test_accuracy"] = accuracy }, null, trainable, 55_050, 1.5, null);
+
+    private static readonly IReadOnlyList<TrialRecord> Trials =
+    [
+        Trial("r1", 1, 0.80, 1_000),
+        Trial("r2", 2, 0.85, 2_000),
+        Trial("r2-worse", 2, 0.79, 2_000), // dominated by r1: fewer parameters and better
+        Trial("r4", 4, 0.85, 4_000),       // dominated by r2: same accuracy, more parameters
+        Trial("r8", 8, 0.90, 8_000),
+        Trial("full", 0, 0.91, 55_050, "full"),
+    ];
+
+    [Fact]
+    public void The_front_keeps_exactly_the_trials_no_other_beats_on_both_objectives()
+    {
+        var objectives = ParetoFront.Objectives(TwoObjectives, "pareto.yaml", "test_accuracy", true);
+        Assert.Equal([new ParetoObjective("test_accuracy", true), new ParetoObjective("trainable_params", false)], objectives);
+        Assert.Equal(["r1", "r2", "r8", "full"], ParetoFront.Of(Trials, t => t, objectives).Select(t => t.TrialId));
+    }
+
+    [Fact]
+    public void A_sweep_with_one_metric_is_fronted_against_trainable_parameters()
+    {
+        var objectives = ParetoFront.Objectives("name: x\n", "x.yaml", "test_loss", false);
+        Assert.Equal([new ParetoObjective("test_loss", false), new ParetoObjective("trainable_params", false)], objectives);
+    }
+
+    [Fact]
+    public void A_multi_objective_report_draws_the_front_and_lists_its_trials()
+    {
+        var spec = new SweepSpecView(TwoObjectives, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var files = StudyReport.Write(_dir, spec, Trials);
+        var png = Path.Combine(_dir, ParetoPlot.File);
+        Assert.Contains(png, files.Plots);
+        Assert.True(new FileInfo(png).Length > 1000);
+        var markdown = File.ReadAllText(files.Markdown);
+        Assert.Contains("## Pareto front: test_accuracy (max) and trainable_params (min)", markdown);
+        Assert.Contains("| r8 | lora | 0.9 | 8000 |", markdown);
+        var section = markdown[markdown.IndexOf("## Pareto front", StringComparison.Ordinal)..];
+        section = section[..(section.IndexOf("\n#", 3, StringComparison.Ordinal) is var end and > 0 ? end : section.Length)];
+        Assert.DoesNotContain("| r4 |", section);
+        Assert.Contains("| full | full |", section);
+    }
+
+    [Fact]
+    public void A_single_objective_report_has_no_pareto_plot()
+    {
+        var spec = new SweepSpecView("name: one\ntask: { model: mlp, dataset: mnist }\nmetric: { name: test_accuracy, goal: maximize }\nparameters:\n  rank: { values: [1, 2] }\n",
+            "one.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var files = StudyReport.Write(_dir, spec, Trials);
+        Assert.DoesNotContain(files.Plots, p => p.EndsWith(ParetoPlot.File, StringComparison.Ordinal));
+    }
+}
