@@ -58,17 +58,16 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
         await _silo.SubmitAsync(Sweeps.Ranks("ranks"));
         await _silo.WaitAsync("ranks", s => s.IsTerminal, TimeSpan.FromSeconds(120));
         var page = await _browser.OpenAsync(_silo.Url + "#/sweep/ranks");
-        var ranks = page.Locator("#trials tbody tr td.param").First; // rank is the first swept parameter
         await Assertions.Expect(page.Locator("#trials tbody tr")).ToHaveCountAsync(4);
 
         await page.Locator("th[data-column=rank]").ClickAsync();
-        await Assertions.Expect(page.Locator("#trials tbody tr td.param:first-of-type")).ToHaveTextAsync(["1", "2", "4", "8"]);
+        await Assertions.Expect(page.Locator("#trials tbody tr td[data-param=rank]")).ToHaveTextAsync(["1", "2", "4", "8"]);
         await page.Locator("th[data-column=rank]").ClickAsync();
-        await Assertions.Expect(page.Locator("#trials tbody tr td.param:first-of-type")).ToHaveTextAsync(["8", "4", "2", "1"]);
+        await Assertions.Expect(page.Locator("#trials tbody tr td[data-param=rank]")).ToHaveTextAsync(["8", "4", "2", "1"]);
 
         await page.Locator("#filter").FillAsync("rank>=4 and state=succeeded");
         await page.Locator("#apply-filter").ClickAsync();
-        await Assertions.Expect(page.Locator("#trials tbody tr td.param:first-of-type")).ToHaveTextAsync(["8", "4"]);
+        await Assertions.Expect(page.Locator("#trials tbody tr td[data-param=rank]")).ToHaveTextAsync(["8", "4"]);
         await Assertions.Expect(page.Locator("#page-info")).ToHaveTextAsync("1–2 of 2 (filtered from 4)");
 
         await page.Locator("#filter").FillAsync("rnk>=4");
@@ -92,6 +91,5 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
         var json = await http.GetStringAsync(new Uri(new Uri(_silo.Url), href));
         Assert.Contains("\"metrics\"", json);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
-        _ = ranks;
     }
 }

@@ -123,7 +123,7 @@ async function sweepPage(name) {
     const box = h('input', { type: 'checkbox', checked: state.selected.has(r.id), onchange: e => { e.target.checked ? state.selected.add(r.id) : state.selected.delete(r.id); loadCurves(); } });
     return h('tr', { 'data-trial': r.id, class: `state-${r.state}` },
       h('td', {}, box), h('td', {}, h('a', { href: `#/trial/${enc(name)}/${enc(r.id)}` }, r.id)), h('td', {}, r.kind), h('td', { class: 'state' }, badge(r.state)),
-      info.parameters.map(p => h('td', { class: 'param' }, r.parameters[p] ?? '–')),
+      info.parameters.map(p => h('td', { class: 'param', 'data-param': p }, r.parameters[p] ?? '–')),
       h('td', { class: 'score' }, fmt(r.score)), h('td', { class: 'step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
       h('td', {}, r.attempts), h('td', {}, r.worker ?? ''), h('td', { class: 'error', title: r.error ?? '' }, r.error ?? ''));
   }
