@@ -50,6 +50,18 @@ public static class DashboardEndpoints
         });
 
         var api = app.MapGroup("/api");
+        // A silo that is gone or restarting is the cluster's state, not a bug of the page: one line of JSON, no stack trace.
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            {
+                return Error(503, $"the cluster did not answer: {e.Message.Split('\n')[0]}");
+            }
+        });
         api.MapGet("/sweeps", SweepsAsync);
         api.MapGet("/sweeps/{name}", SweepAsync);
         api.MapGet("/sweeps/{name}/trials", TrialsAsync);

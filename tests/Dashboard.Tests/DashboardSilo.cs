@@ -16,10 +16,11 @@ public sealed class DashboardSilo : IAsyncDisposable
     public string Url => $"http://127.0.0.1:{HttpPort}/";
     public IClusterClient Client => _app.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<DashboardSilo> StartAsync(SiloHostOptions options)
+    public static async Task<DashboardSilo> StartAsync(SiloHostOptions options, Action<IServiceCollection>? configureServices = null)
     {
         var httpPort = FreePort.Next();
-        var app = SiloHost.Build(options with { HttpPort = httpPort, SiloPort = FreePort.Next(), GatewayPort = FreePort.Next(), ShutdownTimeout = TimeSpan.FromSeconds(10) });
+        var app = SiloHost.Build(options with { HttpPort = httpPort, SiloPort = FreePort.Next(), GatewayPort = FreePort.Next(), ShutdownTimeout = TimeSpan.FromSeconds(10) },
+            configureServices);
         await app.StartAsync();
         return new DashboardSilo(app, httpPort);
     }

@@ -15,7 +15,7 @@ public sealed record ParallelLine(string Id, string State, IReadOnlyList<string>
 
 /// <summary>
 /// How much of the metric's variance one parameter explains alone: the correlation ratio η² = Var(E[y|x]) / Var(y)
-/// over finished trials, with a numeric parameter of more than 8 distinct values cut into 8 equal-count bins.
+/// over the finished trials that have the parameter, with a numeric parameter of more than 8 distinct values cut into 8 equal-count bins.
 /// A simple, documented stand-in for fANOVA: it ignores interactions (η² of each parameter alone), and is 0 for a
 /// parameter with one value. Shares are η² normalised to sum to 1.
 /// </summary>
@@ -39,13 +39,16 @@ public static class SweepAnalyzer
         var full = scored.Where(x => x.Trial.Kind == TrialKind.Full).Select(Point).ToList();
         var frozen = scored.Where(x => x.Trial.Kind == TrialKind.Base).Select(Point).ToList();
 
+        // Axes: parameters that take at least two values among the trials that have them (a baseline lacks `rank`).
         var dimensions = trials.SelectMany(t => t.Parameters.Keys).Distinct(StringComparer.Ordinal)
-            .Where(p => scored.Select(x => x.Trial.Parameters.GetValueOrDefault(p)?.ToString()).Distinct().Count() > 1 || scored.Count <= 1)
+            .Where(p => scored.Select(x => x.Trial.Parameters.GetValueOrDefault(p)?.ToString()).OfType<string>().Distinct().Count() > 1)
             .ToList();
         var lines = scored.Select(x => new ParallelLine(x.Trial.TrialId, x.Trial.State.ToString().ToLowerInvariant(),
             dimensions.Select(d => x.Trial.Parameters.GetValueOrDefault(d)?.ToString() ?? "-").ToList(), x.Score)).ToList();
 
-        var importance = dimensions.Select(d => (Parameter: d, Eta: EtaSquared(scored.Select(x => (x.Trial.Parameters.GetValueOrDefault(d), x.Score)).ToList())))
+        var importance = dimensions.Select(d => (Parameter: d, Eta: EtaSquared(scored
+                .Where(x => x.Trial.Parameters.ContainsKey(d))
+                .Select(x => (x.Trial.Parameters.GetValueOrDefault(d), x.Score)).ToList())))
             .ToList();
         var sum = importance.Sum(i => i.Eta);
         return new SweepAnalysis(objective.Name, objective.Maximize, lora, full, frozen, dimensions, lines,

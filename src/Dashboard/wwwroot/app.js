@@ -82,8 +82,7 @@ async function sweepsPage() {
 
 // ---- one sweep ----------------------------------------------------------------------------------------------------
 async function sweepPage(name) {
-  const info = await api(`/api/sweeps/${enc(name)}`);
-  const settings = await api('/api/settings');
+  const [info, settings] = await Promise.all([api(`/api/sweeps/${enc(name)}`), api('/api/settings')]);
   const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), rows: [] };
   const statusLine = h('div', { id: 'status' });
   const controls = h('div', { class: 'toolbar' });
@@ -165,23 +164,26 @@ async function sweepPage(name) {
     controls.replaceChildren(token, ...['pause', 'resume', 'cancel'].map(c => h('button', { id: c, onclick: send(c) }, c)), result);
   }
   const metrics = new Set(info.metrics);
+  const curvesHave = new Set(); // metrics with more than one point in a loaded curve
   function fillMetricChoice() {
     const current = curveMetric.value;
     const choices = [...metrics].sort();
-    curveMetric.replaceChildren(...choices.map(m => h('option', { value: m, selected: m === (current || (choices.includes('train_loss') ? 'train_loss' : choices[0])) }, m)));
+    const preferred = (userPicked && current) || (curvesHave.has('train_loss') ? 'train_loss' : choices.includes(info.status.metric) ? info.status.metric : choices[0]);
+    curveMetric.replaceChildren(...choices.map(m => h('option', { value: m, selected: m === preferred }, m)));
   }
-  curveMetric.addEventListener('change', () => loadCurves());
+  let userPicked = false;
+  curveMetric.addEventListener('change', () => { userPicked = true; loadCurves(); });
   async function loadCurves() {
     if (!curves) return;
     const ids = [...state.selected];
     const data = ids.length ? await api(`/api/sweeps/${enc(name)}/curves?ids=${ids.map(enc).join(',')}`) : {};
-    for (const points of Object.values(data)) for (const p of points) for (const m of Object.keys(p.metrics)) metrics.add(m);
+    for (const points of Object.values(data)) for (const p of points) for (const m of Object.keys(p.metrics)) { metrics.add(m); if (points.length > 1) curvesHave.add(m); }
     fillMetricChoice();
     const metric = curveMetric.value;
     curves.setOption({
       animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: { type: 'scroll', formatter: n => n },
       xAxis: { type: 'value', name: 'step' }, yAxis: { type: 'value', name: metric, scale: true },
-      series: Object.entries(data).map(([id, points]) => ({ name: id, type: 'line', showSymbol: false,
+      series: Object.entries(data).map(([id, points]) => ({ name: id, type: 'line', showSymbol: points.length < 30,
         data: points.filter(p => p.metrics[metric] !== undefined).map(p => [p.step, p.metrics[metric]]) })),
     }, true);
   }
@@ -191,7 +193,7 @@ async function sweepPage(name) {
     const ranks = a.lora.map(p => p.rank).filter(r => r !== null);
     const line = (points, label) => points.length ? [{ yAxis: points.reduce((s, p) => s + p.score, 0) / points.length, name: label, label: { formatter: `${label} {c}` } }] : [];
     rank?.setOption({
-      animation: false, tooltip: { renderMode: 'richText', formatter: tip }, xAxis: { type: 'log', name: 'rank', logBase: 2, min: ranks.length ? Math.min(...ranks) / 2 : 1 }, yAxis: { type: 'value', name: a.metric, scale: true },
+      animation: false, grid: { right: 110 }, tooltip: { renderMode: 'richText', formatter: tip }, xAxis: { type: 'log', name: 'rank', logBase: 2, min: ranks.length ? Math.min(...ranks) / 2 : 1 }, yAxis: { type: 'value', name: a.metric, scale: true },
       series: [{ type: 'scatter', name: 'lora', data: a.lora.filter(p => p.rank !== null).map(p => ({ id: p.id, value: [p.rank, p.score], itemStyle: p.pruned ? { opacity: 0.35 } : undefined })),
         markLine: { symbol: 'none', data: [...line(a.fullFineTuning, 'full FT'), ...line(a.frozenBase, 'frozen base')] } }],
     }, true);
