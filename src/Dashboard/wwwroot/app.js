@@ -200,8 +200,8 @@ async function sweepPage(name) {
     parallel?.setOption({
       animation: false,
       parallelAxis: [...a.dimensions.map((d, i) => {
-        const values = [...new Set(a.lines.map(l => l.values[i]))];
-        const numeric = values.every(v => v !== '-' && !isNaN(Number(v)));
+        const values = [...new Set(a.lines.map(l => l.values[i]))].filter(v => v !== '-');
+        const numeric = values.every(v => !isNaN(Number(v)));
         return numeric ? { dim: i, name: d, type: 'value', scale: true } : { dim: i, name: d, type: 'category', data: values.sort() };
       }), { dim: a.dimensions.length, name: a.metric, type: 'value', scale: true }],
       visualMap: a.lines.length ? { show: false, dimension: a.dimensions.length, min: Math.min(...a.lines.map(l => l.score)), max: Math.max(...a.lines.map(l => l.score)), inRange: { color: a.maximize ? ['#d0d5dd', '#3a6ff7'] : ['#3a6ff7', '#d0d5dd'] } } : undefined,
