@@ -5,6 +5,13 @@
 const app = document.getElementById('app');
 const live = document.getElementById('live');
 let cleanup = [];
+// ECharts (1 MB) loads beside the first API calls instead of before them: the table never waits for the charts.
+const echartsReady = new Promise(resolve => {
+  const script = document.createElement('script');
+  script.src = '/static/lib/echarts.min.js';
+  script.onload = script.onerror = resolve;
+  document.head.appendChild(script);
+});
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -104,7 +111,7 @@ async function sweepPage(name) {
       h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (η², see README)'), importanceEl)));
-  const curves = chart(curveEl), rank = chart(rankEl), parallel = chart(parallelEl), importance = chart(importanceEl);
+  let curves = null, rank = null, parallel = null, importance = null;
 
   const columns = [
     { key: null, label: '' }, { key: 'trial', label: 'trial' }, { key: 'kind', label: 'kind' }, { key: 'state', label: 'state' },
@@ -217,6 +224,9 @@ async function sweepPage(name) {
 
   renderHead(); renderStatus(info.status); renderControls(); fillMetricChoice();
   await loadTable();
+  await echartsReady;
+  [curves, rank, parallel, importance] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl)];
+  loadCurves().catch(() => {});
   loadAnalysis().catch(() => {});
   const refreshTable = throttle(() => loadTable(), 700);
   const refreshAnalysis = throttle(() => loadAnalysis().catch(() => {}), 3000);
@@ -273,6 +283,7 @@ async function trialPage(sweep, id) {
           h('td', {}, h('a', { href: `/api/sweeps/${enc(sweep)}/trials/${enc(id)}/files/${f.path.split('/').map(enc).join('/')}`, download: true }, f.path)),
           h('td', {}, f.size), h('td', {}, h('code', {}, f.sha256 ?? '–'))))))));
     if (historyChart) historyChart.dispose();
+    await echartsReady;
     historyChart = window.echarts ? echarts.init(historyEl) : null;
     historyChart?.setOption({
       animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: {},
