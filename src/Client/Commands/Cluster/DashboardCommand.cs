@@ -41,7 +41,8 @@ public sealed class DashboardCommand : ClusterCommand
 
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.SetMinimumLevel(LogLevel.Error);
+        // Failures reach the user as one line (a port in use below; the API answers 503 for an unreachable cluster).
+        builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString())}:{port}");
         builder.Services.AddSingleton(session.Client);
         builder.Services.AddSingleton<IArtifactStore>(session.Store);
