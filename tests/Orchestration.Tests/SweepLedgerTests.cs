@@ -236,4 +236,24 @@ public sealed class SweepLedgerTests
         }
         Assert.DoesNotContain(ledger.Trials, t => t.PruneRequested);
     }
+
+    [Fact]
+    public void Replay_keeps_every_attempt_with_its_worker_and_outcome_and_marks_changed_trials_with_a_newer_version()
+    {
+        var ledger = Replay([Submitted(Yaml(maxFailures: 1))]);
+        var ids = ledger.Trials.Select(t => t.Id).ToList();
+        var afterSubmit = ledger.Version;
+        ledger.Apply(new TrialLeased(T0, ids[0], 1, "silo-a/0"));
+        ledger.Apply(new TrialFailed(T0.AddSeconds(5), ids[0], 1, "<b>out of memory</b>", Retryable: true));
+        ledger.Apply(new TrialLeased(T0.AddSeconds(6), ids[0], 2, "silo-b/1"));
+        ledger.Apply(new TrialCompleted(T0.AddSeconds(9), ids[0], 2, Completion(ids[0], 2)));
+
+        var attempts = ledger.Find(ids[0])!.Attempts;
+        Assert.Equal([(1, "silo-a", "failed", "<b>out of memory</b>"), (2, "silo-b", "succeeded", (string?)null)],
+            attempts.Select(a => (a.Number, a.Silo, a.Outcome!, a.Error)));
+        Assert.Equal(T0.AddSeconds(9), attempts[1].EndedAt);
+        Assert.Equal([ids[0]], ledger.ChangedSince(afterSubmit).Select(t => t.Id));
+        Assert.Equal(4, ledger.ChangedSince(0).Count());
+        Assert.Empty(ledger.ChangedSince(ledger.Version));
+    }
 }

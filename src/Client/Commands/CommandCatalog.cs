@@ -23,6 +23,7 @@ public static class CommandCatalog
         yield return new Cluster.SweepControlCommand(SweepCommand.Resume);
         yield return new Cluster.SweepControlCommand(SweepCommand.Cancel);
         yield return new Cluster.WorkersCommand();
+        yield return new Cluster.DashboardCommand();
         yield return new Cluster.LeaderboardCommand();
         yield return new Cluster.ReportCommand();
         yield return new Cluster.AdapterCommand();

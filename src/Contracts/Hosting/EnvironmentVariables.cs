@@ -15,6 +15,8 @@ public static class EnvironmentVariables
     /// <summary>`cpu` or `gpu`: becomes the silo metadata `hardware.accelerator` that placement filters on.</summary>
     public const string Accelerator = "ORCHESTRATOR_ACCELERATOR";
     public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
+    /// <summary>Bearer token that the web dashboard's pause/resume/cancel require; unset keeps the dashboard read-only.</summary>
+    public const string DashboardToken = "ORCHESTRATOR_DASHBOARD_TOKEN";
     public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
     public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
     public const string HttpPort = "ORCHESTRATOR_HTTP_PORT";

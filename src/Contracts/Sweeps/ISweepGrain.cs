@@ -12,6 +12,12 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("status")] Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default);
     [Alias("trials")] Task<IReadOnlyList<Trials.TrialRecord>> GetTrialsAsync(CancellationToken cancellationToken = default);
     [Alias("spec")] Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default);
+    /// <summary>Trials changed since <paramref name="sinceVersion"/> (0: all), with the status: the dashboard's poll.</summary>
+    [Alias("changes")] Task<Trials.TrialChanges> GetChangesAsync(long sinceVersion, CancellationToken cancellationToken = default);
+    /// <summary>One trial with its attempts and metric history; null when the sweep has no such trial.</summary>
+    [Alias("trial")] Task<Trials.TrialDetail?> GetTrialAsync(string trialId, CancellationToken cancellationToken = default);
+    /// <summary>The metric history of each named trial that exists (at most 100 are answered).</summary>
+    [Alias("curves")] Task<IReadOnlyDictionary<string, IReadOnlyList<Trials.MetricPoint>>> GetCurvesAsync(IReadOnlyList<string> trialIds, CancellationToken cancellationToken = default);
     [Alias("control")] Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default);
 
     // --- worker side ----------------------------------------------------------------------------------------------

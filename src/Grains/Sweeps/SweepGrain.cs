@@ -123,6 +123,31 @@ public sealed class SweepGrain(
             ? new SweepSpecView(_ledger.YamlText!, _ledger.FileName!, s.Model, s.Dataset, s.Metric, s.Maximize)
             : null);
 
+    public Task<TrialChanges> GetChangesAsync(long sinceVersion, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new TrialChanges(_ledger.Version, BuildStatus(),
+            _ledger.ChangedSince(sinceVersion > _ledger.Version ? 0 : sinceVersion).Select(ToRecord).ToList()));
+
+    public Task<TrialDetail?> GetTrialAsync(string trialId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_ledger.Find(trialId) is { } t
+            ? new TrialDetail(ToRecord(t), t.Attempts.ToList(), HistoryOf(t), t.Checkpoints.ToList())
+            : null);
+
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<MetricPoint>>> GetCurvesAsync(IReadOnlyList<string> trialIds, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, IReadOnlyList<MetricPoint>>>(trialIds.Distinct().Take(100)
+            .Select(_ledger.Find).OfType<TrialEntry>()
+            .ToDictionary(t => t.Id, HistoryOf));
+
+    /// <summary>The heard history, ending with the recorded result (its final metrics at its last step).</summary>
+    private static IReadOnlyList<MetricPoint> HistoryOf(TrialEntry t)
+    {
+        if (t.Result is not { } r) return t.History.ToList();
+        var last = new Dictionary<string, double>();
+        foreach (var point in t.History.Where(p => p.Step >= r.Steps))
+            foreach (var (k, v) in point.Metrics) last[k] = v;
+        foreach (var (k, v) in r.Metrics) last[k] = v;
+        return [.. t.History.Where(p => p.Step < r.Steps), new MetricPoint(r.Steps, last)];
+    }
+
     public async Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default)
     {
         var next = (command, _ledger.State) switch
@@ -205,7 +230,12 @@ public sealed class SweepGrain(
         trial.LastHeartbeat = time.GetUtcNow();
         trial.Step = report.Step;
         trial.TotalSteps = report.TotalSteps;
-        if (report.Metrics.Count > 0) trial.Metrics = report.Metrics;
+        if (report.Metrics.Count > 0)
+        {
+            trial.Metrics = report.Metrics;
+            trial.AddHistory(new MetricPoint(report.Step, report.Metrics));
+        }
+        _ledger.Touch(trial);
 
         if (_ledger.State == SweepState.Cancelled) return TrialDirective.Abandon;
         if (_ledger.State == SweepState.Paused) return TrialDirective.Release;

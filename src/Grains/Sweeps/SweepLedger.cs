@@ -28,6 +28,14 @@ public sealed class SweepLedger
     public DateTimeOffset? StartedAt { get; private set; }
     public DateTimeOffset? FinishedAt { get; private set; }
     public List<TrialEntry> Trials { get; } = [];
+    /// <summary>Bumped on every trial change (see <see cref="Touch"/>); a trial's <see cref="TrialEntry.Version"/> is the value at its last change.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>Marks a trial changed (events do this themselves; the grain calls it for progress reports).</summary>
+    public void Touch(TrialEntry trial) => trial.Version = ++Version;
+
+    /// <summary>Trials changed after <paramref name="version"/>.</summary>
+    public IEnumerable<TrialEntry> ChangedSince(long version) => version <= 0 ? Trials : Trials.Where(t => t.Version > version);
 
     public TrialEntry? Find(string trialId) => _byId.GetValueOrDefault(trialId);
 
@@ -101,7 +109,11 @@ public sealed class SweepLedger
                 if (c.State is SweepState.Finished or SweepState.Cancelled) FinishedAt = c.At;
                 if (c.State == SweepState.Cancelled)
                     foreach (var t in Trials.Where(t => !t.IsTerminal))
+                    {
                         SetState(t, TrialState.Cancelled);
+                        EndAttempt(t, c.At, "cancelled", null);
+                        Touch(t);
+                    }
                 break;
             case TrialLeased l when Find(l.Trial) is { IsTerminal: false } t:
                 SetState(t, TrialState.Running);
@@ -109,6 +121,8 @@ public sealed class SweepLedger
                 t.Worker = l.Worker;
                 t.LastHeartbeat = l.At;
                 t.Step = t.Checkpoints.Count > 0 ? t.Checkpoints[0].Step : 0;
+                t.Attempts.Add(new TrialAttempt(l.Attempt, l.Worker, l.At, null, null, null));
+                Touch(t);
                 break;
             case TrialCheckpointed c when Find(c.Trial) is { } t:
                 t.Checkpoints.RemoveAll(k => k.Step >= c.Step);
@@ -129,16 +143,22 @@ public sealed class SweepLedger
                 t.Worker = null;
                 _earlyStopping?.Completed(c.Trial, t.Curve);
                 Observe(t, c.Completion);
+                EndAttempt(t, c.At, c.Completion.Pruned ? "pruned" : "succeeded", null);
+                Touch(t);
                 break;
             case TrialFailed f when Find(f.Trial) is { State: TrialState.Running } t && t.Attempt == f.Attempt:
                 t.Failures++;
                 t.Error = f.Error;
                 t.Worker = null;
                 SetState(t, !f.Retryable || t.Failures > (Settings?.MaxFailures ?? 0) ? TrialState.Failed : TrialState.Queued);
+                EndAttempt(t, f.At, "failed", f.Error);
+                Touch(t);
                 break;
             case TrialRequeued r when Find(r.Trial) is { State: TrialState.Running } t && t.Attempt == r.Attempt:
                 SetState(t, TrialState.Queued);
                 t.Worker = null;
+                EndAttempt(t, r.At, "requeued", r.Reason);
+                Touch(t);
                 break;
         }
     }
@@ -159,6 +179,12 @@ public sealed class SweepLedger
         else Sampler.Complete(values, completion.Metrics.TryGetValue(Settings.Metric, out var v) ? v : double.NaN);
     }
 
+    private static void EndAttempt(TrialEntry trial, DateTimeOffset at, string outcome, string? error)
+    {
+        if (trial.Attempts is [.., { EndedAt: null } last])
+            trial.Attempts[^1] = last with { EndedAt = at, Outcome = outcome, Error = error };
+    }
+
     private static InvalidOperationException Legacy(SweepEvent e) =>
         new($"a {e.GetType().Name} event without its plans: upgrade it with {nameof(LegacySweepEvents)} before replaying it");
 
@@ -173,6 +199,7 @@ public sealed class SweepLedger
             Trials.Add(entry);
             _counts[(int)TrialState.Queued]++;
             _queued.Add(entry.Index);
+            Touch(entry);
             added++;
         }
         return added;

@@ -30,6 +30,27 @@ public sealed class TrialEntry(PlannedTrial plan, int index)
     public List<TrialCheckpoint> Checkpoints { get; } = [];
     public List<(int Iteration, double Metric)> Curve { get; } = [];
     public TrialCompletion? Result { get; set; }
+    /// <summary>Every lease, oldest first (replayed from the journal).</summary>
+    public List<TrialAttempt> Attempts { get; } = [];
+    /// <summary>The ledger's version when this trial last changed: what the dashboard's change poll compares.</summary>
+    public long Version { get; set; }
+    /// <summary>
+    /// Progress reports heard since activation, thinned to at most <see cref="HistoryLimit"/> points (not journaled:
+    /// a curve, not a decision; evaluations that drive early stopping are journaled as <see cref="Curve"/>).
+    /// </summary>
+    public List<MetricPoint> History { get; } = [];
+    public const int HistoryLimit = 256;
+
+    /// <summary>Adds a point; a resumed attempt that repeats steps replaces the later points; when full, every other older point goes.</summary>
+    public void AddHistory(MetricPoint point)
+    {
+        History.RemoveAll(p => p.Step > point.Step || p.Step == point.Step && p.Metrics.Keys.All(point.Metrics.ContainsKey));
+        History.Add(point);
+        if (History.Count <= HistoryLimit) return;
+        var kept = History.Where((_, i) => i % 2 == 0 || i == History.Count - 1).ToList();
+        History.Clear();
+        History.AddRange(kept);
+    }
     public bool PruneRequested { get; set; }
 
     public bool IsTerminal => State is TrialState.Succeeded or TrialState.Failed or TrialState.Pruned or TrialState.Cancelled;

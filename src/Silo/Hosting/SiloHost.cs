@@ -7,13 +7,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using Orchestrator.Contracts.Hosting;
+using Orchestrator.Dashboard;
 using Orchestrator.Silo.Telemetry;
 
 namespace Orchestrator.Silo.Hosting;
 
 /// <summary>
 /// Builds a silo host: Orleans configured by <see cref="SiloConfiguration"/>, plus (when HTTP is on) health
-/// endpoints, `/metrics` and the opt-in dashboard. The container entrypoint and `./orchestrator silo` both use it.
+/// endpoints, `/metrics`, the sweep dashboard (`/`, `/api/`; src/Dashboard) and the opt-in Orleans dashboard (`/dashboard`). The container entrypoint and `./orchestrator silo` both use it.
 /// </summary>
 public static class SiloHost
 {
@@ -36,6 +37,7 @@ public static class SiloHost
         builder.UseOrleans(silo => SiloConfiguration.Configure(silo, options));
         configureServices?.Invoke(builder.Services);
         builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans", tags: ["ready"]);
+        builder.Services.AddDashboard(new DashboardOptions { Token = options.DashboardToken });
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(SiloMetrics.MeterName));
 
         var app = builder.Build();
@@ -43,6 +45,7 @@ public static class SiloHost
         app.MapHealthChecks(SiloEndpoints.StartupPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapHealthChecks(SiloEndpoints.ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapGet(SiloEndpoints.MetricsPath, (SiloMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+        app.MapDashboard();
         if (options.Dashboard)
             Orleans.Dashboard.ServiceCollectionExtensions.MapOrleansDashboard(app, "/dashboard");
         return app;

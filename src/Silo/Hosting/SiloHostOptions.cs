@@ -26,7 +26,10 @@ public sealed record SiloHostOptions
     public string Accelerator { get; init; } = "cpu";
     /// <summary>Memory one slot offers trials (bytes); 0 = not limited. Trials are packed by their estimate.</summary>
     public long MemoryPerSlot { get; init; }
+    /// <summary>The Orleans dashboard (grain statistics) at /dashboard; the sweep dashboard at / is always served with HTTP.</summary>
     public bool Dashboard { get; init; }
+    /// <summary>Bearer token the sweep dashboard's pause/resume/cancel require; null: read-only.</summary>
+    public string? DashboardToken { get; init; }
     public int SiloPort { get; init; } = SiloEndpoints.SiloPort;
     public int GatewayPort { get; init; } = SiloEndpoints.GatewayPort;
     /// <summary>Health, metrics and dashboard; 0 disables HTTP (the CLI's in-process silo).</summary>
@@ -68,6 +71,7 @@ public sealed record SiloHostOptions
             Device = Get(EnvironmentVariables.Device) ?? o.Device,
             Accelerator = Get(EnvironmentVariables.Accelerator) ?? o.Accelerator,
             Dashboard = Get(EnvironmentVariables.Dashboard) is { } d && (d == "1" || d.Equals("true", StringComparison.OrdinalIgnoreCase)),
+            DashboardToken = Get(EnvironmentVariables.DashboardToken) ?? o.DashboardToken,
             SiloPort = Int(EnvironmentVariables.SiloPort, o.SiloPort),
             GatewayPort = Int(EnvironmentVariables.GatewayPort, o.GatewayPort),
             HttpPort = Int(EnvironmentVariables.HttpPort, o.HttpPort),

@@ -16,13 +16,14 @@ public sealed class SiloCommand : OrchestratorCommand
     private static readonly Option<string?> DeviceOption = new("--device") { Description = "cpu or cuda:N. Env: ORCHESTRATOR_DEVICE." };
     private static readonly Option<int?> SiloPortOption = new("--silo-port") { Description = "Env: ORCHESTRATOR_SILO_PORT (default 11111)." };
     private static readonly Option<int?> GatewayPortOption = new("--gateway-port") { Description = "Env: ORCHESTRATOR_GATEWAY_PORT (default 30000)." };
-    private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health/metrics; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
+    private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health, metrics and the web dashboard; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
     private static readonly Option<string?> NameOption = new("--name") { Description = "Silo name. Env: POD_NAME." };
-    private static readonly Option<bool> DashboardOption = new("--dashboard") { Description = "Serve the Orleans dashboard at /dashboard. Env: ORCHESTRATOR_DASHBOARD." };
+    private static readonly Option<bool> DashboardOption = new("--dashboard") { Description = "Also serve the Orleans dashboard (grain statistics) at /dashboard. Env: ORCHESTRATOR_DASHBOARD." };
+    private static readonly Option<string?> DashboardTokenOption = new("--dashboard-token") { Description = "Bearer token that allows pause/resume/cancel from the web dashboard at / (default: read-only). Env: ORCHESTRATOR_DASHBOARD_TOKEN." };
 
     public SiloCommand() : base("silo", "Run a silo host (the container entrypoint uses the same code); stops gracefully on Ctrl+C / SIGTERM.")
     {
-        foreach (var option in new Option[] { SlotsOption, DeviceOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption })
+        foreach (var option in new Option[] { SlotsOption, DeviceOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption, DashboardTokenOption })
             Options.Add(option);
     }
 
@@ -44,6 +45,7 @@ public sealed class SiloCommand : OrchestratorCommand
                 HttpPort = parseResult.GetValue(HttpPortOption) ?? env.HttpPort,
                 SiloName = parseResult.GetValue(NameOption) ?? env.SiloName,
                 Dashboard = parseResult.GetValue(DashboardOption) || env.Dashboard,
+                DashboardToken = parseResult.GetValue(DashboardTokenOption) ?? env.DashboardToken,
             };
             options = options.Validated();
         }

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Orchestrator.Contracts.Leaderboards;
+using Orchestrator.Contracts.Trials;
 
-namespace Orchestrator.Client.Leaderboards;
+namespace Orchestrator.Contracts.Leaderboards;
 
 /// <summary>A <c>--where</c> expression that could not be read; the message names the bad token and what is allowed.</summary>
 public sealed class FilterSyntaxException(string message) : Exception(message);
@@ -45,15 +45,15 @@ public sealed record FilterCondition(string Field, FilterOperator Operator, stri
 }
 
 /// <summary>
-/// <c>--where</c>: comparisons joined by <c>and</c>, e.g. <c>rank&gt;=8 and kind=lora</c>. Fields are a trial's
-/// parameters, its metrics, or <c>kind</c>, <c>trial</c>, <c>sweep</c>, <c>pruned</c>, <c>trainable</c>, <c>score</c>.
+/// <c>--where</c> (and the dashboard's trial filter): comparisons joined by <c>and</c>, e.g. <c>rank&gt;=8 and kind=lora</c>. Fields are a trial's
+/// parameters, its metrics, or <c>kind</c>, <c>trial</c>, <c>sweep</c>, <c>state</c>, <c>pruned</c>, <c>trainable</c>, <c>score</c>.
 /// </summary>
 public sealed class LeaderboardFilter
 {
     public const string Allowed = "comparisons 'field OP value' joined by 'and', OP one of = != < <= > >= (e.g. \"rank>=8 and kind=lora\")";
 
     /// <summary>Fields every entry has, besides its parameters and metrics.</summary>
-    public static readonly IReadOnlyList<string> BuiltInFields = ["kind", "trial", "sweep", "pruned", "trainable", "score"];
+    public static readonly IReadOnlyList<string> BuiltInFields = ["kind", "trial", "sweep", "state", "pruned", "trainable", "score"];
 
     private LeaderboardFilter(IReadOnlyList<FilterCondition> conditions) => Conditions = conditions;
 
@@ -137,6 +137,7 @@ public sealed class LeaderboardFilter
             case "kind": return trial.Kind.Name();
             case "trial" or "trial_id" or "trialid" or "id": return trial.TrialId;
             case "sweep": return trial.Sweep;
+            case "state": return trial.State.ToString().ToLowerInvariant();
             case "pruned": return trial.Pruned ? "true" : "false";
             case "trainable" or "trainable_parameters" or "trainableparameters": return trial.TrainableParameters.ToString(CultureInfo.InvariantCulture);
             case "score": return entry.Score is { } s ? s.ToString("R", CultureInfo.InvariantCulture) : null;
@@ -146,10 +147,10 @@ public sealed class LeaderboardFilter
         return null;
     }
 
-    internal static bool TryNumber(string text, out double value) =>
+    public static bool TryNumber(string text, out double value) =>
         double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
 
-    internal static string Symbol(FilterOperator op) => op switch
+    public static string Symbol(FilterOperator op) => op switch
     {
         FilterOperator.Equal => "=",
         FilterOperator.NotEqual => "!=",

@@ -1,0 +1,333 @@
+// The dashboard's pages: plain DOM, no framework. Every value from the server is written as text (textContent via
+// `h`), never parsed as markup; charts are Apache ECharts, served by the silo from /static/lib.
+'use strict';
+
+const app = document.getElementById('app');
+const live = document.getElementById('live');
+let cleanup = [];
+// ECharts (1 MB) loads beside the first API calls instead of before them: the table never waits for the charts.
+const echartsReady = new Promise(resolve => {
+  const script = document.createElement('script');
+  script.src = '/static/lib/echarts.min.js';
+  script.onload = script.onerror = resolve;
+  document.head.appendChild(script);
+});
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(path, init) {
+  const response = await fetch(path, init);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+const enc = encodeURIComponent;
+const fmt = v => v === null || v === undefined ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v);
+const when = t => t ? new Date(t).toLocaleString() : '–';
+const badge = s => h('span', { class: `badge ${s}` }, s);
+
+function chart(el) {
+  if (!window.echarts) { el.replaceChildren(h('p', { class: 'muted' }, 'charts unavailable: echarts is not installed (run scripts/setup.sh and rebuild)')); return null; }
+  const c = echarts.init(el);
+  const resize = () => c.resize();
+  window.addEventListener('resize', resize);
+  cleanup.push(() => { window.removeEventListener('resize', resize); c.dispose(); });
+  return c;
+}
+
+function subscribe(sweep, onUpdate) {
+  const source = new EventSource(`/api/sweeps/${enc(sweep)}/events`);
+  source.addEventListener('update', e => onUpdate(JSON.parse(e.data)));
+  source.onopen = () => live.classList.add('on');
+  source.onerror = () => live.classList.remove('on');
+  cleanup.push(() => { source.close(); live.classList.remove('on'); });
+}
+
+// Coalesces bursts of updates into at most one call per interval.
+function throttle(fn, ms) {
+  let timer = null, again = false;
+  return function run() {
+    if (timer) { again = true; return; }
+    fn();
+    timer = setTimeout(() => { timer = null; if (again) { again = false; run(); } }, ms);
+  };
+}
+
+// ---- sweeps -------------------------------------------------------------------------------------------------------
+async function sweepsPage() {
+  const body = h('tbody');
+  app.replaceChildren(h('h1', {}, 'Sweeps'), h('div', { class: 'card' }, h('table', { id: 'sweeps' },
+    h('thead', {}, h('tr', {}, ['sweep', 'state', 'progress', 'best', 'started', 'finished', 'running workers'].map(c => h('th', {}, c)))), body)));
+  const load = async () => {
+    const sweeps = await api('/api/sweeps');
+    body.replaceChildren(...sweeps.map(({ status: s, workers }) => h('tr', { 'data-sweep': s.name },
+      h('td', {}, h('a', { href: `#/sweep/${enc(s.name)}` }, s.name)), h('td', {}, badge(s.state)),
+      h('td', {}, h('span', { class: 'bar' }, h('span', { style: `width:${s.total ? 100 * (s.succeeded + s.failed + s.pruned + s.cancelled) / s.total : 0}%` })),
+        ` ${s.succeeded + s.failed + s.pruned + s.cancelled}/${s.total}`),
+      h('td', {}, s.bestMetric === null ? '–' : `${s.metric} ${fmt(s.bestMetric)}`), h('td', {}, when(s.startedAt)), h('td', {}, when(s.finishedAt)),
+      h('td', {}, workers))));
+    if (!sweeps.length) body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no sweeps yet')));
+  };
+  await load();
+  const timer = setInterval(() => load().catch(() => {}), 5000);
+  cleanup.push(() => clearInterval(timer));
+}
+
+// ---- one sweep ----------------------------------------------------------------------------------------------------
+async function sweepPage(name) {
+  const [info, settings] = await Promise.all([api(`/api/sweeps/${enc(name)}`), api('/api/settings')]);
+  const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), rows: [] };
+  const statusLine = h('div', { id: 'status' });
+  const controls = h('div', { class: 'toolbar' });
+  const filter = h('input', { type: 'text', id: 'filter', placeholder: 'filter, as leaderboard --where: rank>=8 and state=succeeded' });
+  const problem = h('div', { class: 'problem', id: 'filter-problem' });
+  const head = h('thead'), body = h('tbody'), pager = h('div', { class: 'toolbar', id: 'pager' });
+  const curveEl = h('div', { class: 'chart', id: 'curves' }), rankEl = h('div', { class: 'chart', id: 'rank-plot' });
+  const parallelEl = h('div', { class: 'chart', id: 'parallel' }), importanceEl = h('div', { class: 'chart', id: 'importance' });
+  const curveMetric = h('select', { id: 'curve-metric' });
+  app.replaceChildren(
+    h('h1', {}, 'Sweep ', h('span', { id: 'sweep-name' }, name)),
+    h('div', { class: 'card' }, statusLine, controls),
+    h('div', { class: 'card' },
+      h('form', { class: 'toolbar', onsubmit: e => { e.preventDefault(); state.where = filter.value; state.offset = 0; loadTable(); } },
+        filter, h('button', { type: 'submit', id: 'apply-filter' }, 'Filter')),
+      problem, h('div', { style: 'overflow-x:auto' }, h('table', { id: 'trials' }, head, body)), pager),
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare')), curveEl),
+      h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
+      h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
+      h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (η², see README)'), importanceEl)));
+  let curves = null, rank = null, parallel = null, importance = null;
+
+  const columns = [
+    { key: null, label: '' }, { key: 'trial', label: 'trial' }, { key: 'kind', label: 'kind' }, { key: 'state', label: 'state' },
+    ...info.parameters.map(p => ({ key: p, label: p })),
+    { key: 'score', label: info.status.metric }, { key: 'step', label: 'step', sortable: false }, { key: 'attempts', label: 'attempts', sortable: false },
+    { key: 'worker', label: 'worker', sortable: false }, { key: 'error', label: 'error', sortable: false }];
+  function renderHead() {
+    head.replaceChildren(h('tr', {}, columns.map(c => h('th', {
+      class: [c.key && c.sortable !== false ? 'sortable' : '', state.sort === c.key && c.key ? 'sorted' : '', state.sort === c.key && state.desc ? 'desc' : ''].join(' ').trim(),
+      'data-column': c.key,
+      onclick: c.key && c.sortable !== false ? () => { state.desc = state.sort === c.key ? !state.desc : false; state.sort = c.key; state.offset = 0; renderHead(); loadTable(); } : null,
+    }, c.label))));
+  }
+  function row(r) {
+    const box = h('input', { type: 'checkbox', checked: state.selected.has(r.id), onchange: e => { e.target.checked ? state.selected.add(r.id) : state.selected.delete(r.id); loadCurves(); } });
+    return h('tr', { 'data-trial': r.id, class: `state-${r.state}` },
+      h('td', {}, box), h('td', {}, h('a', { href: `#/trial/${enc(name)}/${enc(r.id)}` }, r.id)), h('td', {}, r.kind), h('td', { class: 'state' }, badge(r.state)),
+      info.parameters.map(p => h('td', { class: 'param', 'data-param': p }, r.parameters[p] ?? '–')),
+      h('td', { class: 'score' }, fmt(r.score)), h('td', { class: 'step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
+      h('td', {}, r.attempts), h('td', {}, r.worker ?? ''), h('td', { class: 'error', title: r.error ?? '' }, r.error ?? ''));
+  }
+  async function loadTable() {
+    const q = new URLSearchParams({ offset: state.offset, limit: state.limit, desc: state.desc });
+    if (state.where) q.set('where', state.where);
+    if (state.sort) q.set('sort', state.sort);
+    try {
+      const page = await api(`/api/sweeps/${enc(name)}/trials?${q}`);
+      problem.textContent = '';
+      state.rows = page.rows;
+      body.replaceChildren(...page.rows.map(row));
+      const last = Math.min(page.offset + page.rows.length, page.matched);
+      pager.replaceChildren(
+        h('button', { id: 'prev', disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); } }, '‹ prev'),
+        h('span', { id: 'page-info' }, `${page.matched ? page.offset + 1 : 0}–${last} of ${page.matched}` + (page.matched !== page.total ? ` (filtered from ${page.total})` : '')),
+        h('button', { id: 'next', disabled: last >= page.matched, onclick: () => { state.offset += state.limit; loadTable(); } }, 'next ›'));
+      if (state.selected.size === 0 && page.rows.length) { page.rows.slice(0, 5).forEach(r => state.selected.add(r.id)); loadCurves(); }
+    } catch (e) { problem.textContent = e.message; }
+  }
+  function renderStatus(s) {
+    const done = s.succeeded + s.failed + s.pruned + s.cancelled;
+    statusLine.replaceChildren(h('div', { class: 'kv' },
+      h('span', { class: 'muted' }, 'state'), h('span', { id: 'status-state' }, badge(s.state)),
+      h('span', { class: 'muted' }, 'progress'), h('span', { id: 'status-progress' }, `${done}/${s.total} done · ${s.running} running · ${s.queued} queued · ${s.succeeded} succeeded · ${s.pruned} pruned · ${s.failed} failed`),
+      h('span', { class: 'muted' }, 'best'), h('span', { id: 'status-best' }, s.bestTrial ? `${s.metric} ${fmt(s.bestMetric)} (${s.bestTrial})` : '–'),
+      h('span', { class: 'muted' }, 'model'), h('span', {}, info.spec ? `${info.spec.model} on ${info.spec.dataset} (${info.spec.fileName})` : '–'),
+      h('span', { class: 'muted' }, 'started'), h('span', {}, `${when(s.startedAt)}${s.finishedAt ? ' · finished ' + when(s.finishedAt) : ''}`)));
+  }
+  function renderControls() {
+    if (!settings.mutable) { controls.replaceChildren(h('span', { class: 'muted' }, 'read-only (start with --dashboard-token to pause, resume or cancel)')); return; }
+    const token = h('input', { type: 'password', id: 'token', placeholder: 'dashboard token', value: sessionStorage.getItem('dashboard-token') || '' });
+    const result = h('span', { class: 'problem' });
+    const send = command => async () => {
+      sessionStorage.setItem('dashboard-token', token.value);
+      try { renderStatus(await api(`/api/sweeps/${enc(name)}/${command}`, { method: 'POST', headers: { Authorization: `Bearer ${token.value}` } })); result.textContent = ''; }
+      catch (e) { result.textContent = e.message; }
+    };
+    controls.replaceChildren(token, ...['pause', 'resume', 'cancel'].map(c => h('button', { id: c, onclick: send(c) }, c)), result);
+  }
+  const metrics = new Set(info.metrics);
+  const curvesHave = new Set(); // metrics with more than one point in a loaded curve
+  function fillMetricChoice() {
+    const current = curveMetric.value;
+    const choices = [...metrics].sort();
+    const preferred = (userPicked && current) || (curvesHave.has('train_loss') ? 'train_loss' : choices.includes(info.status.metric) ? info.status.metric : choices[0]);
+    curveMetric.replaceChildren(...choices.map(m => h('option', { value: m, selected: m === preferred }, m)));
+  }
+  let userPicked = false;
+  curveMetric.addEventListener('change', () => { userPicked = true; loadCurves(); });
+  async function loadCurves() {
+    if (!curves) return;
+    const ids = [...state.selected];
+    const data = ids.length ? await api(`/api/sweeps/${enc(name)}/curves?ids=${ids.map(enc).join(',')}`) : {};
+    for (const points of Object.values(data)) for (const p of points) for (const m of Object.keys(p.metrics)) { metrics.add(m); if (points.length > 1) curvesHave.add(m); }
+    fillMetricChoice();
+    const metric = curveMetric.value;
+    curves.setOption({
+      animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: { type: 'scroll', formatter: n => n },
+      xAxis: { type: 'value', name: 'step' }, yAxis: { type: 'value', name: metric, scale: true },
+      series: Object.entries(data).map(([id, points]) => ({ name: id, type: 'line', showSymbol: points.length < 30,
+        data: points.filter(p => p.metrics[metric] !== undefined).map(p => [p.step, p.metrics[metric]]) })),
+    }, true);
+  }
+  async function loadAnalysis() {
+    const a = await api(`/api/sweeps/${enc(name)}/analysis`);
+    const tip = p => `${p.data.id ?? p.name}: ${fmt(p.value[1] ?? p.value)}`;
+    const ranks = a.lora.map(p => p.rank).filter(r => r !== null);
+    const line = (points, label) => points.length ? [{ yAxis: points.reduce((s, p) => s + p.score, 0) / points.length, name: label, label: { formatter: `${label} {c}` } }] : [];
+    rank?.setOption({
+      animation: false, grid: { right: 110 }, tooltip: { renderMode: 'richText', formatter: tip }, xAxis: { type: 'log', name: 'rank', logBase: 2, min: ranks.length ? Math.min(...ranks) / 2 : 1 }, yAxis: { type: 'value', name: a.metric, scale: true },
+      series: [{ type: 'scatter', name: 'lora', data: a.lora.filter(p => p.rank !== null).map(p => ({ id: p.id, value: [p.rank, p.score], itemStyle: p.pruned ? { opacity: 0.35 } : undefined })),
+        markLine: { symbol: 'none', data: [...line(a.fullFineTuning, 'full FT'), ...line(a.frozenBase, 'frozen base')] } }],
+    }, true);
+    parallel?.setOption({
+      animation: false,
+      parallelAxis: [...a.dimensions.map((d, i) => {
+        const values = [...new Set(a.lines.map(l => l.values[i]))].filter(v => v !== '-');
+        const numeric = values.every(v => !isNaN(Number(v)));
+        return numeric ? { dim: i, name: d, type: 'value', scale: true } : { dim: i, name: d, type: 'category', data: values.sort() };
+      }), { dim: a.dimensions.length, name: a.metric, type: 'value', scale: true }],
+      visualMap: a.lines.length ? { show: false, dimension: a.dimensions.length, min: Math.min(...a.lines.map(l => l.score)), max: Math.max(...a.lines.map(l => l.score)), inRange: { color: a.maximize ? ['#d0d5dd', '#3a6ff7'] : ['#3a6ff7', '#d0d5dd'] } } : undefined,
+      series: [{ type: 'parallel', lineStyle: { width: 1.5, opacity: 0.6 },
+        data: a.lines.map(l => ({ name: l.id, value: [...l.values.map((v, i) => (isNaN(Number(v)) ? v : Number(v))), l.score], lineStyle: l.state === 'pruned' ? { type: 'dashed' } : undefined })) }],
+    }, true);
+    importance?.setOption({
+      animation: false, tooltip: { renderMode: 'richText', formatter: p => `${p.name}: η² ${fmt(p.value)}` }, grid: { left: 110 },
+      xAxis: { type: 'value', name: 'η²', max: 1 }, yAxis: { type: 'category', data: a.importance.map(i => i.parameter).reverse() },
+      series: [{ type: 'bar', data: a.importance.map(i => i.etaSquared).reverse() }],
+    }, true);
+  }
+
+  renderHead(); renderStatus(info.status); renderControls(); fillMetricChoice();
+  await loadTable();
+  await echartsReady;
+  [curves, rank, parallel, importance] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl)];
+  loadCurves().catch(() => {});
+  loadAnalysis().catch(() => {});
+  const refreshTable = throttle(() => loadTable(), 700);
+  const refreshAnalysis = throttle(() => loadAnalysis().catch(() => {}), 3000);
+  const refreshCurves = throttle(() => loadCurves().catch(() => {}), 1500);
+  let lastDone = -1;
+  subscribe(name, u => {
+    renderStatus(u.status);
+    const done = u.status.succeeded + u.status.failed + u.status.pruned + u.status.cancelled;
+    // Rows on screen are patched in place at once; the page is re-read (order and filter may change) at most every 0.7 s.
+    for (const r of u.trials) {
+      const tr = body.querySelector(`tr[data-trial="${CSS.escape(r.id)}"]`);
+      if (tr) tr.replaceWith(row(r));
+    }
+    if (u.trials.length || u.truncated) refreshTable();
+    if (u.truncated || u.trials.some(r => state.selected.has(r.id))) refreshCurves();
+    if (done !== lastDone) { lastDone = done; refreshAnalysis(); }
+  });
+}
+
+// ---- one trial ----------------------------------------------------------------------------------------------------
+async function trialPage(sweep, id) {
+  const root = h('div');
+  app.replaceChildren(h('h1', {}, h('a', { href: `#/sweep/${enc(sweep)}` }, sweep), ' / trial ', h('span', { id: 'trial-id' }, id)), root);
+  const historyEl = h('div', { class: 'chart', id: 'history' });
+  let historyChart = null;
+  async function load() {
+    const t = await api(`/api/sweeps/${enc(sweep)}/trials/${enc(id)}`);
+    const r = t.row;
+    const metricNames = [...new Set(t.history.flatMap(p => Object.keys(p.metrics)))].sort();
+    root.replaceChildren(
+      h('div', { class: 'grid' },
+        h('div', { class: 'card' }, h('h2', {}, 'Trial'), h('div', { class: 'kv' },
+          h('span', { class: 'muted' }, 'state'), h('span', { id: 'trial-state' }, badge(r.state)),
+          h('span', { class: 'muted' }, 'kind'), h('span', {}, r.kind),
+          h('span', { class: 'muted' }, 'step'), h('span', { id: 'trial-step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : r.step),
+          h('span', { class: 'muted' }, t.metric), h('span', { id: 'trial-score' }, fmt(r.score)),
+          h('span', { class: 'muted' }, 'trainable / total'), h('span', {}, `${t.trainableParameters} / ${t.totalParameters}`),
+          h('span', { class: 'muted' }, 'elapsed'), h('span', {}, `${fmt(t.elapsedSeconds)} s`),
+          h('span', { class: 'muted' }, 'adapter sha256'), h('code', {}, t.adapterSha256 ?? '–')),
+          r.error ? h('div', {}, h('h2', {}, 'Error'), h('pre', { id: 'trial-error' }, r.error)) : null),
+        h('div', { class: 'card' }, h('h2', {}, 'Configuration'), h('table', { id: 'config' }, h('tbody', {},
+          Object.entries(t.config).map(([k, v]) => h('tr', {}, h('td', { class: 'muted' }, k), h('td', {}, v))))))),
+      h('div', { class: 'card' }, h('h2', {}, 'Metric history'), historyEl,
+        h('details', {}, h('summary', {}, `${t.history.length} points`), h('table', { id: 'history-table' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'step'), metricNames.map(m => h('th', {}, m)))),
+          h('tbody', {}, t.history.map(p => h('tr', {}, h('td', {}, p.step), metricNames.map(m => h('td', {}, fmt(p.metrics[m]))))))))),
+      h('div', { class: 'card' }, h('h2', {}, 'Attempts'), h('table', { id: 'attempts' },
+        h('thead', {}, h('tr', {}, ['#', 'silo', 'worker', 'started', 'ended', 'outcome', 'error'].map(c => h('th', {}, c)))),
+        h('tbody', {}, t.attempts.map(a => h('tr', {}, h('td', {}, a.number), h('td', {}, a.silo), h('td', {}, a.worker), h('td', {}, when(a.startedAt)),
+          h('td', {}, when(a.endedAt)), h('td', {}, a.outcome ?? 'running'), h('td', { class: 'error' }, a.error ?? '')))))),
+      h('div', { class: 'card' }, h('h2', {}, 'Files'), h('table', { id: 'files' },
+        h('thead', {}, h('tr', {}, ['file', 'size', 'sha256'].map(c => h('th', {}, c)))),
+        h('tbody', {}, t.files.map(f => h('tr', {},
+          h('td', {}, h('a', { href: `/api/sweeps/${enc(sweep)}/trials/${enc(id)}/files/${f.path.split('/').map(enc).join('/')}`, download: true }, f.path)),
+          h('td', {}, f.size), h('td', {}, h('code', {}, f.sha256 ?? '–'))))))));
+    if (historyChart) historyChart.dispose();
+    await echartsReady;
+    historyChart = window.echarts ? echarts.init(historyEl) : null;
+    historyChart?.setOption({
+      animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: {},
+      xAxis: { type: 'value', name: 'step' }, yAxis: { type: 'value', scale: true },
+      series: metricNames.map(m => ({ name: m, type: 'line', showSymbol: t.history.length < 40, data: t.history.filter(p => p.metrics[m] !== undefined).map(p => [p.step, p.metrics[m]]) })),
+    });
+  }
+  cleanup.push(() => historyChart?.dispose());
+  await load();
+  const refresh = throttle(() => load().catch(() => {}), 1000);
+  subscribe(sweep, u => { if (u.truncated || u.trials.some(r => r.id === id)) refresh(); });
+}
+
+// ---- workers ------------------------------------------------------------------------------------------------------
+async function workersPage() {
+  const body = h('tbody');
+  app.replaceChildren(h('h1', {}, 'Workers'), h('div', { class: 'card' }, h('table', { id: 'workers' },
+    h('thead', {}, h('tr', {}, ['worker', 'silo', 'device', 'accelerator', 'memory', 'sweep', 'trial', 'step', 'last seen'].map(c => h('th', {}, c)))), body)));
+  const load = async () => {
+    const workers = await api('/api/workers');
+    body.replaceChildren(...workers.map(w => h('tr', {},
+      h('td', {}, w.workerId), h('td', {}, w.silo), h('td', {}, w.device), h('td', {}, w.accelerator), h('td', {}, w.memoryBytes ? `${(w.memoryBytes / 2 ** 30).toFixed(1)} GiB` : '–'),
+      h('td', {}, w.sweep ? h('a', { href: `#/sweep/${enc(w.sweep)}` }, w.sweep) : '–'),
+      h('td', {}, w.trialId && w.sweep ? h('a', { href: `#/trial/${enc(w.sweep)}/${enc(w.trialId)}` }, w.trialId) : 'idle'),
+      h('td', {}, w.totalSteps ? `${w.step}/${w.totalSteps}` : '–'), h('td', {}, `${Math.round((Date.now() - new Date(w.lastSeen)) / 1000)} s ago${w.draining ? ' (draining)' : ''}`))));
+    if (!workers.length) body.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'no workers have asked for work in the last minute')));
+  };
+  await load();
+  const timer = setInterval(() => load().catch(() => {}), 3000);
+  cleanup.push(() => clearInterval(timer));
+}
+
+// ---- routing ------------------------------------------------------------------------------------------------------
+async function route() {
+  cleanup.forEach(f => f()); cleanup = [];
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  try {
+    if (parts[0] === 'sweep' && parts[1]) await sweepPage(parts[1]);
+    else if (parts[0] === 'trial' && parts[1] && parts[2]) await trialPage(parts[1], parts[2]);
+    else if (parts[0] === 'workers') await workersPage();
+    else await sweepsPage();
+  } catch (e) {
+    app.replaceChildren(h('p', { class: 'problem', id: 'page-problem' }, e.message));
+  }
+}
+window.addEventListener('hashchange', route);
+route();
