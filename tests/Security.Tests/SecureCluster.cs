@@ -25,7 +25,11 @@ public sealed class SecureCluster : IAsyncLifetime
         Foreign = NewClusterCertificates.Create(Path.Combine(Cluster.Root, "foreign"), TimeSpan.FromDays(1));
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        Output.Current = null; // no test is running any more: xunit refuses output now
+        await Cluster.DisposeAsync();
+    }
 }
 
 /// <summary>Test output for a fixture shared by several tests: each test points it at its own output.</summary>

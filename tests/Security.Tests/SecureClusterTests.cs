@@ -33,10 +33,10 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
         var submit = await Cluster.CliAsync("submit", SmokeSweep);
         Assert.True(submit.ExitCode == 0, submit.ToString());
 
-        var trials = await Cluster.WaitFinishedAsync("mnist-smoke", TimeSpan.FromMinutes(5));
+        var (trials, workers) = await FinishedAsync("mnist-smoke");
         Assert.Equal(3, trials.Count);
         Assert.All(trials, t => Assert.True(t.Is("succeeded"), t.ToString()));
-        Assert.All(trials, t => Assert.True(Cluster.SiloRunning(t) is 0 or 1, $"{t} ran outside the cluster's silos"));
+        Assert.All(workers, w => Assert.Matches("^silo-[01]/", w));
         var status = await Cluster.StatusAsync("mnist-smoke");
         Assert.Equal("finished", status.State.ToLowerInvariant());
 
@@ -102,8 +102,8 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
             var members = await MembersAsync(redis);
             foreach (var (name, status) in members) seen.Add($"{name}={status}");
             Assert.False(members.Any(m => m.Name == "intruder" && m.Status == ActiveStatus), $"the intruder became Active: {string.Join(", ", members)}");
-            var workers = await Cluster.CliAsync("workers", "--json");
-            Assert.DoesNotContain("\"intruder\"", workers.Stdout);
+            var listed = await Cluster.CliAsync("workers", "--json");
+            Assert.DoesNotContain("\"intruder\"", listed.Stdout);
             if (intruder.HasExited || members.Any(m => m.Name == "intruder" && m.Status == DeadStatus)) break;
             await Task.Delay(500);
         }
@@ -111,8 +111,10 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
         Assert.True(intruder.HasExited || seen.Contains($"intruder={DeadStatus}"), "the intruder neither stopped nor was declared dead");
         Assert.Contains("not issued by the cluster's CA", ReadShared(Cluster.Silos[index].LogPath));
 
-        var trials = await Cluster.WaitFinishedAsync(sweep.Name, TimeSpan.FromMinutes(4));
-        Assert.All(trials, t => Assert.True(t.Is("succeeded") && Cluster.SiloRunning(t) is 0 or 1, $"{t}"));
+        var (trials, workers) = await FinishedAsync(sweep.Name);
+        Assert.All(trials, t => Assert.True(t.Is("succeeded"), $"{t}"));
+        Assert.NotEmpty(workers);
+        Assert.All(workers, w => Assert.Matches("^silo-[01]/", w));
     }
 
     [Fact]
@@ -136,6 +138,18 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
         Assert.Equal(4, wrong.ExitCode);
         Assert.Contains("refused the password", wrong.Stderr);
         Assert.DoesNotContain("not-it", wrong.Stderr);
+    }
+
+    /// <summary>Waits for every trial to end; also returns every worker seen running one (a finished trial no longer names it).</summary>
+    private async Task<(IReadOnlyList<TrialRow> Trials, HashSet<string> Workers)> FinishedAsync(string sweep)
+    {
+        var workers = new HashSet<string>();
+        var trials = await Cluster.WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials =>
+        {
+            workers.UnionWith(trials.Select(t => t.Worker).OfType<string>());
+            return trials.Count > 0 && trials.All(t => t.IsTerminal);
+        }, TimeSpan.FromMinutes(5));
+        return (trials, workers);
     }
 
     /// <summary>A sweep file an intruder tries to submit.</summary>

@@ -201,7 +201,7 @@ public sealed class ClusterSession : IAsyncDisposable
         return new ClusterSession(host, host.Services.GetRequiredService<IClusterClient>(), store, hostsSilo: false, null, null);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
