@@ -128,6 +128,18 @@ public sealed class CertificateTests : IDisposable
     }
 
     [Fact]
+    public void A_PKCS12_certificate_brings_its_own_key()
+    {
+        var cluster = Create();
+        using var pem = X509Certificate2.CreateFromPemFile(cluster.Silo.Certificate, cluster.Silo.Key);
+        var pfx = Path.Combine(_root, "silo.pfx");
+        File.WriteAllBytes(pfx, pem.Export(X509ContentType.Pkcs12));
+        using var loaded = ClusterCredentials.Load(TlsFiles.From(pfx, null, cluster.Silo.Authority)!, CertificateRole.Silo);
+        Assert.True(loaded.Certificate.HasPrivateKey);
+        Assert.Equal(pem.Thumbprint, loaded.Certificate.Thumbprint);
+    }
+
+    [Fact]
     public void Tls_options_are_all_or_nothing()
     {
         Assert.Null(TlsFiles.From(null, null, null));
