@@ -4,9 +4,8 @@ using Orchestrator.Client.Commands;
 var root = new RootCommand("Distributed LoRA sweep orchestrator: train every configuration of a YAML sweep on an Orleans cluster.");
 foreach (var command in CommandCatalog.All())
     root.Subcommands.Add(command);
-root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.Cluster);
-root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.DataDir);
-root.Options.Add(Orchestrator.Client.Connection.ConnectionOptions.Storage);
+foreach (var option in Orchestrator.Client.Connection.ConnectionOptions.All)
+    root.Options.Add(option);
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

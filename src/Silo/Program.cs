@@ -3,7 +3,7 @@ using Orchestrator.Silo.Hosting;
 
 try
 {
-    var app = SiloHost.Build(SiloHostOptions.FromEnvironment(), logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
+    var app = await SiloHost.BuildAsync(SiloHostOptions.FromEnvironment(), logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
     await app.RunAsync();
     return 0;
 }
@@ -11,4 +11,9 @@ catch (SiloHostOptionsException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
+}
+catch (ClusterAccessException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 4;
 }

@@ -54,7 +54,9 @@ public sealed class PodSecurityTests
     {
         var rendered = Kustomize.Render(overlay);
         var volumes = rendered.SiloPodSpec["volumes"]!.AsArray().Select(v => v!.AsObject()).ToDictionary(v => (string)v["name"]!);
+        // Read-only mounts (the TLS Secret) are not written to.
         var mounts = rendered.SiloContainer["volumeMounts"]!.AsArray()
+            .Where(m => (bool?)m!["readOnly"] != true)
             .ToDictionary(m => (string)m!["mountPath"]!, m => (string)m!["name"]!);
 
         Assert.Equal(["/data", "/tmp"], mounts.Keys.Order());

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Orchestrator.Silo.Security;
 using Orchestrator.TestServers;
 using Xunit.Abstractions;
 
@@ -29,17 +30,41 @@ public sealed class FaultCluster : IAsyncDisposable
     }
 
     private readonly ITestOutputHelper _output;
-    private readonly SiloProcess[] _silos;
+    private readonly List<SiloProcess> _silos;
 
-    private FaultCluster(ITestOutputHelper output, string root, RedisServer redis, AzuriteServer azurite, int silos)
+    private FaultCluster(ITestOutputHelper output, string root, RedisServer redis, AzuriteServer azurite, int silos, NewClusterCertificates? certificates)
     {
         _output = output;
         Root = root;
         Redis = redis;
         Azurite = azurite;
-        _silos = Enumerable.Range(0, silos).Select(i => new SiloProcess($"silo-{i}", FreePort.Next(), FreePort.Next(), FreePort.Next(), Path.Combine(root, $"silo-{i}"))).ToArray();
+        Certificates = certificates;
+        _silos = Enumerable.Range(0, silos).Select(i => new SiloProcess($"silo-{i}", FreePort.Next(), FreePort.Next(), FreePort.Next(), Path.Combine(root, $"silo-{i}"))).ToList();
         Artifacts = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("artifacts");
     }
+
+    /// <summary>The cluster's CA and its silo and client certificates when it runs with mutual TLS; null: plaintext.</summary>
+    public NewClusterCertificates? Certificates { get; }
+
+    /// <summary>
+    /// A secured cluster (Redis password and/or TLS) hands its secrets to silos and CLI runs as environment variables,
+    /// as a Kubernetes Secret does, never as arguments (which the logs record).
+    /// </summary>
+    public bool IsSecured => Certificates is not null || Redis.Password is not null;
+
+    /// <summary>The secrets every silo and CLI run of a secured cluster gets: storage connection string, Redis password.</summary>
+    public IReadOnlyDictionary<string, string> SecretEnvironment => IsSecured
+        ? new Dictionary<string, string>
+        {
+            ["ORCHESTRATOR_STORAGE"] = Azurite.ConnectionString,
+            ["ORCHESTRATOR_REDIS_PASSWORD"] = Redis.Password ?? "",
+        }
+        : new Dictionary<string, string>();
+
+    /// <summary>The arguments that give a CLI run or a silo a TLS identity.</summary>
+    public static string[] TlsArguments(TlsFiles? tls) => tls is null
+        ? []
+        : ["--tls-cert", tls.Certificate, "--tls-key", tls.Key!, "--tls-ca", tls.Authority];
 
     public string Root { get; }
 
@@ -51,21 +76,52 @@ public sealed class FaultCluster : IAsyncDisposable
 
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
+    /// <summary>Storage as a CLI or silo argument; a secured cluster passes it in <see cref="SecretEnvironment"/> instead.</summary>
+    private string[] StorageArguments => IsSecured ? [] : ["--storage", Azurite.ConnectionString];
+
     public string ClusterUri => $"redis://{Redis.Endpoint}";
 
     /// <summary>Starts Redis, Azurite and the silos, and waits until every silo answers /health/ready.</summary>
-    public static async Task<FaultCluster> StartAsync(ITestOutputHelper output, int silos = 3)
+    /// <param name="tls">Mutual TLS between silos and from clients, with certificates of a new CA under <see cref="Root"/>.</param>
+    /// <param name="redisPassword">Redis runs with `requirepass`; silos and CLI runs get the password from the environment.</param>
+    public static async Task<FaultCluster> StartAsync(ITestOutputHelper output, int silos = 3, bool tls = false, string? redisPassword = null)
     {
         ApplyTestEnvironment();
         var clock = Stopwatch.StartNew();
         var root = Path.Combine(Path.GetTempPath(), $"orchestrator-faults-{Guid.NewGuid():N}"[..30]);
         Directory.CreateDirectory(root);
-        var redis = await RedisServer.StartAsync();
+        var certificates = tls ? NewClusterCertificates.Create(Path.Combine(root, "certs"), TimeSpan.FromDays(1)) : null;
+        var redis = redisPassword is null ? await RedisServer.StartAsync() : await RedisServer.StartWithPasswordAsync(redisPassword);
         var azurite = await AzuriteServer.StartAsync();
-        var cluster = new FaultCluster(output, root, redis, azurite, silos);
+        var cluster = new FaultCluster(output, root, redis, azurite, silos, certificates);
         await Task.WhenAll(Enumerable.Range(0, silos).Select(cluster.StartSiloAsync));
-        output.WriteLine($"cluster up in {clock.Elapsed.TotalSeconds:0.0} s: redis {redis.Endpoint}, azurite {azurite.Port}, {silos} silos");
+        output.WriteLine($"cluster up in {clock.Elapsed.TotalSeconds:0.0} s: redis {redis.Endpoint}, azurite {azurite.Port}, {silos} silos" +
+            (tls ? ", mutual TLS" : "") + (redisPassword is null ? "" : ", Redis password"));
         return cluster;
+    }
+
+    /// <summary>
+    /// One more silo, not started: its own <paramref name="tls"/> identity (say, another CA's) instead of the cluster's.
+    /// Start it with <see cref="LaunchSilo"/> (no wait) or <see cref="StartSiloAsync(int)"/>.
+    /// </summary>
+    public int AddSilo(string name, TlsFiles? tls)
+    {
+        _silos.Add(new SiloProcess(name, FreePort.Next(), FreePort.Next(), FreePort.Next(), Path.Combine(Root, name)) { Tls = tls });
+        return _silos.Count - 1;
+    }
+
+    /// <summary>Starts the silo's process and returns at once (for a silo that is expected never to become ready).</summary>
+    public ChildProcess LaunchSilo(int index)
+    {
+        var silo = _silos[index];
+        Directory.CreateDirectory(silo.DataDir);
+        silo.Process = Cli.Start(
+        [
+            "silo", "--cluster", ClusterUri, .. StorageArguments, "--slots", "1", "--data-dir", silo.DataDir,
+            "--silo-port", Port(silo.SiloPort), "--gateway-port", Port(silo.GatewayPort), "--http-port", Port(silo.HttpPort), "--name", silo.Name,
+            .. TlsArguments(silo.Tls ?? Certificates?.Silo.ToTlsFiles()),
+        ], silo.LogPath, Root, SecretEnvironment);
+        return silo.Process;
     }
 
     public Task StartSiloAsync(int index) => StartSiloAsync(index, TimeSpan.FromSeconds(90));
@@ -74,14 +130,9 @@ public sealed class FaultCluster : IAsyncDisposable
     public async Task StartSiloAsync(int index, TimeSpan readyWithin)
     {
         var silo = _silos[index];
-        Directory.CreateDirectory(silo.DataDir);
-        silo.Process = Cli.Start(
-        [
-            "silo", "--cluster", ClusterUri, "--storage", Azurite.ConnectionString, "--slots", "1", "--data-dir", silo.DataDir,
-            "--silo-port", Port(silo.SiloPort), "--gateway-port", Port(silo.GatewayPort), "--http-port", Port(silo.HttpPort), "--name", silo.Name,
-        ], silo.LogPath, Root);
+        LaunchSilo(index);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await silo.Process.WaitUntilReadyAsync(
+        await silo.Process!.WaitUntilReadyAsync(
             async ct => (await http.GetAsync($"http://127.0.0.1:{silo.HttpPort}/health/ready", ct)).IsSuccessStatusCode,
             readyWithin, CancellationToken.None);
     }
@@ -98,10 +149,15 @@ public sealed class FaultCluster : IAsyncDisposable
     }
 
     public int SiloRunning(TrialRow trial) =>
-        Array.FindIndex(_silos, s => trial.Worker is { } w && w.StartsWith(s.Name + "/", StringComparison.Ordinal));
+        _silos.FindIndex(s => trial.Worker is { } w && w.StartsWith(s.Name + "/", StringComparison.Ordinal));
 
+    /// <summary>A CLI verb against the cluster, as its user: with the client certificate when the cluster runs TLS.</summary>
     public Task<CliResult> CliAsync(params string[] args) =>
-        Cli.RunAsync([.. args, "--cluster", ClusterUri, "--storage", Azurite.ConnectionString], Root);
+        CliAsAsync(Certificates?.Client.ToTlsFiles(), args);
+
+    /// <summary>A CLI verb with the given TLS identity (null: none), for clients the cluster should refuse.</summary>
+    public Task<CliResult> CliAsAsync(TlsFiles? tls, params string[] args) =>
+        Cli.RunAsync([.. args, "--cluster", ClusterUri, .. StorageArguments, .. TlsArguments(tls)], Root, environment: SecretEnvironment);
 
     public async Task SubmitAsync(TestSweep sweep)
     {
@@ -262,6 +318,8 @@ public sealed class FaultCluster : IAsyncDisposable
 
 public sealed class SiloProcess(string name, int siloPort, int gatewayPort, int httpPort, string dataDir)
 {
+    /// <summary>This silo's own TLS identity, when not the cluster's.</summary>
+    public TlsFiles? Tls { get; init; }
     public string Name { get; } = name;
     public int SiloPort { get; } = siloPort;
     public int GatewayPort { get; } = gatewayPort;

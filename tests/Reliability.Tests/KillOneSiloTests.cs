@@ -9,6 +9,16 @@ public sealed class KillOneSiloTests(ITestOutputHelper output)
     public async Task A_silo_killed_mid_trial_loses_nothing_its_trial_resumes_on_another_silo_from_its_checkpoint()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
+        await KillOneSiloScenario.RunAsync(cluster, output);
+    }
+}
+
+/// <summary>Kill -9 a silo mid-trial and check nothing is lost; tests/Security.Tests runs it with mutual TLS on.</summary>
+public static class KillOneSiloScenario
+{
+    /// <param name="cluster">A started cluster of three silos.</param>
+    public static async Task RunAsync(FaultCluster cluster, ITestOutputHelper output)
+    {
         // One silo stays free to take the orphan at once. Long enough trials that the victim is surely mid-training when
         // killed: `trials` may lag the trainer by a second of progress, and these trials train ~100 steps a second.
         var sweep = new TestSweep("kill-one", Ranks: 2, Steps: 600, CheckpointEvery: 40);

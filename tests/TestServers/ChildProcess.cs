@@ -46,7 +46,9 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static ChildProcess Start(string fileName, IReadOnlyList<string> arguments, string logPath, string? workingDirectory = null)
+    /// <param name="environment">Variables set for the child on top of the test host's own (secrets go here, never in arguments, which the log records).</param>
+    public static ChildProcess Start(string fileName, IReadOnlyList<string> arguments, string logPath, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -59,6 +61,11 @@ public sealed class ChildProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
         }
 
         var description = $"{fileName} {string.Join(' ', arguments)}";

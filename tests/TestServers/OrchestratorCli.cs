@@ -16,11 +16,11 @@ public static class OrchestratorCli
     public static string Dll { get; } = FindDll();
 
     /// <summary>`dotnet orchestrator.dll ARGS`, started as a long-lived child (a silo, `watch`, `run`) with its output in a log.</summary>
-    public static ChildProcess Start(IEnumerable<string> args, string logPath, string workingDirectory) =>
-        ChildProcess.Start("dotnet", [Dll, .. args], logPath, workingDirectory);
+    public static ChildProcess Start(IEnumerable<string> args, string logPath, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.Start("dotnet", [Dll, .. args], logPath, workingDirectory, environment);
 
     /// <summary>Runs a verb to completion; on timeout the process tree is killed and the exit code is -1.</summary>
-    /// <param name="environment">Extra environment variables (e.g. a private model cache).</param>
+    /// <param name="environment">Variables set for the CLI on top of the test host's own.</param>
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -36,7 +36,7 @@ public static class OrchestratorCli
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["NO_COLOR"] = "1";
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -14,12 +14,16 @@ public sealed class RedisServer : IAsyncDisposable
 
     private ChildProcess? _process;
 
-    private RedisServer(string executable, string root, int port)
+    private RedisServer(string executable, string root, int port, string? password)
     {
         Executable = executable;
         Root = root;
         Port = port;
+        Password = password;
     }
+
+    /// <summary>The `requirepass` password, or null for a server that lets anyone in.</summary>
+    public string? Password { get; }
 
     public string Executable { get; }
 
@@ -35,7 +39,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
-    public static async Task<RedisServer> StartAsync(CancellationToken ct = default)
+    public static Task<RedisServer> StartAsync(CancellationToken ct = default) => StartAsync(password: null, ct);
+
+    /// <summary>A server that answers only clients that AUTH with <paramref name="password"/> (`requirepass`).</summary>
+    public static Task<RedisServer> StartWithPasswordAsync(string password, CancellationToken ct = default) => StartAsync(password, ct);
+
+    private static async Task<RedisServer> StartAsync(string? password, CancellationToken ct)
     {
         var executable = FindExecutable()
             ?? throw new FileNotFoundException("redis-server is not installed. Run scripts/setup.sh --test.", "redis-server");
@@ -44,7 +53,7 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 var root = Path.Combine(Path.GetTempPath(), $"orchestrator-redis-{Guid.NewGuid():N}");
                 Directory.CreateDirectory(root);
-                return new RedisServer(executable, root, FreePort.Next());
+                return new RedisServer(executable, root, FreePort.Next(), password);
             },
             server => server.LaunchAsync(ct), "Address already in use");
     }
@@ -85,8 +94,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     private async Task LaunchAsync(CancellationToken ct)
     {
+        // The password goes in a config file, not the command line, which the log records.
+        var config = Path.Combine(Root, "redis.conf");
+        if (Password is not null) File.WriteAllText(config, $"requirepass {Password}\n");
         string[] arguments =
         [
+            .. Password is null ? Array.Empty<string>() : [config],
             "--port", Port.ToString(CultureInfo.InvariantCulture),
             "--bind", "127.0.0.1",
             "--save", "",
@@ -104,10 +117,14 @@ public sealed class RedisServer : IAsyncDisposable
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", Port, ct);
         var stream = client.GetStream();
-        await stream.WriteAsync("PING\r\n"u8.ToArray(), ct);
+        var auth = Password is null ? "" : $"AUTH {Password}\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(auth + "PING\r\n"), ct);
+        var expected = (Password is null ? "" : "+OK\r\n") + "+PONG";
         var buffer = new byte[64];
-        var read = await stream.ReadAsync(buffer, ct);
-        return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        var received = "";
+        while (received.Length < expected.Length && await stream.ReadAsync(buffer, ct) is > 0 and var read)
+            received += Encoding.ASCII.GetString(buffer, 0, read);
+        return received.StartsWith(expected, StringComparison.Ordinal);
     }
 
     private static string? FindExecutable()

@@ -29,6 +29,7 @@ public static class CommandCatalog
         yield return new Cluster.AdapterCommand();
         yield return new Cluster.ReproduceCommand();
         yield return new Cluster.SiloCommand();
+        yield return new Local.CertsCommand();
         yield return new Local.BenchCommand(new Cluster.BenchOrchestratorCommand(), new Local.BenchEarlyStoppingCommand(), new Local.BenchSearchCommand());
     }
 }

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Client.Commands;
 using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Security;
 using Orchestrator.Storage;
 using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace Orchestrator.Client.Connection;
 
@@ -35,6 +35,7 @@ public sealed class ClusterSession : IAsyncDisposable
     }
 
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan RefusalCheckInterval = TimeSpan.FromSeconds(3);
 
     public IClusterClient Client { get; }
     public IArtifactStore Store { get; }
@@ -56,11 +57,11 @@ public sealed class ClusterSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new UserInputException($"cannot reach the cluster at {address.Value}: no gateway answered within {ConnectTimeout.TotalSeconds:0} s", ExitCodes.ClusterUnreachable);
+            throw new UserInputException($"cannot reach the cluster at {address.Display}: no gateway answered within {ConnectTimeout.TotalSeconds:0} s", ExitCodes.ClusterUnreachable);
         }
         catch (Exception e) when (e is not UserInputException and not OperationCanceledException)
         {
-            throw new UserInputException($"cannot reach the cluster at {address.Value}: {e.Message.Split('\n')[0]}", ExitCodes.ClusterUnreachable);
+            throw new UserInputException($"cannot reach the cluster at {address.Display}: {RedisConnection.Redacted(e.Message.Split('\n')[0])}", ExitCodes.ClusterUnreachable);
         }
     }
 
@@ -87,7 +88,7 @@ public sealed class ClusterSession : IAsyncDisposable
                 // anything else becomes that silo's client.
                 var gateway = await TryReadGatewayAsync(gatewayFile, cancellationToken);
                 if (gateway is not null && !(slots > 0 && gateway.Slots == 0 && DateTime.UtcNow < deadline))
-                    return await ConnectClientAsync(address with { Kind = ClusterKind.Gateway, Value = $"127.0.0.1:{gateway.GatewayPort}" }, cancellationToken);
+                    return await ConnectClientAsync(address with { Kind = ClusterKind.Gateway, Value = $"127.0.0.1:{gateway.GatewayPort}", Tls = null }, cancellationToken);
             }
             if (DateTime.UtcNow >= deadline)
                 throw new UserInputException($"another process holds {lockPath} but publishes no gateway; is it still starting?", ExitCodes.ClusterUnreachable);
@@ -142,6 +143,16 @@ public sealed class ClusterSession : IAsyncDisposable
 
     private static async Task<ClusterSession> ConnectClientAsync(ClusterAddress address, CancellationToken cancellationToken)
     {
+        ClusterCredentials? credentials;
+        try
+        {
+            credentials = address.Tls is { } tls ? ClusterCredentials.Load(tls, CertificateRole.Client) : null;
+        }
+        catch (CertificateFileException e)
+        {
+            throw new UserInputException(e.Message, ExitCodes.UsageError);
+        }
+        var refusals = new TlsRefusals();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Error);
         builder.UseOrleansClient(client =>
@@ -149,27 +160,48 @@ public sealed class ClusterSession : IAsyncDisposable
             client.Configure<ClusterOptions>(o => { o.ServiceId = address.ServiceId; o.ClusterId = address.ClusterId; });
             if (address.Kind == ClusterKind.Redis)
             {
-                var redis = ConfigurationOptions.Parse(address.Value);
-                redis.AbortOnConnectFail = false;
-                client.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                var redis = address.Redis();
+                client.UseRedisClustering(o => o.ConfigurationOptions = redis.Configuration());
             }
             else
             {
                 client.UseStaticClustering(address.GatewayEndPoint());
             }
+            if (credentials is not null) client.UseClusterTls(credentials, refusals);
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         });
         var host = builder.Build();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ConnectTimeout);
-        await host.StartAsync(timeout.Token);
+        string? refusal = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ConnectTimeout);
+            var start = host.StartAsync(timeout.Token);
+            // Orleans keeps retrying a gateway that refuses us until the timeout; a connect that is slow gets asked
+            // why, so a refused client hears it in seconds, and as a refusal rather than "unreachable".
+            while (await Task.WhenAny(start, Task.Delay(RefusalCheckInterval, cancellationToken)) != start)
+            {
+                refusal = await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, cancellationToken);
+                if (refusal is null) continue;
+                timeout.Cancel();
+                break;
+            }
+            await start;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            refusal ??= await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, cancellationToken);
+            host.Dispose();
+            if (refusal is not null) throw new UserInputException(refusal, ExitCodes.ClusterUnreachable);
+            throw;
+        }
         var store = address.Storage is { } s
             ? ArtifactStoreFactory.Create(s, address.Container)
             : ArtifactStoreFactory.Create(Path.Combine(Path.GetFullPath(address.DataDir), "artifacts"));
         return new ClusterSession(host, host.Services.GetRequiredService<IClusterClient>(), store, hostsSilo: false, null, null);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

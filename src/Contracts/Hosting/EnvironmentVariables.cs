@@ -20,6 +20,18 @@ public static class EnvironmentVariables
     public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
     public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
     public const string HttpPort = "ORCHESTRATOR_HTTP_PORT";
+    /// <summary>The silo's or client's certificate (PEM, or PKCS#12 .pfx/.p12): turns on mutual TLS.</summary>
+    public const string TlsCertificate = "ORCHESTRATOR_TLS_CERT";
+    /// <summary>The certificate's private key (PEM).</summary>
+    public const string TlsKey = "ORCHESTRATOR_TLS_KEY";
+    /// <summary>The cluster's CA certificate(s) (PEM): peers are admitted only when their chain ends at one of them.</summary>
+    public const string TlsAuthority = "ORCHESTRATOR_TLS_CA";
+    /// <summary>The password of a PKCS#12 certificate file, if it has one.</summary>
+    public const string TlsPkcs12Password = "ORCHESTRATOR_TLS_PASSWORD";
+    /// <summary>`true` lets a silo listen on a non-loopback address without TLS.</summary>
+    public const string Insecure = "ORCHESTRATOR_INSECURE";
+    /// <summary>Redis' password (`requirepass`/ACL), added to the `--cluster` connection (Kubernetes: from a Secret).</summary>
+    public const string RedisPassword = "ORCHESTRATOR_REDIS_PASSWORD";
     /// <summary>Seconds without a progress report before a running trial's worker counts as lost (default 30); fault tests shorten it.</summary>
     public const string HeartbeatTimeoutSeconds = "ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS";
 

@@ -6,6 +6,7 @@ using Orchestrator.Grains;
 using Orchestrator.Grains.Journal;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Silo.Persistence;
+using Orchestrator.Silo.Security;
 using Orchestrator.Silo.Telemetry;
 using Orchestrator.Silo.Training;
 using Orchestrator.Models.Sharing;
@@ -55,8 +56,11 @@ public static class SiloConfiguration
                 && double.TryParse(probe, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var probeSeconds) && probeSeconds > 0)
                 silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = TimeSpan.FromSeconds(Math.Clamp(probeSeconds / 2, 1, o.ProbeTimeout.TotalSeconds)));
 
-            var redis = ConfigurationOptions.Parse(options.RedisEndpoint);
-            redis.AbortOnConnectFail = false;
+            var redis = options.Redis.Configuration();
+            // Mutual TLS on every Orleans connection of a cluster: silo to silo and client to gateway. Embedded mode
+            // stays plaintext on loopback.
+            if (options.Tls is { } tls)
+                silo.UseClusterTls(ClusterCredentials.Load(tls, CertificateRole.Silo));
             if (clustering)
             {
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net;
 using Orchestrator.Contracts.Hosting;
+using Orchestrator.Silo.Security;
 
 namespace Orchestrator.Silo.Hosting;
 
@@ -40,6 +42,12 @@ public sealed record SiloHostOptions
     public string? SiloName { get; init; }
     /// <summary>The address other silos reach this one on (Kubernetes: the pod IP). Default: loopback.</summary>
     public string? AdvertisedAddress { get; init; }
+    /// <summary>Mutual TLS on silo-to-silo and gateway connections (cluster mode); null: plaintext.</summary>
+    public TlsFiles? Tls { get; init; }
+    /// <summary>Lets a silo listen on a non-loopback address without TLS.</summary>
+    public bool Insecure { get; init; }
+    /// <summary>Redis' password, when not in <see cref="Cluster"/>.</summary>
+    public string? RedisPassword { get; init; }
     /// <summary>How long shutdown waits for running trials to checkpoint and hand back.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
@@ -47,10 +55,17 @@ public sealed record SiloHostOptions
 
     public string ResolvedStorage => Storage ?? Path.Combine(DataDir, "artifacts");
 
-    /// <summary>`host:port` of the Redis server in cluster mode.</summary>
-    public string RedisEndpoint => IsCluster
-        ? Cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? Cluster["redis://".Length..].TrimEnd('/') : Cluster
+    /// <summary>The Redis server of cluster mode, with its password and TLS settings.</summary>
+    public RedisConnection Redis => IsCluster
+        ? RedisConnection.Parse(Cluster, RedisPassword, Tls?.Authority)
         : throw new InvalidOperationException("embedded mode has no Redis");
+
+    /// <summary>
+    /// True when the silo listens on every interface (it advertises an address other than loopback): then it must
+    /// speak TLS, or be told <see cref="Insecure"/>. Embedded mode always listens on loopback only.
+    /// </summary>
+    public bool ListensBeyondLoopback => IsCluster && AdvertisedAddress is { } address
+        && !(IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip));
 
     public static SiloHostOptions FromEnvironment(Func<string, string?>? read = null)
     {
@@ -79,14 +94,34 @@ public sealed record SiloHostOptions
             ClusterId = Get(EnvironmentVariables.ClusterId) ?? o.ClusterId,
             SiloName = Get(EnvironmentVariables.PodName) ?? o.SiloName,
             AdvertisedAddress = Get(EnvironmentVariables.PodIp) ?? o.AdvertisedAddress,
+            Tls = Tls(),
+            Insecure = Get(EnvironmentVariables.Insecure) is { } insecure && (insecure == "1" || insecure.Equals("true", StringComparison.OrdinalIgnoreCase)),
+            RedisPassword = Get(EnvironmentVariables.RedisPassword),
         };
+
+        TlsFiles? Tls()
+        {
+            try { return TlsFiles.FromEnvironment(read); }
+            catch (CertificateFileException e) { throw new SiloHostOptionsException(e.Message); }
+        }
     }
 
     /// <summary>Checks values a user typed; throws <see cref="SiloHostOptionsException"/> naming the value and what is allowed.</summary>
     public SiloHostOptions Validated()
     {
-        if (IsCluster && !System.Text.RegularExpressions.Regex.IsMatch(RedisEndpoint, @"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"))
-            throw new SiloHostOptionsException($"--cluster '{Cluster}' is not valid: use 'localhost' or 'redis://HOST:PORT'");
+        if (IsCluster && RedisConnection.Problem(Cluster) is { } redisProblem)
+            throw new SiloHostOptionsException(redisProblem);
+        if (AdvertisedAddress is { } advertised && !IPAddress.TryParse(advertised, out _))
+            throw new SiloHostOptionsException($"--address '{advertised}' is not an IP address");
+        if (ListensBeyondLoopback && Tls is null && !Insecure)
+            throw new SiloHostOptionsException(
+                $"refusing to listen on {AdvertisedAddress} without TLS: anyone who reaches it could join the cluster or submit sweeps. " +
+                $"Pass {TlsFiles.Usage}, or --insecure ({EnvironmentVariables.Insecure}=true) to accept plaintext");
+        if (IsCluster && Tls is { } tls)
+        {
+            try { ClusterCredentials.Load(tls, CertificateRole.Silo).Dispose(); }
+            catch (CertificateFileException e) { throw new SiloHostOptionsException(e.Message); }
+        }
         if (Slots is < 0 or > 64) throw new SiloHostOptionsException($"--slots {Slots} is not valid: use 0 to 64");
         if (!System.Text.RegularExpressions.Regex.IsMatch(Device, @"^(cpu|cuda(:\d+)?)$"))
             throw new SiloHostOptionsException($"--device '{Device}' is not valid: use cpu or cuda:N");

@@ -8,7 +8,8 @@ namespace Orchestrator.Client.Commands.Cluster;
 /// <summary>
 /// `silo`: runs a silo host in the foreground, exactly as the container's entrypoint does (same code, same
 /// environment variables); options given here override the environment. `--cluster`, `--storage` and `--data-dir`
-/// are the CLI's shared connection options (declared once, on the root command).
+/// are the CLI's shared connection options (declared once, on the root command), and so are `--tls-cert`,
+/// `--tls-key` and `--tls-ca`, which turn on mutual TLS for a cluster silo (embedded mode stays plaintext on loopback).
 /// </summary>
 public sealed class SiloCommand : OrchestratorCommand
 {
@@ -18,12 +19,14 @@ public sealed class SiloCommand : OrchestratorCommand
     private static readonly Option<int?> GatewayPortOption = new("--gateway-port") { Description = "Env: ORCHESTRATOR_GATEWAY_PORT (default 30000)." };
     private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health, metrics and the web dashboard; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
     private static readonly Option<string?> NameOption = new("--name") { Description = "Silo name. Env: POD_NAME." };
+    private static readonly Option<string?> AddressOption = new("--address") { Description = "The IP other silos reach this one on; the silo then listens on every interface, which needs TLS (or --insecure). Env: POD_IP (default: loopback only)." };
+    private static readonly Option<bool> InsecureOption = new("--insecure") { Description = "Allow listening beyond loopback without TLS. Env: ORCHESTRATOR_INSECURE." };
     private static readonly Option<bool> DashboardOption = new("--dashboard") { Description = "Also serve the Orleans dashboard (grain statistics) at /dashboard. Env: ORCHESTRATOR_DASHBOARD." };
     private static readonly Option<string?> DashboardTokenOption = new("--dashboard-token") { Description = "Bearer token that allows pause/resume/cancel from the web dashboard at / (default: read-only). Env: ORCHESTRATOR_DASHBOARD_TOKEN." };
 
     public SiloCommand() : base("silo", "Run a silo host (the container entrypoint uses the same code); stops gracefully on Ctrl+C / SIGTERM.")
     {
-        foreach (var option in new Option[] { SlotsOption, DeviceOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, DashboardOption, DashboardTokenOption })
+        foreach (var option in new Option[] { SlotsOption, DeviceOption, SiloPortOption, GatewayPortOption, HttpPortOption, NameOption, AddressOption, InsecureOption, DashboardOption, DashboardTokenOption })
             Options.Add(option);
     }
 
@@ -46,6 +49,9 @@ public sealed class SiloCommand : OrchestratorCommand
                 SiloName = parseResult.GetValue(NameOption) ?? env.SiloName,
                 Dashboard = parseResult.GetValue(DashboardOption) || env.Dashboard,
                 DashboardToken = parseResult.GetValue(DashboardTokenOption) ?? env.DashboardToken,
+                AdvertisedAddress = parseResult.GetValue(AddressOption) ?? env.AdvertisedAddress,
+                Insecure = parseResult.GetValue(InsecureOption) || env.Insecure,
+                Tls = ConnectionOptions.ResolveTls(parseResult),
             };
             options = options.Validated();
         }
@@ -53,7 +59,15 @@ public sealed class SiloCommand : OrchestratorCommand
         {
             throw new UserInputException(e.Message, ExitCodes.UsageError);
         }
-        var app = SiloHost.Build(options, logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
+        Microsoft.AspNetCore.Builder.WebApplication app;
+        try
+        {
+            app = await SiloHost.BuildAsync(options, logLevel: Microsoft.Extensions.Logging.LogLevel.Information);
+        }
+        catch (ClusterAccessException e)
+        {
+            throw new UserInputException(e.Message, ExitCodes.ClusterUnreachable);
+        }
         await app.StartAsync(CancellationToken.None);
         using var stop = cancellationToken.Register(() => app.Lifetime.StopApplication());
         await app.WaitForShutdownAsync(CancellationToken.None);

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Silo.Security;
+using Orleans.Messaging;
+
+namespace Orchestrator.Client.Connection;
+
+/// <summary>
+/// While a connect is slow, or after it failed: was the client refused, rather than the cluster unreachable? Redis may want a password,
+/// the gateway's certificate may come from another CA than <c>--tls-ca</c>, or the gateway may speak TLS to a client
+/// without a certificate (found by a TLS handshake of our own: a gateway that presents a certificate speaks TLS).
+/// Null when nothing points at a refusal.
+/// </summary>
+internal static class ConnectionRefusal
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    public static async Task<string?> ExplainAsync(IServiceProvider services, ClusterAddress address, ClusterCredentials? credentials, TlsRefusals refusals,
+        CancellationToken cancellationToken)
+    {
+        if (address.Kind == ClusterKind.Redis && await address.Redis().CredentialProblemAsync(ProbeTimeout) is { } redisProblem)
+            return redisProblem;
+        if (refusals.Last is { } refused)
+            return $"the cluster's gateway is not one this client trusts ({refused}): is {TlsFiles.AuthorityOption} the cluster's CA?";
+
+        foreach (var gateway in await GatewaysAsync(services, address))
+        {
+            var handshake = await HandshakeAsync(gateway, credentials, cancellationToken);
+            if (handshake == Handshake.NotTls || (handshake == Handshake.Admitted && credentials is not null)) continue;
+            return credentials is null
+                ? $"the cluster requires a client certificate: pass {TlsFiles.Usage}"
+                : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (issued by '{credentials.Certificate.Issuer}'): " +
+                  "it admits only certificates issued by its own CA";
+        }
+        return null;
+    }
+
+    private static async Task<IReadOnlyList<IPEndPoint>> GatewaysAsync(IServiceProvider services, ClusterAddress address)
+    {
+        if (address.Kind == ClusterKind.Gateway) return [address.GatewayEndPoint()];
+        try
+        {
+            var provider = services.GetRequiredService<IGatewayListProvider>();
+            await provider.InitializeGatewayListProvider().WaitAsync(ProbeTimeout);
+            var gateways = await provider.GetGateways().WaitAsync(ProbeTimeout);
+            return gateways.Select(g => IPAddress.TryParse(g.Host, out var ip) ? new IPEndPoint(ip, g.Port) : null).OfType<IPEndPoint>().Take(3).ToList();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return [];
+        }
+    }
+
+    private enum Handshake { NotTls, Admitted, Refused }
+
+    /// <summary>
+    /// A TLS handshake of our own, with the client's certificate if it has one. A gateway that presents no
+    /// certificate does not speak TLS. One that presents one and then aborts (TLS 1.2: in the handshake; TLS 1.3: with
+    /// an alert right after it) refused us; one that waits for the Orleans preamble admitted us.
+    /// </summary>
+    private static async Task<Handshake> HandshakeAsync(IPEndPoint endpoint, ClusterCredentials? credentials, CancellationToken cancellationToken)
+    {
+        var presented = false;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ProbeTimeout);
+        try
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(endpoint, timeout.Token);
+            await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = endpoint.Address.ToString(),
+                ClientCertificates = credentials is null ? null : [credentials.Certificate],
+                // Whether a certificate comes is all this asks; nothing is sent over this connection.
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => presented |= certificate is not null,
+            }, timeout.Token);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                return await tls.ReadAsync(new byte[1], wait.Token) > 0 ? Handshake.Admitted : Handshake.Refused;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Handshake.Admitted;
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+        {
+            return presented && e is not SocketException and not OperationCanceledException ? Handshake.Refused : Handshake.NotTls;
+        }
+    }
+}

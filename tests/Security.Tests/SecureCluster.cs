@@ -1,0 +1,43 @@
+using Orchestrator.TestServers;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Security.Tests;
+
+/// <summary>
+/// One cluster for the tests of <see cref="SecureClusterTests"/>: redis-server with `requirepass`, Azurite, and two
+/// silos that speak mutual TLS with certificates of a CA made for the run; secrets reach every process through
+/// environment variables. Output goes to whichever test is running.
+/// </summary>
+public sealed class SecureCluster : IAsyncLifetime
+{
+    public const string RedisPassword = "redis-pw-7f3a9c";
+
+    public ForwardingOutput Output { get; } = new();
+
+    public FaultCluster Cluster { get; private set; } = null!;
+
+    /// <summary>Certificates of another CA with the very same names: what an outsider could make.</summary>
+    public NewClusterCertificates Foreign { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await FaultCluster.StartAsync(Output, silos: 2, tls: true, redisPassword: RedisPassword);
+        Foreign = NewClusterCertificates.Create(Path.Combine(Cluster.Root, "foreign"), TimeSpan.FromDays(1));
+    }
+
+    public async Task DisposeAsync()
+    {
+        Output.Current = null; // no test is running any more: xunit refuses output now
+        await Cluster.DisposeAsync();
+    }
+}
+
+/// <summary>Test output for a fixture shared by several tests: each test points it at its own output.</summary>
+public sealed class ForwardingOutput : ITestOutputHelper
+{
+    public ITestOutputHelper? Current { get; set; }
+
+    public void WriteLine(string message) => Current?.WriteLine(message);
+
+    public void WriteLine(string format, params object[] args) => Current?.WriteLine(format, args);
+}
