@@ -181,7 +181,7 @@ public sealed class ClusterSession : IAsyncDisposable
             // why, so a refused client hears it in seconds, and as a refusal rather than "unreachable".
             while (await Task.WhenAny(start, Task.Delay(RefusalCheckInterval, cancellationToken)) != start)
             {
-                refusal = await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, cancellationToken);
+                refusal = await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, connectFailed: false, cancellationToken);
                 if (refusal is null) continue;
                 timeout.Cancel();
                 break;
@@ -190,7 +190,7 @@ public sealed class ClusterSession : IAsyncDisposable
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            refusal ??= await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, cancellationToken);
+            refusal ??= await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, connectFailed: true, cancellationToken);
             host.Dispose();
             if (refusal is not null) throw new UserInputException(refusal, ExitCodes.ClusterUnreachable);
             throw;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Silo.Security;
 using Orleans.Messaging;
@@ -17,8 +18,12 @@ internal static class ConnectionRefusal
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
+    /// <param name="connectFailed">
+    /// False while the client's own connect is only slow: then a probe that saw our certificate turned away is not
+    /// taken as the answer (a loaded gateway can drop a probe too), only refusals that are certain are.
+    /// </param>
     public static async Task<string?> ExplainAsync(IServiceProvider services, ClusterAddress address, ClusterCredentials? credentials, TlsRefusals refusals,
-        CancellationToken cancellationToken)
+        bool connectFailed, CancellationToken cancellationToken)
     {
         if (address.Kind == ClusterKind.Redis && await address.Redis().CredentialProblemAsync(ProbeTimeout) is { } redisProblem)
             return redisProblem;
@@ -27,8 +32,12 @@ internal static class ConnectionRefusal
 
         foreach (var gateway in await GatewaysAsync(services, address))
         {
-            var handshake = await HandshakeAsync(gateway, credentials, cancellationToken);
+            var (handshake, untrusted) = await HandshakeAsync(gateway, credentials, cancellationToken);
+            // Decided by this probe, not by whichever of the client's own connection attempts failed first.
+            if (untrusted is not null)
+                return $"the cluster's gateway is not one this client trusts ({untrusted}): is {TlsFiles.AuthorityOption} the cluster's CA?";
             if (handshake == Handshake.NotTls || (handshake == Handshake.Admitted && credentials is not null)) continue;
+            if (credentials is not null && !connectFailed) continue;
             return credentials is null
                 ? $"the cluster requires a client certificate: pass {TlsFiles.Usage}"
                 : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (issued by '{credentials.Certificate.Issuer}'): " +
@@ -60,9 +69,11 @@ internal static class ConnectionRefusal
     /// certificate does not speak TLS. One that presents one and then aborts (TLS 1.2: in the handshake; TLS 1.3: with
     /// an alert right after it) refused us; one that waits for the Orleans preamble admitted us.
     /// </summary>
-    private static async Task<Handshake> HandshakeAsync(IPEndPoint endpoint, ClusterCredentials? credentials, CancellationToken cancellationToken)
+    /// <returns>What the gateway did, and why this client's CA does not vouch for the gateway's certificate (null when it does, or without credentials).</returns>
+    private static async Task<(Handshake Outcome, string? Untrusted)> HandshakeAsync(IPEndPoint endpoint, ClusterCredentials? credentials, CancellationToken cancellationToken)
     {
         var presented = false;
+        string? untrusted = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(ProbeTimeout);
         try
@@ -75,22 +86,27 @@ internal static class ConnectionRefusal
                 TargetHost = endpoint.Address.ToString(),
                 ClientCertificates = credentials is null ? null : [credentials.Certificate],
                 // Whether a certificate comes is all this asks; nothing is sent over this connection.
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => presented |= certificate is not null,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    if (certificate is X509Certificate2 gateway && credentials is not null)
+                        untrusted ??= credentials.Problem(gateway, CertificateRole.Silo);
+                    return presented |= certificate is not null;
+                },
             }, timeout.Token);
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             wait.CancelAfter(TimeSpan.FromSeconds(1));
             try
             {
-                return await tls.ReadAsync(new byte[1], wait.Token) > 0 ? Handshake.Admitted : Handshake.Refused;
+                return (await tls.ReadAsync(new byte[1], wait.Token) > 0 ? Handshake.Admitted : Handshake.Refused, untrusted);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Handshake.Admitted;
+                return (Handshake.Admitted, untrusted);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
-            return presented && e is not SocketException and not OperationCanceledException ? Handshake.Refused : Handshake.NotTls;
+            return (presented && e is not SocketException and not OperationCanceledException ? Handshake.Refused : Handshake.NotTls, untrusted);
         }
     }
 }
