@@ -3,15 +3,60 @@ using System.Net.Sockets;
 
 namespace Orchestrator.TestServers;
 
-/// <summary>A loopback TCP port that was free a moment ago: the OS picks it when binding port 0.</summary>
+/// <summary>
+/// A TCP port that was free a moment ago, for a server a test starts. Drawn at random below the kernel's ephemeral
+/// range: a port from inside it (what binding port 0 gives) can be taken by any outgoing connection's local end before
+/// the server binds it — seen as a TLS silo failing to bind its HTTP port on 0.0.0.0 while other suites ran. A port is
+/// free when it binds on every interface, and is handed out once per process.
+/// </summary>
 public static class FreePort
 {
+    private static readonly HashSet<int> Given = [];
+    private static readonly Lock Gate = new();
+    private static readonly (int Low, int High) Range = BelowEphemeral();
+
     public static int Next()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        lock (Gate)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = Random.Shared.Next(Range.Low, Range.High);
+                if (Given.Contains(port) || !Bindable(port)) continue;
+                Given.Add(port);
+                return port;
+            }
+        }
+        throw new InvalidOperationException($"no free TCP port in {Range.Low}–{Range.High - 1}");
+    }
+
+    private static bool Bindable(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Any, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The 12,000 ports below the first ephemeral one (Linux: /proc/sys/net/ipv4/ip_local_port_range; 32768 by default).</summary>
+    private static (int Low, int High) BelowEphemeral()
+    {
+        var first = 32768;
+        try
+        {
+            var text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            if (text.Length > 0 && int.TryParse(text[0], out var parsed) && parsed > 4096) first = parsed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return (Math.Max(1024, first - 12_000), first);
     }
 }
