@@ -80,6 +80,10 @@ public sealed record CanonicalSpec(string Json, string Hash)
             ["parameters"] = Parameters(spec),
             ["early_terminate"] = EarlyTerminate(spec.EarlyTerminate),
         };
+        // Baseline values only when there are some, so a sweep without them keeps its hash.
+        if (spec.BaselineParameters.Count > 0)
+            root["baseline_parameters"] = new JsonObject(spec.BaselineParameters.OrderBy(b => b.Key).Select(b => new KeyValuePair<string, JsonNode?>(
+                Lower(b.Key), new JsonObject(b.Value.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value.DeepClone()))))));
         // Further objectives only when there are some, so a one-metric sweep keeps its hash.
         if (spec.Objectives.Count > 1)
             root["metrics"] = new JsonArray([.. spec.Objectives.Select(o => (JsonNode)new JsonObject { ["name"] = o.Name, ["goal"] = Lower(o.Goal) })]);

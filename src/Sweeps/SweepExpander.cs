@@ -61,16 +61,31 @@ public static class SweepExpander
         }
         if (spec.Baselines.Contains(BaselineKind.Full))
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly).ToList());
+                AddTrial(AdapterModes.Full, WithBaselineValues(spec, BaselineKind.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly)));
         if (spec.Baselines.Contains(BaselineKind.Base))
         {
             // A frozen encoder still trains its classification head (a linear probe), so it trains like the others;
             // any other frozen base only evaluates, once per repeat.
             var probeTrains = MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset) == TaskKind.TextClassification;
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Base, combo.Where(kv => kv.Key == "seed" || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly)).ToList());
+                AddTrial(AdapterModes.Base, WithBaselineValues(spec, BaselineKind.Base,
+                    combo.Where(kv => kv.Key == "seed" || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly))));
         }
         return trials;
+    }
+
+    /// <summary>A baseline's parameters: the swept ones, with the values the sweep gives that baseline in their place (or added after them).</summary>
+    private static List<KeyValuePair<string, JsonNode>> WithBaselineValues(SweepSpec spec, BaselineKind kind, IEnumerable<KeyValuePair<string, JsonNode>> swept)
+    {
+        var values = swept.ToList();
+        if (!spec.BaselineParameters.TryGetValue(kind, out var given)) return values;
+        foreach (var (key, value) in given)
+        {
+            var at = values.FindIndex(kv => kv.Key == key);
+            if (at >= 0) values[at] = new(key, value.DeepClone());
+            else values.Add(new(key, value.DeepClone()));
+        }
+        return values;
     }
 
     /// <summary>

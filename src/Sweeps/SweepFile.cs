@@ -152,7 +152,7 @@ internal sealed partial class SweepReader(string file)
                 + $"give run_cap (at most {SweepFile.MaxRunCap}) to choose, and raise it later to add trials");
         int parallel = keys.TryGetValue("parallel", out var pa) ? (int)(Int(pa, "parallel", 1, SweepFile.MaxParallel) ?? 1) : 1;
         int maxFailures = keys.TryGetValue("max_failures", out var mf) ? (int)(Int(mf, "max_failures", 0, SweepFile.MaxMaxFailures) ?? 2) : 2;
-        var baselines = keys.TryGetValue("baselines", out var b) ? Baselines(b) : [];
+        var (baselines, baselineParameters) = keys.TryGetValue("baselines", out var b) ? Baselines(b, task?.Model) : ([], new());
         _baselines = b;
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
@@ -164,7 +164,7 @@ internal sealed partial class SweepReader(string file)
             Name = name, DisplayName = displayName, Description = description, Seed = seed, Task = task, Metric = objectives[0],
             Objectives = objectives, Method = method,
             RunCap = (int)(runCap ?? (method == SweepMethod.Grid ? SweepFile.MaxRunCap : SweepFile.DefaultRunCap)), Parallel = parallel,
-            MaxFailures = maxFailures, Baselines = baselines, Parameters = parameters, EarlyTerminate = early,
+            MaxFailures = maxFailures, Baselines = baselines, BaselineParameters = baselineParameters, Parameters = parameters, EarlyTerminate = early,
         };
         CheckTrials(spec, top);
         return Problems.Count > 0 ? null : spec;
@@ -371,10 +371,29 @@ internal sealed partial class SweepReader(string file)
         return name is null || goal is null ? null : new MetricSpec(name, goal.Value);
     }
 
-    private IReadOnlyList<BaselineKind> Baselines(YNode node)
+    /// <summary>
+    /// `baselines: [full, base]`, or a mapping that also gives a baseline its own values of non-LoRA options:
+    /// `baselines: { full: { lr: 5.0e-5 }, base: { lr: 1.0e-2 } }` (`full:` alone for none).
+    /// </summary>
+    private (IReadOnlyList<BaselineKind>, Dictionary<BaselineKind, IReadOnlyList<KeyValuePair<string, JsonNode>>>) Baselines(YNode node, string? model)
     {
-        if (node is YScalar { IsNull: true }) return [];
-        if (node is not YSequence seq) { Add(node, $"baselines must be a list of full and/or base, got {Describe(node)}"); return []; }
+        var values = new Dictionary<BaselineKind, IReadOnlyList<KeyValuePair<string, JsonNode>>>();
+        if (node is YScalar { IsNull: true }) return ([], values);
+        if (node is YMapping map)
+        {
+            var kinds = new List<BaselineKind>();
+            foreach (var (keyNode, valueNode) in map.Entries)
+            {
+                var text = keyNode is YScalar k && !k.IsNull ? k.Value : null;
+                BaselineKind? kind = text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
+                if (kind is null) { Add(keyNode, $"baseline must be full or base, got {(text is null ? Describe(keyNode) : $"'{YamlTree.Truncate(text)}'")}"); continue; }
+                if (kinds.Contains(kind.Value)) { Add(keyNode, $"baseline '{text}' is given twice"); continue; }
+                kinds.Add(kind.Value);
+                if (BaselineValues(text!, valueNode, model) is { Count: > 0 } given) values[kind.Value] = given;
+            }
+            return (kinds, values);
+        }
+        if (node is not YSequence seq) { Add(node, $"baselines must be a list of full and/or base, or a mapping of them to their own values, got {Describe(node)}"); return ([], values); }
         var result = new List<BaselineKind>();
         foreach (var item in seq.Items)
         {
@@ -384,6 +403,37 @@ internal sealed partial class SweepReader(string file)
             if (kind is null) Add(item, $"baseline must be full or base, got '{YamlTree.Truncate(text)}'");
             else if (result.Contains(kind.Value)) Add(item, $"baseline '{text}' is listed twice");
             else result.Add(kind.Value);
+        }
+        return (result, values);
+    }
+
+    /// <summary>One baseline's own values: plain values of options that are not LoRA's (a baseline has no adapter).</summary>
+    private List<KeyValuePair<string, JsonNode>> BaselineValues(string baseline, YNode node, string? model)
+    {
+        var result = new List<KeyValuePair<string, JsonNode>>();
+        if (node is YScalar { IsNull: true }) return result;
+        if (node is not YMapping map) { Add(node, $"baseline {baseline} takes a mapping of trainer options to values (for example {{ lr: 5.0e-5 }}), got {Describe(node)}"); return result; }
+        foreach (var (keyNode, valueNode) in map.Entries)
+        {
+            if (keyNode is not YScalar key || key.IsNull) { Add(keyNode, $"option names must be plain text, got {Describe(keyNode)}"); continue; }
+            var name = TrainingOptions.Aliases.TryGetValue(key.Value, out var alias) ? alias : key.Value;
+            if (!TrainerParameters.All.TryGetValue(name, out var option))
+            {
+                Add(key, Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", $"unknown option in baseline {baseline}"));
+                continue;
+            }
+            if (TrainerParameters.TaskKeys.Contains(name) || option.LoraOnly)
+            {
+                Add(key, $"baseline {baseline} trains no adapter, so {name} cannot be set for it; its options are the non-LoRA ones (lr, weight_decay, schedule, warmup_steps, batch_size, epochs, ...)");
+                continue;
+            }
+            if (result.Any(kv => kv.Key == name)) { Add(key, $"option '{YamlTree.Truncate(key.Value)}' is given twice in baseline {baseline}"); continue; }
+            if (valueNode is YMapping or YSequence && option.Kind is not (OptionKind.StringList or OptionKind.IntList or OptionKind.IntMap or OptionKind.NumberMap))
+            {
+                Add(valueNode, $"baseline {baseline}: {name} takes one value (a baseline is one trial per swept combination), got {Describe(valueNode)}");
+                continue;
+            }
+            if (Value(option, valueNode, model) is { } value) result.Add(new(name, value));
         }
         return result;
     }

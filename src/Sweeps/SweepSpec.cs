@@ -25,6 +25,12 @@ public sealed record SweepSpec
     /// <summary>Retries per trial before it is marked failed.</summary>
     public int MaxFailures { get; init; } = 2;
     public IReadOnlyList<BaselineKind> Baselines { get; init; } = [];
+    /// <summary>
+    /// Values a baseline trains with instead of the swept ones (`baselines: { full: { lr: 5e-5 } }`): full fine-tuning
+    /// and a linear probe want other learning rates than an adapter. Empty for the list form.
+    /// </summary>
+    public IReadOnlyDictionary<BaselineKind, IReadOnlyList<KeyValuePair<string, JsonNode>>> BaselineParameters { get; init; } =
+        new Dictionary<BaselineKind, IReadOnlyList<KeyValuePair<string, JsonNode>>>();
     /// <summary>Parameters in file order (grid order: the first varies slowest).</summary>
     public IReadOnlyList<KeyValuePair<string, ParameterSpec>> Parameters { get; init; } = [];
     public EarlyTerminationSpec? EarlyTerminate { get; init; }

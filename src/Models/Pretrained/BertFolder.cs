@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Models.Onnx;
+using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Named;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 
@@ -18,6 +20,8 @@ public static class BertFolder
     public const string VocabFile = "vocab.txt";
     public const string TokenizerConfigFile = "tokenizer_config.json";
     public const string LicenseFile = "LICENSE";
+    public const string ModulesFile = "modules.json";
+    public const string PoolingFile = EncoderPoolings.SentenceTransformersFile;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -36,7 +40,24 @@ public static class BertFolder
         File.WriteAllBytes(Path.Combine(folder, VocabFile), Encoding.UTF8.GetBytes(NormaliseLineEnds(Encoding.UTF8.GetString(vocab))));
         File.WriteAllText(Path.Combine(folder, TokenizerConfigFile), TokenizerConfig(model, config).ToJsonString(Indented) + "\n");
         File.WriteAllText(Path.Combine(folder, LicenseFile), License(model));
+        WritePooling(folder, model, (int)config["hidden_size"]!.GetValue<long>());
         return config;
+    }
+
+    /// <summary>
+    /// sentence-transformers' <c>modules.json</c> and <c>1_Pooling/config.json</c>: how the model was trained to
+    /// summarise a text (mean tokens for all-MiniLM-L6-v2, [CLS] for arctic-embed), which the classifier then reads.
+    /// </summary>
+    private static void WritePooling(string folder, PretrainedModel model, int hiddenSize)
+    {
+        var pooling = NamedEncoders.Find(model.Name)?.Config.Pooling ?? EncoderPooling.Cls;
+        var path = Path.Combine(folder, PoolingFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, EncoderPoolings.SentenceTransformersConfig(pooling, hiddenSize));
+        var modules = new JsonArray(
+            new JsonObject { ["idx"] = 0, ["name"] = "0", ["path"] = "", ["type"] = "sentence_transformers.models.Transformer" },
+            new JsonObject { ["idx"] = 1, ["name"] = "1", ["path"] = "1_Pooling", ["type"] = "sentence_transformers.models.Pooling" });
+        File.WriteAllText(Path.Combine(folder, ModulesFile), modules.ToJsonString(Indented) + "\n");
     }
 
     /// <summary>CRLF or CR line ends become LF; the file ends with exactly one LF.</summary>

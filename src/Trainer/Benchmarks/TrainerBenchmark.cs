@@ -99,7 +99,8 @@ public static class TrainerBenchmark
         };
         if (setup.SequenceLength > 0)
             // Enough rows for the bare loop's cycle of batches; evaluation (after the timed steps) on one batch.
-            named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize };
+            // [CLS] through BERT's pooler, as the PyTorch reference computes it, whatever the encoder's own pooling.
+            named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize, Pooling = EncoderPoolings.Cls };
         var config = NamedResourceResolution.Resolve(named, resources, CancellationToken.None);
         try
         {
@@ -129,7 +130,7 @@ public static class TrainerBenchmark
     /// <summary>A built-in model, or a Hugging Face encoder folder with a head for the dataset's classes.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(TrainingConfig config, ITrainingDataset data) =>
         EncoderConfig.IsEncoderFolder(config.Model)
-            ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed)
+            ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed, EncoderPoolings.Parse(config.Pooling))
             : ModelCatalog.Create(config.Model, config.Seed);
 
     private static double Trainer(TrainingConfig config, ITrainingDataset data, int steps)

@@ -74,6 +74,8 @@ public sealed record TrainingConfig
     [JsonPropertyName("max_train_samples")] public int MaxTrainSamples { get; init; }
     /// <summary>Labelled text: at most this many validation and test examples each (fixed random subsets); 0 means all.</summary>
     [JsonPropertyName("max_eval_samples")] public int MaxEvalSamples { get; init; }
+    /// <summary>An encoder's head input: `cls` or `mean`; null means the model's own (<see cref="Models.HuggingFace.EncoderConfig.Pooling"/>). Left out of the JSON when null, so configs written before it keep their bytes.</summary>
+    [JsonPropertyName("pooling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Pooling { get; init; }
 }
 
 public static class AdapterModes

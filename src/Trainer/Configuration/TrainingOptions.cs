@@ -213,6 +213,7 @@ public static partial class TrainingOptions
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
         new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
+        new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = EncoderPoolings.Values },
     ];
 
     /// <summary>
@@ -282,19 +283,12 @@ public static partial class TrainingOptions
             && MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task != TaskKind.TextClassification)
             problems.Add(new(config.MaxTrainSamples > 0 ? "max_train_samples" : "max_eval_samples",
                 $"max_train_samples and max_eval_samples subset labelled text for an encoder; dataset '{config.Dataset}' with model '{config.Model}' is {task}"));
-        if (EncoderOf(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
+        if (config.Pooling is not null && MetricNames.TaskOf(config.Model, config.Dataset) is { } kind && kind != TaskKind.TextClassification)
+            problems.Add(new("pooling", $"pooling chooses an encoder's classification head; model '{config.Model}' with dataset '{config.Dataset}' is {kind}"));
+        if (EncoderConfig.Of(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
         return problems;
-    }
-
-    /// <summary>The encoder a named model or a Hugging Face encoder folder is, or null (other models, or a folder not on this machine).</summary>
-    private static EncoderConfig? EncoderOf(string model)
-    {
-        if (NamedEncoders.Find(model) is { } named) return named.Config;
-        if (!EncoderConfig.IsEncoderFolder(model)) return null;
-        try { return EncoderConfig.Load(Path.Combine(model, EncoderConfig.FileName)); }
-        catch (Exception e) when (e is IOException or JsonException or InvalidDataException or UnauthorizedAccessException) { return null; }
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)

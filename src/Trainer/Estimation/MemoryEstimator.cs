@@ -94,9 +94,7 @@ public static class MemoryEstimator
     public static MemoryEstimate Estimate(TrainingConfig config, string dtype = Fp32)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (NamedEncoders.Find(config.Model) is { } named) return EstimateEncoder(config, named.Config, dtype);
-        if (EncoderConfig.IsEncoderFolder(config.Model))
-            return EstimateEncoder(config, EncoderConfig.Load(Path.Combine(config.Model, EncoderConfig.FileName)), dtype);
+        if (EncoderConfig.Of(config.Model, config.Pooling) is { } encoder) return EstimateEncoder(config, encoder, dtype);
         using var model = ModelCatalog.Create(config.Model, config.Seed);
         long total, trainable;
         if (config.Adapter == AdapterModes.Lora)

@@ -37,10 +37,8 @@ public sealed record ParameterReport(
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
-        if (NamedEncoders.Find(model) is { } named)
-            return ForEncoder(named.Name, named.Config, rank, targets, bias);
-        if (EncoderConfig.IsEncoderFolder(model))
-            return ForEncoder(model, EncoderConfig.Load(Path.Combine(model, EncoderConfig.FileName)), rank, targets, bias);
+        if (EncoderConfig.Of(model) is { } encoder)
+            return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias);
         var isBareLayer = LinearModel.ParseName(model) is not null;
         IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModel.ModulePath]
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []

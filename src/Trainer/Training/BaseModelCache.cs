@@ -98,8 +98,9 @@ public static class BaseModelCache
     /// Builds the base of a built-in model: pretrained (cached), loaded from a safetensors checkpoint, or freshly
     /// initialised from <paramref name="initSeed"/>. The model is on the CPU, in training mode, all weights trainable.
     /// </summary>
+    /// <param name="pooling">An encoder's classification pooling, overriding the folder's own (null: the folder's).</param>
     public static BaseModel Get(string model, string datasetName, ITrainingDataset data, BaseModelSpec spec, string cacheDirectory,
-        long initSeed, CancellationToken cancellationToken = default)
+        long initSeed, CancellationToken cancellationToken = default, EncoderPooling? pooling = null)
     {
         var vocabSize = data.Task == TaskKind.CausalLm ? (int)data.Classes : LlamaConfig.ByteVocabSize;
         var hash = Hash(model, datasetName, spec, vocabSize);
@@ -110,7 +111,7 @@ public static class BaseModelCache
             // An encoder classifies: its head has the dataset's classes, drawn from the trial's seed when the checkpoint has none.
             if (data.Task != TaskKind.TextClassification)
                 throw new ArgumentException($"encoder '{huggingFaceFolder}' classifies labelled text (.jsonl, .csv or a folder of splits), not '{datasetName}'");
-            return new BaseModel(EncoderClassifier.FromPretrained(huggingFaceFolder, (int)data.Classes, initSeed), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
+            return new BaseModel(EncoderClassifier.FromPretrained(huggingFaceFolder, (int)data.Classes, initSeed, pooling), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
         }
         if (huggingFaceFolder is not null)
             return new BaseModel(LlamaModel.FromPretrained(huggingFaceFolder), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);

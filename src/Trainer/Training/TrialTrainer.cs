@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Named;
 using Orchestrator.Trainer.Peft;
 using Orchestrator.Trainer.Safetensors;
@@ -62,7 +63,9 @@ public static class TrialTrainer
         var resolved = NamedResourceResolution.Resolve(config, request.Resources, cancellationToken);
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
-        var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken);
+        // A named encoder's pooling is known by name (a folder converted before its pooling file was written has none).
+        var pooling = EncoderPoolings.Parse(config.Pooling) ?? named?.Config.Pooling;
+        var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken, pooling);
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
 

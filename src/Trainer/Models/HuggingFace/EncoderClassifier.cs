@@ -10,7 +10,9 @@ namespace Orchestrator.Trainer.Models.HuggingFace;
 /// <c>DistilBertForSequenceClassification</c> (<c>pre_classifier</c> + ReLU, dropout, <c>classifier</c> on the first
 /// token) and <c>RobertaForSequenceClassification</c> (<c>classifier.dense</c> + tanh, <c>classifier.out_proj</c> on
 /// &lt;s&gt;), as one module with Hugging Face's names (<c>bert.encoder.layer.0.attention.self.query</c>,
-/// <c>distilbert.transformer.layer.0.attention.q_lin</c>, …).
+/// <c>distilbert.transformer.layer.0.attention.q_lin</c>, …). With <see cref="EncoderPooling.Mean"/> (a
+/// sentence-transformers model's own pooling) the masked mean of the last hidden states takes the first token's
+/// place, and BERT has no pooler: the head is dropout + <c>classifier</c> on the mean, as a SetFit-style head.
 /// </summary>
 /// <remarks>
 /// Input: [B, 2, T] int64, token ids then attention mask (1 = token, 0 = padding), as the text-classification
@@ -46,7 +48,7 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
         switch (config.Family)
         {
             case EncoderFamily.Bert:
-                bert = new BertBackbone(config, addPooler: true);
+                bert = new BertBackbone(config, addPooler: config.HasPooler);
                 dropout = new GeneratorDropout(config.ClassifierDropout);
                 classifier = nn.Linear(config.HiddenSize, numLabels);
                 break;
@@ -89,11 +91,13 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
     /// A checkpoint without a classification head gets one drawn from <paramref name="seed"/>, as transformers
     /// initialises a new head; one with a head must have <paramref name="numLabels"/> outputs.
     /// </summary>
-    public static EncoderClassifier FromPretrained(string folder, int numLabels, long seed)
+    /// <param name="pooling">Overrides the folder's own pooling (<see cref="EncoderConfig.Load"/>); a checkpoint's pooler is then unused.</param>
+    public static EncoderClassifier FromPretrained(string folder, int numLabels, long seed, EncoderPooling? pooling = null)
     {
         var configPath = Path.Combine(folder, EncoderConfig.FileName);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"Encoder folder '{folder}' has no {EncoderConfig.FileName}.", configPath);
-        var model = new EncoderClassifier(EncoderConfig.Load(configPath), numLabels);
+        var config = EncoderConfig.Load(configPath);
+        var model = new EncoderClassifier(pooling is { } chosen ? config with { Pooling = chosen } : config, numLabels);
         var (tensors, source) = ReadCheckpoint(folder);
         try
         {
@@ -135,21 +139,34 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
         using var scope = NewDisposeScope();
         var ids = input.dim() == 3 ? input.select(1, 0) : input;
         var mask = input.dim() == 3 ? input.select(1, 1) : input.ne(Config.PadTokenId).to(ScalarType.Int64);
+        var mean = Config.Pooling == EncoderPooling.Mean;
         Tensor logits;
         switch (Config.Family)
         {
             case EncoderFamily.Bert:
-                logits = classifier.forward(dropout!.forward(bert!.Pool(bert.Forward(ids, mask))));
+                var hidden = bert!.Forward(ids, mask);
+                logits = classifier.forward(dropout!.forward(mean ? MaskedMean(hidden, mask) : bert.Pool(hidden)));
                 break;
             case EncoderFamily.DistilBert:
-                var first = distilbert!.Forward(ids, mask).select(1, 0);
-                logits = classifier.forward(dropout!.forward(nn.functional.relu(pre_classifier!.forward(first))));
+                var states = distilbert!.Forward(ids, mask);
+                var summary = mean ? MaskedMean(states, mask) : states.select(1, 0);
+                logits = classifier.forward(dropout!.forward(nn.functional.relu(pre_classifier!.forward(summary))));
                 break;
             default:
-                logits = classifier.forward(roberta!.Forward(ids, mask));
+                var outputs = roberta!.Forward(ids, mask);
+                // RoBERTa's head reads position 0 itself: give it the mean there.
+                logits = classifier.forward(mean ? MaskedMean(outputs, mask).unsqueeze(1) : outputs);
                 break;
         }
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>sentence-transformers' mean pooling: the mean of the hidden states [B, T, H] over the tokens the mask keeps.</summary>
+    private static Tensor MaskedMean(Tensor hidden, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var weights = mask.to(hidden.dtype).unsqueeze(-1);
+        return hidden.mul(weights).sum(1).div_(weights.sum(1).clamp_min(1e-9)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The tensors of a folder's single file or of every shard its index names, and a name for errors.</summary>
@@ -197,8 +214,8 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
         var prefix = Config.Prefix + ".";
         var first = name.Split('.')[0];
         if (first is "embeddings" or "encoder" or "pooler" or "transformer") name = prefix + name;
-        // RobertaModel exports carry a pooler that RobertaForSequenceClassification does not have.
-        if (Config.Family == EncoderFamily.Roberta && name.StartsWith("roberta.pooler.", StringComparison.Ordinal)) return null;
+        // RobertaModel exports carry a pooler that RobertaForSequenceClassification does not have; a mean-pooling head reads none.
+        if (!Config.HasPooler && name.StartsWith(prefix + "pooler.", StringComparison.Ordinal)) return null;
         return name;
     }
 

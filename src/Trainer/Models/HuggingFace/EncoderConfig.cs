@@ -42,6 +42,11 @@ public sealed record EncoderConfig
     public double ClassifierDropout { get; init; } = 0.1;
     /// <summary>num_labels as the file says it (id2label's size, or num_labels); null when it says nothing.</summary>
     public int? NumLabels { get; init; }
+    /// <summary>What the head classifies (not a config.json key): a folder's sentence-transformers pooling, else [CLS].</summary>
+    public EncoderPooling Pooling { get; init; } = EncoderPooling.Cls;
+
+    /// <summary>BERT's pooler (dense + tanh on [CLS]) is part of the classifier only when it classifies [CLS].</summary>
+    public bool HasPooler => Family == EncoderFamily.Bert && Pooling == EncoderPooling.Cls;
 
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
@@ -83,7 +88,26 @@ public sealed record EncoderConfig
     /// <summary>True when <paramref name="model"/> is a folder whose config.json names an encoder model_type.</summary>
     public static bool IsEncoderFolder(string model) => Directory.Exists(model) && IsEncoderType(ModelTypeOf(model));
 
-    public static EncoderConfig Load(string path) => FromJson(File.ReadAllText(path), path);
+    /// <summary>A folder's config.json, with the pooling its sentence-transformers files declare (<see cref="EncoderPoolings.OfFolder"/>).</summary>
+    public static EncoderConfig Load(string path) =>
+        FromJson(File.ReadAllText(path), path) with { Pooling = EncoderPoolings.OfFolder(Path.GetDirectoryName(Path.GetFullPath(path))!) };
+
+    /// <summary>
+    /// The encoder <paramref name="model"/> is, known without weights: a named encoder's shape, or a local Hugging Face
+    /// encoder folder's config.json; null for other models and folders not on this machine. <paramref name="pooling"/>
+    /// (a config's `pooling`) overrides the model's own.
+    /// </summary>
+    public static EncoderConfig? Of(string model, string? pooling = null)
+    {
+        EncoderConfig? config = null;
+        if (Named.NamedEncoders.Find(model) is { } named) config = named.Config;
+        else if (IsEncoderFolder(model))
+        {
+            try { config = Load(Path.Combine(model, FileName)); }
+            catch (Exception e) when (e is IOException or JsonException or InvalidDataException or UnauthorizedAccessException) { return null; }
+        }
+        return config is null || EncoderPoolings.Parse(pooling) is not { } chosen ? config : config with { Pooling = chosen };
+    }
 
     public static EncoderConfig FromJson(string json, string source = FileName)
     {
@@ -270,7 +294,7 @@ public sealed record EncoderConfig
         switch (Family)
         {
             case EncoderFamily.Bert:
-                list.Add(("bert.pooler.dense", h, h));
+                if (HasPooler) list.Add(("bert.pooler.dense", h, h));
                 list.Add(("classifier", h, numLabels));
                 break;
             case EncoderFamily.DistilBert:

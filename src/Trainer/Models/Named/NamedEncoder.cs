@@ -28,8 +28,10 @@ public static class NamedEncoders
         LayerNormEps = 1e-12,
     };
 
-    public static readonly NamedEncoder MiniLmL6 = new("minilm-l6", "sentence-transformers/all-MiniLM-L6-v2", MiniLmShape);
-    public static readonly NamedEncoder ArcticXs = new("arctic-xs", "Snowflake/snowflake-arctic-embed-xs", MiniLmShape);
+    /// <summary>Trained with mean pooling (its sentence-transformers 1_Pooling/config.json): the head reads the tokens' mean.</summary>
+    public static readonly NamedEncoder MiniLmL6 = new("minilm-l6", "sentence-transformers/all-MiniLM-L6-v2", MiniLmShape with { Pooling = EncoderPooling.Mean });
+    /// <summary>Trained with [CLS] pooling (its 1_Pooling/config.json): the head reads [CLS] through the pooler, as transformers.</summary>
+    public static readonly NamedEncoder ArcticXs = new("arctic-xs", "Snowflake/snowflake-arctic-embed-xs", MiniLmShape with { Pooling = EncoderPooling.Cls });
 
     public static readonly IReadOnlyList<NamedEncoder> All = [MiniLmL6, ArcticXs];
 

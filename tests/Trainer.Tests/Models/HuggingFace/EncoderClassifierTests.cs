@@ -18,12 +18,15 @@ public sealed class EncoderClassifierTests : IDisposable
     public void Dispose() => _workspace.Dispose();
 
     [Theory]
-    [InlineData(EncoderFamily.Bert)]
-    [InlineData(EncoderFamily.DistilBert)]
-    [InlineData(EncoderFamily.Roberta)]
-    public void Padding_never_changes_the_logits(EncoderFamily family)
+    [InlineData(EncoderFamily.Bert, EncoderPooling.Cls)]
+    [InlineData(EncoderFamily.DistilBert, EncoderPooling.Cls)]
+    [InlineData(EncoderFamily.Roberta, EncoderPooling.Cls)]
+    [InlineData(EncoderFamily.Bert, EncoderPooling.Mean)]
+    [InlineData(EncoderFamily.DistilBert, EncoderPooling.Mean)]
+    [InlineData(EncoderFamily.Roberta, EncoderPooling.Mean)]
+    public void Padding_never_changes_the_logits(EncoderFamily family, EncoderPooling pooling)
     {
-        using var model = EncoderClassifier.Create(TinyEncoders.Config(family), numLabels: 3, seed: 5);
+        using var model = EncoderClassifier.Create(TinyEncoders.Config(family) with { Pooling = pooling }, numLabels: 3, seed: 5);
         model.eval();
         long pad = model.Config.PadTokenId;
         long[] sentence = [2, 7, 9, 11, 3], longer = [2, 6, 8, 10, 12, 14, 9, 7, 11, 3];
