@@ -876,10 +876,11 @@ internal sealed partial class SweepReader(string file)
             Add(at, "all-linear must be the only entry of target_modules");
             return false;
         }
-        if (model is null || BuiltInModels.LinearModules(model) is not { } known) return true;
+        if (model is null || TrainingOptions.TargetableModules(model) is not { } known) return true;
         if (known.Contains(module) || known.Any(k => k.EndsWith("." + module, StringComparison.Ordinal))) return true;
-        var hint = Suggestions.DidYouMean(module, known) is { } s ? $" (did you mean '{s}'?)" : "";
-        Add(at, $"unknown target module '{YamlTree.Truncate(module)}' for model {model}; its linear modules are {string.Join(", ", known)} (or all-linear){hint}");
+        var names = known.Concat(known.Select(k => k[(k.LastIndexOf('.') + 1)..])).Distinct(StringComparer.Ordinal).ToList();
+        var hint = Suggestions.DidYouMean(module, names) is { } s ? $" (did you mean '{s}'?)" : "";
+        Add(at, $"unknown target module '{YamlTree.Truncate(module)}' for model {model}; its linear modules are {TrainingOptions.DescribeModules(known)} (or all-linear){hint}");
         return false;
     }
 

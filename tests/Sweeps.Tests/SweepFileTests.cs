@@ -75,6 +75,23 @@ public class SweepFileTests
     }
 
     [Fact]
+    public void A_named_encoders_target_typo_is_found_at_its_entry_with_the_short_name_suggested_and_layer_stacks_shown_once()
+    {
+        var e = Invalid("""
+            name: enc
+            task: { model: minilm-l6, dataset: imdb }
+            metric: { name: test_accuracy, goal: maximize }
+            parameters:
+              target_modules: { value: [query, valeu] }
+            """);
+        var problem = Assert.Single(e.Problems);
+        Assert.Equal((5, 36), (problem.Line, problem.Column));
+        Assert.StartsWith("unknown target module 'valeu' for model minilm-l6; its linear modules are bert.encoder.layer.N.attention.self.query, ", problem.Message);
+        Assert.EndsWith("(or all-linear) (did you mean 'value'?)", problem.Message);
+        Assert.DoesNotContain("layer.5.", problem.Message);
+    }
+
+    [Fact]
     public void Syntax_errors_become_problems_at_their_position()
     {
         var e = Invalid("name: x\nseed: [1, 2\n");

@@ -306,18 +306,29 @@ public static partial class TrainingOptions
                 yield return new(key, $"model '{config.Model}' has no default target modules; give target_modules or target_modules_regex");
             yield break;
         }
-        var named = NamedEncoders.Find(config.Model);
-        var known = BuiltInModels.LinearModules(config.Model)
-            ?? named?.Config.LinearModules(2).Where(l => !named.Config.HeadModules.Any(h => l.Path.StartsWith(h, StringComparison.Ordinal))).Select(l => l.Path).ToList();
-        if (known is null) yield break;
+        if (TargetableModules(config.Model) is not { } known) yield break;
         foreach (var target in targets)
         {
             if (target == "all-linear" || known.Any(path => path == target || path.EndsWith("." + target, StringComparison.Ordinal))) continue;
-            // Layer stacks shown once: encoder.layer.N.attention.self.query rather than six copies.
-            var shown = known.Select(path => LayerIndex().Replace(path, ".N.")).Distinct(StringComparer.Ordinal);
-            yield return new(key, $"unknown target module '{target}' for model {config.Model}; its linear modules are {string.Join(", ", shown)} (or all-linear)");
+            yield return new(key, $"unknown target module '{target}' for model {config.Model}; its linear modules are {DescribeModules(known)} (or all-linear)");
         }
     }
+
+    /// <summary>
+    /// The linear modules LoRA may target in a model known without loading anything (built-ins, named encoders; an
+    /// encoder's head is modules_to_save, never a target), or null when only loading the model would tell.
+    /// </summary>
+    public static IReadOnlyList<string>? TargetableModules(string model)
+    {
+        if (BuiltInModels.LinearModules(model) is { } builtIn) return builtIn;
+        if (NamedEncoders.Find(model) is not { } named) return null;
+        return named.Config.LinearModules(2).Where(l => !named.Config.HeadModules.Any(h => l.Path.StartsWith(h, StringComparison.Ordinal)))
+            .Select(l => l.Path).ToList();
+    }
+
+    /// <summary>Module paths for a message, layer stacks shown once: encoder.layer.N.attention.self.query rather than six copies.</summary>
+    public static string DescribeModules(IEnumerable<string> paths) =>
+        string.Join(", ", paths.Select(path => LayerIndex().Replace(path, ".N.")).Distinct(StringComparer.Ordinal));
 
     [GeneratedRegex(@"\.\d+\.")]
     private static partial Regex LayerIndex();
