@@ -140,7 +140,7 @@ public static class StudyReport
         {
             var color = baselineColors.GetValueOrDefault(baseline.Kind, Colors.Black);
             var line = plot.Add.HorizontalLine(baseline.Mean, 2, color, LinePattern.Dashed);
-            line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
+            line.LegendText = $"{BaselineName(baseline.Kind, baseline.TrainableParameters)}: {Fmt(baseline.Mean)}";
             if (baseline.Kind == TrialKind.Full && baseline.TrainableParameters > 0 && study.Groups.Count > 0)
             {
                 var parameters = plot.Add.HorizontalLine(baseline.TrainableParameters, 1, color.WithAlpha(0.5), LinePattern.Dotted);
@@ -198,7 +198,7 @@ public static class StudyReport
         foreach (var baseline in study.Baselines)
         {
             var line = plot.Add.HorizontalLine(baseline.Mean, 2, baseline.Kind == TrialKind.Full ? Colors.Red : Colors.Gray, LinePattern.Dashed);
-            line.LegendText = $"{BaselineName(baseline.Kind)}: {Fmt(baseline.Mean)}";
+            line.LegendText = $"{BaselineName(baseline.Kind, baseline.TrainableParameters)}: {Fmt(baseline.Mean)}";
         }
         var values = bars.Select(b => b.Value + b.Error).Concat(bars.Select(b => b.Value - b.Error)).Concat(study.Baselines.Select(b => b.Mean)).ToList();
         if (values.Count > 0)
@@ -249,7 +249,7 @@ public static class StudyReport
                     $"| {Escape(group.Label)} | {p.Rank} | {p.Scores.Count}{(p.Pruned.Count > 0 ? $" (+{p.Pruned.Count} pruned)" : "")} | {FmtOrDash(p, x => x.Mean)} | {FmtOrDash(p, x => x.Std)} | {FmtOrDash(p, x => x.Min)} | {FmtOrDash(p, x => x.Max)} | {p.TrainableParameters:N0} |");
         foreach (var b in study.Baselines)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {BaselineName(b.Kind)} | – | {b.Count} | {Fmt(b.Mean)} | {Fmt(b.Std)} | {Fmt(b.Min)} | {Fmt(b.Max)} | {b.TrainableParameters:N0} |");
+                $"| {BaselineName(b.Kind, b.TrainableParameters)} | – | {b.Count} | {Fmt(b.Mean)} | {Fmt(b.Std)} | {Fmt(b.Min)} | {Fmt(b.Max)} | {b.TrainableParameters:N0} |");
         md.AppendLine();
         return md.ToString();
     }
@@ -320,7 +320,13 @@ public static class StudyReport
         return Path.GetFileNameWithoutExtension(spec.FileName);
     }
 
-    private static string BaselineName(TrialKind kind) => kind switch { TrialKind.Full => "full fine-tuning", TrialKind.Base => "frozen base", _ => kind.Name() };
+    /// <summary>A frozen base that still trains parameters trains a classifier's head on it: a linear probe.</summary>
+    private static string BaselineName(TrialKind kind, long trainableParameters) => kind switch
+    {
+        TrialKind.Full => "full fine-tuning",
+        TrialKind.Base => trainableParameters > 0 ? "frozen base (linear probe)" : "frozen base",
+        _ => kind.Name(),
+    };
     private static string Fmt(double v) => double.IsNaN(v) ? "nan" : v.ToString("0.####", CultureInfo.InvariantCulture);
     private static string FmtOrDash(RankPoint p, Func<RankPoint, double> f) => p.Scores.Count == 0 ? "–" : Fmt(f(p));
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
