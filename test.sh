@@ -13,9 +13,11 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
 # Test projects run one after another (-m:1 keeps 2-core machines responsive for the servers tests start).
+# The hang timeout covers the container test's first image build on a fresh machine (debootstrap, restore and
+# publish inside podman on 2 cores), which runs inside its first test; a warm build takes seconds.
 dotnet test Orchestrator.sln -c Release --no-build --nologo \
   --results-directory "$RESULTS" --logger "trx" --logger "console;verbosity=normal" \
-  --blame-hang-timeout 10m -m:1 "$@" 2>&1 | tee "$RESULTS/console.log" | grep -E --line-buffered '^\s*(Passed|Failed|Skipped|Total|Error|error)|\[FAIL\]|Test Run|^  Failed ' 
+  --blame-hang-timeout 30m -m:1 "$@" 2>&1 | tee "$RESULTS/console.log" | grep -E --line-buffered '^\s*(Passed|Failed|Skipped|Total|Error|error)|\[FAIL\]|Test Run|^  Failed ' 
 status=${PIPESTATUS[0]}
 
 passed=0; failed=0; skipped=0

@@ -99,6 +99,14 @@ if [ "$MODE" = test ]; then
     as_root apt-get update -qq >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
   fi
+  # The container test (tests/Container.Tests) builds the silo image with deploy/docker/build-local.sh: podman with
+  # runc (podman 4.3's crun fails on this machine's cgroup layout) and debootstrap for the local Debian 13 base.
+  if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
+    say "installing podman, runc, debootstrap (apt) for the container test"
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      podman runc debootstrap uidmap fuse-overlayfs slirp4netns containernetworking-plugins iptables >/dev/null
+  fi
 fi
 
 # --- 4. Build, skipped when no source changed since the last good build. ------------------------------

@@ -34,18 +34,56 @@ public sealed partial class DockerfileTests
     private static string[] FinalStage(string[] lines) =>
         lines[Array.FindLastIndex(lines, l => l.StartsWith("FROM ", StringComparison.OrdinalIgnoreCase))..];
 
+    /// <summary>The stages' base images, `${ARG}` references resolved to their defaults, by stage name.</summary>
+    private static Dictionary<string, string> StageBases(string[] lines)
+    {
+        var defaults = ArgDefaults(lines);
+        string Resolve(string image)
+        {
+            for (var i = 0; i < 5 && ArgReference().IsMatch(image); i++)
+                image = ArgReference().Replace(image, m => defaults[m.Groups[1].Value]);
+            return image;
+        }
+        return Args(lines, "FROM").Select(f => f.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToDictionary(f => f.Length >= 3 ? f[2] : f[0], f => Resolve(f[0]));
+    }
+
     [Theory]
     [MemberData(nameof(Images))]
-    public void Every_stage_is_ubuntu_noble_for_libtorchs_GLIBCXX_3_4_32(string file, string backend)
+    public void Every_dotnet_stage_defaults_to_ubuntu_noble_for_libtorchs_GLIBCXX_3_4_32(string file, string backend)
+    {
+        _ = backend;
+        // `web` only runs `npm ci` for the dashboard's echarts.min.js: no .NET, no libtorch.
+        var bases = StageBases(Instructions(file)).Where(s => s.Key != "web").Select(s => s.Value).ToList();
+        Assert.NotEmpty(bases);
+        Assert.All(bases, image => Assert.True(image.Contains("-noble") || image.Contains("ubuntu24.04"), $"{file}: base {image} is not Ubuntu 24.04"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void Base_images_are_build_arguments_that_default_to_the_official_images(string file, string backend)
     {
         _ = backend;
         var lines = Instructions(file);
-        var defaults = ArgDefaults(lines);
-        var bases = Args(lines, "FROM").Select(f => f.Split(' ')[0])
-            .Select(image => ArgReference().Replace(image, m => defaults[m.Groups[1].Value]))
-            .ToList();
-        Assert.NotEmpty(bases);
-        Assert.All(bases, image => Assert.True(image.Contains("-noble") || image.Contains("ubuntu24.04"), $"{file}: base {image} is not Ubuntu 24.04"));
+        var froms = Args(lines, "FROM").Select(f => f.Split(' ')[0]).ToList();
+        Assert.Contains("${SDK_IMAGE}", froms);
+        Assert.Contains("${RUNTIME_IMAGE}", froms);
+        Assert.Contains("${NODE_IMAGE}", froms);
+        var bases = StageBases(lines);
+        Assert.Equal("mcr.microsoft.com/dotnet/sdk:10.0-noble", bases["build"]);
+        Assert.StartsWith("node:20", bases["web"]);
+        Assert.Contains("mcr.microsoft.com/dotnet/aspnet:10.0-noble", bases.Values);
+    }
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void The_dashboards_echarts_comes_from_npm_ci_of_the_lock_file(string file, string backend)
+    {
+        _ = backend;
+        var lines = Instructions(file);
+        Assert.Contains(Args(lines, "COPY"), c => c == "package.json package-lock.json ./");
+        Assert.Contains(Args(lines, "RUN"), r => r.StartsWith("npm ci ", StringComparison.Ordinal));
+        Assert.Contains(Args(lines, "COPY"), c => c.StartsWith("--from=web /web/node_modules/echarts/dist/echarts.min.js node_modules/echarts/dist/", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -72,13 +110,15 @@ public sealed partial class DockerfileTests
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Exposes_the_silo_endpoints_and_starts_the_silo(string file, string backend)
+    public void Exposes_the_silo_endpoints_and_starts_the_silo_by_default(string file, string backend)
     {
         _ = backend;
         var final = FinalStage(Instructions(file));
         var exposed = Args(final, "EXPOSE").SelectMany(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(int.Parse).Order();
         Assert.Equal(new[] { SiloEndpoints.SiloPort, SiloEndpoints.GatewayPort, SiloEndpoints.HttpPort }.Order(), exposed);
-        Assert.Equal("[\"dotnet\", \"Orchestrator.Silo.dll\"]", Args(final, "ENTRYPOINT").Single());
+        // A command, not an entrypoint: `run IMAGE orchestrator VERB` (and the submit Job's `command:`) run the CLI.
+        Assert.Equal("[\"dotnet\", \"Orchestrator.Silo.dll\"]", Args(final, "CMD").Single());
+        Assert.Empty(Args(final, "ENTRYPOINT"));
         Assert.Empty(Args(final, "HEALTHCHECK"));
         Assert.Contains(Args(final, "LABEL"), l => l.Contains("org.opencontainers.image.title"));
     }

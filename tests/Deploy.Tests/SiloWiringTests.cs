@@ -43,6 +43,23 @@ public sealed class SiloWiringTests
         }
     }
 
+    /// <summary>Found by tests/Container.Tests: a Job with the CLI's default ids ("lora-orchestrator"/"default") saw no gateway.</summary>
+    [KubectlTheory]
+    [MemberData(nameof(Overlays.All), MemberType = typeof(Overlays))]
+    public void The_submit_job_joins_the_silos_Orleans_service_and_cluster(string overlay)
+    {
+        var rendered = Kustomize.Render(overlay);
+        var siloLabels = rendered.Single("Deployment", Rendered.SiloDeployment)["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        var job = rendered.Single("Job", "submit-sweep");
+        var jobLabels = job["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        var submit = Rendered.Containers(Rendered.PodSpec(job)).Single();
+        foreach (var (variable, label) in new[] { (EnvironmentVariables.ServiceId, "orleans/serviceId"), (EnvironmentVariables.ClusterId, "orleans/clusterId") })
+        {
+            Assert.Equal((string?)siloLabels[label], (string?)jobLabels[label]);
+            Assert.Equal($"metadata.labels['{label}']", (string?)EnvVar(submit, variable)["valueFrom"]?["fieldRef"]?["fieldPath"]);
+        }
+    }
+
     [KubectlTheory]
     [MemberData(nameof(Overlays.All), MemberType = typeof(Overlays))]
     public void Container_ports_are_the_silo_endpoints(string overlay)

@@ -1,0 +1,2 @@
+global using Cli = Orchestrator.TestServers.OrchestratorCli;
+global using CliResult = Orchestrator.TestServers.CliResult;

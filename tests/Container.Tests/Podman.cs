@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace Orchestrator.Container.Tests;
+
+/// <summary>
+/// The podman command line, as the test's user runs it. podman 4.3 (Debian 12) needs the runc runtime here: crun
+/// fails on this machine's cgroup layout. Secrets reach containers as variables of podman's own environment
+/// (`-e NAME` without a value), never as arguments.
+/// </summary>
+public static class Podman
+{
+    public static readonly string[] GlobalOptions = ["--runtime", "runc"];
+
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("podman")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in GlobalOptions.Concat(args)) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start podman");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            return new CliResult(-1, await stdout, await stderr + $"\n(podman {string.Join(' ', args)} timed out)");
+        }
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Runs podman and fails the test, with everything it printed, unless it exits 0.</summary>
+    public static async Task<string> CheckedAsync(IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var list = args.ToList();
+        var result = await RunAsync(list, timeout, environment);
+        Assert.True(result.ExitCode == 0, $"podman {string.Join(' ', list)}: {result}");
+        return result.Stdout.Trim();
+    }
+}
