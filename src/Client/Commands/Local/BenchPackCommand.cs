@@ -35,7 +35,7 @@ public sealed class BenchPackCommand : OrchestratorCommand
         var model = parseResult.GetValue(ModelOption)!;
         if (!PackBenchmark.Models.Contains(model))
             throw new UserInputException($"--model '{model}' has no pack benchmark; use one of {string.Join(", ", PackBenchmark.Models)} " +
-                "(a named encoder's classifier head trains in full per trial, which a pack cannot share).");
+                "(a named encoder's classifier head trains in full per trial as modules_to_save, which a pack cannot share).");
         var ks = new List<int>();
         foreach (var part in parseResult.GetValue(KOption)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
