@@ -20,6 +20,7 @@ public sealed class PackedLoraLinearTests
     [Theory]
     [InlineData(LowRankBatching.Padded)]
     [InlineData(LowRankBatching.GroupedByRank)]
+    [InlineData(LowRankBatching.PerMember)]
     public void Each_members_rows_get_its_own_update_and_gradient_whatever_the_batching_and_ranks(LowRankBatching batching)
     {
         var (layer, members, generators) = Layer(2, 4, 4, 1);
@@ -52,5 +53,18 @@ public sealed class PackedLoraLinearTests
         var packed = layer.forward(x);
         var small = members[0].forward(x.narrow(0, 0, 4));
         Assert.True(small.allclose(packed.narrow(0, 0, 4), rtol: 1e-6, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Members_with_different_row_counts_still_get_their_own_rows_updated()
+    {
+        // A pack whose members resumed at different steps: one is in its epoch's short last batch.
+        var (layer, members, generators) = Layer(4, 8);
+        layer.Slices = [new PackSlice(0, 5, generators[0]), new PackSlice(1, 2, generators[1])];
+        using var x = randn(7, 16);
+        using var noGrad = no_grad();
+        var packed = layer.forward(x);
+        Assert.True(members[0].forward(x.narrow(0, 0, 5)).allclose(packed.narrow(0, 0, 5), rtol: 1e-5, atol: 1e-6));
+        Assert.True(members[1].forward(x.narrow(0, 5, 2)).allclose(packed.narrow(0, 5, 2), rtol: 1e-5, atol: 1e-6));
     }
 }
