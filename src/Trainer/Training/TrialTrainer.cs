@@ -58,7 +58,6 @@ public static class TrialTrainer
         using var resume = request.ResumeFrom is { } from ? CheckpointDirectory.Load(from) : null;
 
         // Names (`minilm-l6`, `imdb`) become local folders for loading only; the result keeps the names.
-        var named = NamedEncoders.Find(config.Model);
         var resolved = NamedResourceResolution.Resolve(config, request.Resources, cancellationToken);
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
