@@ -8,7 +8,7 @@ namespace Orchestrator.Sweeps;
 
 /// <summary>
 /// A sweep spec as canonical JSON, and its sha256: what makes two submissions "the same sweep". Everything that
-/// shapes the trials or how they are judged is in it (seed, task and base, metric, method, parallel, max_failures,
+/// shapes the trials or how they are judged is in it (seed, task and base, metric, method, parallel, max_failures, pack,
 /// baselines, parameters in file order, early stopping); run_cap, the description and the file's text and name are
 /// not, so raising run_cap or rewording keeps the hash. Keys are the sweep file's own, so a diff names fields as a
 /// user wrote them (task.base.pretrain.epochs).
@@ -84,6 +84,9 @@ public sealed record CanonicalSpec(string Json, string Hash)
         if (spec.BaselineParameters.Count > 0)
             root["baseline_parameters"] = new JsonObject(spec.BaselineParameters.OrderBy(b => b.Key).Select(b => new KeyValuePair<string, JsonNode?>(
                 Lower(b.Key), new JsonObject(b.Value.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value.DeepClone()))))));
+        // Packing only when on, so every sweep written before the key keeps its hash. It is in the hash because the
+        // pack a trial trains in changes its last bits (see Orchestrator.Trainer.Packing), so not the same sweep.
+        if (spec.Pack.Mode != PackMode.Off) root["pack"] = spec.Pack.ToString();
         // Further objectives only when there are some, so a one-metric sweep keeps its hash.
         if (spec.Objectives.Count > 1)
             root["metrics"] = new JsonArray([.. spec.Objectives.Select(o => (JsonNode)new JsonObject { ["name"] = o.Name, ["goal"] = Lower(o.Goal) })]);

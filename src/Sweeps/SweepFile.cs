@@ -76,7 +76,7 @@ public static partial class SweepFile
 internal sealed partial class SweepReader(string file)
 {
     private static readonly string[] TopKeys =
-        ["name", "description", "seed", "task", "metric", "metrics", "method", "run_cap", "parallel", "max_failures", "baselines", "parameters", "early_terminate"];
+        ["name", "description", "seed", "task", "metric", "metrics", "method", "run_cap", "parallel", "max_failures", "baselines", "parameters", "early_terminate", "pack"];
 
     /// <summary>W&amp;B keys that tell its agent what to launch or where to log: meaningless here, one warning each.</summary>
     private static readonly Dictionary<string, string> WandbOnlyKeys = new(StringComparer.Ordinal)
@@ -156,6 +156,10 @@ internal sealed partial class SweepReader(string file)
         _baselines = b;
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
+        var pack = keys.TryGetValue("pack", out var pk) ? Pack(pk) : PackSetting.Off;
+        if (pack is { Mode: not PackMode.Off } && pk is not null)
+            // Said, not hidden: the trainer packs (bench pack), the silos do not lease packs yet.
+            Warn(pk, $"pack: {pack} is accepted but not applied yet: the silos still train every trial alone (packed training runs in `bench pack`); the setting is kept in the sweep's spec");
 
         if (name is null || task is null || objectives is null || Problems.Count > 0) return null;
         if (objectives.Count == 0) objectives = [DefaultMetric(task, top)];
@@ -165,6 +169,7 @@ internal sealed partial class SweepReader(string file)
             Objectives = objectives, Method = method,
             RunCap = (int)(runCap ?? (method == SweepMethod.Grid ? SweepFile.MaxRunCap : SweepFile.DefaultRunCap)), Parallel = parallel,
             MaxFailures = maxFailures, Baselines = baselines, BaselineParameters = baselineParameters, Parameters = parameters, EarlyTerminate = early,
+            Pack = pack ?? PackSetting.Off,
         };
         CheckTrials(spec, top);
         return Problems.Count > 0 ? null : spec;
@@ -917,6 +922,28 @@ internal sealed partial class SweepReader(string file)
     {
         if (keys.TryGetValue(key, out var node)) return String(node, label ?? key);
         Add(map, $"missing key '{label ?? key}'");
+        return null;
+    }
+
+    /// <summary>`pack: auto | off | K` with K from 1 to <see cref="PackSetting.MaxSize"/> (YAML 1.1's `false`/`no` read as off too).</summary>
+    private PackSetting? Pack(YNode node)
+    {
+        var need = $"pack must be auto, off or a pack size from 1 to {PackSetting.MaxSize}";
+        if (node is YScalar { IsNull: false } s)
+        {
+            if (s.Value == "auto") return PackSetting.Auto;
+            if (s.Value == "off" || (s.Plain && s.Value is "false" or "no")) return PackSetting.Off;
+            if (s.Plain && IntPattern().IsMatch(s.Value))
+            {
+                if (int.TryParse(s.Value.Replace("_", ""), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var k) && k is >= 1 and <= PackSetting.MaxSize)
+                    return k == 1 ? PackSetting.Off : PackSetting.Fixed(k);
+                Add(node, $"{need}, got {Written(node)} (1 trains each trial alone, as off does)");
+                return null;
+            }
+            Add(node, $"{need}, got '{YamlTree.Truncate(s.Value)}'");
+            return null;
+        }
+        Add(node, $"{need}, got {Written(node)}");
         return null;
     }
 

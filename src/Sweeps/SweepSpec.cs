@@ -34,6 +34,8 @@ public sealed record SweepSpec
     /// <summary>Parameters in file order (grid order: the first varies slowest).</summary>
     public IReadOnlyList<KeyValuePair<string, ParameterSpec>> Parameters { get; init; } = [];
     public EarlyTerminationSpec? EarlyTerminate { get; init; }
+    /// <summary>`pack: auto | off | K`; off when the file does not say.</summary>
+    public PackSetting Pack { get; init; } = PackSetting.Off;
     /// <summary>The YAML exactly as given, so the artifact store can keep `spec.yaml`.</summary>
     public string SourceText { get; init; } = "";
     public string SourceName { get; init; } = "";

@@ -348,4 +348,29 @@ public sealed class LocalVerbTests : IDisposable
         Assert.Contains("mlp, transformer-block", result.Stderr);
         AssertNoStackTrace(result);
     }
+
+    [Fact]
+    public async Task Bench_pack_times_packs_of_k_against_the_same_trials_alone()
+    {
+        var result = await CliProcess.RunAsync(["bench", "pack", "--model", "mlp", "--k", "1,2", "--steps", "6", "--threads", "1", "--json"], timeout: TimeSpan.FromSeconds(180));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var document = JsonDocument.Parse(result.Stdout);
+        var rows = document.RootElement.GetProperty("rows");
+        Assert.Equal([1, 2], rows.EnumerateArray().Select(r => r.GetProperty("k").GetInt32()));
+        Assert.All(rows.EnumerateArray(), r => Assert.True(r.GetProperty("speedup").GetDouble() > 0));
+        Assert.Equal(3, rows[1].GetProperty("packed_trial_steps_per_second").EnumerateObject().Count());
+    }
+
+    [Fact]
+    public async Task Bench_pack_refuses_an_encoder_with_the_reason_and_a_bad_k_with_the_value()
+    {
+        var encoder = await Run("bench", "pack", "--model", "minilm-l6");
+        Assert.True(encoder.ExitCode == 2, encoder.ToString());
+        Assert.Contains("modules_to_save", encoder.Stderr);
+        AssertNoStackTrace(encoder);
+        var badK = await Run("bench", "pack", "--k", "1,0");
+        Assert.True(badK.ExitCode == 2, badK.ToString());
+        Assert.Contains("'0'", badK.Stderr);
+        AssertNoStackTrace(badK);
+    }
 }

@@ -7,8 +7,10 @@ namespace Orchestrator.Trainer.Data;
 public sealed class TensorDataset : ITrainingDataset
 {
     private readonly Tensor _trainInputs, _trainTargets, _testInputs, _testTargets;
-    private (long Seed, int Epoch, long[] Order)? _lastOrder;
-    // The epoch's shuffled copy: one gather per epoch, then every batch is a zero-copy slice of it.
+    // Each seed's order for its latest epoch: a packed run reads several trials' orders step by step.
+    private readonly Dictionary<long, (int Epoch, long[] Order)> _orders = [];
+    // The epoch's shuffled copy: one gather per epoch, then every batch is a zero-copy slice of it. One copy only, for
+    // the first seed to ask (a trial alone: its own); the other members of a pack gather their batch's rows instead.
     private (long Seed, int Epoch, Tensor Inputs, Tensor Targets)? _epoch;
 
     public TensorDataset(string name, TaskKind task, long classes, Tensor trainInputs, Tensor trainTargets, Tensor testInputs, Tensor testTargets)
@@ -44,6 +46,13 @@ public sealed class TensorDataset : ITrainingDataset
         var start = (long)index * batchSize;
         if (index < 0 || start >= order.Length) throw new ArgumentOutOfRangeException(nameof(index));
         var length = (int)Math.Min(batchSize, order.Length - start);
+        if (_epoch is { } cached && cached.Seed != seed)
+        {
+            // Another trial's order (packed training): the same rows, gathered for this batch alone rather than
+            // evicting the epoch copy every step (or holding one per member).
+            using var indices = torch.tensor(order[(int)start..((int)start + length)], dtype: ScalarType.Int64);
+            return new Batch(_trainInputs.index_select(0, indices), _trainTargets.index_select(0, indices));
+        }
         var (inputs, targets) = Shuffled(seed, epoch, order);
         // Slices share the epoch copy's storage and hold nothing of their own to free.
         return new Batch(inputs.narrow(0, start, length), targets.narrow(0, start, length));
@@ -73,9 +82,9 @@ public sealed class TensorDataset : ITrainingDataset
 
     private long[] OrderOf(long seed, int epoch)
     {
-        if (_lastOrder is { } last && last.Seed == seed && last.Epoch == epoch) return last.Order;
+        if (_orders.TryGetValue(seed, out var last) && last.Epoch == epoch) return last.Order;
         var order = Array.ConvertAll(DataOrder.Permutation((int)TrainCount, seed, epoch), i => (long)i);
-        _lastOrder = (seed, epoch, order);
+        _orders[seed] = (epoch, order);
         return order;
     }
 

@@ -176,9 +176,9 @@ public static class LoraInjector
 
     private static string LastSegment(string path) => path[(path.LastIndexOf('.') + 1)..];
 
-    private readonly record struct LinearSite(string Path, nn.Module Parent, string Name, Linear Linear);
+    internal readonly record struct LinearSite(string Path, nn.Module Parent, string Name, Linear Linear);
 
-    private static IEnumerable<LinearSite> LinearModules(nn.Module model)
+    internal static IEnumerable<LinearSite> LinearModules(nn.Module model)
     {
         var modulesToSave = ModulesToSave.Of(model);
         foreach (var (name, child) in model.named_children())
@@ -204,10 +204,10 @@ public static class LoraInjector
         }
     }
 
-    private static void Replace(nn.Module parent, string name, string path, LoraLinear replacement)
+    internal static void Replace(nn.Module parent, string name, string path, nn.Module<Tensor, Tensor> replacement)
     {
         var field = FindField(parent.GetType(), name);
-        if (field is null || !field.FieldType.IsAssignableFrom(typeof(LoraLinear)))
+        if (field is null || !field.FieldType.IsAssignableFrom(replacement.GetType()))
             throw new InvalidOperationException(
                 $"Cannot adapt '{path}': {parent.GetType().Name} must hold it in a field named '{name}' typed Module<Tensor, Tensor>.");
         field.SetValue(parent, replacement);

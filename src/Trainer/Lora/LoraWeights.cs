@@ -32,6 +32,22 @@ public static class LoraWeights
     }
 
     /// <summary>
+    /// Detached CPU copies of the A and B of <paramref name="modules"/> under the same keys as <see cref="Get(nn.Module)"/>:
+    /// one member's adapter in a pack, whose layers are not children of the model. The caller owns the tensors.
+    /// </summary>
+    public static Dictionary<string, Tensor> Get(IEnumerable<AdaptedModule> modules)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (path, layer) in modules)
+        {
+            result[LoraAKey(path)] = CpuCopy(layer.LoraA);
+            result[LoraBKey(path)] = CpuCopy(layer.LoraB);
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Copies <paramref name="weights"/> into the model's adapters (and biases). With <paramref name="strict"/>, every
     /// key must name an adapter tensor or bias of the model and every adapter's A and B must be given.
     /// </summary>

@@ -186,7 +186,7 @@ public static class TrainingLoop
 
     private static bool Report(ITrainingObserver? observer, TrainingProgress progress) => observer?.OnProgress(progress) ?? true;
 
-    private static Dictionary<string, double> EvaluateWithTrainLoss(nn.Module<Tensor, Tensor> model, ITrainingDataset data,
+    internal static Dictionary<string, double> EvaluateWithTrainLoss(nn.Module<Tensor, Tensor> model, ITrainingDataset data,
         int batchSize, Device device, double lossSum, long lossCount)
     {
         var metrics = Evaluator.Evaluate(model, data, batchSize, device, data.ValidationCount > 0 ? EvaluationSplit.Validation : EvaluationSplit.Test);
@@ -194,7 +194,7 @@ public static class TrainingLoop
         return metrics;
     }
 
-    private static string WriteCheckpoint(string outputDirectory, CheckpointManifest manifest,
+    internal static string WriteCheckpoint(string outputDirectory, CheckpointManifest manifest,
         IReadOnlyList<(string Name, Parameter Parameter)> trainable, AdamW optimizer, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
@@ -214,7 +214,7 @@ public static class TrainingLoop
         return CheckpointDirectory.Write(outputDirectory, manifest, weights, state, rng);
     }
 
-    private static void Restore(CheckpointContents checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable, AdamW? optimizer, Generator generator)
+    internal static void Restore(CheckpointContents checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable, AdamW? optimizer, Generator generator)
     {
         var states = optimizer?.state_dict().State;
         using (torch.no_grad())

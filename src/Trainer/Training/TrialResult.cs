@@ -27,6 +27,16 @@ public sealed record TrialResult
     [JsonPropertyName("timings")] public required TrialTimings Timings { get; init; }
     /// <summary>sha256 of every file the trial wrote besides this one (checkpoints carry their own in checkpoint.json), by path relative to the trial folder.</summary>
     [JsonPropertyName("files")] public required IReadOnlyDictionary<string, string> Files { get; init; }
+    /// <summary>The pack the trial trained in; absent for a trial trained alone (whose result keeps its bytes).</summary>
+    [JsonPropertyName("pack"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public PackPlacement? Pack { get; init; }
+}
+
+/// <summary>Where a packed trial sat: its pack, the pack's members in batch order (trial ids or folder names), and how the low-rank products were batched.</summary>
+public sealed record PackPlacement
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("members")] public required IReadOnlyList<string> Members { get; init; }
+    [JsonPropertyName("batching")] public required string Batching { get; init; }
 }
 
 public sealed record TrialTimings

@@ -59,12 +59,11 @@ public static class TrialTrainer
         using var resume = request.ResumeFrom is { } from ? CheckpointDirectory.Load(from) : null;
 
         // Names (`minilm-l6`, `imdb`) become local folders for loading only; the result keeps the names.
-        var named = NamedEncoders.Find(config.Model);
         var resolved = NamedResourceResolution.Resolve(config, request.Resources, cancellationToken);
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
         // A named encoder's pooling is known by name (a folder converted before its pooling file was written has none).
-        var pooling = EncoderPoolings.Parse(config.Pooling) ?? named?.Config.Pooling;
+        var pooling = EncoderPoolings.Parse(config.Pooling) ?? NamedEncoders.Find(config.Model)?.Config.Pooling;
         var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken, pooling);
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
@@ -99,15 +98,28 @@ public static class TrialTrainer
             Device = device,
         });
 
-        var baseModelName = named?.UpstreamId ?? (Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model);
+        var baseModelName = BaseModelName(config, request);
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
+        return Complete(request, config, baseModel, baseElapsed, data.Task, loop, trainableParameters, totalParameters, files, threads, total,
+            resume?.Manifest.Step ?? 0, pack: null);
+    }
+
+    /// <summary>The name a trial's adapter config gives its base: the upstream id of a named model, else the folder or checkpoint.</summary>
+    internal static string BaseModelName(TrainingConfig config, TrainingRequest request) =>
+        NamedEncoders.Find(config.Model)?.UpstreamId ?? (Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model);
+
+    /// <summary>Writes `result.json` for a trained trial (alone or packed) and returns its outcome.</summary>
+    internal static TrainingOutcome Complete(TrainingRequest request, TrainingConfig config, BaseModel baseModel, TimeSpan baseElapsed, TaskKind task,
+        TrainingLoopResult loop, long trainableParameters, long totalParameters, SortedDictionary<string, string> files, int threads,
+        Stopwatch total, long resumedAtStep, PackPlacement? pack)
+    {
         var result = new TrialResult
         {
             Config = config,
             Base = request.Base,
             BaseModelHash = baseModel.Hash,
             BaseModelSource = baseModel.Source,
-            Task = data.Task.ToString(),
+            Task = task.ToString(),
             Metrics = new SortedDictionary<string, double>(loop.Metrics.ToDictionary(), StringComparer.Ordinal),
             TrainableParameters = trainableParameters,
             TotalParameters = totalParameters,
@@ -125,9 +137,10 @@ public static class TrialTrainer
                 PretrainSeconds = baseModel.PretrainElapsed.TotalSeconds,
                 TrainSeconds = loop.Elapsed.TotalSeconds,
                 TotalSeconds = total.Elapsed.TotalSeconds,
-                StepsPerSecond = loop.Elapsed.TotalSeconds > 0 ? (loop.Steps - (resume?.Manifest.Step ?? 0)) / loop.Elapsed.TotalSeconds : 0,
+                StepsPerSecond = loop.Elapsed.TotalSeconds > 0 ? (loop.Steps - resumedAtStep) / loop.Elapsed.TotalSeconds : 0,
             },
             Files = files,
+            Pack = pack,
         };
         var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
         AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
@@ -140,6 +153,27 @@ public static class TrialTrainer
             loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash);
     }
 
+    /// <summary>Writes `adapter/` (PEFT) from <paramref name="weights"/>, which it disposes, and returns its files' sha256 by relative path.</summary>
+    internal static SortedDictionary<string, string> WriteAdapter(string outputDirectory, TrainingConfig config, string baseModelName,
+        Dictionary<string, Tensor> weights, IReadOnlyList<string> modulePaths, IReadOnlyList<string> modulesToSave)
+    {
+        var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
+        try
+        {
+            var peft = PeftAdapterConfig.FromTrainingConfig(config, modulePaths, baseModelName,
+                modulesToSave.Count > 0 ? PeftAdapterConfig.SequenceClassificationTaskType : null, modulesToSave);
+            AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, sha) in FileHashes.Tree(adapterDirectory))
+            files[$"{AdapterFolder}/{name}"] = sha;
+        return files;
+    }
+
     /// <summary>Writes the trained weights (adapter folder or full model) and returns their sha256 by relative path.</summary>
     private static SortedDictionary<string, string> WriteWeights(string outputDirectory, TrainingConfig config, string baseModelName, nn.Module model, LoraInjection? injection)
     {
@@ -148,21 +182,9 @@ public static class TrialTrainer
         {
             case AdapterModes.Lora:
             {
-                var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
-                var weights = LoraWeights.Get(model);
-                try
-                {
-                    var modulesToSave = ModulesToSave.Of(model);
-                    var peft = PeftAdapterConfig.FromTrainingConfig(config, injection!.Modules.Select(m => m.Path).ToList(), baseModelName,
-                        modulesToSave.Count > 0 ? PeftAdapterConfig.SequenceClassificationTaskType : null, modulesToSave);
-                    AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
-                }
-                finally
-                {
-                    foreach (var t in weights.Values) t.Dispose();
-                }
-                foreach (var (name, sha) in FileHashes.Tree(adapterDirectory))
-                    files[$"{AdapterFolder}/{name}"] = sha;
+                foreach (var (name, sha) in WriteAdapter(outputDirectory, config, baseModelName, LoraWeights.Get(model),
+                             injection!.Modules.Select(m => m.Path).ToList(), ModulesToSave.Of(model)))
+                    files[name] = sha;
                 break;
             }
             case AdapterModes.Full:

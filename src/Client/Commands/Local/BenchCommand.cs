@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Orchestrator.Client.Commands.Local;
 
 /// <summary>
-/// <c>bench</c>: the parent of the benchmark verbs. <c>bench trainer</c> is built in; other benchmarks
+/// <c>bench</c>: the parent of the benchmark verbs. <c>bench trainer</c> and <c>bench pack</c> are built in; other benchmarks
 /// (<c>bench orchestrator</c>, <c>bench early-stopping</c>) are passed to the constructor.
 /// </summary>
 public sealed class BenchCommand : Command
@@ -11,6 +11,7 @@ public sealed class BenchCommand : Command
     public BenchCommand(params IEnumerable<Command> more) : base("bench", "Benchmarks: training throughput and orchestration overhead.")
     {
         Subcommands.Add(new BenchTrainerCommand());
+        Subcommands.Add(new BenchPackCommand());
         foreach (var command in more) Subcommands.Add(command);
     }
 }

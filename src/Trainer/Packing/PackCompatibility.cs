@@ -1,0 +1,51 @@
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Training;
+
+namespace Orchestrator.Trainer.Packing;
+
+/// <summary>
+/// Which trials may train together in one pack: the rule, in one place. Members share everything the frozen pass
+/// reads (model, base weights, dataset and its sampling, batch size, sequence length) and the adapted modules; they may
+/// differ in rank, alpha, dropout, init, seed, learning rate, schedule, weight decay, clipping, steps and evaluation.
+/// Full fine-tuning and base trials never pack (nothing is shared once every weight trains), nor do adapters that
+/// train a shared weight (bias `all` / `lora_only`).
+/// </summary>
+public static class PackCompatibility
+{
+    /// <summary>Why <paramref name="config"/> cannot pack at all, or null when it can.</summary>
+    public static string? WhyNotPackable(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Adapter != AdapterModes.Lora) return $"adapter '{config.Adapter}' trains no LoRA (only LoRA trials pack)";
+        if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
+        return null;
+    }
+
+    /// <summary>
+    /// Trials with equal keys can share a pack; null when the trial cannot pack. Without pretrained or checkpointed
+    /// weights the base is drawn from the trial's seed, so the seed is then part of the key.
+    /// </summary>
+    public static string? Key(TrainingConfig config, BaseModelSpec baseSpec)
+    {
+        ArgumentNullException.ThrowIfNull(baseSpec);
+        if (WhyNotPackable(config) is not null) return null;
+        var shared = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["base"] = baseSpec,
+            ["base_seed"] = baseSpec.Pretrain is null && baseSpec.Checkpoint is null ? config.Seed : null,
+            ["batch_size"] = config.BatchSize,
+            ["dataset"] = config.Dataset,
+            ["layers_to_transform"] = config.LayersToTransform,
+            ["max_eval_samples"] = config.MaxEvalSamples,
+            ["max_train_samples"] = config.MaxTrainSamples,
+            ["model"] = config.Model,
+            ["seq_len"] = config.SequenceLength,
+            ["target_modules"] = config.TargetModules,
+            ["target_modules_regex"] = config.TargetModulesRegex,
+            ["tokenizer"] = config.Tokenizer,
+        };
+        return FileHashes.Sha256(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shared)))[..16];
+    }
+}

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Packing;
+
+/// <summary>What a packed loop shares across its members.</summary>
+public sealed record PackedLoopOptions
+{
+    public CancellationToken CancellationToken { get; init; }
+    public Device Device { get; init; } = CPU;
+    /// <summary>A progress report (training loss only) every this many steps, besides one per evaluation.</summary>
+    public int ProgressEvery { get; init; } = 10;
+    public LowRankBatching Batching { get; init; } = LowRankBatching.Padded;
+}
+
+/// <summary>
+/// <see cref="TrainingLoop"/> for a pack: one step concatenates every active member's own micro-batch (its own seed
+/// and data order) along dim 0, runs the frozen base once over all of them with each member's LoRA update on its rows
+/// (<see cref="PackedLoraLinear"/>), sums the members' mean losses and runs one backward; the rows of one member do not
+/// touch another's parameters, so each gradient is that member's alone. Then every member steps its own AdamW at its
+/// own learning rate and does, at its own steps, what the loop does for a trial alone: evaluation, checkpoint,
+/// progress, stop. A member that finishes, is stopped by its observer, or whose observer throws (a diverged loss)
+/// leaves the pack; the others go on. A pack of one is <see cref="TrainingLoop"/> bit for bit.
+/// </summary>
+public static class PackedTrainingLoop
+{
+    public static IReadOnlyList<PackMemberResult> Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers, ITrainingDataset data,
+        IReadOnlyList<PackMemberOptions> members, PackedLoopOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (members.Count == 0) throw new ArgumentException("A pack has at least one member.", nameof(members));
+        var batchSize = members[0].Config.BatchSize;
+        if (members.Any(m => m.Config.BatchSize != batchSize)) throw new ArgumentException("The members of a pack share one batch size.", nameof(members));
+        if (batchSize <= 0) throw new ArgumentException("batch_size must be positive");
+
+        var watch = Stopwatch.StartNew();
+        var batchesPerEpoch = data.TrainBatchCount(batchSize);
+        var state = new List<PackMember>(members.Count);
+        var dropouts = model.modules().OfType<GeneratorDropout>().ToList();
+        foreach (var layer in layers) layer.Batching = options.Batching;
+        try
+        {
+            for (var i = 0; i < members.Count; i++) state.Add(new PackMember(i, members[i], batchesPerEpoch, options.Device));
+            var active = state.Where(m => m.Step < m.TotalSteps).ToList();
+            model.train();
+            while (active.Count > 0)
+            {
+                if (options.CancellationToken.IsCancellationRequested)
+                {
+                    foreach (var m in active) m.Stopped = true;
+                    break;
+                }
+
+                var progressDue = active.ToDictionary(m => m.Index, m => options.ProgressEvery > 0 && (m.Step + 1) % options.ProgressEvery == 0);
+                var stepEpochs = active.ToDictionary(m => m.Index, m => m.Epoch);
+                var losses = new Dictionary<int, double>();
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var inputs = new List<Tensor>(active.Count);
+                    var targets = new List<Tensor>(active.Count);
+                    var slices = new List<PackSlice>(active.Count);
+                    foreach (var m in active)
+                    {
+                        foreach (var group in m.Optimizer.ParamGroups) group.LearningRate = m.Schedule.At(m.Step);
+                        var batch = data.TrainBatch(batchSize, m.Config.Seed, m.Epoch, m.BatchInEpoch);
+                        m.Optimizer.zero_grad();
+                        inputs.Add(batch.Inputs);
+                        targets.Add(batch.Targets);
+                        slices.Add(new PackSlice(m.Index, batch.Size, m.Generator));
+                    }
+                    Use(layers, dropouts, slices);
+                    var output = model.forward((inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+                    var memberLosses = new List<Tensor>(active.Count);
+                    long start = 0;
+                    for (var j = 0; j < active.Count; j++)
+                    {
+                        var rows = slices[j].Rows;
+                        var own = active.Count == 1 ? output : output.narrow(0, start, rows);
+                        memberLosses.Add(TaskLoss.Compute(data.Task, own, targets[j].to(options.Device)));
+                        start += rows;
+                    }
+                    (memberLosses.Count == 1 ? memberLosses[0] : stack(memberLosses).sum()).backward();
+                    for (var j = 0; j < active.Count; j++)
+                    {
+                        var m = active[j];
+                        if (m.Config.GradClip > 0) nn.utils.clip_grad_norm_(m.Parameters, m.Config.GradClip);
+                        m.Optimizer.step();
+                        m.LossSum.add_(memberLosses[j].detach().to_type(ScalarType.Float64));
+                        if (progressDue[m.Index]) losses[m.Index] = memberLosses[j].item<float>();
+                    }
+                }
+
+                var leaving = new List<PackMember>();
+                foreach (var m in active)
+                {
+                    try
+                    {
+                        if (!AfterStep(model, layers, dropouts, data, m, stepEpochs[m.Index], progressDue[m.Index],
+                                losses.GetValueOrDefault(m.Index, double.NaN), options))
+                            leaving.Add(m);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // This member's failure (a diverged loss its observer refused, a checkpoint it could not write) is its own.
+                        m.Error = e;
+                        leaving.Add(m);
+                    }
+                    m.Elapsed = watch.Elapsed;
+                }
+                active.RemoveAll(leaving.Contains);
+            }
+
+            var results = new List<PackMemberResult>(state.Count);
+            foreach (var m in state)
+            {
+                if (m.Error is not null)
+                {
+                    results.Add(new PackMemberResult(null, m.Error));
+                    continue;
+                }
+                try
+                {
+                    results.Add(new PackMemberResult(Finish(model, layers, dropouts, data, m, options), null));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    results.Add(new PackMemberResult(null, e));
+                }
+            }
+            return results;
+        }
+        finally
+        {
+            foreach (var d in dropouts) d.Slices = null;
+            foreach (var layer in layers) layer.Slices = [];
+            foreach (var m in state) m.Dispose();
+        }
+    }
+
+    /// <summary>The bookkeeping of <see cref="TrainingLoop"/> after a step, for one member. False: the member leaves the pack.</summary>
+    private static bool AfterStep(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts,
+        ITrainingDataset data, PackMember m, int stepEpoch, bool progressDue, double loss, PackedLoopOptions options)
+    {
+        var config = m.Config;
+        m.Step++;
+        m.LossCount++;
+        var endOfEpoch = ++m.BatchInEpoch == m.BatchesPerEpoch;
+        if (endOfEpoch) { m.Epoch++; m.BatchInEpoch = 0; }
+
+        var evaluate = (config.EvalEvery > 0 ? m.Step % config.EvalEvery == 0 : endOfEpoch) || m.Step == m.TotalSteps;
+        var keepGoing = true;
+        if (evaluate)
+        {
+            m.LastMetrics = Evaluate(model, layers, dropouts, data, m, options.Device);
+            m.Evaluations++;
+            m.LastEvaluationStep = m.Step;
+            m.LossSum.zero_();
+            m.LossCount = 0;
+        }
+
+        var checkpointDirectory = m.Options.CheckpointOutputDirectory;
+        var checkpoint = checkpointDirectory is not null && (config.CheckpointEvery > 0 ? m.Step % config.CheckpointEvery == 0 : evaluate);
+        void Checkpoint()
+        {
+            m.LastCheckpoint = TrainingLoop.WriteCheckpoint(checkpointDirectory!, m.Manifest(), m.Options.Trainable, m.Optimizer, m.Generator);
+            m.Options.Observer?.OnCheckpoint(m.LastCheckpoint, m.Step);
+        }
+        if (checkpoint) Checkpoint();
+
+        var observer = m.Options.Observer;
+        if (evaluate)
+            keepGoing = observer?.OnProgress(new TrainingProgress(m.Step, m.TotalSteps, stepEpoch, m.LastMetrics, true) { Evaluation = m.Evaluations }) ?? true;
+        else if (progressDue)
+            keepGoing = observer?.OnProgress(new TrainingProgress(m.Step, m.TotalSteps, stepEpoch,
+                new Dictionary<string, double> { [MetricNames.TrainLoss] = loss }, false) { Evaluation = m.Evaluations }) ?? true;
+
+        if (!keepGoing || options.CancellationToken.IsCancellationRequested)
+        {
+            m.Stopped = m.Step < m.TotalSteps;
+            if (m.Stopped)
+            {
+                // Stopped mid-run (drain, pause, pruning): checkpoint here, so whoever resumes loses no steps.
+                if (checkpointDirectory is not null && !checkpoint) Checkpoint();
+                return false;
+            }
+        }
+        return m.Step < m.TotalSteps;
+    }
+
+    /// <summary>The closing evaluations of <see cref="TrainingLoop"/> for one member that did not fail.</summary>
+    private static TrainingLoopResult Finish(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts,
+        ITrainingDataset data, PackMember m, PackedLoopOptions options)
+    {
+        var metrics = m.LastMetrics;
+        if (m.Evaluations == 0)
+        {
+            metrics = Evaluate(model, layers, dropouts, data, m, options.Device);
+            m.Evaluations++;
+        }
+        if (data.ValidationCount > 0)
+        {
+            Use(layers, dropouts, [new PackSlice(m.Index, 0, m.Generator)]);
+            var withTest = new Dictionary<string, double>(metrics.ToDictionary());
+            foreach (var (name, value) in Evaluator.Evaluate(model, data, m.Config.BatchSize, options.Device)) withTest[name] = value;
+            metrics = withTest;
+        }
+        return new TrainingLoopResult(metrics, m.Step, m.TotalSteps, m.Evaluations, m.Stopped, m.LastCheckpoint, m.Elapsed);
+    }
+
+    /// <summary>The member's held-out metrics: the model evaluated with only this member's adapter active.</summary>
+    private static Dictionary<string, double> Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers,
+        IReadOnlyList<GeneratorDropout> dropouts, ITrainingDataset data, PackMember m, Device device)
+    {
+        Use(layers, dropouts, [new PackSlice(m.Index, 0, m.Generator)]);
+        return TrainingLoop.EvaluateWithTrainLoss(model, data, m.Config.BatchSize, device, m.LossSum.item<double>(), m.LossCount);
+    }
+
+    private static void Use(IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts, IReadOnlyList<PackSlice> slices)
+    {
+        foreach (var layer in layers) layer.Slices = slices;
+        var dropoutSlices = slices.Select(s => new DropoutSlice(s.Rows, s.Generator)).ToList();
+        foreach (var d in dropouts) d.Slices = dropoutSlices;
+    }
+}

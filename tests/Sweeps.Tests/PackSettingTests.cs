@@ -1,0 +1,38 @@
+namespace Orchestrator.Sweeps.Tests;
+
+public sealed class PackSettingTests
+{
+    private static SweepSpec WithPack(string? pack) =>
+        SweepFile.Parse(pack is null ? SweepFileTests.Valid : SweepFileTests.Valid.Replace("max_failures: 2", $"max_failures: 2\npack: {pack}"), "demo.yaml");
+
+    [Theory]
+    [InlineData(null, "off")]
+    [InlineData("off", "off")]
+    [InlineData("auto", "auto")]
+    [InlineData("8", "8")]
+    [InlineData("1", "off")]
+    public void Pack_is_auto_off_or_a_size_and_off_when_the_file_does_not_say(string? written, string expected) =>
+        Assert.Equal(expected, WithPack(written).Pack.ToString());
+
+    [Theory]
+    [InlineData("0", "pack must be auto, off or a pack size from 1 to 16, got 0 (1 trains each trial alone, as off does)")]
+    [InlineData("17", "pack must be auto, off or a pack size from 1 to 16, got 17 (1 trains each trial alone, as off does)")]
+    [InlineData("always", "pack must be auto, off or a pack size from 1 to 16, got 'always'")]
+    public void A_pack_that_is_not_auto_off_or_1_to_16_is_refused_at_its_line_and_column(string written, string message)
+    {
+        var e = Assert.Throws<SweepValidationException>(() => WithPack(written));
+        var problem = Assert.Single(e.Problems);
+        Assert.Equal(message, problem.Message);
+        Assert.Equal(("demo.yaml", 13, 7), (problem.File, problem.Line, problem.Column));
+    }
+
+    [Fact]
+    public void Pack_off_keeps_the_canonical_hash_and_trial_ids_of_a_file_without_the_key_and_pack_on_keeps_the_trial_ids()
+    {
+        var without = WithPack(null);
+        Assert.Equal(CanonicalSpec.Of(without).Hash, CanonicalSpec.Of(WithPack("off")).Hash);
+        Assert.NotEqual(CanonicalSpec.Of(without).Hash, CanonicalSpec.Of(WithPack("auto")).Hash);
+        Assert.Equal(SweepExpander.Expand(without).Select(t => (t.TrialId, t.Config.Seed, t.Config.Rank)),
+            SweepExpander.Expand(WithPack("auto")).Select(t => (t.TrialId, t.Config.Seed, t.Config.Rank)));
+    }
+}
