@@ -124,7 +124,7 @@ public sealed class ContainerCluster : IAsyncDisposable
             var result = await CliAsync("trials", sweep, "--json");
             if (result.ExitCode == 0)
             {
-                var trials = Parse<List<TrialRow>>(result.Stdout);
+                var trials = CliJson.Parse<List<TrialRow>>(result.Stdout);
                 if (condition(trials)) return trials;
                 last = string.Join("; ", trials);
             }
@@ -144,8 +144,8 @@ public sealed class ContainerCluster : IAsyncDisposable
     public async Task<IReadOnlyList<TrialRow>> AssertExactlyOnceAsync(string sweep, int expectedTrials)
     {
         var trials = await WaitForTrialsAsync(sweep, $"sweep {sweep} finished", t => t.Count > 0 && t.All(r => r.IsTerminal), TimeSpan.FromMinutes(6));
-        var status = Parse<List<SweepStatusRow>>((await Checked("status", sweep, "--json")).Stdout).Single();
-        var leaderboard = Parse<List<LeaderboardRow>>((await Checked("leaderboard", sweep, "--format", "json")).Stdout);
+        var status = CliJson.Parse<List<SweepStatusRow>>((await Checked("status", sweep, "--json")).Stdout).Single();
+        var leaderboard = CliJson.Parse<List<LeaderboardRow>>((await Checked("leaderboard", sweep, "--format", "json")).Stdout);
         Assert.Equal("finished", status.State.ToLowerInvariant());
         Assert.Equal(0, status.Queued);
         Assert.Equal(0, status.Running);
@@ -205,10 +205,6 @@ public sealed class ContainerCluster : IAsyncDisposable
     }
 
     public string ContainerName(string silo) => $"orchestrator-ctest-{_runId}-{silo}";
-
-    public static T Parse<T>(string json) => JsonSerializer.Deserialize<T>(json, JsonOptions) ?? throw new InvalidOperationException($"not JSON: {json}");
-
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     private static void Chown(string path)
     {
@@ -311,16 +307,3 @@ public enum HttpStatus
     Ok = 200,
 }
 
-/// <summary>One row of <c>trials --json</c>.</summary>
-public sealed record TrialRow(string TrialId, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, string? Error)
-{
-    public bool Is(string state) => State.Equals(state, StringComparison.OrdinalIgnoreCase);
-    public bool IsTerminal => !Is("queued") && !Is("running");
-    public override string ToString() => $"{TrialId} {State} attempt {Attempts} step {Step}/{TotalSteps} on {Worker ?? "-"}{(Error is null ? "" : " error: " + Error)}";
-}
-
-/// <summary>One element of <c>status SWEEP --json</c>.</summary>
-public sealed record SweepStatusRow(string Name, string State, int Total, int Queued, int Running, int Succeeded, int Failed, int Pruned);
-
-/// <summary>One row of <c>leaderboard SWEEP --format json</c>.</summary>
-public sealed record LeaderboardRow(string TrialId, string Sweep, bool Pruned);

@@ -1,2 +1,3 @@
 global using Cli = Orchestrator.TestServers.OrchestratorCli;
 global using CliResult = Orchestrator.TestServers.CliResult;
+global using Orchestrator.TestServers;

@@ -13,30 +13,10 @@ public static class Podman
 
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("podman")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("podman");
         foreach (var arg in GlobalOptions.Concat(args)) start.ArgumentList.Add(arg);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start podman");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            return new CliResult(-1, await stdout, await stderr + $"\n(podman {string.Join(' ', args)} timed out)");
-        }
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        return await ProcessRun.RunAsync(start, timeout ?? TimeSpan.FromSeconds(120), $"podman {string.Join(' ', args)}");
     }
 
     /// <summary>Runs podman and fails the test, with everything it printed, unless it exits 0.</summary>

@@ -29,7 +29,7 @@ public sealed class EmbeddedRunTests(ITestOutputHelper output)
                 var result = await Cli.RunAsync(["trials", sweep.Name, "--json", "--data-dir", dir], dir);
                 if (result.ExitCode == 0)
                 {
-                    before = FaultCluster.Parse<List<TrialRow>>(result.Stdout);
+                    before = CliJson.Parse<List<TrialRow>>(result.Stdout);
                     if (before.Any(t => t.Is("succeeded")) && before.Any(t => t.Is("running") && t.Step > 0)) break;
                 }
                 await Task.Delay(250);
@@ -44,8 +44,8 @@ public sealed class EmbeddedRunTests(ITestOutputHelper output)
             var again = Stopwatch.StartNew();
             var second = await Cli.RunAsync(["run", file, "--data-dir", dir], dir, TimeSpan.FromSeconds(240));
             Assert.True(second.ExitCode == 0, $"second run: {second}");
-            var trials = FaultCluster.Parse<List<TrialRow>>((await Cli.RunAsync(["trials", sweep.Name, "--json", "--data-dir", dir], dir)).Stdout);
-            var leaderboard = FaultCluster.Parse<List<LeaderboardRow>>((await Cli.RunAsync(["leaderboard", sweep.Name, "--format", "json", "--data-dir", dir], dir)).Stdout);
+            var trials = CliJson.Parse<List<TrialRow>>((await Cli.RunAsync(["trials", sweep.Name, "--json", "--data-dir", dir], dir)).Stdout);
+            var leaderboard = CliJson.Parse<List<LeaderboardRow>>((await Cli.RunAsync(["leaderboard", sweep.Name, "--format", "json", "--data-dir", dir], dir)).Stdout);
 
             Assert.Equal(sweep.Ranks, trials.Count);
             Assert.All(trials, t => Assert.True(t.Is("succeeded"), t.ToString()));

@@ -184,7 +184,7 @@ public sealed class FaultCluster : IAsyncDisposable
             var result = await CliAsync("trials", sweep, "--json");
             if (result.ExitCode == 0)
             {
-                var trials = Parse<List<TrialRow>>(result.Stdout);
+                var trials = CliJson.Parse<List<TrialRow>>(result.Stdout);
                 if (condition(trials)) return trials;
                 last = string.Join("; ", trials.Select(t => t.ToString()));
             }
@@ -302,16 +302,11 @@ public sealed class FaultCluster : IAsyncDisposable
         for (var attempt = 0; attempt < 5; attempt++)
         {
             result = await CliAsync(args);
-            if (result.ExitCode == 0) return Parse<T>(result.Stdout);
+            if (result.ExitCode == 0) return CliJson.Parse<T>(result.Stdout);
             await Task.Delay(1000);
         }
         throw new InvalidOperationException($"orchestrator {string.Join(' ', args)}: {result}");
     }
-
-    public static T Parse<T>(string json) => JsonSerializer.Deserialize<T>(json, JsonOptions)
-        ?? throw new InvalidOperationException($"not JSON: {json}");
-
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 }
@@ -329,21 +324,6 @@ public sealed class SiloProcess(string name, int siloPort, int gatewayPort, int 
     public ChildProcess? Process { get; set; }
 }
 
-/// <summary>One row of <c>trials --json</c>.</summary>
-public sealed record TrialRow(string TrialId, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, string? Error)
-{
-    public bool Is(string state) => State.Equals(state, StringComparison.OrdinalIgnoreCase);
-
-    public bool IsTerminal => !Is("queued") && !Is("running");
-
-    public override string ToString() => $"{TrialId} {State} attempt {Attempts} step {Step}/{TotalSteps} on {Worker ?? "-"}{(Error is null ? "" : " error: " + Error)}";
-}
-
-/// <summary>One element of <c>status SWEEP --json</c>.</summary>
-public sealed record SweepStatusRow(string Name, string State, int Total, int Queued, int Running, int Succeeded, int Failed, int Pruned);
-
-/// <summary>One row of <c>leaderboard SWEEP --format json</c>.</summary>
-public sealed record LeaderboardRow(string TrialId, string Sweep, bool Pruned);
 
 /// <summary>What a fault test reports: trials (with their attempts), leaderboard size, lost and duplicated trials, result files.</summary>
 public sealed record Outcome(IReadOnlyList<TrialRow> Trials, int LeaderboardEntries, int Lost, int Duplicates, int ResultFiles)

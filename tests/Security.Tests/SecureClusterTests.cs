@@ -109,7 +109,7 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
             var listed = await Cluster.CliAsync("workers", "--json");
             Assert.DoesNotContain("\"intruder\"", listed.Stdout);
             var trials = await Cluster.CliAsync("trials", sweep.Name, "--json");
-            if (trials.ExitCode == 0) workers.UnionWith(FaultCluster.Parse<List<TrialRow>>(trials.Stdout).Select(t => t.Worker).OfType<string>());
+            if (trials.ExitCode == 0) workers.UnionWith(CliJson.Parse<List<TrialRow>>(trials.Stdout).Select(t => t.Worker).OfType<string>());
             if (intruder.HasExited || members.Any(m => m.Name == "intruder" && m.Status == DeadStatus)) break;
             await Task.Delay(500);
         }
@@ -179,7 +179,7 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
     {
         var status = await Cluster.CliAsync("status", "--json");
         Assert.True(status.ExitCode == 0, status.ToString());
-        return FaultCluster.Parse<List<SweepStatusRow>>(status.Stdout).Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
+        return CliJson.Parse<List<SweepStatusRow>>(status.Stdout).Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
     }
 
     private static void AssertRefused(CliResult result, string message)

@@ -24,34 +24,13 @@ public static class OrchestratorCli
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? workingDirectory = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? RepositoryRoot,
-        };
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory ?? RepositoryRoot };
         start.ArgumentList.Add(Dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["NO_COLOR"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            return new CliResult(-1, await stdout, await stderr + $"\n(orchestrator {string.Join(' ', args)} timed out)");
-        }
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        return await ProcessRun.RunAsync(start, timeout ?? TimeSpan.FromSeconds(120), $"orchestrator {string.Join(' ', start.ArgumentList.Skip(1))}");
     }
 
     private static string FindDll()
