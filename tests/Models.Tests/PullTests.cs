@@ -11,8 +11,10 @@ public sealed class PullTests : IDisposable
         if (Directory.Exists(_cacheRoot)) Directory.Delete(_cacheRoot, recursive: true);
     }
 
+    /// <summary>Every file under the folder by '/'-separated relative path (as the manifest names them), with its sha256.</summary>
     private static Dictionary<string, string> Hashes(string folder) =>
-        Directory.EnumerateFiles(folder).ToDictionary(p => Path.GetFileName(p), FolderManifest.Sha256Of);
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .ToDictionary(p => Path.GetRelativePath(folder, p).Replace(Path.DirectorySeparatorChar, '/'), FolderManifest.Sha256Of);
 
     [Fact]
     public void A_second_pull_verifies_and_converts_nothing()
@@ -55,7 +57,7 @@ public sealed class PullTests : IDisposable
 
         Assert.Equal(1, results.Count(r => r.pulled.Converted));
         Assert.Equal(results[0].Item2, results[1].Item2);
-        Assert.Equal(6, results[0].Item2.Count);
+        Assert.Equal(8, results[0].Item2.Count); // 7 files (config, weights, vocab, tokenizer config, licence, modules, pooling) + the manifest
         Assert.Empty(Directory.GetDirectories(Path.Combine(_cacheRoot, "models"), ".*"));
     }
 
