@@ -1,5 +1,6 @@
 using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Named;
 
 namespace Orchestrator.Trainer.Training;
@@ -33,6 +34,8 @@ public static class NamedResourceResolution
         return config with
         {
             Model = encoder is null ? config.Model : resources.ModelFolder(encoder, cancellationToken),
+            // A named encoder's pooling is part of what its name means (a folder converted before its pooling file was written has none).
+            Pooling = config.Pooling ?? (encoder is null ? null : EncoderPoolings.Name(encoder.Config.Pooling)),
             Dataset = namedDataset ? resources.DatasetFolder(config.Dataset.ToLowerInvariant(), cancellationToken) : config.Dataset,
         };
     }

@@ -62,9 +62,8 @@ public static class TrialTrainer
         var resolved = NamedResourceResolution.Resolve(config, request.Resources, cancellationToken);
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
-        // A named encoder's pooling is known by name (a folder converted before its pooling file was written has none).
-        var pooling = EncoderPoolings.Parse(config.Pooling) ?? NamedEncoders.Find(config.Model)?.Config.Pooling;
-        var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken, pooling);
+        var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken,
+            EncoderPoolings.Parse(resolved.Pooling));
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
 

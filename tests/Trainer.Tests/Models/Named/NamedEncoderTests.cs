@@ -64,6 +64,21 @@ public sealed class NamedEncoderTests
         Assert.True(estimate.WeightsBytes >= 22_000_000L * 4, estimate.ToString());
     }
 
+    private sealed class FixedFolders : INamedResources
+    {
+        public string ModelFolder(NamedEncoder model, CancellationToken cancellationToken) => "/models/" + model.Name;
+        public string DatasetFolder(string dataset, CancellationToken cancellationToken) => "/data/" + dataset;
+    }
+
+    [Fact]
+    public void Resolving_a_named_encoder_keeps_its_own_pooling_with_the_folder_unless_the_config_chose_one()
+    {
+        var resolved = NamedResourceResolution.Resolve(MiniLmOnImdb, new FixedFolders(), CancellationToken.None);
+        Assert.Equal(("/models/minilm-l6", "/data/imdb", "mean"), (resolved.Model, resolved.Dataset, resolved.Pooling));
+        Assert.Equal("cls", NamedResourceResolution.Resolve(MiniLmOnImdb with { Pooling = "cls" }, new FixedFolders(), CancellationToken.None).Pooling);
+        Assert.Equal("cls", NamedResourceResolution.Resolve(MiniLmOnImdb with { Model = "arctic-xs" }, new FixedFolders(), CancellationToken.None).Pooling);
+    }
+
     [Fact]
     public void A_named_model_without_a_resolver_fails_with_what_it_is_not_a_missing_folder()
     {
