@@ -42,10 +42,14 @@ public static class PackedTrainingLoop
         var state = new List<PackMember>(members.Count);
         var dropouts = model.modules().OfType<GeneratorDropout>().ToList();
         foreach (var layer in layers) layer.Batching = options.Batching;
+        // A pack of one runs TrainingLoop's own operations (bit for bit the trial alone); two or more train stacked.
+        var stacked = members.Count > 1;
+        PackStack? stack = null;
         try
         {
             for (var i = 0; i < members.Count; i++) state.Add(new PackMember(i, members[i], batchesPerEpoch, options.Device));
             var active = state.Where(m => m.Step < m.TotalSteps).ToList();
+            if (stacked && active.Count > 0) stack = new PackStack(layers, active, options.Device);
             model.train();
             while (active.Count > 0)
             {
@@ -57,49 +61,16 @@ public static class PackedTrainingLoop
 
                 var progressDue = active.ToDictionary(m => m.Index, m => options.ProgressEvery > 0 && (m.Step + 1) % options.ProgressEvery == 0);
                 var stepEpochs = active.ToDictionary(m => m.Index, m => m.Epoch);
-                var losses = new Dictionary<int, double>();
-                using (var scope = torch.NewDisposeScope())
-                {
-                    var inputs = new List<Tensor>(active.Count);
-                    var targets = new List<Tensor>(active.Count);
-                    var slices = new List<PackSlice>(active.Count);
-                    foreach (var m in active)
-                    {
-                        foreach (var group in m.Optimizer.ParamGroups) group.LearningRate = m.Schedule.At(m.Step);
-                        var batch = data.TrainBatch(batchSize, m.Config.Seed, m.Epoch, m.BatchInEpoch);
-                        m.Optimizer.zero_grad();
-                        inputs.Add(batch.Inputs);
-                        targets.Add(batch.Targets);
-                        slices.Add(new PackSlice(m.Index, batch.Size, m.Generator));
-                    }
-                    Use(layers, dropouts, slices);
-                    var output = model.forward((inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
-                    var memberLosses = new List<Tensor>(active.Count);
-                    long start = 0;
-                    for (var j = 0; j < active.Count; j++)
-                    {
-                        var rows = slices[j].Rows;
-                        var own = active.Count == 1 ? output : output.narrow(0, start, rows);
-                        memberLosses.Add(TaskLoss.Compute(data.Task, own, targets[j].to(options.Device)));
-                        start += rows;
-                    }
-                    (memberLosses.Count == 1 ? memberLosses[0] : stack(memberLosses).sum()).backward();
-                    for (var j = 0; j < active.Count; j++)
-                    {
-                        var m = active[j];
-                        if (m.Config.GradClip > 0) nn.utils.clip_grad_norm_(m.Parameters, m.Config.GradClip);
-                        m.Optimizer.step();
-                        m.LossSum.add_(memberLosses[j].detach().to_type(ScalarType.Float64));
-                        if (progressDue[m.Index]) losses[m.Index] = memberLosses[j].item<float>();
-                    }
-                }
+                var losses = stack is null
+                    ? MemberStep(model, layers, dropouts, data, active, batchSize, progressDue, options)
+                    : StackedStep(model, layers, dropouts, data, stack, batchSize, progressDue, options);
 
                 var leaving = new List<PackMember>();
                 foreach (var m in active)
                 {
                     try
                     {
-                        if (!AfterStep(model, layers, dropouts, data, m, stepEpochs[m.Index], progressDue[m.Index],
+                        if (!AfterStep(model, layers, dropouts, data, m, stack, stepEpochs[m.Index], progressDue[m.Index],
                                 losses.GetValueOrDefault(m.Index, double.NaN), options))
                             leaving.Add(m);
                     }
@@ -111,8 +82,15 @@ public static class PackedTrainingLoop
                     }
                     m.Elapsed = watch.Elapsed;
                 }
-                active.RemoveAll(leaving.Contains);
+                if (leaving.Count > 0)
+                {
+                    // The stack is rebuilt for whoever stays: its members are copied out, then in again.
+                    StoreAll(ref stack);
+                    active.RemoveAll(leaving.Contains);
+                    if (stacked && active.Count > 0) stack = new PackStack(layers, active, options.Device);
+                }
             }
+            StoreAll(ref stack);
 
             var results = new List<PackMemberResult>(state.Count);
             foreach (var m in state)
@@ -135,17 +113,26 @@ public static class PackedTrainingLoop
         }
         finally
         {
+            stack?.Dispose();
             foreach (var d in dropouts) d.Slices = null;
-            foreach (var layer in layers) layer.Slices = [];
+            foreach (var layer in layers) { layer.Slices = []; layer.Stack = null; }
             foreach (var m in state) m.Dispose();
         }
     }
 
     /// <summary>The bookkeeping of <see cref="TrainingLoop"/> after a step, for one member. False: the member leaves the pack.</summary>
     private static bool AfterStep(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts,
-        ITrainingDataset data, PackMember m, int stepEpoch, bool progressDue, double loss, PackedLoopOptions options)
+        ITrainingDataset data, PackMember m, PackStack? stack, int stepEpoch, bool progressDue, double loss, PackedLoopOptions options)
     {
         var config = m.Config;
+        var stored = false;
+        void Store()
+        {
+            // What follows reads the member's own adapter and optimizer state: copy it out of the stack first.
+            if (stack is null || stored) return;
+            stack.Store(stack.PositionOf(m));
+            stored = true;
+        }
         m.Step++;
         m.LossCount++;
         var endOfEpoch = ++m.BatchInEpoch == m.BatchesPerEpoch;
@@ -155,10 +142,12 @@ public static class PackedTrainingLoop
         var keepGoing = true;
         if (evaluate)
         {
+            Store();
             m.LastMetrics = Evaluate(model, layers, dropouts, data, m, options.Device);
             m.Evaluations++;
             m.LastEvaluationStep = m.Step;
             m.LossSum.zero_();
+            stack?.ResetLoss(stack.PositionOf(m));
             m.LossCount = 0;
         }
 
@@ -166,6 +155,7 @@ public static class PackedTrainingLoop
         var checkpoint = checkpointDirectory is not null && (config.CheckpointEvery > 0 ? m.Step % config.CheckpointEvery == 0 : evaluate);
         void Checkpoint()
         {
+            Store();
             m.LastCheckpoint = TrainingLoop.WriteCheckpoint(checkpointDirectory!, m.Manifest(), m.Options.Trainable, m.Optimizer, m.Generator);
             m.Options.Observer?.OnCheckpoint(m.LastCheckpoint, m.Step);
         }
@@ -219,10 +209,129 @@ public static class PackedTrainingLoop
         return TrainingLoop.EvaluateWithTrainLoss(model, data, m.Config.BatchSize, device, m.LossSum.item<double>(), m.LossCount);
     }
 
-    private static void Use(IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts, IReadOnlyList<PackSlice> slices)
+
+    /// <summary>A step of a pack of one: <see cref="TrainingLoop"/>'s operations, through the member's own adapter and AdamW.</summary>
+    private static Dictionary<int, double> MemberStep(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers,
+        IReadOnlyList<GeneratorDropout> dropouts, ITrainingDataset data, IReadOnlyList<PackMember> active, int batchSize,
+        IReadOnlyDictionary<int, bool> progressDue, PackedLoopOptions options)
     {
-        foreach (var layer in layers) layer.Slices = slices;
+        var losses = new Dictionary<int, double>();
+        using var scope = torch.NewDisposeScope();
+        var inputs = new List<Tensor>(active.Count);
+        var targets = new List<Tensor>(active.Count);
+        var slices = new List<PackSlice>(active.Count);
+        foreach (var m in active)
+        {
+            foreach (var group in m.Optimizer.ParamGroups) group.LearningRate = m.Schedule.At(m.Step);
+            var batch = data.TrainBatch(batchSize, m.Config.Seed, m.Epoch, m.BatchInEpoch);
+            m.Optimizer.zero_grad();
+            inputs.Add(batch.Inputs);
+            targets.Add(batch.Targets);
+            slices.Add(new PackSlice(m.Index, batch.Size, m.Generator));
+        }
+        Use(layers, dropouts, slices);
+        var output = model.forward((inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+        var memberLosses = new List<Tensor>(active.Count);
+        long start = 0;
+        for (var j = 0; j < active.Count; j++)
+        {
+            var rows = slices[j].Rows;
+            var own = active.Count == 1 ? output : output.narrow(0, start, rows);
+            memberLosses.Add(TaskLoss.Compute(data.Task, own, targets[j].to(options.Device)));
+            start += rows;
+        }
+        (memberLosses.Count == 1 ? memberLosses[0] : stack(memberLosses).sum()).backward();
+        for (var j = 0; j < active.Count; j++)
+        {
+            var m = active[j];
+            if (m.Config.GradClip > 0) nn.utils.clip_grad_norm_(m.Parameters, m.Config.GradClip);
+            m.Optimizer.step();
+            m.LossSum.add_(memberLosses[j].detach().to_type(ScalarType.Float64));
+            if (progressDue[m.Index]) losses[m.Index] = memberLosses[j].item<float>();
+        }
+        return losses;
+    }
+
+    /// <summary>
+    /// A step of a stacked pack: every member's micro-batch through the shared base and the stacked adapters, each
+    /// member's mean loss (one reduction when their rows match), one backward of their sum, then one per-member
+    /// clipping and one AdamW update over the stacks.
+    /// </summary>
+    private static Dictionary<int, double> StackedStep(nn.Module<Tensor, Tensor> model, IReadOnlyList<PackedLoraLinear> layers,
+        IReadOnlyList<GeneratorDropout> dropouts, ITrainingDataset data, PackStack stack, int batchSize,
+        IReadOnlyDictionary<int, bool> progressDue, PackedLoopOptions options)
+    {
+        var active = stack.Members;
+        var k = active.Count;
+        using var scope = torch.NewDisposeScope();
+        var inputs = new Tensor[k];
+        var targets = new Tensor[k];
+        var slices = new PackSlice[k];
+        var learningRates = new double[k];
+        for (var j = 0; j < k; j++)
+        {
+            var m = active[j];
+            learningRates[j] = m.Schedule.At(m.Step);
+            var batch = data.TrainBatch(batchSize, m.Config.Seed, m.Epoch, m.BatchInEpoch);
+            inputs[j] = batch.Inputs;
+            targets[j] = batch.Targets;
+            slices[j] = new PackSlice(m.Index, batch.Size, m.Generator);
+        }
+        stack.ZeroGradients();
+        Use(layers, dropouts, slices, stack);
+        var output = model.forward((k == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+        var target = (k == 1 ? targets[0] : cat(targets, 0)).to(options.Device);
+        Tensor losses;
+        if (data.Task != TaskKind.CausalLm && slices.All(s => s.Rows == slices[0].Rows))
+        {
+            // Classification and regression: a mean over a member's rows (and their elements) is its slice of one unreduced loss.
+            losses = TaskLoss.Compute(data.Task, output, target, nn.Reduction.None).view(k, -1).mean([1]);
+        }
+        else
+        {
+            var memberLosses = new Tensor[k];
+            long start = 0;
+            for (var j = 0; j < k; j++)
+            {
+                memberLosses[j] = TaskLoss.Compute(data.Task, output.narrow(0, start, slices[j].Rows), target.narrow(0, start, slices[j].Rows));
+                start += slices[j].Rows;
+            }
+            losses = torch.stack(memberLosses);
+        }
+        losses.sum().backward();
+        stack.ClipGradients(active.Select(m => m.Config.GradClip).ToList());
+        stack.Step(learningRates, active.Select(m => m.Config.WeightDecay).ToList());
+        var detached = losses.detach();
+        stack.LossSums.add_(detached.to_type(ScalarType.Float64));
+
+        var reported = new Dictionary<int, double>();
+        if (active.Any(m => progressDue[m.Index]))
+        {
+            var values = detached.cpu().data<float>().ToArray();
+            for (var j = 0; j < k; j++) if (progressDue[active[j].Index]) reported[active[j].Index] = values[j];
+        }
+        return reported;
+    }
+
+    /// <summary>Copies every member of the stack out to its own adapter and optimizer, and drops the stack.</summary>
+    private static void StoreAll(ref PackStack? stack)
+    {
+        if (stack is null) return;
+        for (var j = 0; j < stack.Members.Count; j++) stack.Store(j);
+        stack.Dispose();
+        stack = null;
+    }
+
+    private static void Use(IReadOnlyList<PackedLoraLinear> layers, IReadOnlyList<GeneratorDropout> dropouts, IReadOnlyList<PackSlice> slices,
+        PackStack? stack = null)
+    {
+        for (var l = 0; l < layers.Count; l++)
+        {
+            layers[l].Slices = slices;
+            layers[l].Stack = stack?.Layers[l];
+        }
         var dropoutSlices = slices.Select(s => new DropoutSlice(s.Rows, s.Generator)).ToList();
         foreach (var d in dropouts) d.Slices = dropoutSlices;
     }
 }
+

@@ -31,6 +31,7 @@ public static class TorchThreads
     public static int Apply()
     {
         var threads = Configured;
+        NativeHeap.Configure();
         lock (Gate)
         {
             if (_applied != threads)
@@ -45,6 +46,7 @@ public static class TorchThreads
     /// <summary>Sets an explicit count (benchmarks); later <see cref="Apply"/> calls restore the configured one.</summary>
     public static void Set(int threads)
     {
+        NativeHeap.Configure();
         lock (Gate)
         {
             torch.set_num_threads(threads);

@@ -106,6 +106,24 @@ public sealed class PackedTrainingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Each_member_keeps_its_own_weight_decay_and_gradient_clipping_in_the_stacked_optimizer()
+    {
+        // Clipping at 0.05 binds for every member from the first step; weight decays differ by member (0 for one).
+        TrainingConfig[] members =
+        [
+            FourMembers[0] with { WeightDecay = 0.3, GradClip = 0.05 },
+            FourMembers[1] with { WeightDecay = 0, GradClip = 0 },
+            FourMembers[2] with { WeightDecay = 0.1, GradClip = 0.5 },
+        ];
+        var packed = Pack("decay", members);
+        for (var i = 0; i < members.Length; i++)
+        {
+            var alone = TrialTrainer.Run(Request($"decay-alone-{i}", members[i]), null, CancellationToken.None);
+            AssertWithinTolerance(alone.Metrics, packed[i].Outcome!.Metrics);
+        }
+    }
+
+    [Fact]
     public void The_same_pack_composition_trains_bit_for_bit_the_same_and_padded_and_grouped_batching_agree_within_tolerance()
     {
         var first = Pack("first", FourMembers);
