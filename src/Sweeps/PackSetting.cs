@@ -16,6 +16,17 @@ public sealed record PackSetting(PackMode Mode, int Size)
     public static readonly PackSetting Auto = new(PackMode.Auto, MaxSize);
     public static PackSetting Fixed(int size) => new(PackMode.Fixed, size);
 
+    /// <summary>The setting <see cref="ToString"/> wrote (null: off).</summary>
+    /// <exception cref="FormatException">Not a value <see cref="ToString"/> writes.</exception>
+    public static PackSetting Parse(string? text) => text switch
+    {
+        null or "off" => Off,
+        "auto" => Auto,
+        _ when int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) && k is >= 1 and <= MaxSize
+            => k == 1 ? Off : Fixed(k),
+        _ => throw new FormatException($"pack '{text}' is not auto, off or a pack size from 1 to {MaxSize}"),
+    };
+
     /// <summary>As the sweep file writes it.</summary>
     public override string ToString() => Mode switch { PackMode.Off => "off", PackMode.Auto => "auto", _ => Size.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 }

@@ -157,9 +157,9 @@ internal sealed partial class SweepReader(string file)
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
         var pack = keys.TryGetValue("pack", out var pk) ? Pack(pk) : PackSetting.Off;
-        if (pack is { Mode: not PackMode.Off } && pk is not null)
-            // Said, not hidden: the trainer packs (bench pack), the silos do not lease packs yet.
-            Warn(pk, $"pack: {pack} is accepted but not applied yet: the silos still train every trial alone (packed training runs in `bench pack`); the setting is kept in the sweep's spec");
+        if (pack is { Mode: not PackMode.Off } && pk is not null && task is not null && !BuiltInModels.Names.Contains(task.Model))
+            // Said, not hidden: a setting that does nothing would mislead.
+            Warn(pk, $"pack: {pack} has no effect on model '{task.Model}': only LoRA trials of built-in models pack (a pretrained encoder trains its classifier head per trial); every trial trains alone");
 
         if (name is null || task is null || objectives is null || Problems.Count > 0) return null;
         if (objectives.Count == 0) objectives = [DefaultMetric(task, top)];

@@ -13,6 +13,9 @@ public sealed record TestSweep(string Name, int Ranks = 4, int Steps = 1000, int
 
     public string Lr { get; init; } = "{ value: 1.0e-3 }";
 
+    /// <summary>The sweep's `pack` (null: not set, every trial alone).</summary>
+    public string? Pack { get; init; }
+
     public string Yaml => string.Create(CultureInfo.InvariantCulture, $$"""
         name: {{Name}}
         description: reliability suite
@@ -25,6 +28,7 @@ public sealed record TestSweep(string Name, int Ranks = 4, int Steps = 1000, int
         method: grid
         parallel: {{Parallel}}
         max_failures: {{MaxFailures}}
+        {{(Pack is null ? "" : "pack: " + Pack)}}
         parameters:
           rank: { values: [{{string.Join(", ", Enumerable.Range(1, Ranks))}}] }
           alpha: { value: 4 }

@@ -36,3 +36,24 @@ public sealed class PackSettingTests
             SweepExpander.Expand(WithPack("auto")).Select(t => (t.TrialId, t.Config.Seed, t.Config.Rank)));
     }
 }
+
+public sealed class PackSettingParseTests
+{
+    [Theory]
+    [InlineData(null, "off")]
+    [InlineData("off", "off")]
+    [InlineData("auto", "auto")]
+    [InlineData("1", "off")]
+    [InlineData("4", "4")]
+    [InlineData("16", "16")]
+    public void Parse_reads_what_ToString_writes(string? text, string expected) =>
+        Assert.Equal(expected, Orchestrator.Sweeps.PackSetting.Parse(text).ToString());
+
+    [Theory]
+    [InlineData("17")]
+    [InlineData("0")]
+    [InlineData("-2")]
+    [InlineData("many")]
+    public void Parse_refuses_what_ToString_never_writes(string text) =>
+        Assert.Throws<FormatException>(() => Orchestrator.Sweeps.PackSetting.Parse(text));
+}

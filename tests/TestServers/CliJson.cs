@@ -14,6 +14,9 @@ public static class CliJson
 /// <summary>One row of <c>trials --json</c>.</summary>
 public sealed record TrialRow(string TrialId, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, string? Error)
 {
+    /// <summary>The pack of its current (or last) attempt; null when it trained alone.</summary>
+    public string? Pack { get; init; }
+
     public bool Is(string state) => State.Equals(state, StringComparison.OrdinalIgnoreCase);
 
     public bool IsTerminal => !Is("queued") && !Is("running");

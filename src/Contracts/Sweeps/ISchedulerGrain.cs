@@ -13,6 +13,8 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [AlwaysInterleave, Alias("activate")] Task SweepActiveAsync(string sweep, CancellationToken cancellationToken = default);
     [AlwaysInterleave, Alias("deactivate")] Task SweepInactiveAsync(string sweep, CancellationToken cancellationToken = default);
     [Alias("lease")] Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default);
+    /// <summary>The next pack (or single trial) for one slot, from the next active sweep that has one (see <see cref="ISweepGrain.LeasePackAsync"/>).</summary>
+    [Alias("lease-pack")] Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default);
     [Alias("sweeps")] Task<IReadOnlyList<string>> GetSweepsAsync(bool includeFinished, CancellationToken cancellationToken = default);
     [Alias("workers")] Task<IReadOnlyList<string>> GetWorkerIdsAsync(CancellationToken cancellationToken = default);
 }

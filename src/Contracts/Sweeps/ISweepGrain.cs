@@ -23,6 +23,12 @@ public interface ISweepGrain : IGrainWithStringKey
     // --- worker side ----------------------------------------------------------------------------------------------
     /// <summary>Hands out at most <paramref name="maxTrials"/> queued trials that fit, or none.</summary>
     [Alias("lease")] Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// What one worker slot trains next: one queued trial, or (the sweep's `pack` on) up to <paramref name="maxMembers"/>
+    /// queued LoRA trials that can share a frozen base, each journaled as its own lease with the pack's id. The sweep's
+    /// `parallel` then counts slots, not trials. Empty when nothing fits.
+    /// </summary>
+    [Alias("lease-pack")] Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default);
     /// <summary>Heartbeat + latest metrics. The reply tells the trainer whether to go on (pruning, cancel, pause).</summary>
     [Alias("progress")] Task<TrialDirective> ReportProgressAsync(TrialProgressReport report, CancellationToken cancellationToken = default);
     [Alias("checkpoint")] Task ReportCheckpointAsync(TrialCheckpoint checkpoint, CancellationToken cancellationToken = default);

@@ -8,7 +8,11 @@ public sealed record WorkerSlot(
     [property: Id(2)] string Device,
     [property: Id(3)] long FreeMemoryBytes);
 
-/// <summary>A trial handed to a worker: everything the trainer needs, plus where to resume from (checkpoints newest first; older ones are the fallback when a newer one is corrupt).</summary>
+/// <summary>
+/// A trial handed to a worker: everything the trainer needs, plus where to resume from (checkpoints newest first; older
+/// ones are the fallback when a newer one is corrupt). <c>Pack</c> names the pack it trains in (the leases handed out
+/// together by one <see cref="ISweepGrain.LeasePackAsync"/>), null when it trains alone.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("TrialLease")]
 public sealed record TrialLease(
     [property: Id(0)] string Sweep,
@@ -20,7 +24,8 @@ public sealed record TrialLease(
     [property: Id(6)] IReadOnlyList<TrialCheckpoint> Checkpoints,
     [property: Id(7)] long MemoryEstimateBytes,
     [property: Id(8)] string Model,
-    [property: Id(9)] string Dataset);
+    [property: Id(9)] string Dataset,
+    [property: Id(10)] string? Pack = null);
 
 [GenerateSerializer, Immutable, Alias("TrialProgressReport")]
 public sealed record TrialProgressReport(

@@ -16,7 +16,8 @@ public sealed record TrialAttempt(
     [property: Id(2)] DateTimeOffset StartedAt,
     [property: Id(3)] DateTimeOffset? EndedAt,
     [property: Id(4)] string? Outcome,
-    [property: Id(5)] string? Error)
+    [property: Id(5)] string? Error,
+    [property: Id(6)] string? Pack = null)
 {
     public string Silo => Worker.Split('/')[0];
 }

@@ -25,7 +25,8 @@ public sealed record TrialRecord(
     [property: Id(12)] long TrainableParameters,
     [property: Id(13)] long TotalParameters,
     [property: Id(14)] double ElapsedSeconds,
-    [property: Id(15)] string? AdapterSha256)
+    [property: Id(15)] string? AdapterSha256,
+    [property: Id(16)] string? Pack = null)
 {
     public bool Pruned => State == TrialState.Pruned;
 

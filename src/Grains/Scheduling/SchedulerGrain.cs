@@ -61,6 +61,27 @@ public sealed class SchedulerGrain(
         return leases;
     }
 
+    public async Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default)
+    {
+        _workersSeen[worker.WorkerId] = time.GetUtcNow();
+        var active = state.State.Active.ToArray();
+        if (active.Length == 0 || maxMembers <= 0) return [];
+        try
+        {
+            // One sweep's pack (or trial) per slot: the members of a pack share one sweep's frozen base.
+            for (var i = 0; i < active.Length; i++)
+            {
+                var got = await GrainFactory.GetGrain<ISweepGrain>(active[(_cursor + i) % active.Length]).LeasePackAsync(worker, maxMembers, cancellationToken);
+                if (got.Count > 0) return got;
+            }
+            return [];
+        }
+        finally
+        {
+            _cursor = (_cursor + 1) % Math.Max(1, active.Length);
+        }
+    }
+
     public Task<IReadOnlyList<string>> GetSweepsAsync(bool includeFinished, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<string>>((includeFinished ? state.State.Known : state.State.Active).ToList());
 

@@ -48,7 +48,8 @@ public sealed record SearchExhausted(DateTimeOffset At, int Suggested) : SweepEv
 
 public sealed record SweepStateChanged(DateTimeOffset At, SweepState State) : SweepEvent(At);
 
-public sealed record TrialLeased(DateTimeOffset At, string Trial, int Attempt, string Worker) : SweepEvent(At);
+/// <param name="Pack">The pack the trial was leased in (null: alone).</param>
+public sealed record TrialLeased(DateTimeOffset At, string Trial, int Attempt, string Worker, string? Pack = null) : SweepEvent(At);
 
 public sealed record TrialCheckpointed(DateTimeOffset At, string Trial, int Attempt, string Location, long Step) : SweepEvent(At);
 

@@ -27,6 +27,7 @@ public sealed class SweepGrain(
     private const string WatchdogReminder = "watchdog";
     private static readonly TimeSpan FinalManifestTimeout = TimeSpan.FromSeconds(10);
     private readonly SweepLedger _ledger = new();
+    private readonly PackFormation _packs = new();
     private readonly HeartbeatOptions _options = options.Value;
     private IGrainTimer? _heartbeatTimer;
     private string Name => this.GetPrimaryKeyString();
@@ -174,53 +175,83 @@ public sealed class SweepGrain(
     public async Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default)
     {
         if (_ledger.State != SweepState.Running || _ledger.Settings is not { } settings) return [];
-        var now = time.GetUtcNow();
-        // A slot asks for work only when it is idle, so a trial the ledger still shows running on that slot is a lease
-        // whose reply never arrived (the sweep's silo died mid-call, or the call timed out and was retried): hand the
-        // same lease again, same attempt, instead of leasing the slot another trial and leaving this one to wait out
-        // the heartbeat timeout and count one attempt more.
-        var unanswered = _ledger.Trials
-            .Where(t => t.State == TrialState.Running && t.Worker == worker.WorkerId)
-            .Take(maxTrials)
-            .Select(t =>
-            {
-                t.LastHeartbeat = now;
-                return LeaseOf(t, t.Attempt, settings);
-            })
-            .ToList();
-        if (unanswered.Count > 0) return unanswered;
+        if (Unanswered(worker, maxTrials, settings) is { Count: > 0 } unanswered) return unanswered;
         var running = _ledger.Count(TrialState.Running);
         var room = Math.Min(maxTrials, settings.Parallel - running);
         if (room <= 0) return [];
-
-        // Bayes: suggest now what the free slots will take, knowing every result so far; journal before leasing.
-        if (_ledger.MoreToSuggest && _ledger.Count(TrialState.Queued) < room)
-        {
-            var suggestions = BayesSuggestions.Next(_ledger, room - _ledger.Count(TrialState.Queued), now);
-            if (suggestions.Count > 0) await AppendAsync(suggestions, cancellationToken);
-            if (_ledger.Exhausted) await FinishIfDoneAsync(cancellationToken);
-        }
+        await SuggestAsync(room, cancellationToken);
 
         var freeMemory = worker.FreeMemoryBytes;
-        var leases = new List<TrialLease>();
-        var events = new List<SweepEvent>();
+        var trials = new List<TrialEntry>();
         foreach (var trial in _ledger.Queued)
         {
-            if (leases.Count == room) break;
+            if (trials.Count == room) break;
             var memory = trial.Plan.MemoryBytes;
             if (worker.FreeMemoryBytes > 0 && memory > freeMemory) continue;
             freeMemory -= memory;
-            var attempt = trial.Attempt + 1;
-            events.Add(new TrialLeased(now, trial.Id, attempt, worker.WorkerId));
-            leases.Add(LeaseOf(trial, attempt, settings));
+            trials.Add(trial);
         }
-        if (events.Count > 0) await AppendAsync(events, cancellationToken);
-        return leases;
+        return await LeaseTrialsAsync(trials, worker, settings, pack: null, cancellationToken);
     }
 
-    private TrialLease LeaseOf(TrialEntry trial, int attempt, SweepSettings settings) =>
+    public async Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default)
+    {
+        if (_ledger.State != SweepState.Running || _ledger.Settings is not { } settings) return [];
+        if (settings.PackSetting.Mode == PackMode.Off) return await LeaseAsync(worker, 1, cancellationToken);
+        if (Unanswered(worker, maxMembers, settings) is { Count: > 0 } unanswered) return unanswered;
+        // A pack occupies one slot: `parallel` counts the slots the sweep's running trials are on.
+        var slots = _ledger.Trials.Where(t => t.State == TrialState.Running).Select(t => t.Worker).Distinct(StringComparer.Ordinal).Count();
+        if (slots >= settings.Parallel) return [];
+        await SuggestAsync(Math.Min(maxMembers, settings.PackSetting.Size), cancellationToken);
+
+        var members = _packs.Next(_ledger.Queued, settings, worker.FreeMemoryBytes, maxMembers);
+        var pack = members.Count > 1 ? $"{members[0].Id}.{members[0].Attempt + 1}" : null;
+        return await LeaseTrialsAsync(members, worker, settings, pack, cancellationToken);
+    }
+
+    /// <summary>
+    /// A slot asks for work only when it is idle, so a trial the ledger still shows running on that slot is a lease
+    /// whose reply never arrived (the sweep's silo died mid-call, or the call timed out and was retried): hand the same
+    /// leases again (same attempts, same pack) instead of leasing the slot more and leaving these to wait out the
+    /// heartbeat timeout and count one attempt more.
+    /// </summary>
+    private List<TrialLease> Unanswered(WorkerSlot worker, int max, SweepSettings settings)
+    {
+        var now = time.GetUtcNow();
+        return _ledger.Trials
+            .Where(t => t.State == TrialState.Running && t.Worker == worker.WorkerId)
+            .Take(max)
+            .Select(t =>
+            {
+                t.LastHeartbeat = now;
+                return LeaseOf(t, t.Attempt, settings, t.Pack);
+            })
+            .ToList();
+    }
+
+    /// <summary>Bayes: suggest now what the free slots will take, knowing every result so far; journaled before leasing.</summary>
+    private async Task SuggestAsync(int room, CancellationToken cancellationToken)
+    {
+        if (!_ledger.MoreToSuggest || _ledger.Count(TrialState.Queued) >= room) return;
+        var suggestions = BayesSuggestions.Next(_ledger, room - _ledger.Count(TrialState.Queued), time.GetUtcNow());
+        if (suggestions.Count > 0) await AppendAsync(suggestions, cancellationToken);
+        if (_ledger.Exhausted) await FinishIfDoneAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<TrialLease>> LeaseTrialsAsync(IReadOnlyList<TrialEntry> trials, WorkerSlot worker, SweepSettings settings,
+        string? pack, CancellationToken cancellationToken)
+    {
+        if (trials.Count == 0) return [];
+        var now = time.GetUtcNow();
+        var events = trials.Select(t => (SweepEvent)new TrialLeased(now, t.Id, t.Attempt + 1, worker.WorkerId, pack)).ToList();
+        var attempts = trials.Select(t => t.Attempt + 1).ToList();
+        await AppendAsync(events, cancellationToken);
+        return trials.Select((t, i) => LeaseOf(t, attempts[i], settings, pack)).ToList();
+    }
+
+    private TrialLease LeaseOf(TrialEntry trial, int attempt, SweepSettings settings, string? pack = null) =>
         new(Name, trial.Id, attempt, trial.Plan.Kind, trial.Plan.ConfigJson, settings.BaseJson,
-            trial.Checkpoints.ToList(), trial.Plan.MemoryBytes, settings.Model, settings.Dataset);
+            trial.Checkpoints.ToList(), trial.Plan.MemoryBytes, settings.Model, settings.Dataset, pack);
 
     public async Task<TrialDirective> ReportProgressAsync(TrialProgressReport report, CancellationToken cancellationToken = default)
     {
@@ -387,5 +418,5 @@ public sealed class SweepGrain(
 
     private TrialRecord ToRecord(TrialEntry t) => new(Name, t.Id, t.Plan.Kind, t.Plan.Parameters, t.ConfigValues, t.State,
         t.Attempt, t.Worker, t.Step, t.TotalSteps, t.Metrics, t.Error, t.Result?.TrainableParameters ?? 0,
-        t.Result?.TotalParameters ?? 0, t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256);
+        t.Result?.TotalParameters ?? 0, t.Result?.ElapsedSeconds ?? 0, t.Result?.AdapterSha256, t.Pack);
 }

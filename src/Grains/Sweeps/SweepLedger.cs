@@ -119,9 +119,10 @@ public sealed class SweepLedger
                 SetState(t, TrialState.Running);
                 t.Attempt = l.Attempt;
                 t.Worker = l.Worker;
+                t.Pack = l.Pack;
                 t.LastHeartbeat = l.At;
                 t.Step = t.Checkpoints.Count > 0 ? t.Checkpoints[0].Step : 0;
-                t.Attempts.Add(new TrialAttempt(l.Attempt, l.Worker, l.At, null, null, null));
+                t.Attempts.Add(new TrialAttempt(l.Attempt, l.Worker, l.At, null, null, null, l.Pack));
                 Touch(t);
                 break;
             case TrialCheckpointed c when Find(c.Trial) is { } t:

@@ -12,8 +12,11 @@ namespace Orchestrator.Grains.Sweeps;
 /// <param name="Search">A bayes sweep's search (null for grid and random, whose trials are all planned at submission).</param>
 public sealed record SweepSettings(
     string Model, string Dataset, JsonElement? Base, string Metric, bool Maximize, int Parallel, int MaxFailures,
-    EarlyStoppingRule? EarlyStopping, BayesSearch? Search = null)
+    EarlyStoppingRule? EarlyStopping, BayesSearch? Search = null, string? Pack = null)
 {
+    /// <summary>The sweep's `pack` (journaled as the sweep file writes it; null in journals from before packing: off).</summary>
+    [JsonIgnore] public PackSetting PackSetting => PackSetting.Parse(Pack);
+
     [JsonIgnore] public MetricGoal Goal => Maximize ? MetricGoal.Maximize : MetricGoal.Minimize;
 
     [JsonIgnore] public MetricObjective Objective => new(Metric, Maximize);
@@ -25,7 +28,8 @@ public sealed record SweepSettings(
         spec.Task.Model, spec.Task.Dataset,
         spec.Task.Base is null ? null : JsonSerializer.SerializeToElement(spec.Task.Base),
         spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize, spec.Parallel, spec.MaxFailures,
-        EarlyStoppingRule.Of(spec.EarlyTerminate), spec.Method == SweepMethod.Bayes ? BayesSearch.Of(spec) : null);
+        EarlyStoppingRule.Of(spec.EarlyTerminate), spec.Method == SweepMethod.Bayes ? BayesSearch.Of(spec) : null,
+        spec.Pack.Mode == PackMode.Off ? null : spec.Pack.ToString());
 }
 
 /// <summary>

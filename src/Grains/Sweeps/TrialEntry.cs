@@ -21,6 +21,8 @@ public sealed class TrialEntry(PlannedTrial plan, int index)
     public int Attempt { get; set; }
     public int Failures { get; set; }
     public string? Worker { get; set; }
+    /// <summary>The pack of the current (or last) attempt; null when it trained alone.</summary>
+    public string? Pack { get; set; }
     public DateTimeOffset LastHeartbeat { get; set; }
     public long Step { get; set; }
     public long TotalSteps { get; set; }

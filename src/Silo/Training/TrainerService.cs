@@ -4,16 +4,18 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Telemetry;
 using Orchestrator.Storage;
+using Orchestrator.Trainer.Packing;
 using Orchestrator.Trainer.Training;
 using Orleans.Runtime;
 
 namespace Orchestrator.Silo.Training;
 
 /// <summary>
-/// The silo's workers: one loop per slot leases a trial from the scheduler, trains it (<see cref="TrialTraining"/>),
-/// stores its files (<see cref="TrialArtifacts"/>) and reports how it ended (<see cref="SweepReports"/>), beating
-/// its heartbeat meanwhile (<see cref="WorkerHeartbeats"/>). On shutdown it stops leasing, tells running trials to
-/// stop, and hands them back so another silo resumes them from their checkpoint.
+/// The silo's workers: one loop per slot leases a trial, or a pack of trials, from the scheduler, trains it
+/// (<see cref="TrialTraining"/>), stores each trial's files (<see cref="TrialArtifacts"/>) and reports how each ended
+/// (<see cref="SweepReports"/>), beating every trial's heartbeat meanwhile (<see cref="WorkerHeartbeats"/>). On
+/// shutdown it stops leasing, tells running trials to stop, and hands them back so another silo resumes them from
+/// their checkpoints.
 /// </summary>
 public sealed class TrainerService(
     IGrainFactory grains,
@@ -28,13 +30,13 @@ public sealed class TrainerService(
     SiloMetrics metrics,
     ILogger<TrainerService> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<int, RunningTrial> _running = new();
+    private readonly ConcurrentDictionary<int, IReadOnlyList<RunningTrial>> _running = new();
     private volatile bool _draining;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _draining = true;
-        foreach (var trial in _running.Values) trial.Release();
+        foreach (var trial in _running.Values.SelectMany(t => t)) trial.Release();
         await base.StopAsync(cancellationToken);
     }
 
@@ -63,7 +65,7 @@ public sealed class TrainerService(
             try
             {
                 // While the cluster is unreachable or restarting, the pipeline waits and asks again, for as long as it takes.
-                leases = await resilience.ExecuteAsync($"worker {workerId}: lease", ct => scheduler.LeaseAsync(worker, 1, ct),
+                leases = await resilience.ExecuteAsync($"worker {workerId}: lease", ct => scheduler.LeasePackAsync(worker, training.MaxPack, ct),
                     stoppingToken, GrainCallResilience.Unbounded);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,11 +88,12 @@ public sealed class TrainerService(
             idle = TimeSpan.FromMilliseconds(50);
             try
             {
-                await RunTrialAsync(slot, workerId, leases[0]);
+                if (leases.Count == 1) await RunTrialAsync(slot, workerId, leases[0]);
+                else await RunPackAsync(slot, workerId, leases);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // The sweep never heard (its reports ran out of budget): the missed heartbeats hand the trial back.
+                // The sweep never heard (its reports ran out of budget): the missed heartbeats hand the trials back.
                 logger.LogError(e, "Worker {Worker}: trial {Trial} attempt {Attempt} ended unreported", workerId, leases[0].TrialId, leases[0].Attempt);
             }
         }
@@ -99,7 +102,7 @@ public sealed class TrainerService(
     private async Task RunTrialAsync(int slot, string workerId, TrialLease lease)
     {
         var trial = new RunningTrial(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), store, logger);
-        _running[slot] = trial;
+        _running[slot] = [trial];
         if (_draining) trial.Release();
         metrics.TrialStarted();
         var work = training.WorkFolder(lease);
@@ -116,15 +119,7 @@ public sealed class TrainerService(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                metrics.TrialFailed();
-                // A retryable failure is the silo's problem: its stack helps an operator. One that is not comes from the
-                // trial itself (a bad config, a diverging loss): the reason is the whole story, and the sweep shows it.
-                if (TrialFailures.IsRetryable(e))
-                    logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed (retryable)", lease.TrialId, lease.Attempt);
-                else
-                    logger.LogWarning("Trial {Trial} attempt {Attempt} failed (not retryable): {Reason}", lease.TrialId, lease.Attempt, TrialFailures.Describe(e));
-                if (trial.Directive == TrialDirective.Continue) await reports.FailAsync(lease, e);
-                else if (trial.Directive == TrialDirective.Release) await reports.ReleaseAsync(lease);
+                await FailedAsync(trial, e);
                 return;
             }
             await FinishAsync(trial, outcome, work);
@@ -136,6 +131,72 @@ public sealed class TrainerService(
             _running.TryRemove(slot, out _);
             TrialTraining.TryDelete(work);
         }
+    }
+
+    /// <summary>
+    /// A pack: every member has its own running trial (heartbeat, directive, reports), trains through one frozen base,
+    /// and ends on its own: stored and reported, failed, released or abandoned exactly as it would alone.
+    /// </summary>
+    private async Task RunPackAsync(int slot, string workerId, IReadOnlyList<TrialLease> leases)
+    {
+        var trials = leases.Select(l => new RunningTrial(l, grains.GetGrain<ISweepGrain>(l.Sweep), store, logger)).ToList();
+        _running[slot] = trials;
+        if (_draining) foreach (var t in trials) t.Release();
+        foreach (var _ in trials) metrics.TrialStarted();
+        var works = leases.Select(training.WorkFolder).ToList();
+        var packId = leases[0].Pack ?? $"{leases[0].TrialId}.{leases[0].Attempt}";
+        logger.LogInformation("Worker {Worker}: pack {Pack} of {Count} trials ({Trials})", workerId, packId, leases.Count,
+            string.Join(", ", leases.Select(l => l.TrialId)));
+        using var beating = new CancellationTokenSource();
+        var beats = trials.Select(t => heartbeats.BeatWhileTrainingAsync(workerId, t, () => _draining, beating.Token)).ToList();
+        try
+        {
+            IReadOnlyList<PackMemberOutcome> outcomes;
+            try
+            {
+                outcomes = await training.TrainPackAsync(trials, works, packId);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The pack could not start (its base or dataset failed to load): every member fails as it would alone.
+                foreach (var t in trials) await FailedAsync(t, e);
+                return;
+            }
+            for (var i = 0; i < trials.Count; i++)
+            {
+                try
+                {
+                    if (outcomes[i].Error is { } error) await FailedAsync(trials[i], error);
+                    else await FinishAsync(trials[i], outcomes[i].Outcome!, works[i]);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // One member's report ran out of budget: its missed heartbeats hand it back; the others still report.
+                    logger.LogError(e, "Worker {Worker}: trial {Trial} attempt {Attempt} ended unreported", workerId, leases[i].TrialId, leases[i].Attempt);
+                }
+            }
+        }
+        finally
+        {
+            await beating.CancelAsync();
+            await Task.WhenAll(beats);
+            _running.TryRemove(slot, out _);
+            foreach (var work in works) TrialTraining.TryDelete(work);
+        }
+    }
+
+    private async Task FailedAsync(RunningTrial trial, Exception e)
+    {
+        var lease = trial.Lease;
+        metrics.TrialFailed();
+        // A retryable failure is the silo's problem: its stack helps an operator. One that is not comes from the
+        // trial itself (a bad config, a diverging loss): the reason is the whole story, and the sweep shows it.
+        if (TrialFailures.IsRetryable(e))
+            logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed (retryable)", lease.TrialId, lease.Attempt);
+        else
+            logger.LogWarning("Trial {Trial} attempt {Attempt} failed (not retryable): {Reason}", lease.TrialId, lease.Attempt, TrialFailures.Describe(e));
+        if (trial.Directive == TrialDirective.Continue) await reports.FailAsync(lease, e);
+        else if (trial.Directive == TrialDirective.Release) await reports.ReleaseAsync(lease);
     }
 
     private async Task FinishAsync(RunningTrial trial, TrainingOutcome outcome, string work)

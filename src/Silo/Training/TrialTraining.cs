@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Storage;
+using Orchestrator.Trainer.Packing;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Silo.Training;
@@ -38,11 +39,7 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
                     continue;
                 }
             }
-            var workspace = new TrialWorkspace(OutputFolder(work), Path.Combine(options.DataDir, "bases"), resume, options.Device)
-            {
-                SharedBases = bases,
-                Resources = resources,
-            };
+            var workspace = Workspace(work, resume);
             try
             {
                 return await RunOnOwnThreadAsync(() => runner.Run(lease, workspace, trial, trial.StopToken));
@@ -54,6 +51,65 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
         }
         throw new InvalidOperationException($"trial {lease.TrialId}: no usable starting point");
     }
+
+    /// <summary>The most trials this silo's runner trains in one pack (1: none).</summary>
+    public int MaxPack => runner.MaxPack;
+
+    /// <summary>
+    /// Trains a pack's members together into each one's <c>{work}/out</c>, each from its newest good checkpoint (checked
+    /// before the pack starts, since one member's corrupt checkpoint must not cost the others their run). The pack stops
+    /// early only when every member was told to stop; one member's stop (pruning) is its observer's business.
+    /// </summary>
+    public async Task<IReadOnlyList<PackMemberOutcome>> TrainPackAsync(IReadOnlyList<RunningTrial> trials, IReadOnlyList<string> works, string packId)
+    {
+        var members = new List<PackMemberWork>(trials.Count);
+        for (var i = 0; i < trials.Count; i++)
+        {
+            var resume = await StartingPointAsync(trials[i].Lease, works[i]);
+            members.Add(new PackMemberWork(trials[i].Lease, Workspace(works[i], resume), trials[i]));
+        }
+        using var everyoneStopped = new CancellationTokenSource();
+        var stopped = 0;
+        var registrations = trials.Select(t => t.StopToken.Register(() =>
+        {
+            if (Interlocked.Increment(ref stopped) == trials.Count) everyoneStopped.Cancel();
+        })).ToList();
+        try
+        {
+            return await RunOnOwnThreadAsync(() => runner.RunPack(members, packId, everyoneStopped.Token));
+        }
+        finally
+        {
+            foreach (var r in registrations) await r.DisposeAsync();
+        }
+    }
+
+    /// <summary>The newest of the lease's checkpoints that downloads and loads, in <c>{work}/resume</c>; null: start fresh.</summary>
+    private async Task<string?> StartingPointAsync(TrialLease lease, string work)
+    {
+        foreach (var checkpoint in lease.Checkpoints)
+        {
+            TryDelete(work);
+            Directory.CreateDirectory(work);
+            var resume = Path.Combine(work, "resume");
+            try
+            {
+                await store.DownloadDirectoryAsync(checkpoint.Location, resume, CancellationToken.None);
+                CheckpointDirectory.Load(resume).Dispose();
+                return resume;
+            }
+            catch (Exception e) when (e is ArtifactCorruptException or CheckpointCorruptException)
+            {
+                logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint.Location, e.Message);
+            }
+        }
+        TryDelete(work);
+        Directory.CreateDirectory(work);
+        return null;
+    }
+
+    private TrialWorkspace Workspace(string work, string? resume) =>
+        new(OutputFolder(work), Path.Combine(options.DataDir, "bases"), resume, options.Device) { SharedBases = bases, Resources = resources };
 
     public static string OutputFolder(string work) => Path.Combine(work, "out");
 

@@ -1,0 +1,86 @@
+using Orchestrator.Contracts.Sweeps;
+using Orchestrator.Contracts.Trials;
+
+namespace Orchestrator.Orchestration.Tests;
+
+/// <summary>
+/// The sweep grain's packs, driven by hand (the silo has no training slots): which queued trials one slot gets,
+/// how `parallel` counts a pack, and that a lost reply hands the same pack back.
+/// </summary>
+public sealed class PackLeaseTests : IAsyncLifetime
+{
+    private static string Spec(string name, string pack, int parallel = 2, string baselines = "") => $$"""
+        name: {{name}}
+        seed: 1
+        task: { model: mlp, dataset: mnist, base: { pretrain: { epochs: 1 } } }
+        metric: { name: test_accuracy, goal: maximize }
+        method: grid
+        parallel: {{parallel}}
+        pack: {{pack}}
+        {{(baselines == "" ? "" : "baselines: " + baselines)}}
+        parameters:
+          rank: { values: [1, 2, 4, 8, 16] }
+          seed: { values: [0, 1] }
+          max_steps: { value: 10 }
+        """;
+
+    private static readonly WorkerSlot First = new("hand/0", "hand", "cpu", 0);
+    private static readonly WorkerSlot Second = new("hand/1", "hand", "cpu", 0);
+    private static readonly WorkerSlot Third = new("other/0", "other", "cpu", 0);
+    private readonly string _dataDir = SweepCluster.NewDataDir();
+    private SweepCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(1, _dataDir, slotsPerSilo: 0);
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        SweepCluster.TryDelete(_dataDir);
+    }
+
+    [Fact]
+    public async Task A_slot_leases_up_to_K_lora_trials_as_one_pack_baselines_alone_and_parallel_counts_slots()
+    {
+        await _cluster.SubmitAsync("fixed", Spec("fixed", "4", parallel: 3, baselines: "[full]"));
+        var sweep = _cluster.Sweep("fixed");
+
+        var pack = await sweep.LeasePackAsync(First, 16);
+        Assert.Equal(4, pack.Count);
+        Assert.All(pack, l => Assert.Equal(TrialKind.Lora, l.Kind));
+        Assert.All(pack, l => Assert.Equal($"{pack[0].TrialId}.1", l.Pack));
+        Assert.All(pack, l => Assert.Equal(1, l.Attempt));
+
+        // The slot asks again (its reply was lost): the same pack, same attempts, nothing more leased.
+        var again = await sweep.LeasePackAsync(First, 16);
+        Assert.Equal(pack.Select(l => (l.TrialId, l.Attempt, l.Pack)), again.Select(l => (l.TrialId, l.Attempt, l.Pack)));
+
+        var second = await sweep.LeasePackAsync(Second, 16);
+        Assert.Equal(4, second.Count);
+        Assert.NotEqual(pack[0].Pack, second[0].Pack);
+        var third = await sweep.LeasePackAsync(Third, 16);
+        Assert.Equal(2, third.Count); // the last two LoRA trials; the full baseline never joins a pack
+        Assert.All(third, l => Assert.Equal(TrialKind.Lora, l.Kind));
+
+        // parallel: 3 counts slots, not trials: ten trials run, and a fourth slot gets nothing.
+        Assert.Empty(await sweep.LeasePackAsync(new WorkerSlot("fourth/0", "fourth", "cpu", 0), 16));
+        var trials = await sweep.GetTrialsAsync();
+        Assert.Equal(10, trials.Count(t => t.State == TrialState.Running));
+        Assert.All(trials.Where(t => t.State == TrialState.Running), t => Assert.NotNull(t.Pack));
+    }
+
+    [Fact]
+    public async Task Auto_shares_the_compatible_queue_over_parallel_slots_and_off_leases_one_trial()
+    {
+        await _cluster.SubmitAsync("auto", Spec("auto", "auto", parallel: 2));
+        var auto = await _cluster.Sweep("auto").LeasePackAsync(First, 16);
+        Assert.Equal(5, auto.Count); // ten compatible trials over two slots
+
+        await _cluster.SubmitAsync("off", Spec("off", "off", parallel: 2));
+        var off = Assert.Single(await _cluster.Sweep("off").LeasePackAsync(First, 16));
+        Assert.Null(off.Pack);
+
+        // A runner that trains alone asks for packs of one.
+        await _cluster.SubmitAsync("alone", Spec("alone", "4", parallel: 2));
+        Assert.Null(Assert.Single(await _cluster.Sweep("alone").LeasePackAsync(First, 1)).Pack);
+    }
+}

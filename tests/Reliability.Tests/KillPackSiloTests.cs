@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Reliability.Tests;
+
+public sealed class KillPackSiloTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_silo_killed_mid_pack_re_queues_every_member_and_each_finishes_exactly_once_resumed_from_its_checkpoint()
+    {
+        await using var cluster = await FaultCluster.StartAsync(output);
+        // Four LoRA trials, `pack: 4`: the first free slot leases all four as one pack.
+        var sweep = new TestSweep("kill-pack", Ranks: 4, Steps: 1000, CheckpointEvery: 40) { Pack = "4" };
+        var clock = Stopwatch.StartNew();
+        await cluster.SubmitAsync(sweep);
+
+        bool Packed(IReadOnlyList<TrialRow> trials) =>
+            trials.Count == sweep.Ranks && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps - 400)
+            && trials.Select(t => t.Worker).Distinct().Count() == 1;
+        var running = await cluster.WaitForTrialsAsync(sweep.Name, "one pack of four past its first checkpoints", Packed, TimeSpan.FromSeconds(120));
+        var pack = running[0].Pack!;
+        var silo = cluster.SiloRunning(running[0]);
+        Assert.True(silo >= 0, string.Join("; ", running));
+        var killed = Stopwatch.StartNew();
+        await cluster.KillSiloAsync(silo);
+        output.WriteLine($"kill -9 {cluster.Silos[silo].Name} at {clock.Elapsed.TotalSeconds:0.0} s while it trained pack {pack}: {string.Join("; ", running)}");
+
+        await cluster.WaitFinishedAsync(sweep.Name, TimeSpan.FromSeconds(240));
+        var outcome = await cluster.AssertExactlyOnceAsync(sweep.Name, sweep.Ranks);
+        foreach (var member in outcome.Trials)
+        {
+            Assert.True(member.Attempts >= 2, $"{member.TrialId} ran once: {member}");
+            Assert.NotEqual(pack, member.Pack); // its last attempt ran in a pack formed again, not the killed one
+            using var result = await cluster.ResultAsync(sweep.Name, member.TrialId);
+            Assert.Equal(System.Text.Json.JsonValueKind.String, result.RootElement.GetProperty("resumed_from").ValueKind);
+            Assert.Equal(System.Text.Json.JsonValueKind.Object, result.RootElement.GetProperty("pack").ValueKind);
+        }
+        output.WriteLine($"kill mid-pack: every member re-queued and finished exactly once, resumed from its checkpoint, " +
+            $"{killed.Elapsed.TotalSeconds:0.0} s after the kill (heartbeat timeout {FaultCluster.HeartbeatTimeoutSeconds} s); {outcome}");
+    }
+}
