@@ -83,7 +83,8 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
         Assert.True(await page.Locator("#history-table tbody tr").CountAsync() >= 2); // evaluations at steps 10..40 and the result
         await Assertions.Expect(page.Locator("#config")).ToContainTextAsync("target_modules");
         await Assertions.Expect(page.Locator("#attempts tbody tr")).ToHaveCountAsync(1);
-        await Assertions.Expect(page.Locator("#attempts tbody tr td").Nth(5)).ToHaveTextAsync("succeeded");
+        await Assertions.Expect(page.Locator("#attempts tbody tr td").Nth(6)).ToHaveTextAsync("succeeded");
+        await Assertions.Expect(page.Locator("#attempts tbody tr td").Nth(3)).ToHaveTextAsync("–"); // trained alone: no pack
         var resultRow = page.Locator("#files tbody tr", new() { HasText = "result.json" });
         await Assertions.Expect(resultRow.Locator("code")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9a-f]{64}$"));
         var href = await resultRow.Locator("a").GetAttributeAsync("href");

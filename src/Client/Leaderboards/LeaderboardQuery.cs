@@ -81,6 +81,9 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         headers.AddRange(parameterKeys);
         headers.Add("trainable");
         headers.Add("pruned");
+        // The pack a trial trained in, only when some did (the sweep's `pack` on).
+        var packed = rows.Any(r => r.Trial.Pack is not null);
+        if (packed) headers.Add("pack");
         var cells = rows.Select(r =>
         {
             var row = new List<string> { r.Position.ToString(CultureInfo.InvariantCulture), r.Trial.TrialId, r.Trial.Kind.Name() };
@@ -89,6 +92,7 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
             row.AddRange(parameterKeys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-"));
             row.Add(r.Trial.TrainableParameters.ToString(CultureInfo.InvariantCulture));
             row.Add(r.Pruned ? "pruned" : "");
+            if (packed) row.Add(r.Trial.Pack ?? "-");
             return (IReadOnlyList<string>)row;
         }).ToList();
         return (headers, cells);
@@ -118,6 +122,7 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         metric = r.Metric,
         score = r.Score,
         pruned = r.Pruned,
+        pack = r.Trial.Pack,
         trainableParameters = r.Trial.TrainableParameters,
         parameters = r.Trial.Parameters,
         metrics = r.Trial.Metrics,

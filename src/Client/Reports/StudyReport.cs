@@ -275,15 +275,17 @@ public static class StudyReport
         var md = new StringBuilder();
         md.AppendLine("## Trials");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| trial | kind | parameters | state | {Escape(study.Metric)} | trainable parameters | steps | time (s) |");
-        md.AppendLine("|---|---|---|---|---:|---:|---:|---:|");
+        // The pack column only when some trial trained in a pack (the sweep's `pack` on).
+        var packed = study.Trials.Any(t => t.Pack is not null);
+        md.AppendLine(CultureInfo.InvariantCulture, $"| trial | kind | parameters | state | {Escape(study.Metric)} | trainable parameters | steps | time (s) |{(packed ? " pack |" : "")}");
+        md.AppendLine("|---|---|---|---|---:|---:|---:|---:|" + (packed ? "---|" : ""));
         foreach (var t in study.Trials.OrderBy(t => KindOrder(t.Kind)).ThenBy(t => Rank(t) ?? 0).ThenBy(t => ParameterText(t), NaturalOrder).ThenBy(t => t.TrialId, StringComparer.Ordinal))
         {
             var state = t.State == TrialState.Pruned ? "**pruned**" : t.State.ToString().ToLowerInvariant();
             var metric = t.Metrics.TryGetValue(study.Metric, out var v) ? Fmt(v) : "–";
             var steps = t.TotalSteps > 0 ? $"{t.Step}/{t.TotalSteps}" : t.Step.ToString(CultureInfo.InvariantCulture);
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| `{t.TrialId}` | {t.Kind.Name()} | {Escape(ParameterText(t))} | {state} | {metric} | {t.TrainableParameters:N0} | {steps} | {t.ElapsedSeconds:0.0} |");
+                $"| `{t.TrialId}` | {t.Kind.Name()} | {Escape(ParameterText(t))} | {state} | {metric} | {t.TrainableParameters:N0} | {steps} | {t.ElapsedSeconds:0.0} |{(packed ? $" {(t.Pack is { } p ? $"`{p}`" : "–")} |" : "")}");
         }
         md.AppendLine();
         var failed = study.Trials.Where(t => t.State == TrialState.Failed).ToList();

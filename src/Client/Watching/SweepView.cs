@@ -72,7 +72,7 @@ public static class SweepView
             var was = previous.GetValueOrDefault(t.TrialId)?.State;
             if (was == t.State) continue;
             if (t.State == TrialState.Running)
-                yield return $"  {t.TrialId} started on {t.Worker ?? "?"} {Describe(t)}";
+                yield return $"  {t.TrialId} started on {t.Worker ?? "?"}{(t.Pack is { } pack ? $" in pack {pack}" : "")} {Describe(t)}";
             else if (t.State is not TrialState.Queued)
                 yield return $"  {t.TrialId} {t.State.ToString().ToLowerInvariant()} {Describe(t)}{(t.Error is { } e ? ": " + e.ReplaceLineEndings(" ") : "")}";
         }

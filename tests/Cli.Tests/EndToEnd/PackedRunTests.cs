@@ -86,6 +86,17 @@ public sealed class PackedRunTests : IDisposable
             Assert.True(Math.Abs(la - lp) <= 1e-4 * Math.Max(1, Math.Abs(la)), $"{id}: alone loss {la}, packed {lp}");
         }
 
+        // The report's trial table and the leaderboard say which pack each trial trained in.
+        var report = await File.ReadAllTextAsync(Path.Combine(dataDir, "report", "report.md"));
+        Assert.Contains("| pack |", report);
+        var board = await CliProcess.RunAsync(["leaderboard", Name, "--data-dir", dataDir, "--format", "json"], _work, TimeSpan.FromMinutes(2));
+        Assert.True(board.ExitCode == 0, board.ToString());
+        foreach (var entry in JsonDocument.Parse(board.Stdout).RootElement.EnumerateArray())
+        {
+            var id = entry.GetProperty("trialId").GetString()!;
+            Assert.Equal(packed[id].GetProperty("pack").ToString(), entry.GetProperty("pack").ToString());
+        }
+
         var reproduce = await CliProcess.RunAsync(["reproduce", Name, "--data-dir", dataDir, "--json"], _work, TimeSpan.FromMinutes(4));
         Assert.True(reproduce.ExitCode == 0, reproduce.ToString());
         var verdict = JsonDocument.Parse(reproduce.Stdout).RootElement;
