@@ -27,6 +27,9 @@ public sealed record PackBenchmarkRow
     [JsonPropertyName("best_batching")] public string BestBatching => PackedTrialStepsPerSecond.MaxBy(p => p.Value).Key;
     /// <summary>Best packed throughput over alone throughput.</summary>
     [JsonPropertyName("speedup")] public double Speedup => AloneTrialStepsPerSecond > 0 ? PackedTrialStepsPerSecond.Values.Max() / AloneTrialStepsPerSecond : double.NaN;
+    /// <summary>Milliseconds per trial-step by step phase, the K trials alone (mean) and the pack (first batching).</summary>
+    [JsonPropertyName("alone_phase_ms")] public required IReadOnlyDictionary<string, double> AlonePhaseMilliseconds { get; init; }
+    [JsonPropertyName("packed_phase_ms")] public required IReadOnlyDictionary<string, double> PackedPhaseMilliseconds { get; init; }
 }
 
 public sealed record PackBenchmarkResult
@@ -91,7 +94,7 @@ public static class PackBenchmark
             var data = new OneTestBatch(loaded);
             Alone(Trial(model, 0, steps), data, steps); // JIT and allocator warm-up, not timed
             var maxK = ks.Max();
-            var alone = new (double Wall, double Cpu)[maxK];
+            var alone = new (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases)[maxK];
             for (var i = 0; i < maxK; i++)
             {
                 alone[i] = Alone(Trial(model, i, steps), data, steps);
@@ -105,10 +108,12 @@ public static class PackBenchmark
                 // K trials one after another: each takes steps / rate_i seconds.
                 var packed = new Dictionary<string, double>(StringComparer.Ordinal);
                 var packedCpu = new Dictionary<string, double>(StringComparer.Ordinal);
+                IReadOnlyDictionary<string, double>? packedPhases = null;
                 foreach (var batching in batchings)
                 {
                     if (k == 1 && batching != batchings[0]) continue; // one member: every batching is the alone math
-                    var (wall, cpu) = Packed(configs, data, steps, batching);
+                    var (wall, cpu, phases) = Packed(configs, data, steps, batching);
+                    packedPhases ??= phases;
                     packed[batching.ToString()] = k * wall;
                     packedCpu[batching.ToString()] = k * cpu;
                     log?.Invoke($"pack of {k} ({batching}): {k * wall:0.0} trial-steps/s, {k * cpu:0.0} trial-steps/cpu-s");
@@ -119,6 +124,8 @@ public static class PackBenchmark
                     AloneTrialStepsPerSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Wall),
                     AloneTrialStepsPerCpuSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Cpu),
                     PackedTrialStepsPerSecond = packed, PackedTrialStepsPerCpuSecond = packedCpu,
+                    AlonePhaseMilliseconds = packedPhases!.Keys.ToDictionary(p => p, p => Enumerable.Range(0, k).Average(i => alone[i].Phases[p])),
+                    PackedPhaseMilliseconds = packedPhases!,
                 });
             }
             return new PackBenchmarkResult
@@ -132,41 +139,47 @@ public static class PackBenchmark
         }
     }
 
-    private static (double Wall, double Cpu) Alone(TrainingConfig config, ITrainingDataset data, int steps)
+    private static (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases) Alone(TrainingConfig config, ITrainingDataset data, int steps)
     {
         using var model = ModelCatalog.Create(config.Model, seed: 1);
         LoraInjector.Inject(model, config, config.Seed);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
-        var clock = new StepClock(TrainerBenchmark.WarmupSteps, steps - 1);
-        TrainingLoop.Run(model, data, trainable, new TrainingLoopOptions { Config = config, Observer = clock, ProgressEvery = 1 });
-        return (clock.StepsPerSecond, clock.StepsPerCpuSecond);
+        var phases = new StepPhases();
+        var clock = new StepClock(TrainerBenchmark.WarmupSteps, steps - 1, phases);
+        TrainingLoop.Run(model, data, trainable, new TrainingLoopOptions { Config = config, Observer = clock, ProgressEvery = 1, Phases = phases });
+        return (clock.StepsPerSecond, clock.StepsPerCpuSecond, clock.Phases);
     }
 
-    private static (double Wall, double Cpu) Packed(IReadOnlyList<TrainingConfig> configs, ITrainingDataset data, int steps, LowRankBatching batching)
+    private static (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases) Packed(IReadOnlyList<TrainingConfig> configs, ITrainingDataset data,
+        int steps, LowRankBatching batching)
     {
         using var model = ModelCatalog.Create(configs[0].Model, seed: 1);
         var injection = PackedLoraInjector.Inject(model, configs);
-        var clock = new StepClock(TrainerBenchmark.WarmupSteps, steps - 1);
+        var phases = new StepPhases();
+        var clock = new StepClock(TrainerBenchmark.WarmupSteps, steps - 1, phases, configs.Count);
         try
         {
             PackedTrainingLoop.Run(model, injection.Layers, data,
                 configs.Select((c, i) => new PackMemberOptions { Config = c, Trainable = injection.Members[i].Trainable, Observer = i == 0 ? clock : null }).ToList(),
-                new PackedLoopOptions { ProgressEvery = 1, Batching = batching });
+                new PackedLoopOptions { ProgressEvery = 1, Batching = batching, Phases = phases });
         }
         finally
         {
             foreach (var member in injection.Members)
                 foreach (var (_, parameter) in member.Trainable) parameter.Dispose();
         }
-        return (clock.StepsPerSecond, clock.StepsPerCpuSecond);
+        return (clock.StepsPerSecond, clock.StepsPerCpuSecond, clock.Phases);
     }
 
     /// <summary>
     /// Times each step between two progress reports (the last one comes before the closing evaluation) and keeps the
     /// median: on a machine shared with other work, a step that another process delayed moves the mean, not the median.
     /// </summary>
-    private sealed class StepClock(int from, int to) : ITrainingObserver
+    /// <param name="phases">Reset when the timed steps start and read when they end: the phases of the timed steps alone.</param>
+    /// <param name="trialsPerStep">The pack's size: its phases are reported per trial-step.</param>
+    private sealed class StepClock(int from, int to, StepPhases phases, int trialsPerStep = 1) : ITrainingObserver
     {
+        public IReadOnlyDictionary<string, double> Phases { get; private set; } = new Dictionary<string, double>();
         private readonly Stopwatch _watch = new();
         private readonly List<double> _seconds = [];
         private TimeSpan _cpuAtFrom;
@@ -177,11 +190,16 @@ public static class PackBenchmark
         public bool OnProgress(TrainingProgress progress)
         {
             if (progress.IsEvaluation && progress.Step != to) return true;
-            if (progress.Step == from) _cpuAtFrom = CpuTime();
+            if (progress.Step == from)
+            {
+                _cpuAtFrom = CpuTime();
+                phases.Reset();
+            }
             if (progress.Step > from && progress.Step <= to) _seconds.Add(_watch.Elapsed.TotalSeconds);
             if (progress.Step >= from && progress.Step < to) _watch.Restart();
             if (progress.Step == to)
             {
+                Phases = phases.PerTrialStep(trialsPerStep);
                 StepsPerCpuSecond = (to - from) / (CpuTime() - _cpuAtFrom).TotalSeconds;
                 _seconds.Sort();
                 StepsPerSecond = 1 / _seconds[_seconds.Count / 2];

@@ -15,6 +15,8 @@ public sealed record PackedLoopOptions
     /// <summary>A progress report (training loss only) every this many steps, besides one per evaluation.</summary>
     public int ProgressEvery { get; init; } = 10;
     public LowRankBatching Batching { get; init; } = LowRankBatching.Padded;
+    /// <summary>Times each pack step's phases when set (benchmarks).</summary>
+    public StepPhases? Phases { get; init; }
 }
 
 /// <summary>
@@ -216,6 +218,8 @@ public static class PackedTrainingLoop
         IReadOnlyDictionary<int, bool> progressDue, PackedLoopOptions options)
     {
         var losses = new Dictionary<int, double>();
+        var phases = options.Phases;
+        phases?.Begin();
         using var scope = torch.NewDisposeScope();
         var inputs = new List<Tensor>(active.Count);
         var targets = new List<Tensor>(active.Count);
@@ -230,7 +234,9 @@ public static class PackedTrainingLoop
             slices.Add(new PackSlice(m.Index, batch.Size, m.Generator));
         }
         Use(layers, dropouts, slices);
+        phases?.End(StepPhase.Batch);
         var output = model.forward((inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+        phases?.End(StepPhase.Forward);
         var memberLosses = new List<Tensor>(active.Count);
         long start = 0;
         for (var j = 0; j < active.Count; j++)
@@ -240,7 +246,9 @@ public static class PackedTrainingLoop
             memberLosses.Add(TaskLoss.Compute(data.Task, own, targets[j].to(options.Device)));
             start += rows;
         }
+        phases?.End(StepPhase.Loss);
         (memberLosses.Count == 1 ? memberLosses[0] : stack(memberLosses).sum()).backward();
+        phases?.End(StepPhase.Backward);
         for (var j = 0; j < active.Count; j++)
         {
             var m = active[j];
@@ -249,6 +257,7 @@ public static class PackedTrainingLoop
             m.LossSum.add_(memberLosses[j].detach().to_type(ScalarType.Float64));
             if (progressDue[m.Index]) losses[m.Index] = memberLosses[j].item<float>();
         }
+        phases?.End(StepPhase.Optimizer); // clipping and AdamW, member by member
         return losses;
     }
 
@@ -263,6 +272,8 @@ public static class PackedTrainingLoop
     {
         var active = stack.Members;
         var k = active.Count;
+        var phases = options.Phases;
+        phases?.Begin();
         using var scope = torch.NewDisposeScope();
         var inputs = new Tensor[k];
         var targets = new Tensor[k];
@@ -279,8 +290,11 @@ public static class PackedTrainingLoop
         }
         stack.ZeroGradients();
         Use(layers, dropouts, slices, stack);
-        var output = model.forward((k == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+        var input = (k == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device);
         var target = (k == 1 ? targets[0] : cat(targets, 0)).to(options.Device);
+        phases?.End(StepPhase.Batch);
+        var output = model.forward(input);
+        phases?.End(StepPhase.Forward);
         Tensor losses;
         if (data.Task != TaskKind.CausalLm && slices.All(s => s.Rows == slices[0].Rows))
         {
@@ -298,9 +312,13 @@ public static class PackedTrainingLoop
             }
             losses = torch.stack(memberLosses);
         }
+        phases?.End(StepPhase.Loss);
         losses.sum().backward();
+        phases?.End(StepPhase.Backward);
         stack.ClipGradients(active.Select(m => m.Config.GradClip).ToList());
+        phases?.End(StepPhase.Clip);
         stack.Step(learningRates, active.Select(m => m.Config.WeightDecay).ToList());
+        phases?.End(StepPhase.Optimizer);
         var detached = losses.detach();
         stack.LossSums.add_(detached.to_type(ScalarType.Float64));
 

@@ -22,6 +22,8 @@ public sealed record TrainingLoopOptions
     public Device Device { get; init; } = CPU;
     /// <summary>A progress report (training loss only) every this many steps, besides one per evaluation.</summary>
     public int ProgressEvery { get; init; } = 10;
+    /// <summary>Times each step's phases when set (benchmarks).</summary>
+    public StepPhases? Phases { get; init; }
 }
 
 public sealed record TrainingLoopResult(
@@ -96,14 +98,22 @@ public static class TrainingLoop
                 var loss = double.NaN;
                 using (var scope = torch.NewDisposeScope())
                 {
+                    var phases = options.Phases;
+                    phases?.Begin();
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
                     var batch = data.TrainBatch(config.BatchSize, config.Seed, epoch, batchInEpoch);
                     optimizer.zero_grad();
+                    phases?.End(StepPhase.Batch);
                     var output = model.forward(batch.Inputs.to(options.Device));
+                    phases?.End(StepPhase.Forward);
                     var lossTensor = TaskLoss.Compute(data.Task, output, batch.Targets.to(options.Device));
+                    phases?.End(StepPhase.Loss);
                     lossTensor.backward();
+                    phases?.End(StepPhase.Backward);
                     if (config.GradClip > 0) nn.utils.clip_grad_norm_(parameters, config.GradClip);
+                    phases?.End(StepPhase.Clip);
                     optimizer.step();
+                    phases?.End(StepPhase.Optimizer);
                     lossSum.add_(lossTensor.detach().to_type(ScalarType.Float64));
                     if (progressDue) loss = lossTensor.item<float>();
                 }

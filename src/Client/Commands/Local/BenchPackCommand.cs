@@ -68,8 +68,20 @@ public sealed class BenchPackCommand : OrchestratorCommand
                 $"{r.Speedup.ToString("0.00", CultureInfo.InvariantCulture)}x ({r.BestBatching})",
                 $"{r.CpuSpeedup.ToString("0.00", CultureInfo.InvariantCulture)}x",
             ]));
+        // Where a trial-step's time goes, alone and packed: what stacking removes (per-operation work) and what it cannot.
+        var phaseNames = result.Rows.SelectMany(r => r.PackedPhaseMilliseconds.Keys).Distinct().ToList();
+        string Ms(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
+        output.Table(
+            ["K", .. phaseNames.Select(p => $"{p} ms"), "total ms"],
+            result.Rows.Select(r => (IReadOnlyList<string>)
+            [
+                r.K.ToString(CultureInfo.InvariantCulture),
+                .. phaseNames.Select(p => $"{Ms(r.AlonePhaseMilliseconds.GetValueOrDefault(p))} -> {Ms(r.PackedPhaseMilliseconds.GetValueOrDefault(p))}"),
+                $"{Ms(r.AlonePhaseMilliseconds.Values.Sum())} -> {Ms(r.PackedPhaseMilliseconds.Values.Sum())}",
+            ]));
         output.KeyValues(
         [
+            ("phases", $"milliseconds per trial-step, alone -> packed ({batchings[0]}): the mean of the K trials alone against the pack's step / K"),
             ("model", $"{result.Model} on {result.Dataset}, batch {result.BatchSize} per trial, LoRA on {string.Join(",", result.Targets)}"),
             ("measure", "trial-steps per second (median step time): K x pack steps/s against K trials one after another (their alone times summed); same threads, one process"),
             ("cpu-time speedup", "the same ratio per second of this process's CPU time, which other work on a shared machine moves far less than wall time"),
