@@ -7,7 +7,7 @@ namespace Orchestrator.Orchestration.Tests;
 /// The sweep grain's packs, driven by hand (the silo has no training slots): which queued trials one slot gets,
 /// how `parallel` counts a pack, and that a lost reply hands the same pack back.
 /// </summary>
-public sealed class PackLeaseTests : IAsyncLifetime
+public sealed class PackLeaseTests : HandDrivenCluster
 {
     private static string Spec(string name, string pack, int parallel = 2, string baselines = "") => $$"""
         name: {{name}}
@@ -27,22 +27,11 @@ public sealed class PackLeaseTests : IAsyncLifetime
     private static readonly WorkerSlot First = new("hand/0", "hand", "cpu", 0);
     private static readonly WorkerSlot Second = new("hand/1", "hand", "cpu", 0);
     private static readonly WorkerSlot Third = new("other/0", "other", "cpu", 0);
-    private readonly string _dataDir = SweepCluster.NewDataDir();
-    private SweepCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(1, _dataDir, slotsPerSilo: 0);
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        SweepCluster.TryDelete(_dataDir);
-    }
-
     [Fact]
     public async Task A_slot_leases_up_to_K_lora_trials_as_one_pack_baselines_alone_and_parallel_counts_slots()
     {
-        await _cluster.SubmitAsync("fixed", Spec("fixed", "4", parallel: 3, baselines: "[full]"));
-        var sweep = _cluster.Sweep("fixed");
+        await Cluster.SubmitAsync("fixed", Spec("fixed", "4", parallel: 3, baselines: "[full]"));
+        var sweep = Cluster.Sweep("fixed");
 
         var pack = await sweep.LeasePackAsync(First, 16);
         Assert.Equal(4, pack.Count);
@@ -71,16 +60,16 @@ public sealed class PackLeaseTests : IAsyncLifetime
     [Fact]
     public async Task Auto_shares_the_compatible_queue_over_parallel_slots_and_off_leases_one_trial()
     {
-        await _cluster.SubmitAsync("auto", Spec("auto", "auto", parallel: 2));
-        var auto = await _cluster.Sweep("auto").LeasePackAsync(First, 16);
+        await Cluster.SubmitAsync("auto", Spec("auto", "auto", parallel: 2));
+        var auto = await Cluster.Sweep("auto").LeasePackAsync(First, 16);
         Assert.Equal(5, auto.Count); // ten compatible trials over two slots
 
-        await _cluster.SubmitAsync("off", Spec("off", "off", parallel: 2));
-        var off = Assert.Single(await _cluster.Sweep("off").LeasePackAsync(First, 16));
+        await Cluster.SubmitAsync("off", Spec("off", "off", parallel: 2));
+        var off = Assert.Single(await Cluster.Sweep("off").LeasePackAsync(First, 16));
         Assert.Null(off.Pack);
 
         // A runner that trains alone asks for packs of one.
-        await _cluster.SubmitAsync("alone", Spec("alone", "4", parallel: 2));
-        Assert.Null(Assert.Single(await _cluster.Sweep("alone").LeasePackAsync(First, 1)).Pack);
+        await Cluster.SubmitAsync("alone", Spec("alone", "4", parallel: 2));
+        Assert.Null(Assert.Single(await Cluster.Sweep("alone").LeasePackAsync(First, 1)).Pack);
     }
 }

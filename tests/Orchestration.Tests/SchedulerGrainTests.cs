@@ -3,23 +3,12 @@ using Orchestrator.Contracts.Sweeps;
 namespace Orchestrator.Orchestration.Tests;
 
 /// <summary>The scheduler's list of sweeps, under the interleaved calls that sweeps make to it.</summary>
-public sealed class SchedulerGrainTests : IAsyncLifetime
+public sealed class SchedulerGrainTests : HandDrivenCluster
 {
-    private readonly string _dataDir = SweepCluster.NewDataDir();
-    private SweepCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(1, _dataDir, slotsPerSilo: 0);
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        SweepCluster.TryDelete(_dataDir);
-    }
-
     [Fact]
     public async Task Sweeps_that_activate_and_finish_at_the_same_time_are_all_recorded_and_survive_a_reactivation()
     {
-        var scheduler = _cluster.Client.GetGrain<ISchedulerGrain>(0);
+        var scheduler = Cluster.Client.GetGrain<ISchedulerGrain>(0);
         var names = Enumerable.Range(0, 20).Select(i => $"sweep-{i}").ToList();
 
         await Task.WhenAll(names.Select(n => scheduler.SweepActiveAsync(n)));
@@ -29,7 +18,7 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Equal(names.Order(), (await scheduler.GetSweepsAsync(includeFinished: true)).Order());
 
         // What was written is what a new activation reads.
-        await _cluster.Cluster.DeactivateAsync(scheduler);
+        await Cluster.Cluster.DeactivateAsync(scheduler);
         Assert.Equal(names.Skip(10).Order(), (await scheduler.GetSweepsAsync(includeFinished: false)).Order());
         Assert.Equal(names.Order(), (await scheduler.GetSweepsAsync(includeFinished: true)).Order());
     }

@@ -6,7 +6,7 @@ namespace Orchestrator.Orchestration.Tests;
 /// The sweep grain's worker-facing contract, driven by hand (the silo has no training slots): results are recorded
 /// once, stale attempts are told to stop, silent workers lose their trials, pause hands running trials back.
 /// </summary>
-public sealed class SweepGrainTests : IAsyncLifetime
+public sealed class SweepGrainTests : HandDrivenCluster
 {
     private const string Name = "by-hand";
     private const string Spec = """
@@ -22,18 +22,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
           max_steps: { value: 10 }
         """;
     private static readonly WorkerSlot Worker = new("hand/0", "hand", "cpu", 0);
-    private readonly string _dataDir = SweepCluster.NewDataDir();
-    private SweepCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(1, _dataDir, slotsPerSilo: 0);
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        SweepCluster.TryDelete(_dataDir);
-    }
-
-    private ISweepGrain Sweep => _cluster.Sweep(Name);
+    private ISweepGrain Sweep => Cluster.Sweep(Name);
 
     private static TrialCompletion Completion(TrialLease lease, double accuracy) =>
         new(lease.TrialId, lease.Attempt, new Dictionary<string, double> { ["test_accuracy"] = accuracy }, 10, 100, 10, 0.1, false, null, null);
@@ -44,7 +33,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
     [Fact]
     public async Task Leases_respect_parallel_and_a_result_is_recorded_once_whatever_the_retries()
     {
-        await _cluster.SubmitAsync(Name, Spec);
+        await Cluster.SubmitAsync(Name, Spec);
         var leases = await Sweep.LeaseAsync(Worker, 5);
         Assert.Equal(2, leases.Count); // parallel: 2
         Assert.Empty(await Sweep.LeaseAsync(Worker with { WorkerId = "other/0" }, 5));
@@ -56,7 +45,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
         Assert.Equal(TrialDirective.Abandon, await Sweep.ReportProgressAsync(Progress(leases[0], 10)));
         Assert.Equal(TrialDirective.Continue, await Sweep.ReportProgressAsync(Progress(leases[1], 3)));
 
-        var board = await _cluster.SweepLeaderboardAsync(Name);
+        var board = await Cluster.SweepLeaderboardAsync(Name);
         var entry = Assert.Single(board);
         Assert.Equal(0.8, entry.Score);
     }
@@ -64,7 +53,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
     [Fact]
     public async Task A_slot_that_asks_again_gets_the_lease_whose_reply_it_lost_same_attempt_not_another_trial()
     {
-        await _cluster.SubmitAsync(Name, Spec);
+        await Cluster.SubmitAsync(Name, Spec);
         var lost = (await Sweep.LeaseAsync(Worker, 1)).Single();
 
         // The slot never saw `lost` (its silo died mid-call, or the call timed out) and asks again.
@@ -81,11 +70,11 @@ public sealed class SweepGrainTests : IAsyncLifetime
     [Fact]
     public async Task A_trial_whose_worker_goes_silent_is_requeued_and_the_old_attempt_is_abandoned()
     {
-        await _cluster.SubmitAsync(Name, Spec);
+        await Cluster.SubmitAsync(Name, Spec);
         var first = (await Sweep.LeaseAsync(Worker, 1)).Single();
 
         // HeartbeatTimeout is 3 s in these clusters.
-        await _cluster.WaitUntilAsync(Name, s => s.Running == 0 && s.Queued == 3, TimeSpan.FromSeconds(15));
+        await Cluster.WaitUntilAsync(Name, s => s.Running == 0 && s.Queued == 3, TimeSpan.FromSeconds(15));
         var second = (await Sweep.LeaseAsync(Worker with { WorkerId = "other/0" }, 1)).Single();
         Assert.Equal(first.TrialId, second.TrialId);
         Assert.Equal(first.Attempt + 1, second.Attempt);
@@ -100,7 +89,7 @@ public sealed class SweepGrainTests : IAsyncLifetime
     [Fact]
     public async Task Pause_hands_running_trials_back_and_resume_leases_them_again()
     {
-        await _cluster.SubmitAsync(Name, Spec);
+        await Cluster.SubmitAsync(Name, Spec);
         var lease = (await Sweep.LeaseAsync(Worker, 1)).Single();
 
         Assert.Equal(SweepState.Paused, (await Sweep.ControlAsync(SweepCommand.Pause)).State);
