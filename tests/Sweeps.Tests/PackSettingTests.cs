@@ -57,3 +57,41 @@ public sealed class PackSettingParseTests
     public void Parse_refuses_what_ToString_never_writes(string text) =>
         Assert.Throws<FormatException>(() => Orchestrator.Sweeps.PackSetting.Parse(text));
 }
+
+public sealed class PackOnEncodersTests
+{
+    [Fact]
+    public void Pack_on_a_pretrained_encoder_is_kept_and_the_file_is_told_it_trains_every_trial_alone()
+    {
+        const string yaml = """
+            name: encoder-pack
+            seed: 3
+            task: { model: minilm-l6, dataset: imdb }
+            metric: { name: test_accuracy, goal: maximize }
+            pack: auto
+            parameters:
+              rank: { values: [4, 8] }
+            """;
+        var spec = SweepFile.Parse(yaml, "enc.yaml", out var warnings);
+        Assert.Equal("auto", spec.Pack.ToString());
+        var warning = Assert.Single(warnings);
+        Assert.Contains("no effect on model 'minilm-l6'", warning.ToString());
+        Assert.Contains("enc.yaml:5:", warning.ToString());
+    }
+
+    [Fact]
+    public void Pack_on_a_built_in_model_warns_of_nothing()
+    {
+        const string yaml = """
+            name: mlp-pack
+            seed: 3
+            task: { model: mlp, dataset: mnist }
+            metric: { name: test_accuracy, goal: maximize }
+            pack: 4
+            parameters:
+              rank: { values: [4, 8] }
+            """;
+        SweepFile.Parse(yaml, "mlp.yaml", out var warnings);
+        Assert.Empty(warnings);
+    }
+}

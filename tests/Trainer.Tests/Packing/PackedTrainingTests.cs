@@ -220,6 +220,9 @@ public sealed class PackedTrainingTests(ITestOutputHelper output) : IDisposable
         Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterModes.Full }, new BaseModelSpec()));
         Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterModes.Base }, new BaseModelSpec()));
         Assert.Null(PackCompatibility.Key(lora with { Bias = BiasModes.All }, new BaseModelSpec()));
+        // A pretrained encoder's classifier head trains per trial (modules_to_save): it never packs.
+        Assert.Null(PackCompatibility.Key(lora with { Model = "minilm-l6", Dataset = "imdb", TargetModules = ["query", "value"] }, new BaseModelSpec()));
+        Assert.Contains("not built in", PackCompatibility.WhyNotPackable(lora with { Model = "minilm-l6" }));
         // Rank, lr, dropout and seed do not split a pack over a saved base; the batch size does; the seed does over a seeded init.
         var saved = new BaseModelSpec { Checkpoint = "base.safetensors" };
         Assert.Equal(PackCompatibility.Key(lora, saved), PackCompatibility.Key(FourMembers[2], saved));
