@@ -63,6 +63,7 @@ internal sealed class PackMember : IDisposable
         LastEvaluationStep = position.LastEvaluationStep;
         LastMetrics = position.LastMetrics;
         LastCheckpoint = options.Resume?.Directory;
+        LastCheckpointStep = position.Step;
     }
 
     public int Index { get; }
@@ -85,6 +86,8 @@ internal sealed class PackMember : IDisposable
     public long LastEvaluationStep { get; set; }
     public IReadOnlyDictionary<string, double> LastMetrics { get; set; }
     public string? LastCheckpoint { get; set; }
+    /// <summary>The step of <see cref="LastCheckpoint"/> (the starting step when there is none: nothing to save there).</summary>
+    public long LastCheckpointStep { get; set; }
     public bool Stopped { get; set; }
     public Exception? Error { get; set; }
     public TimeSpan Elapsed { get; set; }

@@ -57,7 +57,14 @@ public static class PackedTrainingLoop
             {
                 if (options.CancellationToken.IsCancellationRequested)
                 {
-                    foreach (var m in active) m.Stopped = true;
+                    // Stopped between steps (a drain that landed after some members had checked): each member
+                    // checkpoints where it is, as it would after its own step, so whoever resumes it loses no steps.
+                    StoreAll(ref stack);
+                    foreach (var m in active)
+                    {
+                        m.Stopped = true;
+                        if (m.Options.CheckpointOutputDirectory is not null && m.LastCheckpointStep != m.Step) WriteCheckpoint(m);
+                    }
                     break;
                 }
 
@@ -158,8 +165,7 @@ public static class PackedTrainingLoop
         void Checkpoint()
         {
             Store();
-            m.LastCheckpoint = TrainingLoop.WriteCheckpoint(checkpointDirectory!, m.Manifest(), m.Options.Trainable, m.Optimizer, m.Generator);
-            m.Options.Observer?.OnCheckpoint(m.LastCheckpoint, m.Step);
+            WriteCheckpoint(m);
         }
         if (checkpoint) Checkpoint();
 
@@ -181,6 +187,14 @@ public static class PackedTrainingLoop
             }
         }
         return m.Step < m.TotalSteps;
+    }
+
+    /// <summary>The member's checkpoint at its current step, from its own adapter and optimizer state (stored out of any stack first).</summary>
+    private static void WriteCheckpoint(PackMember m)
+    {
+        m.LastCheckpoint = TrainingLoop.WriteCheckpoint(m.Options.CheckpointOutputDirectory!, m.Manifest(), m.Options.Trainable, m.Optimizer, m.Generator);
+        m.LastCheckpointStep = m.Step;
+        m.Options.Observer?.OnCheckpoint(m.LastCheckpoint, m.Step);
     }
 
     /// <summary>The closing evaluations of <see cref="TrainingLoop"/> for one member that did not fail.</summary>

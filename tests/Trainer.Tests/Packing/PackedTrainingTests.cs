@@ -213,6 +213,29 @@ public sealed class PackedTrainingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_pack_stopped_between_two_members_checks_checkpoints_every_member_at_the_step_it_reached()
+    {
+        // Member 1's observer cancels the pack at its step-10 progress report (no evaluation, no checkpoint due): members
+        // 1..3 see it after their own step, member 0 (checked before) only at the top of the next step, as when a drain
+        // lands between members. Every member must still save step 10, so whoever resumes it loses no steps.
+        var members = FourMembers.Select(c => c with { EvalEvery = 20 }).ToArray();
+        using var stop = new CancellationTokenSource();
+        var observers = members.Select((_, i) => (ITrainingObserver?)new RecordingObserver
+        {
+            OnEach = p => { if (i == 1 && p.Step == 10) stop.Cancel(); },
+        }).ToList();
+        var stopped = PackedTrialTrainer.Run(members.Select((c, i) => new PackMemberRequest(Request($"drain-{i}", c), observers[i])).ToList(),
+            "drain", LowRankBatching.Padded, stop.Token);
+        for (var i = 0; i < members.Length; i++)
+        {
+            var outcome = stopped[i].Outcome!;
+            Assert.Equal(10, outcome.Steps);
+            Assert.True(outcome.StoppedEarly);
+            Assert.Equal(CheckpointDirectory.PathOf(_workspace.Sub($"drain-{i}"), 10), outcome.LastCheckpoint);
+        }
+    }
+
+    [Fact]
     public void Full_fine_tuning_base_trials_and_trained_biases_never_pack()
     {
         var lora = FourMembers[0];
