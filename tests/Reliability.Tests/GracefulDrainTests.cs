@@ -106,6 +106,70 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
             $"failures 0; sweep finished at {clock.Elapsed.TotalSeconds:0.0} s; {outcome}");
     }
 
+    [Fact]
+    public async Task A_silo_sent_SIGTERM_mid_pack_hands_every_member_back_with_a_drain_checkpoint_and_each_resumes_elsewhere()
+    {
+        await using var cluster = await FaultCluster.StartAsync(output);
+        // `pack: 4`: the first free slot leases all four LoRA trials as one pack.
+        var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 1000, CheckpointEvery: 40) { Pack = "4" };
+        var clock = Stopwatch.StartNew();
+        await cluster.SubmitAsync(sweep);
+
+        var threshold = 2 * sweep.CheckpointEvery + 5;
+        bool Packed(IReadOnlyList<TrialRow> trials) =>
+            trials.Count == sweep.Ranks && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= threshold && t.Step < sweep.Steps - 400)
+            && trials.Select(t => t.Worker).Distinct().Count() == 1;
+        var running = await cluster.WaitForTrialsAsync(sweep.Name, $"one pack of four past step {threshold}", Packed, TimeSpan.FromSeconds(120));
+        var silo = cluster.SiloRunning(running[0]);
+        Assert.True(silo >= 0, string.Join("; ", running));
+        var process = cluster.Silos[silo].Process!;
+        var observed = new Dictionary<string, long>();
+        foreach (var t in running)
+        {
+            var stored = await cluster.CheckpointsAsync(sweep.Name, t.TrialId);
+            observed[t.TrialId] = Math.Max(t.Step, stored.Count > 0 ? stored[0].Step : 0);
+        }
+
+        var drained = Stopwatch.StartNew();
+        Assert.Equal(0, Kill(process.Id, Sigterm));
+        output.WriteLine($"SIGTERM to {cluster.Silos[silo].Name} at {clock.Elapsed.TotalSeconds:0.0} s while it trained pack {running[0].Pack}: {string.Join("; ", running)}");
+        while (!process.HasExited && drained.Elapsed < ShutdownTimeout + TimeSpan.FromSeconds(5)) await Task.Delay(100);
+        var exitedAfter = drained.Elapsed;
+        Assert.True(process.HasExited, $"{cluster.Silos[silo].Name} still runs {exitedAfter.TotalSeconds:0} s after SIGTERM\n{process.LogTail()}");
+        cluster.Silos[silo].Process = null;
+        await process.DisposeAsync();
+        Assert.Equal(0, ExitCode(process.LogPath));
+
+        // Every member's drain checkpoint was stored before it was handed back: nothing trained before SIGTERM is lost.
+        var drainSteps = new Dictionary<string, long>();
+        foreach (var (trial, step) in observed)
+        {
+            var stored = await cluster.CheckpointsAsync(sweep.Name, trial);
+            Assert.NotEmpty(stored);
+            drainSteps[trial] = stored[0].Step;
+            Assert.True(stored[0].Step >= step, $"{trial}: newest checkpoint at step {stored[0].Step}, but step {step} was reached before SIGTERM");
+        }
+
+        await cluster.WaitFinishedAsync(sweep.Name, TimeSpan.FromSeconds(240));
+        var outcome = await cluster.AssertExactlyOnceAsync(sweep.Name, sweep.Ranks);
+        Assert.DoesNotContain(outcome.Trials, t => t.Error is not null);
+        Assert.All(outcome.Trials, t => Assert.Equal(2, t.Attempts));
+        var journal = await JournalAsync(cluster, sweep.Name);
+        foreach (var trial in observed.Keys)
+        {
+            var events = journal.Where(e => Text(e, "trial") == trial).ToList();
+            var requeues = events.Where(e => Text(e, "type") == "requeued").ToList();
+            Assert.True(requeues.Count == 1 && Text(requeues[0], "reason") == "released by its worker",
+                $"{trial} re-queued as [{string.Join("; ", requeues.Select(e => e.GetRawText()))}]");
+            Assert.DoesNotContain(events, e => Text(e, "type") == "failed");
+            using var result = await cluster.ResultAsync(sweep.Name, trial);
+            Assert.Equal(JsonValueKind.String, result.RootElement.GetProperty("resumed_from").ValueKind);
+        }
+        output.WriteLine($"graceful drain mid-pack: exit 0 {exitedAfter.TotalSeconds:0.0} s after SIGTERM; steps reached / drain checkpoints: " +
+            $"{string.Join(", ", observed.Select(o => $"{o.Key} {o.Value}/{drainSteps[o.Key]}"))}; every member released by its worker, resumed, " +
+            $"finished exactly once at {clock.Elapsed.TotalSeconds:0.0} s; {outcome}");
+    }
+
     /// <summary>The sweep's event journal, read from Redis with redis-cli: one JSON event per list element.</summary>
     private static async Task<IReadOnlyList<JsonElement>> JournalAsync(FaultCluster cluster, string sweep)
     {
