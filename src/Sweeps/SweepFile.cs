@@ -390,7 +390,7 @@ internal sealed partial class SweepReader(string file)
             foreach (var (keyNode, valueNode) in map.Entries)
             {
                 var text = keyNode is YScalar k && !k.IsNull ? k.Value : null;
-                BaselineKind? kind = text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
+                var kind = BaselineKindOf(text);
                 if (kind is null) { Add(keyNode, $"baseline must be full or base, got {(text is null ? Describe(keyNode) : $"'{YamlTree.Truncate(text)}'")}"); continue; }
                 if (kinds.Contains(kind.Value)) { Add(keyNode, $"baseline '{text}' is given twice"); continue; }
                 kinds.Add(kind.Value);
@@ -403,13 +403,33 @@ internal sealed partial class SweepReader(string file)
         foreach (var item in seq.Items)
         {
             var text = String(item, "baseline");
-            BaselineKind? kind = text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
+            var kind = BaselineKindOf(text);
             if (text is null) continue;
             if (kind is null) Add(item, $"baseline must be full or base, got '{YamlTree.Truncate(text)}'");
             else if (result.Contains(kind.Value)) Add(item, $"baseline '{text}' is listed twice");
             else result.Add(kind.Value);
         }
         return (result, values);
+    }
+
+    private static BaselineKind? BaselineKindOf(string? text) => text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
+
+    /// <summary>The option a key names: our own name, or a Hugging Face / PEFT spelling of it (lora_r, learning_rate, ...).</summary>
+    private static string OptionName(string key) => TrainingOptions.Aliases.TryGetValue(key, out var alias) ? alias : key;
+
+    /// <summary>
+    /// The trainer option <paramref name="name"/> (see <see cref="OptionName"/>), or null after reporting the key as an
+    /// unknown <paramref name="what"/> with the nearest option, or the nearest Hugging Face spelling's option, suggested.
+    /// </summary>
+    private TrainingOption? KnownOption(YScalar key, string name, string what)
+    {
+        if (TrainerParameters.All.TryGetValue(name, out var option)) return option;
+        // A typo of a Hugging Face spelling ("learnin_rate") is suggested as our name.
+        var nearAlias = Suggestions.DidYouMean(key.Value, TrainingOptions.Aliases.Keys) is { } a ? TrainingOptions.Aliases[a] : null;
+        Add(key, Suggestions.DidYouMean(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms) is null && nearAlias is not null
+            ? $"unknown {what} '{YamlTree.Truncate(key.Value)}' (did you mean '{nearAlias}'?)"
+            : Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", $"unknown {what}"));
+        return null;
     }
 
     /// <summary>One baseline's own values: plain values of options that are not LoRA's (a baseline has no adapter).</summary>
@@ -421,12 +441,8 @@ internal sealed partial class SweepReader(string file)
         foreach (var (keyNode, valueNode) in map.Entries)
         {
             if (keyNode is not YScalar key || key.IsNull) { Add(keyNode, $"option names must be plain text, got {Describe(keyNode)}"); continue; }
-            var name = TrainingOptions.Aliases.TryGetValue(key.Value, out var alias) ? alias : key.Value;
-            if (!TrainerParameters.All.TryGetValue(name, out var option))
-            {
-                Add(key, Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", $"unknown option in baseline {baseline}"));
-                continue;
-            }
+            var name = OptionName(key.Value);
+            if (KnownOption(key, name, $"option in baseline {baseline}") is not { } option) continue;
             if (TrainerParameters.TaskKeys.Contains(name) || option.LoraOnly)
             {
                 Add(key, $"baseline {baseline} trains no adapter, so {name} cannot be set for it; its options are the non-LoRA ones (lr, weight_decay, schedule, warmup_steps, batch_size, epochs, ...)");
@@ -534,8 +550,7 @@ internal sealed partial class SweepReader(string file)
                 else if (depth < 8) ReadParameters(innerMap, method, model, result, seen, depth + 1);
                 continue;
             }
-            // Hugging Face / PEFT spellings (lora_r, learning_rate, ...) are our options under another name.
-            var name = TrainingOptions.Aliases.TryGetValue(key.Value, out var alias) ? alias : key.Value;
+            var name = OptionName(key.Value);
             if (seen.TryGetValue(name, out var first))
             {
                 var also = first is YScalar f && f.Value != key.Value ? $" (as {f.Value})" : "";
@@ -550,15 +565,7 @@ internal sealed partial class SweepReader(string file)
                     + "sweep batch_size (per_device_train_batch_size × gradient_accumulation_steps) instead");
                 continue;
             }
-            if (!TrainerParameters.All.TryGetValue(name, out var option))
-            {
-                // A typo of a Hugging Face spelling ("learnin_rate") is suggested as our name.
-                var nearAlias = Suggestions.DidYouMean(key.Value, TrainingOptions.Aliases.Keys) is { } a ? TrainingOptions.Aliases[a] : null;
-                Add(key, Suggestions.DidYouMean(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms) is null && nearAlias is not null
-                    ? $"unknown parameter '{YamlTree.Truncate(key.Value)}' (did you mean '{nearAlias}'?)"
-                    : Suggestions.UnknownKey(key.Value, TrainerParameters.All.Keys, TrainerParameters.Synonyms).Replace("unknown key", "unknown parameter"));
-                continue;
-            }
+            if (KnownOption(key, name, "parameter") is not { } option) continue;
             var spec = Parameter(option, valueNode, method, model);
             if (spec is null) continue;
             result.Add(new(name, spec with { Line = key.Line, Column = key.Column }));

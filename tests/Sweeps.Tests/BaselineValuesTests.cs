@@ -67,5 +67,8 @@ public sealed class BaselineValuesTests
         Assert.Contains("unknown option in baseline base 'lrr'", Assert.Single(Invalid("baselines:\n  base: { lrr: 1.0e-3 }").Problems).Message);
         Assert.Contains("lr must be a finite number > 0, got -1", Assert.Single(Invalid("baselines:\n  full: { lr: -1 }").Problems).Message);
         Assert.Contains("takes one value", Assert.Single(Invalid("baselines:\n  full: { lr: [1.0e-3, 2.0e-3] }").Problems).Message);
+        // A typo of a Hugging Face spelling is suggested as our name, as in parameters.
+        Assert.Contains("unknown option in baseline full 'learnin_rate' (did you mean 'lr'?)",
+            Assert.Single(Invalid("baselines:\n  full: { learnin_rate: 1.0e-4 }").Problems).Message);
     }
 }
