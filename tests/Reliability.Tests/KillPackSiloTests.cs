@@ -10,17 +10,27 @@ public sealed class KillPackSiloTests(ITestOutputHelper output)
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         // Four LoRA trials, `pack: 4`: the first free slot leases all four as one pack.
-        var sweep = new TestSweep("kill-pack", Ranks: 4, Steps: 1000, CheckpointEvery: 40) { Pack = "4" };
+        var sweep = new TestSweep("kill-pack", Ranks: 4, Steps: 2000, CheckpointEvery: 40) { Pack = "4" };
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 
         bool Packed(IReadOnlyList<TrialRow> trials) =>
-            trials.Count == sweep.Ranks && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps - 400)
+            trials.Count == sweep.Ranks && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps / 2)
             && trials.Select(t => t.Worker).Distinct().Count() == 1;
         var running = await cluster.WaitForTrialsAsync(sweep.Name, "one pack of four past its first checkpoints", Packed, TimeSpan.FromSeconds(120));
         var pack = running[0].Pack!;
         var silo = cluster.SiloRunning(running[0]);
         Assert.True(silo >= 0, string.Join("; ", running));
+        // `workers` shows the slot training the pack (one member speaks for the slot, every 2 s: poll until it has).
+        WorkerRow? slot = null;
+        for (var poll = Stopwatch.StartNew(); poll.Elapsed < TimeSpan.FromSeconds(6) && slot?.Pack is null; await Task.Delay(500))
+        {
+            var workers = await cluster.CliAsync("workers", "--json");
+            Assert.True(workers.ExitCode == 0, workers.ToString());
+            slot = CliJson.Parse<List<WorkerRow>>(workers.Stdout).SingleOrDefault(w => w.WorkerId == running[0].Worker);
+        }
+        Assert.True(slot?.Pack == pack, $"workers shows {slot} for {running[0].Worker}");
+        Assert.Contains(slot!.TrialId, running.Select(t => t.TrialId));
         var killed = Stopwatch.StartNew();
         await cluster.KillSiloAsync(silo);
         output.WriteLine($"kill -9 {cluster.Silos[silo].Name} at {clock.Elapsed.TotalSeconds:0.0} s while it trained pack {pack}: {string.Join("; ", running)}");
@@ -39,3 +49,6 @@ public sealed class KillPackSiloTests(ITestOutputHelper output)
             $"{killed.Elapsed.TotalSeconds:0.0} s after the kill (heartbeat timeout {FaultCluster.HeartbeatTimeoutSeconds} s); {outcome}");
     }
 }
+
+/// <summary>One element of <c>workers --json</c>.</summary>
+public sealed record WorkerRow(string WorkerId, string? TrialId, string? Pack);

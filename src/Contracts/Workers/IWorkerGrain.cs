@@ -20,4 +20,5 @@ public sealed record WorkerInfo(
     [property: Id(7)] long Step,
     [property: Id(8)] long TotalSteps,
     [property: Id(9)] DateTimeOffset LastSeen,
-    [property: Id(10)] bool Draining);
+    [property: Id(10)] bool Draining,
+    [property: Id(11)] string? Pack = null);

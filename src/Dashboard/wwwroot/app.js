@@ -307,7 +307,7 @@ async function workersPage() {
     body.replaceChildren(...workers.map(w => h('tr', {},
       h('td', {}, w.workerId), h('td', {}, w.silo), h('td', {}, w.device), h('td', {}, w.accelerator), h('td', {}, w.memoryBytes ? `${(w.memoryBytes / 2 ** 30).toFixed(1)} GiB` : '–'),
       h('td', {}, w.sweep ? h('a', { href: `#/sweep/${enc(w.sweep)}` }, w.sweep) : '–'),
-      h('td', {}, w.trialId && w.sweep ? h('a', { href: `#/trial/${enc(w.sweep)}/${enc(w.trialId)}` }, w.trialId) : 'idle'),
+      h('td', {}, w.trialId && w.sweep ? [h('a', { href: `#/trial/${enc(w.sweep)}/${enc(w.trialId)}` }, w.trialId), w.pack ? ` (pack ${w.pack})` : ''] : 'idle'),
       h('td', {}, w.totalSteps ? `${w.step}/${w.totalSteps}` : '–'), h('td', {}, `${Math.round((Date.now() - new Date(w.lastSeen)) / 1000)} s ago${w.draining ? ' (draining)' : ''}`))));
     if (!workers.length) body.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'no workers have asked for work in the last minute')));
   };

@@ -148,7 +148,7 @@ public sealed class TrainerService(
         logger.LogInformation("Worker {Worker}: pack {Pack} of {Count} trials ({Trials})", workerId, packId, leases.Count,
             string.Join(", ", leases.Select(l => l.TrialId)));
         using var beating = new CancellationTokenSource();
-        var beats = trials.Select(t => heartbeats.BeatWhileTrainingAsync(workerId, t, () => _draining, beating.Token)).ToList();
+        var beats = trials.Select((t, i) => heartbeats.BeatWhileTrainingAsync(workerId, t, () => _draining, beating.Token, reportsWorker: i == 0)).ToList();
         try
         {
             IReadOnlyList<PackMemberOutcome> outcomes;

@@ -13,8 +13,12 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
-    /// <summary>Beats every <see cref="Interval"/> until cancelled: the trial's heartbeat, then the worker's status.</summary>
-    public async Task BeatWhileTrainingAsync(string workerId, RunningTrial trial, Func<bool> draining, CancellationToken cancellationToken)
+    /// <summary>
+    /// Beats every <see cref="Interval"/> until cancelled: the trial's heartbeat, then (when <paramref name="reportsWorker"/>:
+    /// one member of a pack speaks for the slot) the worker's status.
+    /// </summary>
+    public async Task BeatWhileTrainingAsync(string workerId, RunningTrial trial, Func<bool> draining, CancellationToken cancellationToken,
+        bool reportsWorker = true)
     {
         try
         {
@@ -22,7 +26,7 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
             {
                 await Task.Delay(Interval, cancellationToken);
                 await trial.HeartbeatAsync();
-                await ReportAsync(workerId, trial, draining());
+                if (reportsWorker) await ReportAsync(workerId, trial, draining());
             }
         }
         catch (OperationCanceledException) { }
@@ -36,7 +40,7 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
             var latest = trial?.Latest;
             await grains.GetGrain<IWorkerGrain>(workerId).HeartbeatAsync(new WorkerInfo(workerId, silo.Name, options.Device,
                 options.Accelerator, options.MemoryPerSlot, trial?.Lease.Sweep, trial?.Lease.TrialId, latest?.Step ?? 0,
-                latest?.TotalSteps ?? 0, DateTimeOffset.UtcNow, draining));
+                latest?.TotalSteps ?? 0, DateTimeOffset.UtcNow, draining, trial?.Lease.Pack));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

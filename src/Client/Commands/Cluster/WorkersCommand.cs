@@ -23,7 +23,8 @@ public sealed class WorkersCommand : ClusterCommand
         if (output.IsJson) { output.Json(infos); return ExitCodes.Success; }
         if (infos.Count == 0) { output.Line("no workers have asked for work in the last minute"); return ExitCodes.Success; }
         output.Table(["worker", "silo", "device", "accelerator", "sweep", "trial", "step", "last seen"],
-            infos.Select(i => (IReadOnlyList<string>)[i.WorkerId, i.Silo, i.Device, i.Accelerator, i.Sweep ?? "-", i.TrialId ?? "idle",
+            infos.Select(i => (IReadOnlyList<string>)[i.WorkerId, i.Silo, i.Device, i.Accelerator, i.Sweep ?? "-",
+                i.TrialId is null ? "idle" : i.Pack is { } pack ? $"{i.TrialId} (pack {pack})" : i.TrialId,
                 i.TotalSteps > 0 ? $"{i.Step}/{i.TotalSteps}" : "-", $"{(DateTimeOffset.UtcNow - i.LastSeen).TotalSeconds:0}s ago{(i.Draining ? " (draining)" : "")}"]));
         return ExitCodes.Success;
     }
