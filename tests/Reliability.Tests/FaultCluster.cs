@@ -174,6 +174,20 @@ public sealed class FaultCluster : IAsyncDisposable
     public async Task<IReadOnlyList<LeaderboardRow>> LeaderboardAsync(string sweep) =>
         await QueryAsync<List<LeaderboardRow>>("leaderboard", sweep, "--format", "json");
 
+    /// <summary>
+    /// Submits <paramref name="sweep"/> (its `pack` at least its trial count) and waits until every trial runs in one pack on
+    /// one slot, at a step in [<paramref name="fromStep"/>, <paramref name="beforeStep"/>): a pack surely mid-training.
+    /// </summary>
+    public async Task<IReadOnlyList<TrialRow>> SubmitAndWaitForOnePackAsync(TestSweep sweep, long fromStep, long beforeStep)
+    {
+        await SubmitAsync(sweep);
+        return await WaitForTrialsAsync(sweep.Name, $"one pack of {sweep.Ranks} at a step in [{fromStep}, {beforeStep})",
+            trials => trials.Count == sweep.Ranks
+                && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= fromStep && t.Step < beforeStep)
+                && trials.Select(t => t.Worker).Distinct().Count() == 1,
+            TimeSpan.FromSeconds(120));
+    }
+
     /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds; a query that fails mid-fault is retried.</summary>
     public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan timeout)
     {

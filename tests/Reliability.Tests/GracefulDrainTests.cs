@@ -113,13 +113,8 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
         // `pack: 4`: the first free slot leases all four LoRA trials as one pack.
         var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 1000, CheckpointEvery: 40) { Pack = "4" };
         var clock = Stopwatch.StartNew();
-        await cluster.SubmitAsync(sweep);
-
         var threshold = 2 * sweep.CheckpointEvery + 5;
-        bool Packed(IReadOnlyList<TrialRow> trials) =>
-            trials.Count == sweep.Ranks && trials.All(t => t.Is("running") && t.Pack is not null && t.Step >= threshold && t.Step < sweep.Steps - 400)
-            && trials.Select(t => t.Worker).Distinct().Count() == 1;
-        var running = await cluster.WaitForTrialsAsync(sweep.Name, $"one pack of four past step {threshold}", Packed, TimeSpan.FromSeconds(120));
+        var running = await cluster.SubmitAndWaitForOnePackAsync(sweep, threshold, sweep.Steps - 400);
         var silo = cluster.SiloRunning(running[0]);
         Assert.True(silo >= 0, string.Join("; ", running));
         var process = cluster.Silos[silo].Process!;
