@@ -140,25 +140,31 @@ public sealed class TrialTrainerTests : IDisposable
     [Fact]
     public void Native_memory_stays_flat_over_training_steps()
     {
-        long after20 = 0, after200 = 0;
+        long after100 = 0, after300 = 0;
         var observer = new RecordingObserver
         {
             OnEach = p =>
             {
-                if (p.Step == 20) after20 = CurrentRss();
-                if (p.Step == 200) after200 = CurrentRss();
+                if (p.Step == 100) after100 = CurrentRss();
+                if (p.Step == 300) after300 = CurrentRss();
             },
         };
 
-        TrialTrainer.Run(Request("memory", Mlp(200) with { BatchSize = 64, EvalEvery = 0, Epochs = 0 }), observer, CancellationToken.None);
+        TrialTrainer.Run(Request("memory", Mlp(300) with { BatchSize = 512, EvalEvery = 0, Epochs = 0 }), observer, CancellationToken.None);
 
-        Assert.True(after20 > 0 && after200 > 0);
-        // A leaked batch (64×784 floats) per step would add ~36 MB over 180 steps; allow allocator noise below that.
-        Assert.True(after200 - after20 < 24L * 1024 * 1024, $"RSS grew {(after200 - after20) / 1024 / 1024} MB between step 20 and step 200");
+        Assert.True(after100 > 0 && after300 > 0);
+        // A leaked batch (512×784 floats) per step would add ~320 MB over 200 steps. Allowed: below two shuffled epoch
+        // copies of the shipped digits (8,000×784 floats, 25 MB each, replaced at every epoch boundary); the first
+        // hundred steps are left out while the C heap grows to its working size (NativeHeap keeps freed tensor memory).
+        Assert.True(after300 - after100 < 48L * 1024 * 1024, $"RSS grew {(after300 - after100) / 1024 / 1024} MB between step 100 and step 300");
     }
 
     private static long CurrentRss()
     {
+        // Managed garbage (tensor wrappers awaiting a collection) is not a native leak: collect it before reading RSS.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         return process.WorkingSet64;
