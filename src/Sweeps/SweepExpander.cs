@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -5,9 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Trials;
 using Orchestrator.Sweeps.Search;
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Data;
-using Orchestrator.Trainer.Training;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps;
 
@@ -35,10 +34,21 @@ public sealed record TrialPlan(string TrialId, TrialKind Kind, IReadOnlyDictiona
 public static class SweepExpander
 {
     private static readonly JsonSerializerOptions Json = new();
+    /// <summary>Every default of a trainer config as JSON: the template each trial's values are written over.</summary>
+    private static readonly JsonObject DefaultConfigJson = JsonSerializer.SerializeToNode(TrainingOptions.Defaults, Json)!.AsObject();
 
+    /// <summary>Expansions by spec instance: validation expands a parsed spec, and its submission must not do it again.</summary>
+    private static readonly ConditionalWeakTable<SweepSpec, IReadOnlyList<TrialPlan>> Expanded = new();
+
+    /// <summary>The spec's trials; computed once per spec instance (specs are immutable).</summary>
     public static IReadOnlyList<TrialPlan> Expand(SweepSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        return Expanded.GetValue(spec, ExpandOnce);
+    }
+
+    private static IReadOnlyList<TrialPlan> ExpandOnce(SweepSpec spec)
+    {
         // Bayes plans nothing up front: the sweep grain suggests each trial as results arrive (see TpeSampler).
         var combos = spec.Method switch { SweepMethod.Grid => Grid(spec), SweepMethod.Random => Random(spec), _ => [] };
 
@@ -101,10 +111,6 @@ public static class SweepExpander
         return Plan(sweep, seed, model, dataset, kind, values.ToList());
     }
 
-    /// <summary>The number of trials a grid spans before run_cap (1 when there are no parameters).</summary>
-    public static long GridSize(SweepSpec spec) =>
-        spec.Parameters.Aggregate(1L, (n, p) => n * (p.Value is ValuesParameter v ? v.Values.Count : 1));
-
     private static IEnumerable<List<KeyValuePair<string, JsonNode>>> Grid(SweepSpec spec)
     {
         var axes = spec.Parameters.Select(p => (p.Key, Values: p.Value switch
@@ -161,7 +167,9 @@ public static class SweepExpander
         var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(sweepSeed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
         long trainerSeed = (long)(BitConverter.ToUInt64(seedMaterial, 0) & long.MaxValue);
 
-        var json = JsonSerializer.SerializeToNode(new TrainingConfig { Model = model, Dataset = dataset }, Json)!.AsObject();
+        var json = (JsonObject)DefaultConfigJson.DeepClone();
+        json["model"] = model;
+        json["dataset"] = dataset;
         foreach (var (k, v) in values) json[k] = v.DeepClone();
 
         json["adapter"] = kind;

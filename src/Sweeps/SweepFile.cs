@@ -3,9 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Models;
-using Orchestrator.Trainer.Training;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps;
 

@@ -35,25 +35,25 @@ public sealed class LeaderboardQueryTests
         LeaderboardQuery.Parse(where, by, top).Apply(Entries).Select(r => r.Trial.TrialId).ToArray();
 
     [Fact]
-    public void Maximized_metric_sorts_best_first_and_entries_without_it_last() =>
-        Assert.Equal(["d", "b", "c", "a", "e"], Ids());
+    public void Maximized_metric_sorts_best_first_pruned_below_every_finished_and_entries_without_it_last() =>
+        Assert.Equal(["d", "b", "a", "c", "e"], Ids());
 
     [Fact]
-    public void By_a_loss_metric_sorts_ascending() =>
-        Assert.Equal(["c", "d", "b", "a", "e"], Ids(by: "test_loss"));
+    public void By_a_loss_metric_sorts_ascending_with_the_pruned_trial_below_the_finished_ones() =>
+        Assert.Equal(["d", "b", "a", "e", "c"], Ids(by: "test_loss"));
 
     [Fact]
     public void Minimized_sweep_metric_sorts_ascending()
     {
         var entries = Entries.Select(e => e with { Objective = new MetricObjective("test_loss", Maximize: false) }).ToList();
-        Assert.Equal(["c", "d", "b", "a", "e"], LeaderboardQuery.Parse(null).Apply(entries).Select(r => r.Trial.TrialId));
+        Assert.Equal(["d", "b", "a", "e", "c"], LeaderboardQuery.Parse(null).Apply(entries).Select(r => r.Trial.TrialId));
     }
 
     [Fact]
     public void Rank_at_least_8_compares_numerically() => Assert.Equal(["b", "c"], Ids("rank>=8"));
 
     [Fact]
-    public void Kind_equals_lora_compares_text() => Assert.Equal(["b", "c", "a"], Ids("kind=lora"));
+    public void Kind_equals_lora_compares_text() => Assert.Equal(["b", "a", "c"], Ids("kind=lora"));
 
     [Fact]
     public void Conditions_joined_by_and_all_hold() => Assert.Equal(["b", "c"], Ids("lr<0.01 and rank>=4"));
@@ -153,6 +153,6 @@ public sealed class LeaderboardQueryTests
         Assert.Equal(0.001, second.GetProperty("lr").GetDouble());
         Assert.Equal(["l1", "l2"], second.GetProperty("target_modules").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(0.9, first.GetProperty("score").GetDouble());
-        Assert.True(document.RootElement[2].GetProperty("pruned").GetBoolean());
+        Assert.True(document.RootElement[3].GetProperty("pruned").GetBoolean()); // below every finished trial
     }
 }

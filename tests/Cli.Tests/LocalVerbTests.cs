@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Orchestrator.Client.Commands;
 using Orchestrator.Client.Commands.Local;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Cli.Tests;
 

@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;

@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Silo.Hosting;

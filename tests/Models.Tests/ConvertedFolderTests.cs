@@ -76,7 +76,7 @@ public sealed class ConvertedFolderTests(PulledMiniLm minilm) : IClassFixture<Pu
         Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], new[] { vocab[0], vocab[100], vocab[101], vocab[102], vocab[103] });
 
         // sentence-transformers' pooling, as the upstream folder declares it: mean tokens, which the classifier then reads.
-        Assert.Equal(Orchestrator.Trainer.Models.HuggingFace.EncoderPooling.Mean, Orchestrator.Trainer.Models.HuggingFace.EncoderPoolings.OfFolder(Folder));
+        Assert.Equal(Orchestrator.Trials.Models.HuggingFace.EncoderPooling.Mean, Orchestrator.Trials.Models.HuggingFace.EncoderPoolings.OfFolder(Folder));
         Assert.True(File.Exists(Path.Combine(Folder, BertFolder.ModulesFile)));
 
         var license = File.ReadAllText(Path.Combine(Folder, BertFolder.LicenseFile));

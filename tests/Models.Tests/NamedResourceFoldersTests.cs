@@ -2,7 +2,7 @@ using Orchestrator.Models.Pretrained;
 using Orchestrator.Models.Sharing;
 using Orchestrator.Storage;
 using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Models.Tests;
 

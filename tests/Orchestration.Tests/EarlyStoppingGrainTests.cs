@@ -102,6 +102,10 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
             var board = await cluster.SweepLeaderboardAsync(Name);
             Assert.Equal(before.Select(t => t.TrialId).Order(), board.Select(e => e.Trial.TrialId).Order());
             Assert.Equal(pruned.Select(t => t.TrialId).Order(), board.Where(e => e.Trial.Pruned).Select(e => e.Trial.TrialId).Order());
+            // One best trial: status and the leaderboard rank pruned trials below every finished one, so they agree.
+            Assert.Equal(status.BestTrial, board[0].Trial.TrialId);
+            Assert.False(board[0].Trial.Pruned);
+            Assert.True(board.SkipWhile(e => !e.Trial.Pruned).All(e => e.Trial.Pruned), "a finished trial ranks below a pruned one");
         }
 
         // A new cluster on the same data directory replays the journal: same decisions, nothing resurrected or re-run.

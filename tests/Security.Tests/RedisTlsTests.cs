@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.TestServers;
 using StackExchange.Redis;

@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using System.Diagnostics;
 using System.Text.Json;
 using Orchestrator.TestServers;

@@ -1,5 +1,5 @@
 using Orchestrator.Contracts.Trials;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps.Tests;
 

@@ -1,7 +1,7 @@
+using Orchestrator.Trainer.Training;
 using System.Globalization;
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Training;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps.Tests;
 

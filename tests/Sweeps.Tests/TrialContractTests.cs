@@ -75,6 +75,21 @@ public sealed class TrialContractTests
     }
 
     [Fact]
+    public void A_pruned_trial_ranks_below_every_finished_trial_even_with_a_better_score_and_is_best_only_when_nothing_finished()
+    {
+        var objective = new MetricObjective("test_accuracy", Maximize: true);
+        var trials = new (string Id, double? Score, bool Pruned)[] { ("p", 0.99, true), ("a", 0.5, false), ("b", 0.7, false), ("q", 0.2, true) };
+
+        var ranked = objective.RankTrials(trials, t => t.Score, t => t.Pruned, t => t.Id).Select(t => t.Id);
+
+        Assert.Equal(["b", "a", "p", "q"], ranked);
+        Assert.Equal("b", objective.BestTrial(trials.Select(t => new Ranked(t.Id, t.Score, t.Pruned)), t => t.Score, t => t.Pruned, t => t.Id)!.Id);
+        Assert.Equal("p", objective.BestTrial(trials.Where(t => t.Pruned).Select(t => new Ranked(t.Id, t.Score, t.Pruned)), t => t.Score, t => t.Pruned, t => t.Id)!.Id);
+    }
+
+    private sealed record Ranked(string Id, double? Score, bool Pruned);
+
+    [Fact]
     public void Trial_kinds_have_one_lower_case_name_each()
     {
         Assert.Equal(["lora", "full", "base"], TrialKinds.Names);

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Sweeps.Search;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps.Tests;
 

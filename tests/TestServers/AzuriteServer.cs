@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using Azure.Storage.Blobs;
 
 namespace Orchestrator.TestServers;

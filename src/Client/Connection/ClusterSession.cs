@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -102,8 +103,8 @@ public sealed class ClusterSession : IAsyncDisposable
             Storage = address.Storage,
             StorageContainer = address.Container,
             Slots = slots,
-            SiloPort = FreePort(),
-            GatewayPort = FreePort(),
+            SiloPort = FreePort.Next(),
+            GatewayPort = FreePort.Next(),
             HttpPort = 0,
             ServiceId = address.ServiceId,
             ClusterId = address.ClusterId,
@@ -199,13 +200,6 @@ public sealed class ClusterSession : IAsyncDisposable
             ? ArtifactStoreFactory.Create(s, address.Container)
             : ArtifactStoreFactory.Create(Path.Combine(Path.GetFullPath(address.DataDir), "artifacts"));
         return new ClusterSession(host, host.Services.GetRequiredService<IClusterClient>(), store, hostsSilo: false, null, null);
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

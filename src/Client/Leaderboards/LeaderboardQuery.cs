@@ -62,7 +62,7 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         Filter.CheckFields(entries);
         var metric = By ?? entries.FirstOrDefault()?.Objective.Name ?? "";
         var objective = new MetricObjective(metric, IsMaximized(metric, entries));
-        var ordered = objective.OrderBest(entries.Where(Filter.Matches), e => e.Trial.Metric(metric), e => e.Trial.TrialId);
+        var ordered = objective.RankTrials(entries.Where(Filter.Matches), e => e.Trial.Metric(metric), e => e.Trial.Pruned, e => e.Trial.TrialId);
         var cut = Top is { } top ? ordered.Take(top) : ordered;
         return cut.Select((e, i) => new RankedEntry(i + 1, e, metric, e.Trial.Metric(metric))).ToList();
     }

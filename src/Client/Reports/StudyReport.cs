@@ -225,7 +225,7 @@ public static class StudyReport
         md.AppendLine(CultureInfo.InvariantCulture, $"- metric: `{study.Metric}` ({(study.Maximize ? "maximize" : "minimize")})");
         var counts = study.Trials.GroupBy(t => t.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- trials: {study.Trials.Count} ({string.Join(", ", counts)})");
-        var best = study.Spec.Objective.Best(study.Trials.Where(t => t.State == TrialState.Succeeded), t => t.Metric(study.Metric), t => t.TrialId);
+        var best = study.Spec.Objective.BestTrial(study.Trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned), t => t.Metric(study.Metric), t => t.Pruned, t => t.TrialId);
         if (best is not null)
             md.AppendLine(CultureInfo.InvariantCulture, $"- best: `{best.TrialId}` ({best.Kind.Name()}, {Escape(ParameterText(best))}): {study.Metric} = {Fmt(best.Metrics[study.Metric])}");
         md.AppendLine();

@@ -15,8 +15,8 @@ public sealed record SweepSnapshot(SweepStatus Status, IReadOnlyList<TrialRecord
 
     /// <summary>The best finished (or pruned) trials by the sweep's objective, best first.</summary>
     public IReadOnlyList<TrialRecord> Best { get; } = [.. Status.Objective
-        .OrderBest(Trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned && t.Metric(Status.Metric) is not null),
-            t => t.Metric(Status.Metric), t => t.TrialId)
+        .RankTrials(Trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned && t.Metric(Status.Metric) is not null),
+            t => t.Metric(Status.Metric), t => t.Pruned, t => t.TrialId)
         .Take(BestShown)];
 }
 

@@ -12,7 +12,7 @@ public static class EnvironmentVariables
     public const string DataDir = "ORCHESTRATOR_DATA_DIR";
     public const string Slots = "ORCHESTRATOR_SLOTS";
     public const string Device = "ORCHESTRATOR_DEVICE";
-    /// <summary>`cpu` or `gpu`: becomes the silo metadata `hardware.accelerator` that placement filters on.</summary>
+    /// <summary>`cpu` or `gpu`: the silo metadata `hardware.accelerator`, for operators (`workers`, the Orleans dashboard). No placement reads it: slots pull trials and each trains on the device its silo has.</summary>
     public const string Accelerator = "ORCHESTRATOR_ACCELERATOR";
     public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
     /// <summary>Bearer token that the web dashboard's pause/resume/cancel require; unset keeps the dashboard read-only.</summary>

@@ -9,10 +9,9 @@ namespace Orchestrator.Contracts.Sweeps;
 [Alias("scheduler")]
 public interface ISchedulerGrain : IGrainWithIntegerKey
 {
-    // Interleaved: a sweep calls these while the scheduler may be waiting on that sweep's LeaseAsync.
+    // Interleaved: a sweep calls these while the scheduler may be waiting on that sweep's LeasePackAsync.
     [AlwaysInterleave, Alias("activate")] Task SweepActiveAsync(string sweep, CancellationToken cancellationToken = default);
     [AlwaysInterleave, Alias("deactivate")] Task SweepInactiveAsync(string sweep, CancellationToken cancellationToken = default);
-    [Alias("lease")] Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default);
     /// <summary>The next pack (or single trial) for one slot, from the next active sweep that has one (see <see cref="ISweepGrain.LeasePackAsync"/>).</summary>
     [Alias("lease-pack")] Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default);
     [Alias("sweeps")] Task<IReadOnlyList<string>> GetSweepsAsync(bool includeFinished, CancellationToken cancellationToken = default);

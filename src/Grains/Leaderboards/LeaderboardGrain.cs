@@ -37,7 +37,7 @@ public sealed class LeaderboardGrain(IEventJournal journal) : Grain, ILeaderboar
     {
         // A global board mixes sweeps, but they share one metric (it is part of the key), so any entry's goal ranks all.
         var objective = _entries.Values.FirstOrDefault()?.Objective;
-        var ranked = objective is null ? [] : objective.OrderBest(_entries.Values, e => e.Score, e => e.Key);
+        var ranked = objective is null ? [] : objective.RankTrials(_entries.Values, e => e.Score, e => e.Trial.Pruned, e => e.Key);
         return Task.FromResult<IReadOnlyList<LeaderboardEntry>>((top > 0 ? ranked.Take(top) : ranked).ToList());
     }
 }

@@ -41,26 +41,6 @@ public sealed class SchedulerGrain(
         finally { _writes.Release(); }
     }
 
-    public async Task<IReadOnlyList<TrialLease>> LeaseAsync(WorkerSlot worker, int maxTrials, CancellationToken cancellationToken = default)
-    {
-        _workersSeen[worker.WorkerId] = time.GetUtcNow();
-        var active = state.State.Active.ToArray();
-        if (active.Length == 0 || maxTrials <= 0) return [];
-
-        var leases = new List<TrialLease>();
-        var free = worker.FreeMemoryBytes;
-        for (var i = 0; i < active.Length && leases.Count < maxTrials; i++)
-        {
-            var sweep = active[(_cursor + i) % active.Length];
-            var got = await GrainFactory.GetGrain<ISweepGrain>(sweep)
-                .LeaseAsync(worker with { FreeMemoryBytes = free }, maxTrials - leases.Count, cancellationToken);
-            leases.AddRange(got);
-            free = Math.Max(worker.FreeMemoryBytes > 0 ? 1 : 0, free - got.Sum(l => l.MemoryEstimateBytes));
-        }
-        _cursor = (_cursor + 1) % Math.Max(1, active.Length);
-        return leases;
-    }
-
     public async Task<IReadOnlyList<TrialLease>> LeasePackAsync(WorkerSlot worker, int maxMembers, CancellationToken cancellationToken = default)
     {
         _workersSeen[worker.WorkerId] = time.GetUtcNow();

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Estimation;
-using Orchestrator.Trainer.Packing;
+using Orchestrator.Grains.Scheduling;
 
 namespace Orchestrator.Grains.Sweeps;
 
@@ -60,15 +58,6 @@ public sealed class PackFormation
         return key;
     }
 
-    private static MemoryEstimate? Estimate(TrialEntry trial)
-    {
-        try
-        {
-            return trial.Plan.Config.Deserialize<TrainingConfig>() is { } config ? MemoryEstimator.Estimate(config) : null;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or JsonException or NotSupportedException)
-        {
-            return null; // a model only known at training time (a user's folder): sized by `pack` alone
-        }
-    }
+    private static MemoryEstimate? Estimate(TrialEntry trial) =>
+        trial.Plan.Config.Deserialize<TrainingConfig>() is { } config ? TrialMemoryEstimates.EstimateFor(config) : null;
 }

@@ -288,9 +288,10 @@ public sealed class SweepGrain(
         var recorded = !trial.IsTerminal; // first completion wins
         if (recorded)
             await AppendAsync([new TrialCompleted(time.GetUtcNow(), completion.TrialId, completion.Attempt, completion)], cancellationToken);
-        // Also for a repeated completion: a worker retries when its first call failed half-way (the leaderboard grain's
-        // silo died after the ledger had the result), and the leaderboard upsert is idempotent.
-        await RecordLeaderboardAsync([trial], cancellationToken);
+        // Also for a repeated completion: a worker retries when its first call failed half-way, and the leaderboard
+        // upsert is idempotent. Queued, not awaited: the sweep's calls are one at a time, and waiting here on two more
+        // grains for every trial held every other worker's lease and report (the journal, not the board, is the record).
+        QueueLeaderboard(trial);
         await FinishIfDoneAsync(cancellationToken);
         return recorded;
     }
@@ -365,6 +366,8 @@ public sealed class SweepGrain(
     private async Task FinishIfDoneAsync(CancellationToken cancellationToken)
     {
         if (_ledger.State != SweepState.Running || !_ledger.AllTerminal) return;
+        // A finished sweep's leaderboard is complete: whoever sees it finished can read every result there.
+        await RecordQueuedLeaderboardAsync(cancellationToken);
         await AppendAsync([new SweepStateChanged(time.GetUtcNow(), SweepState.Finished)], cancellationToken);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepInactiveAsync(Name, cancellationToken);
         await StopWatchdogAsync();
@@ -389,6 +392,50 @@ public sealed class SweepGrain(
         foreach (var e in events) _ledger.Apply(e);
     }
 
+    /// <summary>Results not yet on the leaderboards, recorded in batches by one background recording at a time.</summary>
+    private readonly Dictionary<string, TrialEntry> _unrecorded = new(StringComparer.Ordinal);
+    private Task _recording = Task.CompletedTask;
+
+    private void QueueLeaderboard(TrialEntry trial)
+    {
+        _unrecorded[trial.Id] = trial;
+        if (_recording.IsCompleted) _recording = RecordInBackgroundAsync();
+    }
+
+    /// <summary>
+    /// Runs on the grain's scheduler between its calls. A failed batch goes back to the queue for the next completion
+    /// or the finish (and a reactivation records every result again), so nothing is lost by a leaderboard outage.
+    /// </summary>
+    private async Task RecordInBackgroundAsync()
+    {
+        await Task.Yield();
+        while (_unrecorded.Count > 0)
+        {
+            var batch = _unrecorded.Values.ToList();
+            _unrecorded.Clear();
+            try
+            {
+                await RecordLeaderboardAsync(batch, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                foreach (var t in batch) _unrecorded.TryAdd(t.Id, t);
+                logger.LogWarning("Sweep {Sweep}: {Count} results not yet on the leaderboard ({Error}); retried with the next", Name, batch.Count, e.Message);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits for the background recording, then records what is still queued; throws when that fails.</summary>
+    private async Task RecordQueuedLeaderboardAsync(CancellationToken cancellationToken)
+    {
+        await _recording;
+        if (_unrecorded.Count == 0) return;
+        var batch = _unrecorded.Values.ToList();
+        await RecordLeaderboardAsync(batch, cancellationToken);
+        foreach (var t in batch) _unrecorded.Remove(t.Id);
+    }
+
     private async Task RecordLeaderboardAsync(IReadOnlyList<TrialEntry> trials, CancellationToken cancellationToken)
     {
         if (_ledger.Settings is not { } settings) return;
@@ -406,7 +453,7 @@ public sealed class SweepGrain(
         var trials = _ledger.Trials;
         var settings = _ledger.Settings;
         var maximize = settings?.Maximize == true;
-        var best = settings?.Objective.Best(trials.Where(t => t.State == TrialState.Succeeded), Score, t => t.Id);
+        var best = settings?.Objective.BestTrial(trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned), Score, t => t.State == TrialState.Pruned, t => t.Id);
         var bestValue = best is null ? null : Score(best);
         double? Score(TrialEntry t) => t.Result?.Metrics.TryGetValue(settings!.Metric, out var v) == true ? v : null;
         int Count(TrialState s) => _ledger.Count(s);

@@ -26,7 +26,7 @@ public static class SweepManifest
             ["spec_file"] = ledger.FileName,
             ["state"] = ledger.State.ToString().ToLowerInvariant(),
             ["orchestrator_version"] = typeof(SweepManifest).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
-            ["torchsharp_version"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
+            ["torchsharp_version"] = TorchSharpVersion.Value,
             ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             ["datasets"] = new JsonObject(Datasets.Value.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["trials"] = new JsonArray([.. ledger.Trials.Select(t => (JsonNode)new JsonObject
@@ -53,4 +53,14 @@ public static class SweepManifest
             .Order(StringComparer.Ordinal)
             .ToDictionary(f => Path.GetRelativePath(data, f), f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))));
     }
+
+    /// <summary>
+    /// The TorchSharp the silo's trainer runs, by assembly name: grains do not reference TorchSharp, and loading its
+    /// managed assembly by name does not load libtorch. Null where the host has no trainer.
+    /// </summary>
+    private static readonly Lazy<string?> TorchSharpVersion = new(() =>
+    {
+        try { return Assembly.Load("TorchSharp").GetName().Version?.ToString(); }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException) { return null; }
+    });
 }

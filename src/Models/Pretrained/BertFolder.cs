@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Models.Onnx;
 using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 

@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Models.Pretrained;
 

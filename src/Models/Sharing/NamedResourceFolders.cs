@@ -1,7 +1,7 @@
 using Orchestrator.Models.Imdb;
 using Orchestrator.Models.Pretrained;
 using Orchestrator.Storage;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Models.Sharing;

@@ -32,6 +32,8 @@ public static class SiloConfiguration
     public static void Configure(ISiloBuilder silo, SiloHostOptions options, bool clustering = true)
     {
         var services = silo.Services;
+        // Grains size trials for placement and packs with the trainer's estimator (they do not load TorchSharp themselves).
+        Orchestrator.Grains.Scheduling.TrialMemoryEstimates.Use(Orchestrator.Trainer.Estimation.TrialMemoryEstimator.Instance);
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HeartbeatOptions>();

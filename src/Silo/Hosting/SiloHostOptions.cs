@@ -24,7 +24,7 @@ public sealed record SiloHostOptions
     public int Slots { get; init; } = 1;
     /// <summary>`cpu` or `cuda:N`.</summary>
     public string Device { get; init; } = "cpu";
-    /// <summary>`cpu` or `gpu`: published as silo metadata `hardware.accelerator`.</summary>
+    /// <summary>`cpu` or `gpu`: published as silo metadata `hardware.accelerator` for operators; no placement reads it (slots pull work).</summary>
     public string Accelerator { get; init; } = "cpu";
     /// <summary>Memory one slot offers trials (bytes); 0 = not limited. Trials are packed by their estimate.</summary>
     public long MemoryPerSlot { get; init; }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Packing;
 using Orchestrator.Trainer.Training;
 

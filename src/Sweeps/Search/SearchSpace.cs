@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps.Search;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
@@ -61,8 +61,8 @@ public static class PackBenchmark
 
     private static Setup SetupOf(string model) => model switch
     {
-        BuiltInModels.Mlp => new(DatasetCatalog.Mnist, 128, ["l1", "l2", "l3"]),
-        BuiltInModels.TransformerBlock => new(DatasetCatalog.SyntheticRegression, 10, ["q_proj", "v_proj"]),
+        BuiltInModels.Mlp => new(BuiltInDatasets.Mnist, 128, ["l1", "l2", "l3"]),
+        BuiltInModels.TransformerBlock => new(BuiltInDatasets.SyntheticRegression, 10, ["q_proj", "v_proj"]),
         _ => throw new ArgumentException(
             $"no pack benchmark for model '{model}' ({string.Join(", ", Models)}); a named encoder classifies through a head that " +
             "trains in full per trial (modules_to_save), which a pack cannot share", nameof(model)),

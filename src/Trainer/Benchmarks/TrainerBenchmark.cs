@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -80,8 +80,8 @@ public static class TrainerBenchmark
 
     private static Setup SetupOf(string model) => model switch
     {
-        BuiltInModels.Mlp => new(DatasetCatalog.Mnist, 1024, 1024, ["l1", "l2", "l3"]),
-        BuiltInModels.TransformerBlock => new(DatasetCatalog.SyntheticRegression, 10, 10 * SyntheticRegressionDataset.SequenceLength, ["q_proj", "v_proj"]),
+        BuiltInModels.Mlp => new(BuiltInDatasets.Mnist, 1024, 1024, ["l1", "l2", "l3"]),
+        BuiltInModels.TransformerBlock => new(BuiltInDatasets.SyntheticRegression, 10, 10 * SyntheticRegressionDataset.SequenceLength, ["q_proj", "v_proj"]),
         _ when NamedEncoders.Find(model) is not null => new(NamedDatasets.Imdb, EncoderBatchSize, EncoderBatchSize * EncoderSequenceLength, ["query", "value"], EncoderSequenceLength),
         _ => throw new ArgumentException($"no benchmark for model '{model}' ({string.Join(", ", Models)})", nameof(model)),
     };

@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data.Classification;
 using Orchestrator.Trainer.Training;
 
@@ -13,12 +13,7 @@ namespace Orchestrator.Trainer.Data;
 /// </summary>
 public static class DatasetCatalog
 {
-    public const string Mnist = "mnist";
-    public const string SyntheticRegression = "synthetic-regression";
-    public const string Text = "text";
     public const string TextCorpusFile = "tiny-stories.jsonl";
-
-    public static readonly IReadOnlyList<string> Names = [Mnist, SyntheticRegression, Text];
 
     /// <summary>The `data/` folder copied next to the binaries.</summary>
     public static string DefaultDataDirectory => Path.Combine(AppContext.BaseDirectory, "data");
@@ -29,11 +24,11 @@ public static class DatasetCatalog
         var root = dataDirectory ?? DefaultDataDirectory;
         switch (dataset)
         {
-            case Mnist:
+            case BuiltInDatasets.Mnist:
                 return MnistDataset.Load(Path.Combine(root, "mnist"));
-            case SyntheticRegression:
+            case BuiltInDatasets.SyntheticRegression:
                 return SyntheticRegressionDataset.Create();
-            case Text:
+            case BuiltInDatasets.Text:
                 return TextDataset.Load(Path.Combine(root, "text", TextCorpusFile), config);
         }
 
@@ -45,10 +40,10 @@ public static class DatasetCatalog
         }
         if (dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && File.Exists(dataset))
             return TextDataset.Load(dataset, config);
-        if (MnistDataset.IsMnistFolder(dataset))
+        if (DatasetProbe.IsMnistFolder(dataset))
             return MnistDataset.Load(dataset);
 
         throw new ArgumentException(
-            $"unknown dataset '{dataset}': expected one of {string.Join(", ", Names)}, a .jsonl file of texts, or a folder of MNIST IDX files");
+            $"unknown dataset '{dataset}': expected one of {string.Join(", ", BuiltInDatasets.Names)}, a .jsonl file of texts, or a folder of MNIST IDX files");
     }
 }

@@ -13,11 +13,6 @@ public static class MnistDataset
     public const int Pixels = 28 * 28;
     public const int Classes = 10;
 
-    /// <summary>True when <paramref name="directory"/> holds the four MNIST files.</summary>
-    public static bool IsMnistFolder(string directory) =>
-        Directory.Exists(directory) && new[] { "train-images", "train-labels", "t10k-images", "t10k-labels" }
-            .All(stem => FindFile(directory, stem) is not null);
-
     public static TensorDataset Load(string directory)
     {
         if (!Directory.Exists(directory))
@@ -29,8 +24,8 @@ public static class MnistDataset
 
     private static (Tensor Images, Tensor Labels) LoadSplit(string directory, string split)
     {
-        var imagesPath = FindFile(directory, $"{split}-images") ?? throw new FileNotFoundException($"no {split}-images IDX file in {directory}");
-        var labelsPath = FindFile(directory, $"{split}-labels") ?? throw new FileNotFoundException($"no {split}-labels IDX file in {directory}");
+        var imagesPath = DatasetProbe.MnistFile(directory, $"{split}-images") ?? throw new FileNotFoundException($"no {split}-images IDX file in {directory}");
+        var labelsPath = DatasetProbe.MnistFile(directory, $"{split}-labels") ?? throw new FileNotFoundException($"no {split}-labels IDX file in {directory}");
         var images = IdxFile.Read(imagesPath);
         var labels = IdxFile.Read(labelsPath);
 
@@ -49,18 +44,5 @@ public static class MnistDataset
         var x = torch.tensor(images.Data, [n, Pixels], dtype: ScalarType.Byte).to_type(ScalarType.Float32).div_(255f);
         var y = torch.tensor(labels.Data, [n], dtype: ScalarType.Byte).to_type(ScalarType.Int64);
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
-    }
-
-    private static string? FindFile(string directory, string stem)
-    {
-        foreach (var name in new[] { $"{stem}-idx{(stem.EndsWith("images") ? 3 : 1)}-ubyte", $"{stem}.idx{(stem.EndsWith("images") ? 3 : 1)}-ubyte" })
-        {
-            foreach (var candidate in new[] { name, name + ".gz" })
-            {
-                var path = Path.Combine(directory, candidate);
-                if (File.Exists(path)) return path;
-            }
-        }
-        return null;
     }
 }

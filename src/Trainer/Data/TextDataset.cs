@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data.Text;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Models;
 using TorchSharp;
 using TorchSharp.Modules;

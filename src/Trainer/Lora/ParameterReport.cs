@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Trainer.Lora;
 
@@ -39,8 +39,8 @@ public sealed record ParameterReport(
         ArgumentNullException.ThrowIfNull(targets);
         if (EncoderConfig.Of(model) is { } encoder)
             return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias);
-        var isBareLayer = LinearModel.ParseName(model) is not null;
-        IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModel.ModulePath]
+        var isBareLayer = LinearModelName.Parse(model) is not null;
+        IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModelName.ModulePath]
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
             : targets;
 

@@ -9,8 +9,7 @@ namespace Orchestrator.Trainer.Models;
 /// </summary>
 public sealed class LinearModel : nn.Module<Tensor, Tensor>
 {
-    public const string ModulePath = "linear";
-    public const string NamePrefix = "linear:";
+    public const string ModulePath = LinearModelName.ModulePath;
 
 #pragma warning disable IDE1006
     private nn.Module<Tensor, Tensor> linear;
@@ -24,15 +23,4 @@ public sealed class LinearModel : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => linear.forward(input);
-
-    /// <summary>Parses `linear:INxOUT` (e.g. `linear:512x512`); null when the name is not of that form.</summary>
-    public static (long In, long Out)? ParseName(string model)
-    {
-        if (!model.StartsWith(NamePrefix, StringComparison.OrdinalIgnoreCase)) return null;
-        var dims = model[NamePrefix.Length..].Split('x', 'X');
-        return dims.Length == 2 && long.TryParse(dims[0], out var inFeatures) && long.TryParse(dims[1], out var outFeatures)
-               && inFeatures > 0 && outFeatures > 0
-            ? (inFeatures, outFeatures)
-            : null;
-    }
 }

@@ -23,7 +23,7 @@ public static class ModelCatalog
                 return LlamaModel.Create(LlamaConfig.Tiny(vocabSize), seed);
         }
 
-        if (LinearModel.ParseName(model) is var (inFeatures, outFeatures))
+        if (LinearModelName.Parse(model) is var (inFeatures, outFeatures))
             return new LinearModel(inFeatures, outFeatures, seed);
 
         throw new UnknownModelException(model,

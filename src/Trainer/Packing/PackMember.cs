@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;

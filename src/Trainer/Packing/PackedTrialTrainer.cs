@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Training;

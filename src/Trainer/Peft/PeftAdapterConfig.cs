@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Trainer.Peft;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;

@@ -1,7 +1,7 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Trainer.Training;
 

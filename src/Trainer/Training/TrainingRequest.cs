@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Trainer.Training;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Trainer.Training;
 

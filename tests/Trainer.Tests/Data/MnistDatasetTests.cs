@@ -36,7 +36,7 @@ public sealed class MnistDatasetTests
             IdxFile.Write(workspace.Sub(target), IdxFile.Read(Path.Combine(ShippedMnist, source)), gzip: false);
         }
 
-        Assert.True(MnistDataset.IsMnistFolder(workspace.Root));
+        Assert.True(DatasetProbe.IsMnistFolder(workspace.Root));
         using var dataset = DatasetCatalog.Load(new() { Dataset = workspace.Root });
         Assert.Equal(8000, dataset.TrainCount);
     }

@@ -1,5 +1,6 @@
-using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Models;
 
 namespace Orchestrator.Trainer.Tests.Estimation;
@@ -74,13 +75,13 @@ public sealed class MemoryEstimatorTests
     public void A_built_in_config_is_estimated_from_the_built_model()
     {
         var config = new TrainingConfig { Model = BuiltInModels.TransformerBlock, Rank = 8, TargetModules = ["q_proj", "v_proj"] };
-        var lora = MemoryEstimator.Estimate(config);
+        var lora = TrialMemoryEstimator.Estimate(config);
         Assert.Equal(8_192 * 4, lora.GradientBytes);
         Assert.Equal(8_192 * 8, lora.OptimizerBytes);
 
-        var full = MemoryEstimator.Estimate(config with { Adapter = AdapterModes.Full });
+        var full = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Full });
         Assert.Equal(full.WeightsBytes, full.GradientBytes);
-        Assert.Equal(0, MemoryEstimator.Estimate(config with { Adapter = AdapterModes.Base }).OptimizerBytes);
+        Assert.Equal(0, TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Base }).OptimizerBytes);
     }
 
     [Fact]
@@ -115,7 +116,7 @@ public sealed class ModelSizeParsingTests
     [Fact]
     public void The_tiny_llama_is_estimated_from_its_built_in_config_with_lora_on_q_and_v()
     {
-        var estimate = MemoryEstimator.Estimate(new TrainingConfig
+        var estimate = TrialMemoryEstimator.Estimate(new TrainingConfig
         {
             Model = BuiltInModels.Llama, Dataset = "text", Rank = 4, TargetModules = ["q_proj", "v_proj"], BatchSize = 16, SequenceLength = 64,
         });

@@ -103,8 +103,8 @@ public sealed class ModelTests
     [Fact]
     public void A_bare_linear_layer_is_named_linear_in_by_out()
     {
-        Assert.Equal((512L, 256L), LinearModel.ParseName("linear:512x256"));
-        Assert.Null(LinearModel.ParseName("linear:512"));
+        Assert.Equal((512L, 256L), LinearModelName.Parse("linear:512x256"));
+        Assert.Null(LinearModelName.Parse("linear:512"));
         using var model = ModelCatalog.Create("linear:16x8", 1);
         Assert.Equal(["linear"], LoraInjector.LinearModulePaths(model));
     }

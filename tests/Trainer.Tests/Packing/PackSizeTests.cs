@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Packing;
 
 namespace Orchestrator.Trainer.Tests.Packing;

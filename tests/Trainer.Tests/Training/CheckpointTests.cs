@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Training;

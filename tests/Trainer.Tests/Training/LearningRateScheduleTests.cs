@@ -39,9 +39,9 @@ public sealed class LearningRateScheduleTests
     [InlineData(0, 0.0, 100, 0)]
     public void Warmup_ratio_warms_up_that_fraction_of_the_steps_unless_warmup_steps_is_set(int steps, double ratio, long total, long expected) =>
         Assert.Equal(expected, LearningRateSchedule.WarmupStepsOf(
-            new Orchestrator.Trainer.Configuration.TrainingConfig { WarmupSteps = steps, WarmupRatio = ratio }, total));
+            new Orchestrator.Trials.Configuration.TrainingConfig { WarmupSteps = steps, WarmupRatio = ratio }, total));
 
     [Fact]
     public void A_config_without_warmup_ratio_serialises_as_before_it_existed() =>
-        Assert.DoesNotContain("warmup_ratio", System.Text.Json.JsonSerializer.Serialize(new Orchestrator.Trainer.Configuration.TrainingConfig()));
+        Assert.DoesNotContain("warmup_ratio", System.Text.Json.JsonSerializer.Serialize(new Orchestrator.Trials.Configuration.TrainingConfig()));
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Peft;
 using Orchestrator.Trainer.Training;
 

@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Hosting;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -146,8 +147,8 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
                 Storage = Path.Combine(dataDir, "artifacts"),
                 DataDir = Path.Combine(dataDir, $"silo-{i}"),
                 Slots = slots / silos + (i < slots % silos ? 1 : 0),
-                SiloPort = ClusterSession.FreePort(),
-                GatewayPort = ClusterSession.FreePort(),
+                SiloPort = FreePort.Next(),
+                GatewayPort = FreePort.Next(),
                 HttpPort = 0,
                 ServiceId = service,
                 ClusterId = service,

@@ -4,7 +4,7 @@ using Orchestrator.Client.Output;
 using Orchestrator.Models.Sharing;
 using Orchestrator.Storage;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Packing;
 using Orchestrator.Trainer.Training;
 

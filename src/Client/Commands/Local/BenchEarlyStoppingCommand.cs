@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Client.Output;
 using Orchestrator.Sweeps;
 using Orchestrator.Sweeps.EarlyStopping;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Client.Commands.Local;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Orchestrator.Client.Output;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Client.Commands.Local;

@@ -5,7 +5,7 @@ using Orchestrator.Client.Output;
 using Orchestrator.Models.Sharing;
 using Orchestrator.Trainer.Benchmarks;
 using Orchestrator.Trainer.Models;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Client.Commands.Local;
 

@@ -1,8 +1,9 @@
+using Orchestrator.Trainer.Estimation;
 using System.CommandLine;
 using System.Globalization;
 using Orchestrator.Client.Output;
 using Orchestrator.Sweeps;
-using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
 
@@ -134,7 +135,7 @@ public sealed class EstimateCommand : OrchestratorCommand
         {
             try
             {
-                rows.Add((trial, MemoryEstimator.Estimate(trial.Config, dtype), null));
+                rows.Add((trial, TrialMemoryEstimator.Estimate(trial.Config, dtype), null));
             }
             catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FileNotFoundException
                                           or DirectoryNotFoundException or NotSupportedException or InvalidOperationException)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Orchestrator.Client.Output;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Client.Output;
 using Orchestrator.Models.Sharing;
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
@@ -27,9 +27,9 @@ public sealed class TrainCommand : OrchestratorCommand
 
     private static readonly Option<string> OutOption = new("--out", "-o") { Description = "Output folder: adapter/, result.json, checkpoints/.", Required = true };
     private static readonly Option<string?> BaseOption = new("--base") { Description = "Base weights: a model.safetensors file or a Hugging Face folder. Default: pretrain the built-in model (cached)." };
-    private static readonly Option<int> PretrainEpochsOption = new("--pretrain-epochs") { Description = "Epochs of the cached pretraining of a built-in base.", DefaultValueFactory = _ => 1 };
-    private static readonly Option<double> PretrainLearningRateOption = new("--pretrain-lr") { Description = "Learning rate of that pretraining.", DefaultValueFactory = _ => 1e-3 };
-    private static readonly Option<int> PretrainBatchSizeOption = new("--pretrain-batch-size") { Description = "Batch size of that pretraining.", DefaultValueFactory = _ => 256 };
+    private static readonly Option<int> PretrainEpochsOption = new("--pretrain-epochs") { Description = "Epochs of the cached pretraining of a built-in base.", DefaultValueFactory = _ => PretrainSpec.Defaults.Epochs };
+    private static readonly Option<double> PretrainLearningRateOption = new("--pretrain-lr") { Description = "Learning rate of that pretraining.", DefaultValueFactory = _ => PretrainSpec.Defaults.LearningRate };
+    private static readonly Option<int> PretrainBatchSizeOption = new("--pretrain-batch-size") { Description = "Batch size of that pretraining.", DefaultValueFactory = _ => PretrainSpec.Defaults.BatchSize };
     private static readonly Option<string?> DataDirOption = new("--data-dir") { Description = "Where cached bases live ({data-dir}/bases); default: .orchestrator-bases next to --out." };
     private static readonly Option<string?> DatasetDirOption = new("--datasets") { Description = "Where built-in datasets are read from; default: the data/ shipped with the orchestrator." };
     private static readonly Option<string> DeviceOption = new("--device") { Description = "cpu or cuda:N.", DefaultValueFactory = _ => "cpu" };

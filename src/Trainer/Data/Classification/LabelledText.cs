@@ -13,9 +13,6 @@ public readonly record struct LabelledText(string Text, string Label);
 /// </summary>
 public static class LabelledTextFile
 {
-    public static bool IsSupported(string path) =>
-        path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
-
     public static IReadOnlyList<LabelledText> Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"text-classification file not found: {path}", path);

@@ -41,10 +41,6 @@ public sealed class TextClassificationDataset : ITrainingDataset
     public long TestCount => _trainTest.TestCount;
     public long ValidationCount => _validationInputs.shape[0];
 
-    /// <summary>True when <paramref name="dataset"/> is a .jsonl/.csv file or a folder with a train and a test file.</summary>
-    public static bool IsTextClassificationData(string dataset) =>
-        LabelledTextFile.IsSupported(dataset) || (Directory.Exists(dataset) && SplitFile(dataset, "train") is not null && SplitFile(dataset, "test") is not null);
-
     /// <summary>Reads <paramref name="dataset"/> (a file or a folder of splits) and tokenizes it with the tokenizer of <paramref name="modelFolder"/>.</summary>
     /// <param name="maxTrain">At most this many training examples (0: all): a subset drawn with <see cref="SplitSeed"/>, so the same for every trial.</param>
     /// <param name="maxEval">At most this many validation and test examples each (0: all), drawn the same way.</param>
@@ -69,11 +65,11 @@ public sealed class TextClassificationDataset : ITrainingDataset
     {
         if (Directory.Exists(dataset))
         {
-            var trainFile = SplitFile(dataset, "train") ?? throw new FileNotFoundException($"'{dataset}' has no train.jsonl or train.csv.");
-            var testFile = SplitFile(dataset, "test") ?? throw new FileNotFoundException($"'{dataset}' has no test.jsonl or test.csv.");
+            var trainFile = DatasetProbe.LabelledTextSplit(dataset, "train") ?? throw new FileNotFoundException($"'{dataset}' has no train.jsonl or train.csv.");
+            var testFile = DatasetProbe.LabelledTextSplit(dataset, "test") ?? throw new FileNotFoundException($"'{dataset}' has no test.jsonl or test.csv.");
             var train = LabelledTextFile.Read(trainFile);
             var test = LabelledTextFile.Read(testFile);
-            if (SplitFile(dataset, "validation") is { } validationFile)
+            if (DatasetProbe.LabelledTextSplit(dataset, "validation") is { } validationFile)
                 return Checked(dataset, train, LabelledTextFile.Read(validationFile), test);
             var order = DataOrder.Permutation(train.Count, SplitSeed, 0);
             var held = Math.Max(1, train.Count / 10);
@@ -106,9 +102,6 @@ public sealed class TextClassificationDataset : ITrainingDataset
             ? names.OrderBy(n => long.Parse(n, CultureInfo.InvariantCulture)).ToList()
             : names.Order(StringComparer.Ordinal).ToList();
     }
-
-    private static string? SplitFile(string folder, string split) =>
-        new[] { ".jsonl", ".csv" }.Select(ext => Path.Combine(folder, split + ext)).FirstOrDefault(File.Exists);
 
     private static (Tensor Inputs, Tensor Targets) Tensors(IReadOnlyList<LabelledText> rows, EncoderTokenizer tokenizer, int length,
         IReadOnlyDictionary<string, long> index)

@@ -1,5 +1,6 @@
-using Orchestrator.Trainer.Configuration;
 using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Tests.Training;
@@ -30,7 +31,7 @@ public sealed class EncoderParameterCountTests : IDisposable
         Assert.False(File.Exists(Path.Combine(folder, "model.safetensors")));
         // DistilBertForSequenceClassification with 2 labels: 66,955,010 parameters, as transformers counts it.
         Assert.Equal(66_955_010 + 589_824, report.TotalParameters);
-        var memory = MemoryEstimator.Estimate(new TrainingConfig { Model = folder, Dataset = "x.jsonl", Rank = 16, TargetModules = ["q_lin", "k_lin", "v_lin", "out_lin"] });
+        var memory = TrialMemoryEstimator.Estimate(new TrainingConfig { Model = folder, Dataset = "x.jsonl", Rank = 16, TargetModules = ["q_lin", "k_lin", "v_lin", "out_lin"] });
         Assert.Equal((66_955_010 + 589_824) * 4L, memory.WeightsBytes);
     }
 

@@ -1,4 +1,4 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models.HuggingFace;

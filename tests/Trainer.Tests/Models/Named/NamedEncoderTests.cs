@@ -1,9 +1,10 @@
-using Orchestrator.Trainer.Configuration;
+using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Data.Classification;
-using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Lora;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Models.Named;
@@ -60,7 +61,7 @@ public sealed class NamedEncoderTests
     [Fact]
     public void Memory_is_estimated_from_the_known_shape_without_the_weights()
     {
-        var estimate = MemoryEstimator.Estimate(MiniLmOnImdb with { BatchSize = 16 });
+        var estimate = TrialMemoryEstimator.Estimate(MiniLmOnImdb with { BatchSize = 16 });
         Assert.True(estimate.WeightsBytes >= 22_000_000L * 4, estimate.ToString());
     }
 

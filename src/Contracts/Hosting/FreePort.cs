@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Orchestrator.TestServers;
+namespace Orchestrator.Contracts.Hosting;
 
 /// <summary>
-/// A TCP port that was free a moment ago, for a server a test starts. Drawn at random below the kernel's ephemeral
+/// A TCP port that was free a moment ago, for a server that a test or an embedded silo starts (the one implementation). Drawn at random below the kernel's ephemeral
 /// range: a port from inside it (what binding port 0 gives) can be taken by any outgoing connection's local end before
 /// the server binds it — seen as a TLS silo failing to bind its HTTP port on 0.0.0.0 while other suites ran. A port is
 /// free when it binds on every interface, and is handed out once per process.

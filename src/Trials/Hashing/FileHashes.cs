@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Orchestrator.Trainer.Training;
+namespace Orchestrator.Trials.Hashing;
 
 /// <summary>Lower-case hex sha256 of files and bytes: the checksums in checkpoint.json and result.json.</summary>
 public static class FileHashes

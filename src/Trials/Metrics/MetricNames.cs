@@ -1,10 +1,7 @@
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Data;
-using Orchestrator.Trainer.Data.Classification;
-using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Models.Named;
 
-namespace Orchestrator.Trainer.Training;
+namespace Orchestrator.Trials.Metrics;
 
 /// <summary>The metric keys of progress reports and result.json, and which of them a trial reports.</summary>
 public static class MetricNames
@@ -56,20 +53,20 @@ public static class MetricNames
     public static IReadOnlyList<string>? ReportedBy(string dataset, string adapter) => ReportedBy("", dataset, adapter);
 
     /// <summary>
-    /// The task of a (model, dataset) pair as <see cref="DatasetCatalog.Load"/> resolves it, or null when only loading
+    /// The task of a (model, dataset) pair as the trainer's DatasetCatalog.Load resolves it, or null when only loading
     /// would tell. The one place that decides: labelled text (.jsonl, .csv, a folder of splits) with an encoder folder
     /// (config.json model_type bert, distilbert, roberta) is text classification; a .jsonl otherwise is a causal-LM corpus.
     /// </summary>
     public static TaskKind? TaskOf(string model, string dataset) => dataset switch
     {
-        DatasetCatalog.Mnist => TaskKind.Classification,
-        DatasetCatalog.SyntheticRegression => TaskKind.Regression,
-        DatasetCatalog.Text => TaskKind.CausalLm,
-        _ when IsEncoder(model) && (NamedDatasets.IsLabelledText(dataset) || TextClassificationDataset.IsTextClassificationData(dataset)) => TaskKind.TextClassification,
+        BuiltInDatasets.Mnist => TaskKind.Classification,
+        BuiltInDatasets.SyntheticRegression => TaskKind.Regression,
+        BuiltInDatasets.Text => TaskKind.CausalLm,
+        _ when IsEncoder(model) && (NamedDatasets.IsLabelledText(dataset) || DatasetProbe.IsLabelledText(dataset)) => TaskKind.TextClassification,
         _ when NamedDatasets.IsLabelledText(dataset) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) => TaskKind.CausalLm,
-        _ when MnistDataset.IsMnistFolder(dataset) => TaskKind.Classification,
+        _ when DatasetProbe.IsMnistFolder(dataset) => TaskKind.Classification,
         _ => null,
     };
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Orchestrator.Trainer.Configuration;
+namespace Orchestrator.Trials.Configuration;
 
 /// <summary>
 /// Everything that decides one training run. Serialised as-is (snake_case, the same keys a sweep file uses for

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Orchestrator.Trainer.Models.HuggingFace;
+namespace Orchestrator.Trials.Models.HuggingFace;
 
 /// <summary>The encoder families whose Hugging Face checkpoints load here, by config.json's model_type.</summary>
 public enum EncoderFamily

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orchestrator.Trainer.Models.HuggingFace;
+namespace Orchestrator.Trials.Models.HuggingFace;
 
 /// <summary>
 /// What the classification head reads from the encoder's last hidden states. <see cref="Cls"/> is transformers'

@@ -1,6 +1,5 @@
-using Orchestrator.Trainer.Models.HuggingFace;
 
-namespace Orchestrator.Trainer.Models.Named;
+namespace Orchestrator.Trials.Models.Named;
 
 /// <summary>
 /// A pretrained encoder a sweep can name (`model: minilm-l6`) instead of giving a folder: what it is, known before its

@@ -1,4 +1,4 @@
-namespace Orchestrator.Trainer.Configuration;
+namespace Orchestrator.Trials.Configuration;
 
 /// <summary>
 /// A <see cref="TrainingConfig"/> breaks a rule of <see cref="TrainingOptions"/>. An <see cref="ArgumentException"/>:

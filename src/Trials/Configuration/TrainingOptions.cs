@@ -4,13 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Orchestrator.Trainer.Models;
-using Orchestrator.Trainer.Data;
-using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Named;
-using Orchestrator.Trainer.Training;
+using Orchestrator.Trials.Models.Named;
 
-namespace Orchestrator.Trainer.Configuration;
+namespace Orchestrator.Trials.Configuration;
 
 public enum OptionKind { Int, Number, Bool, String, StringList, IntList, IntMap, NumberMap }
 
@@ -246,7 +242,7 @@ public static partial class TrainingOptions
             case BuiltInModels.TransformerBlock: return ["q_proj", "v_proj"];
             case BuiltInModels.Llama: return PeftDefaultTargets["llama"];
         }
-        if (LinearModel.ParseName(model) is not null) return [LinearModel.ModulePath];
+        if (LinearModelName.Parse(model) is not null) return [LinearModelName.ModulePath];
         if (NamedEncoders.Find(model) is { } named) return named.Config.DefaultTargetModules;
         var configFile = Path.Combine(model, "config.json");
         if (!File.Exists(configFile))

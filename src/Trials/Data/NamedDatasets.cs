@@ -1,4 +1,4 @@
-namespace Orchestrator.Trainer.Data;
+namespace Orchestrator.Trials.Data;
 
 /// <summary>
 /// Datasets a sweep can name (`dataset: imdb`) rather than give as a path: labelled texts prepared once from a package

@@ -1,9 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Training;
+using Orchestrator.Trials.Configuration;
 
-namespace Orchestrator.Trainer.Packing;
+namespace Orchestrator.Trials.Packing;
 
 /// <summary>
 /// Which trials may train together in one pack: the rule, in one place. Members share everything the frozen pass

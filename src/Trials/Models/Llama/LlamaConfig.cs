@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Orchestrator.Trainer.Models.Llama;
+namespace Orchestrator.Trials.Models.Llama;
 
 /// <summary>
 /// The fields of a Hugging Face Llama <c>config.json</c> this model uses, with transformers' defaults for the

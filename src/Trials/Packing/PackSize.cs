@@ -1,6 +1,6 @@
-using Orchestrator.Trainer.Estimation;
+using Orchestrator.Trials.Estimation;
 
-namespace Orchestrator.Trainer.Packing;
+namespace Orchestrator.Trials.Packing;
 
 /// <summary>
 /// How many trials fit in one pack on a slot (`pack: auto`, and the cap on `pack: K`): the frozen weights are held

@@ -1,4 +1,4 @@
-namespace Orchestrator.Trainer.Models;
+namespace Orchestrator.Trials.Models;
 
 /// <summary>
 /// Names of the built-in models and the paths of their linear modules, known without building them, so a sweep

@@ -1,11 +1,7 @@
-using Orchestrator.Trainer.Configuration;
-using Orchestrator.Trainer.Lora;
-using Orchestrator.Trainer.Models;
-using Orchestrator.Trainer.Models.HuggingFace;
-using Orchestrator.Trainer.Models.Llama;
-using Orchestrator.Trainer.Models.Named;
+using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Models.Named;
 
-namespace Orchestrator.Trainer.Estimation;
+namespace Orchestrator.Trials.Estimation;
 
 /// <summary>Training memory, by part. Optimiser state is AdamW's two fp32 moments per trainable parameter.</summary>
 public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes)
@@ -88,56 +84,6 @@ public static class MemoryEstimator
     }
 
     /// <summary>
-    /// A built-in model as <paramref name="config"/> trains it: the model is built on the CPU and counted after LoRA
-    /// injection (adapter `lora`), with every weight trainable (`full`) or none (`base`).
-    /// </summary>
-    public static MemoryEstimate Estimate(TrainingConfig config, string dtype = Fp32)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        if (EncoderConfig.Of(config.Model, config.Pooling) is { } encoder) return EstimateEncoder(config, encoder, dtype);
-        using var model = ModelCatalog.Create(config.Model, config.Seed);
-        long total, trainable;
-        if (config.Adapter == AdapterModes.Lora)
-        {
-            var injection = LoraInjector.Inject(model, config, config.Seed);
-            (total, trainable) = (injection.TotalParameters, injection.TrainableParameters);
-        }
-        else
-        {
-            total = ParameterCount.Total(model);
-            trainable = config.Adapter == AdapterModes.Full ? total : 0;
-        }
-        return Estimate(total, trainable, dtype, ActivationBytes(config, dtype));
-    }
-
-    /// <summary>
-    /// A Hugging Face encoder folder's sequence classifier, from its config.json alone: LoRA as
-    /// <see cref="ParameterReport.ForEncoder"/> counts it, `full` trains everything, `base` trains the head.
-    /// </summary>
-    private static MemoryEstimate EstimateEncoder(TrainingConfig config, EncoderConfig encoder, string dtype)
-    {
-        var labels = encoder.NumLabels ?? 2;
-        var total = encoder.ParameterCount(labels);
-        long trainable;
-        switch (config.Adapter)
-        {
-            case AdapterModes.Lora:
-                var report = ParameterReport.ForEncoder(config.Model, encoder, config.Rank, config.TargetModules, config.Bias);
-                (total, trainable) = (report.TotalParameters, report.TrainableParameters);
-                break;
-            case AdapterModes.Full:
-                trainable = total;
-                break;
-            default:
-                trainable = encoder.HeadParameterCount(labels);
-                break;
-        }
-        var activations = TransformerActivationBytes(config.BatchSize, config.SequenceLength, encoder.HiddenSize, encoder.NumHiddenLayers,
-            encoder.NumAttentionHeads, dtype);
-        return Estimate(total, trainable, dtype, activations);
-    }
-
-    /// <summary>
     /// A Llama-like model of <paramref name="billions"/> parameters with LoRA of rank <paramref name="rank"/> on
     /// <paramref name="targets"/> (q and v by default) of every layer. The shape is the nearest known one; the weights
     /// count the size as given.
@@ -193,29 +139,5 @@ public static class MemoryEstimator
         var scale = DTypeBytes(dtype) / 2.0;
         var perLayer = sequence * batch * hidden * (34.0 + 5.0 * heads * sequence / hidden);
         return (long)Math.Round(layers * perLayer * scale);
-    }
-
-    private static long ActivationBytes(TrainingConfig config, string dtype)
-    {
-        if (config.Model == BuiltInModels.TransformerBlock)
-            return TransformerActivationBytes(config.BatchSize, TransformerBlockModel.Tokens, TransformerBlockModel.ModelWidth, 1,
-                TransformerBlockModel.Heads, dtype);
-        if (config.Model == BuiltInModels.Mlp)
-        {
-            // Input, then each layer's output before and after ReLU plus the dropout mask.
-            const long valuesPerSample = MlpModel.InputSize + 3L * (2 * MlpModel.HiddenSize) + MlpModel.Classes;
-            return config.BatchSize * valuesPerSample * DTypeBytes(dtype);
-        }
-        if (config.Model == BuiltInModels.Llama)
-        {
-            // The built-in tiny llama (byte-level vocabulary): its layers, plus the logits over the vocabulary.
-            var llama = LlamaConfig.Tiny();
-            return TransformerActivationBytes(config.BatchSize, config.SequenceLength, llama.HiddenSize, llama.NumHiddenLayers,
-                    llama.NumAttentionHeads, dtype)
-                + (long)config.BatchSize * config.SequenceLength * llama.VocabSize * DTypeBytes(dtype);
-        }
-        if (LinearModel.ParseName(config.Model) is var (inFeatures, outFeatures))
-            return config.BatchSize * (inFeatures + outFeatures) * DTypeBytes(dtype);
-        throw new UnknownModelException(config.Model, $"No activation estimate for model '{config.Model}'.");
     }
 }

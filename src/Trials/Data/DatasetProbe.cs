@@ -1,0 +1,45 @@
+namespace Orchestrator.Trials.Data;
+
+/// <summary>
+/// What a dataset path holds, told from its name and the files beside it without reading them: the one place that
+/// decides whether a path is MNIST IDX files or labelled text, for validation (which has no tensors) and the loaders.
+/// </summary>
+public static class DatasetProbe
+{
+    private static readonly string[] MnistStems = ["train-images", "train-labels", "t10k-images", "t10k-labels"];
+    private static readonly string[] LabelledTextExtensions = [".jsonl", ".csv"];
+
+    /// <summary>True when <paramref name="directory"/> holds the four MNIST files.</summary>
+    public static bool IsMnistFolder(string directory) =>
+        Directory.Exists(directory) && MnistStems.All(stem => MnistFile(directory, stem) is not null);
+
+    /// <summary>
+    /// One MNIST IDX file by stem (`train-images`), plain or .gz, in the `train-images-idx3-ubyte` or
+    /// `train-images.idx3-ubyte` spelling; null when absent.
+    /// </summary>
+    public static string? MnistFile(string directory, string stem)
+    {
+        var dimensions = stem.EndsWith("images", StringComparison.Ordinal) ? 3 : 1;
+        foreach (var name in new[] { $"{stem}-idx{dimensions}-ubyte", $"{stem}.idx{dimensions}-ubyte" })
+        {
+            foreach (var candidate in new[] { name, name + ".gz" })
+            {
+                var path = Path.Combine(directory, candidate);
+                if (File.Exists(path)) return path;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A labelled-text file by its extension: .jsonl or .csv.</summary>
+    public static bool IsLabelledTextFile(string path) =>
+        LabelledTextExtensions.Any(ext => path.EndsWith(ext, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>True when <paramref name="dataset"/> is a .jsonl/.csv file or a folder with a train and a test file.</summary>
+    public static bool IsLabelledText(string dataset) =>
+        IsLabelledTextFile(dataset) || (Directory.Exists(dataset) && LabelledTextSplit(dataset, "train") is not null && LabelledTextSplit(dataset, "test") is not null);
+
+    /// <summary>A split's file in a folder of splits (`train.jsonl` or `train.csv`); null when absent.</summary>
+    public static string? LabelledTextSplit(string folder, string split) =>
+        LabelledTextExtensions.Select(ext => Path.Combine(folder, split + ext)).FirstOrDefault(File.Exists);
+}
