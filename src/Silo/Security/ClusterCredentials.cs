@@ -7,7 +7,7 @@ namespace Orchestrator.Silo.Security;
 /// <summary>
 /// A silo's or client's TLS identity (its certificate with the private key) and the authorities it trusts. A peer is
 /// admitted when its certificate chains to one of those authorities (never to the system's trust store), is valid
-/// now, and carries the usage of the role it claims (<see cref="KeyUsages"/>).
+/// now, and carries the usages of the role it claims (<see cref="KeyUsages"/>).
 /// </summary>
 public sealed class ClusterCredentials : IDisposable
 {
@@ -72,19 +72,15 @@ public sealed class ClusterCredentials : IDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(KeyUsages.RequiredOf(role));
-        if (chain.Build(peer)) return null;
+        var who = $"'{peer.Subject}' (issued by '{peer.Issuer}')";
+        if (chain.Build(peer))
+            return KeyUsages.Missing(peer, role) is { } missing ? $"{who}: {missing}" : null;
 
         var status = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
-        var who = $"'{peer.Subject}' (issued by '{peer.Issuer}')";
         if ((status & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid)) != 0)
             return $"{who} is not issued by the cluster's CA";
         if ((status & X509ChainStatusFlags.NotTimeValid) != 0)
             return $"{who} is outside its validity ({peer.NotBefore:u} to {peer.NotAfter:u})";
-        if ((status & X509ChainStatusFlags.NotValidForUsage) != 0)
-            return role == CertificateRole.Silo
-                ? $"{who} is not a silo certificate (it lacks the server authentication usage)"
-                : $"{who} lacks the client authentication usage";
         return $"{who} is not valid: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
     }
 
