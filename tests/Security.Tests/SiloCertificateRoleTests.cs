@@ -57,15 +57,23 @@ public sealed class SiloCertificateRoleTests : IClassFixture<SecureCluster>
 
         var clock = Stopwatch.StartNew();
         var workers = new HashSet<string>();
-        while (!run.IsCompleted)
+        try
         {
-            var members = await _fixture.MembersAsync();
-            Assert.False(members.Any(m => m.Name == name && m.Status == SecureCluster.ActiveStatus), $"{name} became Active: {string.Join(", ", members)}");
-            var listed = await Cluster.CliAsync("workers", "--json");
-            Assert.DoesNotContain($"\"{name}", listed.Stdout);
-            var trials = await Cluster.CliAsync("trials", sweep.Name, "--json");
-            if (trials.ExitCode == 0) workers.UnionWith(CliJson.Parse<List<TrialRow>>(trials.Stdout).Select(t => t.Worker).OfType<string>());
-            await Task.WhenAny(run, Task.Delay(500));
+            while (!run.IsCompleted)
+            {
+                var members = await _fixture.MembersAsync();
+                Assert.False(members.Any(m => m.Name == name && m.Status == SecureCluster.ActiveStatus), $"{name} became Active: {string.Join(", ", members)}");
+                var listed = await Cluster.CliAsync("workers", "--json");
+                Assert.DoesNotContain($"\"{name}", listed.Stdout);
+                var trials = await Cluster.CliAsync("trials", sweep.Name, "--json");
+                if (trials.ExitCode == 0) workers.UnionWith(CliJson.Parse<List<TrialRow>>(trials.Stdout).Select(t => t.Worker).OfType<string>());
+                await Task.WhenAny(run, Task.Delay(500));
+            }
+        }
+        finally
+        {
+            // A silo that did start (the rule broken) is killed at the run's timeout rather than outliving a failed test.
+            if (!run.IsCompleted) await run;
         }
         var result = await run;
         _output.WriteLine($"{name}: exit {result.ExitCode} after {clock.Elapsed.TotalSeconds:0.0} s: {result.Stderr.Trim()}");
