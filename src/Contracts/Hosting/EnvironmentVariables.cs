@@ -28,6 +28,8 @@ public static class EnvironmentVariables
     public const string TlsAuthority = "ORCHESTRATOR_TLS_CA";
     /// <summary>The password of a PKCS#12 certificate file, if it has one.</summary>
     public const string TlsPkcs12Password = "ORCHESTRATOR_TLS_PASSWORD";
+    /// <summary>A file of revoked certificate serial numbers (hex, one a line): peers presenting one are refused in the TLS handshake.</summary>
+    public const string RevokedSerials = "ORCHESTRATOR_REVOKED_SERIALS";
     /// <summary>`true` lets a silo listen on a non-loopback address without TLS.</summary>
     public const string Insecure = "ORCHESTRATOR_INSECURE";
     /// <summary>Redis' password (`requirepass`/ACL), added to the `--cluster` connection (Kubernetes: from a Secret).</summary>
