@@ -15,7 +15,7 @@ public static class EnvironmentVariables
     /// <summary>`cpu` or `gpu`: becomes the silo metadata `hardware.accelerator` that placement filters on.</summary>
     public const string Accelerator = "ORCHESTRATOR_ACCELERATOR";
     public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
-    /// <summary>Bearer token that the web dashboard's pause/resume/cancel require; unset keeps the dashboard read-only.</summary>
+    /// <summary>Bearer token every call of the web dashboard's API requires (reads included); unset: open reads, no pause/resume/cancel.</summary>
     public const string DashboardToken = "ORCHESTRATOR_DASHBOARD_TOKEN";
     public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
     public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
