@@ -18,8 +18,9 @@ namespace Orchestrator.Dashboard;
 /// <summary>
 /// The dashboard on an ASP.NET Core host that has an <see cref="IClusterClient"/> and an <see cref="IArtifactStore"/>
 /// (a silo, or the CLI's `dashboard` verb): the pages at `/`, their files under `/static/`, the JSON API under
-/// `/api/`, and `/api/sweeps/{name}/events` (server-sent events). Everything reads; only pause/resume/cancel write,
-/// and only with the token (<see cref="DashboardToken"/>).
+/// `/api/`, and `/api/sweeps/{name}/events` (server-sent events). Everything reads; only pause/resume/cancel write.
+/// With a token (<see cref="DashboardToken"/>) every `/api/` call needs it; without one the API reads freely and
+/// refuses to write. The pages and their files under `/static/` hold no data and need no token.
 /// </summary>
 public static class DashboardEndpoints
 {
@@ -50,6 +51,10 @@ public static class DashboardEndpoints
         });
 
         var api = app.MapGroup("/api");
+        // First, so nothing below (not even a 503 that names the cluster's trouble) answers a caller without the token.
+        api.AddEndpointFilter(async (context, next) => DashboardToken.MayRead(context.HttpContext.Request, options.Token)
+            ? await next(context)
+            : Unauthorized(context.HttpContext.Response, "this dashboard needs its token: send 'Authorization: Bearer TOKEN'"));
         // A silo that is gone or restarting is the cluster's state, not a bug of the page: one line of JSON, no stack trace.
         api.AddEndpointFilter(async (context, next) =>
         {
@@ -77,6 +82,7 @@ public static class DashboardEndpoints
                     ControlAsync(name, command, request, options, feeds, client, cancellationToken));
         api.MapGet("/workers", WorkersAsync);
         api.MapGet("/settings", () => Json(new { mutable = !string.IsNullOrEmpty(options.Token) }));
+        app.WarnAtStartIfOpen(options);
         return app;
     }
 
@@ -91,6 +97,12 @@ public static class DashboardEndpoints
     private static IResult Json<T>(T value, int status = 200) => Results.Json(value, DashboardJson.Options, statusCode: status);
 
     private static IResult Error(int status, string message) => Json(new { error = message }, status);
+
+    private static IResult Unauthorized(HttpResponse response, string message)
+    {
+        response.Headers.WWWAuthenticate = "Bearer";
+        return Error(401, message);
+    }
 
     private static async Task<IResult> SweepsAsync(IClusterClient client, CancellationToken cancellationToken)
     {
@@ -237,9 +249,8 @@ public static class DashboardEndpoints
         {
             case DashboardToken.Verdict.ReadOnly:
                 return Error(403, "this dashboard is read-only: start it with --dashboard-token (or " + DashboardOptions.TokenVariable + ") to pause, resume or cancel");
-            case DashboardToken.Verdict.Unauthorized:
-                return Results.Json(new { error = "pause, resume and cancel need 'Authorization: Bearer TOKEN' with the dashboard's token" },
-                    DashboardJson.Options, statusCode: 401);
+            case DashboardToken.Verdict.Unauthorized: // the group's filter answers first; kept so this rule stands on its own
+                return Unauthorized(request.HttpContext.Response, "pause, resume and cancel need 'Authorization: Bearer TOKEN' with the dashboard's token");
         }
         var (_, _, problem) = await FindAsync(feeds, name, cancellationToken);
         if (problem is not null) return problem;

@@ -6,7 +6,7 @@ public sealed record DashboardOptions
     /// <summary>Environment variable that carries the token (the silo's `--dashboard-token`).</summary>
     public const string TokenVariable = Orchestrator.Contracts.Hosting.EnvironmentVariables.DashboardToken;
 
-    /// <summary>Bearer token that pause/resume/cancel require; null keeps the dashboard read-only.</summary>
+    /// <summary>Bearer token that every API call requires (reads, downloads, events, pause/resume/cancel); null: reads are open and the dashboard is read-only.</summary>
     public string? Token { get; init; }
 
     /// <summary>The pages and the chart library, copied next to the assembly at build time.</summary>

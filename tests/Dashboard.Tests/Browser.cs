@@ -30,9 +30,12 @@ public sealed class Browser : IAsyncDisposable
     }
 
     /// <summary>A fresh page (own context) with a marker that a reload would erase.</summary>
-    public async Task<IPage> OpenAsync(string url)
+    /// <param name="token">The dashboard's token, put in the tab's sessionStorage as if the user had typed it at the page's prompt.</param>
+    public async Task<IPage> OpenAsync(string url, string? token = null)
     {
         var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        if (token is not null)
+            await context.AddInitScriptAsync($"sessionStorage.setItem('dashboard-token', {System.Text.Json.JsonSerializer.Serialize(token)});");
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(url);

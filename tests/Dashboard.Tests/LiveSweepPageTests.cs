@@ -31,7 +31,7 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
     {
         await _silo.SubmitAsync(Sweeps.Long("live"));
         await _silo.WaitAsync("live", s => s.Running == 1, TimeSpan.FromSeconds(60));
-        var page = await _browser.OpenAsync(_silo.Url + "#/sweep/live");
+        var page = await _browser.OpenAsync(_silo.Url + "#/sweep/live", Token);
 
         var running = page.Locator("#trials tr.state-running td.step").First;
         await Assertions.Expect(running).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[1-9]\d*/1000000$"), new() { Timeout = 60_000 });
@@ -57,7 +57,7 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
     {
         await _silo.SubmitAsync(Sweeps.Ranks("ranks"));
         await _silo.WaitAsync("ranks", s => s.IsTerminal, TimeSpan.FromSeconds(120));
-        var page = await _browser.OpenAsync(_silo.Url + "#/sweep/ranks");
+        var page = await _browser.OpenAsync(_silo.Url + "#/sweep/ranks", Token);
         await Assertions.Expect(page.Locator("#trials tbody tr")).ToHaveCountAsync(4);
 
         await page.Locator("th[data-column=rank]").ClickAsync();
@@ -89,6 +89,7 @@ public sealed class LiveSweepPageTests : IAsyncLifetime
         await Assertions.Expect(resultRow.Locator("code")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9a-f]{64}$"));
         var href = await resultRow.Locator("a").GetAttributeAsync("href");
         using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         var json = await http.GetStringAsync(new Uri(new Uri(_silo.Url), href));
         Assert.Contains("\"metrics\"", json);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));

@@ -35,7 +35,7 @@ public sealed class SafetyTests : IAsyncLifetime
         await sweep.FailTrialAsync(new TrialFailure(lease.TrialId, lease.Attempt, error, Retryable: false));
 
         await using var browser = await Browser.StartAsync();
-        var page = await browser.OpenAsync(_silo.Url + "#/sweep/markup");
+        var page = await browser.OpenAsync(_silo.Url + "#/sweep/markup", Token);
         var cell = page.Locator($"#trials tr[data-trial='{lease.TrialId}'] td.error");
         await Assertions.Expect(cell).ToHaveTextAsync(error);
         await page.Locator($"#trials tr[data-trial='{lease.TrialId}'] a").ClickAsync();

@@ -62,10 +62,10 @@ public sealed class FaultCluster : IAsyncDisposable
         }
         : new Dictionary<string, string>();
 
-    /// <summary>The arguments that give a CLI run or a silo a TLS identity.</summary>
+    /// <summary>The arguments that give a CLI run or a silo a TLS identity (and its deny list of certificate serials, if any).</summary>
     public static string[] TlsArguments(TlsFiles? tls) => tls is null
         ? []
-        : ["--tls-cert", tls.Certificate, "--tls-key", tls.Key!, "--tls-ca", tls.Authority];
+        : ["--tls-cert", tls.Certificate, "--tls-key", tls.Key!, "--tls-ca", tls.Authority, .. tls.RevokedSerials is { } revoked ? new[] { "--revoked-serials", revoked } : []];
 
     public string Root { get; }
 

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Orchestrator.TestServers;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Security.Tests;
@@ -23,6 +25,20 @@ public sealed class SecureCluster : IAsyncLifetime
     {
         Cluster = await FaultCluster.StartAsync(Output, silos: 2, tls: true, redisPassword: RedisPassword);
         Foreign = NewClusterCertificates.Create(Path.Combine(Cluster.Root, "foreign"), TimeSpan.FromDays(1));
+    }
+
+    public const int ActiveStatus = 3;
+    public const int DeadStatus = 6;
+
+    /// <summary>Orleans' membership table as the Redis clustering provider keeps it: silo name and status of each row.</summary>
+    public async Task<List<(string Name, int Status)>> MembersAsync()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{Cluster.Redis.Endpoint},password={RedisPassword}");
+        var rows = await redis.GetDatabase().HashGetAllAsync("lora-orchestrator/members/default");
+        return rows.Where(r => r.Name != "Version")
+            .Select(r => JsonDocument.Parse(r.Value.ToString()).RootElement)
+            .Select(e => (e.GetProperty("SiloName").GetString() ?? "", e.GetProperty("Status").GetInt32()))
+            .ToList();
     }
 
     public async Task DisposeAsync()

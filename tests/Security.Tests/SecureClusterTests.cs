@@ -1,8 +1,6 @@
 using Orchestrator.Contracts.Hosting;
 using System.Diagnostics;
-using System.Text.Json;
 using Orchestrator.TestServers;
-using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Security.Tests;
@@ -96,7 +94,6 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
         var sweep = new TestSweep("while-intruding", Ranks: 2, Steps: 1000, CheckpointEvery: 500);
         await Cluster.SubmitAsync(sweep);
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{Cluster.Redis.Endpoint},password={SecureCluster.RedisPassword}");
         var clock = Stopwatch.StartNew();
         var seen = new HashSet<string>();
         var workers = new HashSet<string>();
@@ -104,14 +101,14 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
         // by load); whatever it takes, the intruder must never be Active nor listed as a worker meanwhile.
         while (clock.Elapsed < TimeSpan.FromSeconds(120))
         {
-            var members = await MembersAsync(redis);
+            var members = await _fixture.MembersAsync();
             foreach (var (name, status) in members) seen.Add($"{name}={status}");
-            Assert.False(members.Any(m => m.Name == "intruder" && m.Status == ActiveStatus), $"the intruder became Active: {string.Join(", ", members)}");
+            Assert.False(members.Any(m => m.Name == "intruder" && m.Status == SecureCluster.ActiveStatus), $"the intruder became Active: {string.Join(", ", members)}");
             var listed = await Cluster.CliAsync("workers", "--json");
             Assert.DoesNotContain("\"intruder\"", listed.Stdout);
             var trials = await Cluster.CliAsync("trials", sweep.Name, "--json");
             if (trials.ExitCode == 0) workers.UnionWith(CliJson.Parse<List<TrialRow>>(trials.Stdout).Select(t => t.Worker).OfType<string>());
-            if (intruder.HasExited || members.Any(m => m.Name == "intruder" && m.Status == DeadStatus)) break;
+            if (intruder.HasExited || members.Any(m => m.Name == "intruder" && m.Status == SecureCluster.DeadStatus)) break;
             await Task.Delay(500);
         }
         _output.WriteLine($"after {clock.Elapsed.TotalSeconds:0} s: intruder exited {intruder.HasExited}; membership seen: {string.Join(", ", seen)}");
@@ -162,19 +159,6 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
 
     /// <summary>A sweep file an intruder tries to submit.</summary>
     private string Intruding(string name) => new TestSweep(name, Ranks: 1, Steps: 10).WriteTo(Cluster.Root);
-
-    private const int ActiveStatus = 3;
-    private const int DeadStatus = 6;
-
-    /// <summary>Orleans' membership table as the Redis clustering provider keeps it: silo name and status of each row.</summary>
-    private async Task<List<(string Name, int Status)>> MembersAsync(ConnectionMultiplexer redis)
-    {
-        var rows = await redis.GetDatabase().HashGetAllAsync("lora-orchestrator/members/default");
-        return rows.Where(r => r.Name != "Version")
-            .Select(r => JsonDocument.Parse(r.Value.ToString()).RootElement)
-            .Select(e => (e.GetProperty("SiloName").GetString() ?? "", e.GetProperty("Status").GetInt32()))
-            .ToList();
-    }
 
     private async Task<List<string>> SweepNamesAsync()
     {

@@ -44,8 +44,14 @@ public static class ConnectionOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> RevokedSerials = new(Silo.Security.RevokedSerials.Option)
+    {
+        Description = $"A file of revoked certificate serial numbers (hex, one a line): peers presenting one are refused although the CA signed them (read at start). Env: {EnvironmentVariables.RevokedSerials}.",
+        Recursive = true,
+    };
+
     /// <summary>The options the root command declares for every verb.</summary>
-    public static IEnumerable<Option> All => [Cluster, DataDir, Storage, TlsCertificate, TlsKey, TlsAuthority];
+    public static IEnumerable<Option> All => [Cluster, DataDir, Storage, TlsCertificate, TlsKey, TlsAuthority, RevokedSerials];
 
     /// <summary>The TLS files of the command line, each falling back to its environment variable; null when TLS is off.</summary>
     public static TlsFiles? ResolveTls(ParseResult parseResult)
@@ -56,7 +62,8 @@ public static class ConnectionOptions
             return TlsFiles.From(
                 parseResult.GetValue(TlsCertificate) ?? Env(EnvironmentVariables.TlsCertificate),
                 parseResult.GetValue(TlsKey) ?? Env(EnvironmentVariables.TlsKey),
-                parseResult.GetValue(TlsAuthority) ?? Env(EnvironmentVariables.TlsAuthority));
+                parseResult.GetValue(TlsAuthority) ?? Env(EnvironmentVariables.TlsAuthority),
+                parseResult.GetValue(RevokedSerials) ?? Env(EnvironmentVariables.RevokedSerials));
         }
         catch (CertificateFileException e)
         {

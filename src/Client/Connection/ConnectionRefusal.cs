@@ -40,8 +40,8 @@ internal static class ConnectionRefusal
             if (credentials is not null && !connectFailed) continue;
             return credentials is null
                 ? $"the cluster requires a client certificate: pass {TlsFiles.Usage}"
-                : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (issued by '{credentials.Certificate.Issuer}'): " +
-                  "it admits only certificates issued by its own CA";
+                : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (serial {credentials.Certificate.SerialNumber}, issued by '{credentials.Certificate.Issuer}'): " +
+                  $"it admits only certificates issued by its own CA and not revoked ({RevokedSerials.Option}); ask its operator whether this one was";
         }
         return null;
     }

@@ -15,7 +15,7 @@ public static class EnvironmentVariables
     /// <summary>`cpu` or `gpu`: the silo metadata `hardware.accelerator`, for operators (`workers`, the Orleans dashboard). No placement reads it: slots pull trials and each trains on the device its silo has.</summary>
     public const string Accelerator = "ORCHESTRATOR_ACCELERATOR";
     public const string Dashboard = "ORCHESTRATOR_DASHBOARD";
-    /// <summary>Bearer token that the web dashboard's pause/resume/cancel require; unset keeps the dashboard read-only.</summary>
+    /// <summary>Bearer token every call of the web dashboard's API requires (reads included); unset: open reads, no pause/resume/cancel.</summary>
     public const string DashboardToken = "ORCHESTRATOR_DASHBOARD_TOKEN";
     public const string SiloPort = "ORCHESTRATOR_SILO_PORT";
     public const string GatewayPort = "ORCHESTRATOR_GATEWAY_PORT";
@@ -28,6 +28,8 @@ public static class EnvironmentVariables
     public const string TlsAuthority = "ORCHESTRATOR_TLS_CA";
     /// <summary>The password of a PKCS#12 certificate file, if it has one.</summary>
     public const string TlsPkcs12Password = "ORCHESTRATOR_TLS_PASSWORD";
+    /// <summary>A file of revoked certificate serial numbers (hex, one a line): peers presenting one are refused in the TLS handshake.</summary>
+    public const string RevokedSerials = "ORCHESTRATOR_REVOKED_SERIALS";
     /// <summary>`true` lets a silo listen on a non-loopback address without TLS.</summary>
     public const string Insecure = "ORCHESTRATOR_INSECURE";
     /// <summary>Redis' password (`requirepass`/ACL), added to the `--cluster` connection (Kubernetes: from a Secret).</summary>

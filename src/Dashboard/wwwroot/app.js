@@ -28,11 +28,50 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// A dashboard started with --dashboard-token wants it on every API call, as a header (never in a URL: those end up
+// in logs and history). The page asks once and keeps it for this tab only (sessionStorage).
+const tokenKey = 'dashboard-token';
+class NeedsToken extends Error {}
+
+function withToken(init = {}) {
+  const token = sessionStorage.getItem(tokenKey);
+  return token ? { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } } : init;
+}
+
+async function call(path, init) {
+  const response = await fetch(path, withToken(init));
+  if (response.status === 401) throw new NeedsToken('this dashboard needs its token');
+  return response;
+}
+
 async function api(path, init) {
-  const response = await fetch(path, init);
+  const response = await call(path, init);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
+}
+
+function askForToken() {
+  cleanup.forEach(f => f()); cleanup = [];
+  const refused = sessionStorage.getItem(tokenKey) !== null;
+  sessionStorage.removeItem(tokenKey);
+  const input = h('input', { type: 'password', id: 'token', placeholder: 'dashboard token', autocomplete: 'current-password' });
+  app.replaceChildren(h('h1', {}, 'Token'), h('div', { class: 'card' },
+    h('form', { id: 'token-form', class: 'toolbar', onsubmit: e => { e.preventDefault(); sessionStorage.setItem(tokenKey, input.value); route(); } },
+      h('span', { id: 'token-prompt' }, refused ? 'That token was refused. Token:' : 'This dashboard needs the token it was started with (--dashboard-token):'),
+      input, h('button', { type: 'submit', id: 'token-submit' }, 'Open'))));
+  input.focus();
+}
+
+// A file download as the user's click, with the token in a header (an <a href> alone would send none).
+async function download(url, name) {
+  const response = await call(url);
+  if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || `${response.status} ${response.statusText}`);
+  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
 const enc = encodeURIComponent;
@@ -49,12 +88,49 @@ function chart(el) {
   return c;
 }
 
+// Server-sent events read through fetch rather than EventSource, which cannot send the token header. Reconnects like
+// EventSource does: a silo that restarts is followed again a few seconds later.
 function subscribe(sweep, onUpdate) {
-  const source = new EventSource(`/api/sweeps/${enc(sweep)}/events`);
-  source.addEventListener('update', e => onUpdate(JSON.parse(e.data)));
-  source.onopen = () => live.classList.add('on');
-  source.onerror = () => live.classList.remove('on');
-  cleanup.push(() => { source.close(); live.classList.remove('on'); });
+  const stop = new AbortController();
+  cleanup.push(() => { stop.abort(); live.classList.remove('on'); });
+  (async () => {
+    while (!stop.signal.aborted) {
+      try {
+        const response = await call(`/api/sweeps/${enc(sweep)}/events`, { signal: stop.signal, headers: { Accept: 'text/event-stream' } });
+        if (response.ok && response.body) {
+          live.classList.add('on');
+          await readEvents(response.body, (event, data) => { if (event === 'update') onUpdate(JSON.parse(data)); });
+        }
+      } catch (e) {
+        if (e instanceof NeedsToken && !stop.signal.aborted) { askForToken(); return; }
+      }
+      live.classList.remove('on');
+      if (!stop.signal.aborted) await new Promise(resolve => setTimeout(resolve, 3000));
+    }
+  })();
+}
+
+// The text/event-stream format: blocks separated by a blank line, `event:` and `data:` lines in each.
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
+      let event = 'message';
+      const data = [];
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) onEvent(event, data.join('\n'));
+    }
+  }
 }
 
 // Coalesces bursts of updates into at most one call per interval.
@@ -161,14 +237,12 @@ async function sweepPage(name) {
   }
   function renderControls() {
     if (!settings.mutable) { controls.replaceChildren(h('span', { class: 'muted' }, 'read-only (start with --dashboard-token to pause, resume or cancel)')); return; }
-    const token = h('input', { type: 'password', id: 'token', placeholder: 'dashboard token', value: sessionStorage.getItem('dashboard-token') || '' });
     const result = h('span', { class: 'problem' });
     const send = command => async () => {
-      sessionStorage.setItem('dashboard-token', token.value);
-      try { renderStatus(await api(`/api/sweeps/${enc(name)}/${command}`, { method: 'POST', headers: { Authorization: `Bearer ${token.value}` } })); result.textContent = ''; }
-      catch (e) { result.textContent = e.message; }
+      try { renderStatus(await api(`/api/sweeps/${enc(name)}/${command}`, { method: 'POST' })); result.textContent = ''; }
+      catch (e) { if (e instanceof NeedsToken) askForToken(); else result.textContent = e.message; }
     };
-    controls.replaceChildren(token, ...['pause', 'resume', 'cancel'].map(c => h('button', { id: c, onclick: send(c) }, c)), result);
+    controls.replaceChildren(...['pause', 'resume', 'cancel'].map(c => h('button', { id: c, onclick: send(c) }, c)), result);
   }
   const metrics = new Set(info.metrics);
   const curvesHave = new Set(); // metrics with more than one point in a loaded curve
@@ -279,9 +353,13 @@ async function trialPage(sweep, id) {
           h('td', {}, when(a.endedAt)), h('td', {}, a.outcome ?? 'running'), h('td', { class: 'error' }, a.error ?? '')))))),
       h('div', { class: 'card' }, h('h2', {}, 'Files'), h('table', { id: 'files' },
         h('thead', {}, h('tr', {}, ['file', 'size', 'sha256'].map(c => h('th', {}, c)))),
-        h('tbody', {}, t.files.map(f => h('tr', {},
-          h('td', {}, h('a', { href: `/api/sweeps/${enc(sweep)}/trials/${enc(id)}/files/${f.path.split('/').map(enc).join('/')}`, download: true }, f.path)),
-          h('td', {}, f.size), h('td', {}, h('code', {}, f.sha256 ?? '–'))))))));
+        h('tbody', {}, t.files.map(f => {
+          const url = `/api/sweeps/${enc(sweep)}/trials/${enc(id)}/files/${f.path.split('/').map(enc).join('/')}`;
+          const problem = h('span', { class: 'problem' });
+          const fetchFile = e => { e.preventDefault(); download(url, f.path.split('/').pop()).then(() => { problem.textContent = ''; }, err => { problem.textContent = err.message; }); };
+          return h('tr', {}, h('td', {}, h('a', { href: url, download: true, onclick: fetchFile }, f.path), ' ', problem),
+            h('td', {}, f.size), h('td', {}, h('code', {}, f.sha256 ?? '–')));
+        })))));
     if (historyChart) historyChart.dispose();
     await echartsReady;
     historyChart = window.echarts ? echarts.init(historyEl) : null;
@@ -326,7 +404,8 @@ async function route() {
     else if (parts[0] === 'workers') await workersPage();
     else await sweepsPage();
   } catch (e) {
-    app.replaceChildren(h('p', { class: 'problem', id: 'page-problem' }, e.message));
+    if (e instanceof NeedsToken) askForToken();
+    else app.replaceChildren(h('p', { class: 'problem', id: 'page-problem' }, e.message));
   }
 }
 window.addEventListener('hashchange', route);

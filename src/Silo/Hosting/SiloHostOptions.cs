@@ -30,7 +30,7 @@ public sealed record SiloHostOptions
     public long MemoryPerSlot { get; init; }
     /// <summary>The Orleans dashboard (grain statistics) at /dashboard; the sweep dashboard at / is always served with HTTP.</summary>
     public bool Dashboard { get; init; }
-    /// <summary>Bearer token the sweep dashboard's pause/resume/cancel require; null: read-only.</summary>
+    /// <summary>Bearer token every call of the sweep dashboard's API requires; null: reads are open and pause/resume/cancel refused.</summary>
     public string? DashboardToken { get; init; }
     public int SiloPort { get; init; } = SiloEndpoints.SiloPort;
     public int GatewayPort { get; init; } = SiloEndpoints.GatewayPort;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Orchestrator.Silo.Security;
 
@@ -19,11 +20,29 @@ public static class KeyUsages
     public static readonly Oid ServerAuthentication = new("1.3.6.1.5.5.7.3.1", "Server Authentication");
     public static readonly Oid ClientAuthentication = new("1.3.6.1.5.5.7.3.2", "Client Authentication");
 
-    /// <summary>The usages a certificate issued for <paramref name="role"/> carries.</summary>
+    /// <summary>The usages a certificate issued for <paramref name="role"/> carries, and the usages one must carry to act as it.</summary>
     public static OidCollection For(CertificateRole role) => role == CertificateRole.Silo
         ? [ServerAuthentication, ClientAuthentication]
         : [ClientAuthentication];
 
-    /// <summary>The usage a peer must hold to act as <paramref name="role"/>: only silo certificates hold server authentication.</summary>
-    public static Oid RequiredOf(CertificateRole role) => role == CertificateRole.Silo ? ServerAuthentication : ClientAuthentication;
+    /// <summary>
+    /// Null when <paramref name="certificate"/> names every usage of <paramref name="role"/>; otherwise why not, in
+    /// words. Checked here rather than left to chain building: X.509 reads a certificate without the extension as
+    /// valid for every usage, and a silo needs both, while a chain policy asks for any one of those listed.
+    /// </summary>
+    public static string? Missing(X509Certificate2 certificate, CertificateRole role)
+    {
+        var extension = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
+        if (extension is null)
+            return "it carries no extended key usage; a cluster certificate must name its role " +
+                   "(silo: server and client authentication; client: client authentication)";
+        var held = extension.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
+        var missing = For(role).Cast<Oid>().Where(o => !held.Contains(o.Value)).Select(Name).ToList();
+        if (missing.Count == 0) return null;
+        return role == CertificateRole.Silo
+            ? $"it is not a silo certificate (it lacks the {string.Join(" and ", missing)} usage)"
+            : $"it lacks the {string.Join(" and ", missing)} usage";
+    }
+
+    private static string Name(Oid usage) => usage.Value == ServerAuthentication.Value ? "server authentication" : "client authentication";
 }

@@ -7,19 +7,24 @@ namespace Orchestrator.Silo.Security;
 /// <summary>
 /// A silo's or client's TLS identity (its certificate with the private key) and the authorities it trusts. A peer is
 /// admitted when its certificate chains to one of those authorities (never to the system's trust store), is valid
-/// now, and carries the usage of the role it claims (<see cref="KeyUsages"/>).
+/// now, is not on the deny list (<see cref="RevokedSerials"/>), and carries the usages of the role it claims
+/// (<see cref="KeyUsages"/>).
 /// </summary>
 public sealed class ClusterCredentials : IDisposable
 {
-    private ClusterCredentials(X509Certificate2 certificate, X509Certificate2Collection authorities)
+    private ClusterCredentials(X509Certificate2 certificate, X509Certificate2Collection authorities, RevokedSerials revoked)
     {
         Certificate = certificate;
         Authorities = authorities;
+        Revoked = revoked;
     }
 
     public X509Certificate2 Certificate { get; }
 
     public X509Certificate2Collection Authorities { get; }
+
+    /// <summary>Certificates the authorities signed that are refused all the same.</summary>
+    public RevokedSerials Revoked { get; }
 
     /// <summary>Loads and checks the files: they exist, the key matches, and the certificate itself is one the authorities admit as <paramref name="role"/>.</summary>
     public static ClusterCredentials Load(TlsFiles files, CertificateRole role)
@@ -56,7 +61,17 @@ public sealed class ClusterCredentials : IDisposable
         if (!certificate.HasPrivateKey)
             throw new CertificateFileException($"{TlsFiles.CertificateOption} {files.Certificate} has no private key");
 
-        var credentials = new ClusterCredentials(certificate, authorities);
+        RevokedSerials revoked;
+        try
+        {
+            revoked = files.RevokedSerials is { } list ? RevokedSerials.Load(list) : RevokedSerials.None;
+        }
+        catch (CertificateFileException)
+        {
+            certificate.Dispose();
+            throw;
+        }
+        var credentials = new ClusterCredentials(certificate, authorities, revoked);
         if (credentials.Problem(certificate, role) is { } problem)
         {
             credentials.Dispose();
@@ -72,19 +87,18 @@ public sealed class ClusterCredentials : IDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(KeyUsages.RequiredOf(role));
-        if (chain.Build(peer)) return null;
+        var who = $"'{peer.Subject}' (issued by '{peer.Issuer}')";
+        if (chain.Build(peer))
+        {
+            if (Revoked.Contains(peer)) return $"{who} has serial {peer.SerialNumber}, which {RevokedSerials.Option} {Revoked.Path} lists as revoked";
+            return KeyUsages.Missing(peer, role) is { } missing ? $"{who}: {missing}" : null;
+        }
 
         var status = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
-        var who = $"'{peer.Subject}' (issued by '{peer.Issuer}')";
         if ((status & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid)) != 0)
             return $"{who} is not issued by the cluster's CA";
         if ((status & X509ChainStatusFlags.NotTimeValid) != 0)
             return $"{who} is outside its validity ({peer.NotBefore:u} to {peer.NotAfter:u})";
-        if ((status & X509ChainStatusFlags.NotValidForUsage) != 0)
-            return role == CertificateRole.Silo
-                ? $"{who} is not a silo certificate (it lacks the server authentication usage)"
-                : $"{who} lacks the client authentication usage";
         return $"{who} is not valid: {string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()))}";
     }
 

@@ -3,6 +3,7 @@
 #   orchestrator-silo-tls, orchestrator-client-tls   a new cluster CA's silo and client certificates
 #                                                    (`orchestrator certs create`: tls.crt, tls.key, ca.crt)
 #   orchestrator-redis                               a random Redis password (key `password`)
+#   orchestrator-dashboard                           a random web dashboard token (key `token`)
 # Idempotent: Secrets that exist are kept; delete them to rotate (deploy/k8s/README.md, "Rotation").
 # The certificates stay in $OUT (default .orchestrator/k8s-dev-certs, owner-only keys) so that your CLI can talk to
 # the cluster through a port-forward with --tls-cert/--tls-key/--tls-ca.
@@ -32,13 +33,22 @@ else
   echo "create-secrets: orchestrator-silo-tls and orchestrator-client-tls exist; kept"
 fi
 
+# Random values from a file, not a --from-literal argument, so they are never on a command line.
+umask 077
+secret="$(mktemp)"
+trap 'rm -f "$secret"' EXIT
+
 if ! exists orchestrator-redis; then
-  # From a file, not a --from-literal argument, so the password is never on a command line.
-  umask 077
-  secret="$(mktemp)"
-  trap 'rm -f "$secret"' EXIT
   head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$secret"
   kubectl -n "$NAMESPACE" create secret generic orchestrator-redis --from-file=password="$secret"
 else
   echo "create-secrets: orchestrator-redis exists; kept"
+fi
+
+if ! exists orchestrator-dashboard; then
+  head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$secret"
+  kubectl -n "$NAMESPACE" create secret generic orchestrator-dashboard --from-file=token="$secret"
+  echo "create-secrets: the dashboard's token: kubectl -n $NAMESPACE get secret orchestrator-dashboard -o jsonpath='{.data.token}' | base64 -d"
+else
+  echo "create-secrets: orchestrator-dashboard exists; kept"
 fi

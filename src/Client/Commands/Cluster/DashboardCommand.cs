@@ -21,7 +21,7 @@ public sealed class DashboardCommand : ClusterCommand
     public const int DefaultPort = 8090;
     private static readonly Option<int> PortOption = new("--port") { Description = $"HTTP port (default {DefaultPort}; 0 picks a free one).", DefaultValueFactory = _ => DefaultPort };
     private static readonly Option<string> AddressOption = new("--address") { Description = "Address to listen on (default 127.0.0.1, this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
-    private static readonly Option<string?> TokenOption = new("--dashboard-token") { Description = $"Bearer token that allows pause/resume/cancel from the page (default: read-only). Env: {EnvironmentVariables.DashboardToken}." };
+    private static readonly Option<string?> TokenOption = new("--dashboard-token") { Description = $"Bearer token every call of the page needs (reads, downloads, events, pause/resume/cancel); without one it reads for anyone and is read-only. Env: {EnvironmentVariables.DashboardToken}." };
 
     public DashboardCommand() : base("dashboard", "Serve the live web dashboard (sweeps, trials, curves, workers) and print its URL; Ctrl+C stops it.")
     {
@@ -59,7 +59,7 @@ public sealed class DashboardCommand : ClusterCommand
         }
         var url = app.Urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).TrimEnd('/') + "/";
         Console.Out.WriteLine($"dashboard: {url}");
-        Console.Out.WriteLine(token is null ? "read-only (give --dashboard-token to allow pause/resume/cancel); Ctrl+C stops it" : "pause/resume/cancel need the token; Ctrl+C stops it");
+        Console.Out.WriteLine(token is null ? "read-only (give --dashboard-token to allow pause/resume/cancel); Ctrl+C stops it" : "every call needs the token (the page asks for it once); Ctrl+C stops it");
         await Console.Out.FlushAsync(cancellationToken);
         try
         {

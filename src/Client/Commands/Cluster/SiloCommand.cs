@@ -22,7 +22,7 @@ public sealed class SiloCommand : OrchestratorCommand
     private static readonly Option<string?> AddressOption = new("--address") { Description = "The IP other silos reach this one on; the silo then listens on every interface, which needs TLS (or --insecure). Env: POD_IP (default: loopback only)." };
     private static readonly Option<bool> InsecureOption = new("--insecure") { Description = "Allow listening beyond loopback without TLS. Env: ORCHESTRATOR_INSECURE." };
     private static readonly Option<bool> DashboardOption = new("--dashboard") { Description = "Also serve the Orleans dashboard (grain statistics) at /dashboard. Env: ORCHESTRATOR_DASHBOARD." };
-    private static readonly Option<string?> DashboardTokenOption = new("--dashboard-token") { Description = "Bearer token that allows pause/resume/cancel from the web dashboard at / (default: read-only). Env: ORCHESTRATOR_DASHBOARD_TOKEN." };
+    private static readonly Option<string?> DashboardTokenOption = new("--dashboard-token") { Description = "Bearer token every call of the web dashboard at / needs (reads, downloads, events, pause/resume/cancel); without one it reads for anyone and is read-only. Env: ORCHESTRATOR_DASHBOARD_TOKEN." };
 
     public SiloCommand() : base("silo", "Run a silo host (the container entrypoint uses the same code); stops gracefully on Ctrl+C / SIGTERM.")
     {

@@ -1,0 +1,99 @@
+using System.Net;
+using Microsoft.Playwright;
+
+namespace Orchestrator.Dashboard.Tests;
+
+/// <summary>
+/// A dashboard given a token guards its reads too: the JSON API, file downloads and the event stream answer 401
+/// without the token (in the Authorization header; a query parameter does not count) and 200 with it. The page asks
+/// for the token once per tab and sends it on every call.
+/// </summary>
+public sealed class DashboardTokenTests(GuardedDashboard dashboard) : IClassFixture<GuardedDashboard>
+{
+    private string Url => dashboard.Silo.Url;
+
+    private IEnumerable<string> GuardedPaths =>
+    [
+        "api/sweeps",
+        "api/settings",
+        "api/workers",
+        $"api/sweeps/{GuardedDashboard.SweepName}",
+        $"api/sweeps/{GuardedDashboard.SweepName}/trials",
+        $"api/sweeps/{GuardedDashboard.SweepName}/analysis",
+        $"api/sweeps/{GuardedDashboard.SweepName}/trials/{dashboard.TrialId}",
+        $"api/sweeps/{GuardedDashboard.SweepName}/trials/{dashboard.TrialId}/files/result.json",
+        $"api/sweeps/{GuardedDashboard.SweepName}/events",
+    ];
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token")]
+    [InlineData("Basic cmVhZC10b2tlbi01YjFl")]
+    public async Task Without_the_token_every_read_the_file_download_and_the_event_stream_are_401(string? authorization)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var path in GuardedPaths.Append($"api/sweeps/{GuardedDashboard.SweepName}/events?access_token={GuardedDashboard.Token}"))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Url + path);
+            if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{path}: {(int)response.StatusCode}");
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Contains("needs its token", body);
+            Assert.DoesNotContain("test_accuracy", body);
+        }
+    }
+
+    [Fact]
+    public async Task With_the_token_the_reads_the_file_download_and_the_event_stream_are_200()
+    {
+        using var http = dashboard.WithToken();
+        foreach (var path in GuardedPaths)
+        {
+            using var response = await http.GetAsync(Url + path, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode}");
+            if (path.EndsWith("/events", StringComparison.Ordinal))
+                Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            else if (path.EndsWith("result.json", StringComparison.Ordinal))
+                Assert.Contains("\"metrics\"", await response.Content.ReadAsStringAsync());
+        }
+        // The page and its scripts hold no data: they load without a token, so the page can ask for one.
+        using var anonymous = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(Url)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(Url + "static/app.js")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_page_asks_for_the_token_once_per_tab_then_shows_the_sweep_live_and_downloads_a_file_with_it()
+    {
+        await using var browser = await Browser.StartAsync();
+        var page = await browser.OpenAsync(Url + $"#/sweep/{GuardedDashboard.SweepName}");
+
+        await Assertions.Expect(page.Locator("#token-form")).ToBeVisibleAsync();
+        await page.Locator("#token").FillAsync("not-the-token");
+        await page.Locator("#token-submit").ClickAsync();
+        await Assertions.Expect(page.Locator("#token-prompt")).ToContainTextAsync("refused");
+
+        await page.Locator("#token").FillAsync(GuardedDashboard.Token);
+        await page.Locator("#token-submit").ClickAsync();
+        await Assertions.Expect(page.Locator("#trials tbody tr")).ToHaveCountAsync(4);
+        await Assertions.Expect(page.Locator("#status-state")).ToHaveTextAsync("finished");
+        await Assertions.Expect(page.Locator("#live.on")).ToBeVisibleAsync(); // the event stream opened with the token
+        Assert.Equal(GuardedDashboard.Token, await page.EvaluateAsync<string>("() => sessionStorage.getItem('dashboard-token')"));
+
+        // Asked once: other pages of the tab read with the kept token.
+        await page.Locator("nav a[href='#/workers']").ClickAsync();
+        await Assertions.Expect(page.Locator("#workers")).ToBeVisibleAsync();
+        await page.GotoAsync(Url + $"#/trial/{GuardedDashboard.SweepName}/{dashboard.TrialId}");
+        await Assertions.Expect(page.Locator("#trial-state")).ToHaveTextAsync("succeeded");
+        Assert.Equal(0, await page.Locator("#token-form").CountAsync());
+
+        var link = page.Locator("#files tbody tr", new() { HasText = "result.json" }).Locator("a");
+        var download = await page.RunAndWaitForDownloadAsync(() => link.ClickAsync());
+        Assert.Equal("result.json", download.SuggestedFilename);
+        var saved = await download.PathAsync();
+        Assert.Contains("\"metrics\"", await File.ReadAllTextAsync(saved));
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
+    }
+}
