@@ -43,7 +43,10 @@ public static class SiloHost
         if (Environment.GetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable) is null && options.Slots > 0)
             Environment.SetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable,
                 Math.Max(1, Environment.ProcessorCount / options.Slots).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The content root is the binaries' folder, not the working directory: the host watches its content root for
+        // configuration changes, recursively, and the embedded data directory (./.orchestrator) sits under the working
+        // directory, so every artifact a trial wrote was an event for that watcher to read.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.SetMinimumLevel(logLevel);
         // Orleans is chatty at Information and warns about GC settings at start; the CLI shows errors only.
         builder.Logging.AddFilter("Orleans", logLevel >= LogLevel.Warning ? LogLevel.Error : LogLevel.Warning);

@@ -120,15 +120,5 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
         catch (UnauthorizedAccessException) { }
     }
 
-    private static Task<T> RunOnOwnThreadAsync<T>(Func<T> work)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try { done.SetResult(work()); }
-            catch (Exception e) { done.SetException(e); }
-        }) { IsBackground = true, Name = "trial" };
-        thread.Start();
-        return done.Task;
-    }
+    private static Task<T> RunOnOwnThreadAsync<T>(Func<T> work) => TrainingThreads.Shared.RunAsync(work);
 }

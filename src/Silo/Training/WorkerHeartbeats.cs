@@ -24,7 +24,9 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(Interval, cancellationToken);
+                // The beat ends with every trial: a cancelled delay that throws costs an exception per trial.
+                await Task.Delay(Interval, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (cancellationToken.IsCancellationRequested) break;
                 await trial.HeartbeatAsync();
                 if (reportsWorker) await ReportAsync(workerId, trial, draining());
             }
