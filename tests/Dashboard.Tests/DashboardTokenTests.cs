@@ -96,4 +96,14 @@ public sealed class DashboardTokenTests(GuardedDashboard dashboard) : IClassFixt
         Assert.Contains("\"metrics\"", await File.ReadAllTextAsync(saved));
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
     }
+
+    [Fact]
+    public async Task The_trial_table_api_sends_parameters_typed_as_the_CLI_json_does()
+    {
+        using var http = dashboard.WithToken();
+        using var rows = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(Url + $"api/sweeps/{GuardedDashboard.SweepName}/trials"));
+
+        var parameters = rows.RootElement.GetProperty("rows")[0].GetProperty("parameters");
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, parameters.GetProperty("rank").ValueKind);
+    }
 }

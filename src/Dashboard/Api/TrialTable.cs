@@ -6,10 +6,13 @@ namespace Orchestrator.Dashboard.Api;
 /// <summary>One page of a sweep's trial table.</summary>
 public sealed record TrialPage(int Total, int Matched, int Offset, IReadOnlyList<TrialRow> Rows);
 
-/// <summary>A trial as a table row: parameters in display form, the objective's value, the latest metrics.</summary>
+/// <summary>
+/// A trial as a table row: parameters typed (numbers as numbers, lists as lists: the same JSON as the CLI's `--json`),
+/// the objective's value, the latest metrics.
+/// </summary>
 public sealed record TrialRow(
     string Id, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, double? Score,
-    IReadOnlyDictionary<string, string> Parameters, IReadOnlyDictionary<string, double> Metrics, string? Error);
+    IReadOnlyDictionary<string, ParameterValue> Parameters, IReadOnlyDictionary<string, double> Metrics, string? Error);
 
 /// <summary>
 /// The sweep page's table: filtered with the `leaderboard --where` language (<see cref="LeaderboardFilter"/>: one
@@ -44,7 +47,7 @@ public static class TrialTable
 
     public static TrialRow Row(TrialRecord t, double? score) => new(
         t.TrialId, t.Kind.Name(), t.State.ToString().ToLowerInvariant(), t.Attempts, t.Worker, t.Step, t.TotalSteps, score,
-        t.Parameters.ToDictionary(p => p.Key, p => p.Value.ToString()), t.Metrics, t.Error);
+        t.Parameters, t.Metrics, t.Error);
 
     private readonly record struct SortKey(bool Missing, bool IsNumber, double Number, string Text) : IComparable<SortKey>
     {

@@ -13,6 +13,14 @@ const echartsReady = new Promise(resolve => {
   document.head.appendChild(script);
 });
 
+/** A typed parameter as the CLI's tables show it: lists in brackets, maps in braces, a dash when absent. */
+function shownValue(v) {
+  if (v === null || v === undefined) return '–';
+  if (Array.isArray(v)) return '[' + v.map(shownValue).join(',') + ']';
+  if (typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => k + ':' + shownValue(x)).join(',') + '}';
+  return String(v);
+}
+
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -205,7 +213,7 @@ async function sweepPage(name) {
     const box = h('input', { type: 'checkbox', checked: state.selected.has(r.id), onchange: e => { e.target.checked ? state.selected.add(r.id) : state.selected.delete(r.id); loadCurves(); } });
     return h('tr', { 'data-trial': r.id, class: `state-${r.state}` },
       h('td', {}, box), h('td', {}, h('a', { href: `#/trial/${enc(name)}/${enc(r.id)}` }, r.id)), h('td', {}, r.kind), h('td', { class: 'state' }, badge(r.state)),
-      info.parameters.map(p => h('td', { class: 'param', 'data-param': p }, r.parameters[p] ?? '–')),
+      info.parameters.map(p => h('td', { class: 'param', 'data-param': p }, shownValue(r.parameters[p]))),
       h('td', { class: 'score' }, fmt(r.score)), h('td', { class: 'step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
       h('td', {}, r.attempts), h('td', {}, r.worker ?? ''), h('td', { class: 'error', title: r.error ?? '' }, r.error ?? ''));
   }
