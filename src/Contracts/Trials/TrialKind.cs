@@ -19,11 +19,13 @@ public static class TrialKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<TrialKind>().Select(Name)];
+    private static readonly TrialKind[] All = Enum.GetValues<TrialKind>(); // GetValues allocates: expansion parses a kind per trial
+
+    public static IReadOnlyList<string> Names { get; } = [.. All.Select(Name)];
 
     public static bool TryParse(string? name, out TrialKind kind)
     {
-        foreach (var k in Enum.GetValues<TrialKind>())
+        foreach (var k in All)
         {
             if (string.Equals(k.Name(), name, StringComparison.OrdinalIgnoreCase))
             {
