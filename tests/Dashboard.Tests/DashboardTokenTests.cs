@@ -106,4 +106,24 @@ public sealed class DashboardTokenTests(GuardedDashboard dashboard) : IClassFixt
         var parameters = rows.RootElement.GetProperty("rows")[0].GetProperty("parameters");
         Assert.Equal(System.Text.Json.JsonValueKind.Number, parameters.GetProperty("rank").ValueKind);
     }
+
+    [Fact]
+    public async Task The_parallel_coordinates_put_a_numeric_parameter_on_a_value_axis_ordered_by_value()
+    {
+        await using var browser = await Browser.StartAsync();
+        var page = await browser.OpenAsync(Url + $"#/sweep/{GuardedDashboard.SweepName}", GuardedDashboard.Token);
+        await Assertions.Expect(page.Locator("#trials tbody tr")).ToHaveCountAsync(4);
+
+        var axis = await page.WaitForFunctionAsync("""
+            () => {
+              const chart = window.echarts?.getInstanceByDom(document.getElementById('parallel'));
+              const axes = chart?.getOption()?.parallelAxis;
+              const rank = axes?.find(a => a.name === 'rank');
+              return rank ? rank.type : null;
+            }
+            """);
+        // rank 1, 2, 4, 8 spans less than two decades: a linear value axis, in numeric order (not a category axis in
+        // order of appearance); a learning rate over several decades gets a log axis.
+        Assert.Equal("value", await axis.JsonValueAsync<string>());
+    }
 }

@@ -291,7 +291,10 @@ async function sweepPage(name) {
       parallelAxis: [...a.dimensions.map((d, i) => {
         const values = [...new Set(a.lines.map(l => l.values[i]))].filter(v => v !== '-');
         const numeric = values.every(v => !isNaN(Number(v)));
-        return numeric ? { dim: i, name: d, type: 'value', scale: true } : { dim: i, name: d, type: 'category', data: values.sort() };
+        if (!numeric) return { dim: i, name: d, type: 'category', data: values.sort() };
+        // Values spanning two decades or more (learning rates, weight decay) read on a log axis, as W&B and Optuna draw them.
+        const xs = values.map(Number), lo = Math.min(...xs), hi = Math.max(...xs);
+        return lo > 0 && hi / lo >= 100 ? { dim: i, name: d, type: 'log', logBase: 10 } : { dim: i, name: d, type: 'value', scale: true };
       }), { dim: a.dimensions.length, name: a.metric, type: 'value', scale: true }],
       visualMap: a.lines.length ? { show: false, dimension: a.dimensions.length, min: Math.min(...a.lines.map(l => l.score)), max: Math.max(...a.lines.map(l => l.score)), inRange: { color: a.maximize ? ['#d0d5dd', '#3a6ff7'] : ['#3a6ff7', '#d0d5dd'] } } : undefined,
       series: [{ type: 'parallel', lineStyle: { width: 1.5, opacity: 0.6 },
