@@ -73,6 +73,22 @@ public sealed class ParetoFrontTests : IDisposable
     }
 
     [Fact]
+    public void A_log_scaled_pareto_axis_labels_whole_decades_only()
+    {
+        var spec = new SweepSpecView(TwoObjectives, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var objectives = ParetoFront.Objectives(TwoObjectives, "pareto.yaml", "test_accuracy", true);
+        var (plot, _) = ParetoPlot.Of(spec, Trials, objectives)!.Value;
+
+        plot.GetImage(800, 600); // lays the ticks out
+        var major = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).ToList();
+
+        Assert.NotEmpty(major);
+        Assert.All(major, t => Assert.Equal(Math.Round(t.Position), t.Position, 9)); // log10 positions: whole decades
+        Assert.All(major, t => Assert.Matches("^10*$", t.Label.Replace(",", "", StringComparison.Ordinal))); // 1,000, 10,000: no 1,585
+        Assert.Equal("1,000", ParetoPlot.DecadeLabel(3));
+    }
+
+    [Fact]
     public void A_single_objective_report_has_no_pareto_plot()
     {
         var spec = new SweepSpecView("name: one\ntask: { model: mlp, dataset: mnist }\nmetric: { name: test_accuracy, goal: maximize }\nparameters:\n  rank: { values: [1, 2] }\n",

@@ -50,11 +50,18 @@ public static class ParetoPlot
             marks.LegendText = kind == TrialKind.Full ? "full fine-tuning" : "frozen base";
         }
         if (log)
+            // Major ticks at whole decades only (1,000; 10,000; ...), minor ticks at 2..9 of each decade: round labels
+            // instead of 10^1.2 = 1,585 (ScottPlot's log-scale recipe).
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
             {
-                LabelFormatter = v => Math.Pow(10, v).ToString("N0", CultureInfo.InvariantCulture),
+                IntegerTicksOnly = true,
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                LabelFormatter = DecadeLabel,
             };
         plot.ShowLegend(y.Maximize ? Alignment.LowerRight : Alignment.UpperRight);
         return (plot, front.OrderByDescending(t => y.Maximize ? y.Of(t) : -y.Of(t)).ToList());
     }
+
+    /// <summary>A log10 tick position as the value it stands for: 3 → "1,000".</summary>
+    public static string DecadeLabel(double log10) => Math.Pow(10, log10).ToString("N0", CultureInfo.InvariantCulture);
 }
