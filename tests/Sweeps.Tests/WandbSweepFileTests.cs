@@ -204,6 +204,24 @@ public class WandbSweepFileTests
     }
 
     [Fact]
+    public void Peak_memory_as_an_objective_is_refused_at_its_line_while_no_trial_measures_it()
+    {
+        var problem = Assert.Single(Invalid("""
+            name: pareto
+            task: { model: mlp, dataset: mnist }
+            metrics:
+              - { name: test_accuracy, goal: maximize }
+              - { name: peak_memory_bytes, goal: minimize }
+            parameters:
+              rank: { values: [1, 4] }
+            """).Problems);
+
+        Assert.Equal(5, problem.Line);
+        Assert.Contains("peak_memory_bytes", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("trainable_params, train_seconds", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Random_draws_of_the_uniform_family_are_unchanged_by_the_search_space()
     {
         // The ids of random sweeps written before the search space existed: the same seed draws the same values.
