@@ -96,4 +96,58 @@ public sealed class GoldenJournalTests
             SweepCluster.TryDelete(dataDir);
         }
     }
+
+    private static IReadOnlyList<SweepEvent> Events(string file) =>
+        File.ReadAllLines(Path.Combine(RepositoryRoot.Find(), "tests", "Orchestration.Tests", "GoldenJournals", file))
+            .Where(l => l.Length > 0).Select(JournalJson.Deserialize<SweepEvent>).ToList();
+
+    private static SweepLedger Replay(string file)
+    {
+        var ledger = new SweepLedger();
+        foreach (var e in Events(file)) ledger.Apply(e);
+        return ledger;
+    }
+
+    /// <summary>
+    /// GoldenJournals/golden-bayes.jsonl: `orchestrator run` of a TPE sweep (run_cap 6, parallel 2) by the code as it
+    /// landed at fe8239f, checked in as written. Its suggestions are journaled decisions: replay takes them as they
+    /// are, whatever today's sampler would suggest.
+    /// </summary>
+    [Fact]
+    public void The_golden_bayes_journal_replays_its_journaled_suggestions_and_results()
+    {
+        var ledger = Replay("golden-bayes.jsonl");
+
+        Assert.Equal(SweepState.Finished, ledger.State);
+        Assert.Equal(6, ledger.Trials.Count);
+        Assert.All(ledger.Trials, t => Assert.Equal(TrialState.Succeeded, t.State));
+        Assert.Equal(6, Events("golden-bayes.jsonl").OfType<TrialSuggested>().Count());
+        var best = ledger.Settings!.Objective.BestTrial(ledger.Trials, t => t.Result?.Metrics["test_accuracy"], t => t.State == TrialState.Pruned, t => t.Id)!;
+        Assert.Equal(("t76b8669b338c", 0.474), (best.Id, best.Result!.Metrics["test_accuracy"]));
+        Assert.Equal(ParameterValue.Of(4L), best.Plan.Parameters["rank"]);
+        Assert.Equal(0.016306002, best.Plan.Parameters["lr"].AsNumber!.Value, 9);
+        Assert.NotNull(ledger.Settings.Search);
+        Assert.Equal(6, ledger.Settings.Search!.RunCap);
+    }
+
+    /// <summary>
+    /// GoldenJournals/golden-packed.jsonl: `orchestrator run` of a four-rank sweep with `pack: 2` over a pretrained base
+    /// (code of fe8239f): two packs of two, each lease journaled with its pack.
+    /// </summary>
+    [Fact]
+    public void The_golden_packed_journal_replays_its_packs_and_results()
+    {
+        var ledger = Replay("golden-packed.jsonl");
+
+        Assert.Equal(SweepState.Finished, ledger.State);
+        Assert.Equal(["tde5160cce588", "t572fec2f42d0", "t19df3f03758e", "t423b90e5d8fb"], ledger.Trials.Select(t => t.Id));
+        Assert.All(ledger.Trials, t => Assert.Equal(TrialState.Succeeded, t.State));
+        Assert.Equal(["tde5160cce588.1", "tde5160cce588.1", "t19df3f03758e.1", "t19df3f03758e.1"], ledger.Trials.Select(t => t.Pack));
+        Assert.Equal("2", ledger.Settings!.Pack);
+        Assert.Equal([0.645, 0.652, 0.6475, 0.657], ledger.Trials.Select(t => t.Result!.Metrics["test_accuracy"]));
+        // Today's expansion of the journaled spec gives the journaled ids: trial identity did not move.
+        var submitted = Assert.IsType<SweepSubmitted>(Events("golden-packed.jsonl")[0]);
+        Assert.Equal(ledger.Trials.Select(t => t.Id), SweepExpander.Expand(SweepFile.Parse(submitted.YamlText, submitted.FileName)).Select(p => p.TrialId));
+        Assert.Equal(submitted.SpecHash, CanonicalSpec.Of(SweepFile.Parse(submitted.YamlText, submitted.FileName)).Hash);
+    }
 }
