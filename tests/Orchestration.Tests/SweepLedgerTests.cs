@@ -211,7 +211,21 @@ public sealed class SweepLedgerTests
         events.Add(new TrialEvaluated(T0, ids[2], 1, 2, 0.93));
         events.Add(new TrialEvaluated(T0, ids[2], 1, 3, 0.80));
         events.Add(new TrialCompleted(T0, ids[1], 1, Completion(ids[1], 1, 0.5, pruned: true)));
-        foreach (var e in events.Skip(1)) live.Apply(e);
+        // As the grain does: each stop the rule decides is journaled right after its evaluation.
+        var journaled = new List<SweepEvent> { events[0] };
+        foreach (var e in events.Skip(1))
+        {
+            live.Apply(e);
+            journaled.Add(e);
+            if (live.TakeUndecidedStop(T0) is { } decided)
+            {
+                live.Apply(decided);
+                journaled.Add(decided);
+            }
+        }
+        events = journaled;
+        Assert.Equal(3, events.OfType<TrialPruneDecided>().Count());
+        Assert.All(events.OfType<TrialPruneDecided>(), d => Assert.Equal("asha(min_iter 1, max_iter 9, eta 3, brackets 1)", d.Rule));
 
         string[] Pruned(SweepLedger l) => l.Trials.Where(t => t.PruneRequested).Select(t => t.Id).Order().ToArray();
         var expected = new[] { ids[1], ids[3], ids[2] }.Order().ToArray();
@@ -223,6 +237,25 @@ public sealed class SweepLedgerTests
         Assert.Equal(Pruned(live), Pruned(replayed));
         Assert.Equal(Snapshot(live), Snapshot(replayed));
         Assert.Equal(TrialState.Pruned, replayed.Find(ids[1])!.State);
+    }
+
+    [Fact]
+    public void Replay_takes_prune_decisions_from_the_journal_and_never_re_derives_one_it_does_not_hold()
+    {
+        var submitted = Submitted(Yaml(earlyTerminate: "{ type: asha, min_iter: 1, max_iter: 9, eta: 3 }"));
+        var ids = Replay([submitted]).Trials.Select(t => t.Id).ToList();
+        // The rule would stop the second trial at rung 1 (0.5 after a first trial's 0.9), but this journal holds no
+        // decision for it (as if a later rule would decide otherwise); it holds one for the third, which the rule would keep.
+        var replayed = Replay([
+            submitted,
+            new TrialLeased(T0, ids[0], 1, "w/0"), new TrialEvaluated(T0, ids[0], 1, 1, 0.9),
+            new TrialLeased(T0, ids[1], 1, "w/1"), new TrialEvaluated(T0, ids[1], 1, 1, 0.5),
+            new TrialLeased(T0, ids[2], 1, "w/2"), new TrialEvaluated(T0, ids[2], 1, 1, 0.99),
+            new TrialPruneDecided(T0, ids[2], 1, 1, "asha(min_iter 1, max_iter 9, eta 3, brackets 1)"),
+        ]);
+
+        Assert.Equal([false, false, true, false], replayed.Trials.Select(t => t.PruneRequested));
+        Assert.Null(replayed.TakeUndecidedStop(T0));
     }
 
     [Fact]

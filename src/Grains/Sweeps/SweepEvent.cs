@@ -15,6 +15,7 @@ namespace Orchestrator.Grains.Sweeps;
 [JsonDerivedType(typeof(TrialLeased), "leased")]
 [JsonDerivedType(typeof(TrialCheckpointed), "checkpointed")]
 [JsonDerivedType(typeof(TrialEvaluated), "evaluated")]
+[JsonDerivedType(typeof(TrialPruneDecided), "prune-decided")]
 [JsonDerivedType(typeof(TrialCompleted), "completed")]
 [JsonDerivedType(typeof(TrialFailed), "failed")]
 [JsonDerivedType(typeof(TrialRequeued), "requeued")]
@@ -55,6 +56,12 @@ public sealed record TrialCheckpointed(DateTimeOffset At, string Trial, int Atte
 
 /// <summary>An intermediate metric: replaying these reproduces every early-stopping decision.</summary>
 public sealed record TrialEvaluated(DateTimeOffset At, string Trial, int Attempt, int Iteration, double Metric) : SweepEvent(At);
+
+/// <summary>
+/// The early-stopping rule stopped the trial at this evaluation (its rung), journaled with the rule that decided: replay
+/// takes the decision as it is and never asks today's rule again (sweeps whose settings say <see cref="SweepSettings.JournalsDecisions"/>).
+/// </summary>
+public sealed record TrialPruneDecided(DateTimeOffset At, string Trial, int Attempt, int Iteration, string Rule) : SweepEvent(At);
 
 public sealed record TrialCompleted(DateTimeOffset At, string Trial, int Attempt, TrialCompletion Completion) : SweepEvent(At);
 

@@ -271,7 +271,10 @@ public sealed class SweepGrain(
         if (_ledger.State == SweepState.Cancelled) return TrialDirective.Abandon;
         if (_ledger.State == SweepState.Paused) return TrialDirective.Release;
         if (report.IsEvaluation && _ledger.Settings is { EarlyStopping: not null } settings && report.Metrics.TryGetValue(settings.Metric, out var metric))
+        {
             await AppendAsync([new TrialEvaluated(time.GetUtcNow(), trial.Id, report.Attempt, report.Evaluation, metric)], cancellationToken);
+            if (_ledger.TakeUndecidedStop(time.GetUtcNow()) is { } decided) await AppendAsync([decided], cancellationToken);
+        }
         return trial.PruneRequested ? TrialDirective.Prune : TrialDirective.Continue;
     }
 

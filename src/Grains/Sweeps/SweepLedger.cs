@@ -17,6 +17,18 @@ public sealed class SweepLedger
     private readonly SortedSet<int> _queued = [];
     private readonly int[] _counts = new int[Enum.GetValues<TrialState>().Length];
     private EarlyStoppingPolicy? _earlyStopping;
+    private (string Trial, int Attempt, int Iteration)? _undecidedStop;
+
+    /// <summary>
+    /// A stop the rule has just decided on an evaluation, not yet journaled as <see cref="TrialPruneDecided"/>: the grain
+    /// journals it right after the evaluation. Cleared by taking it.
+    /// </summary>
+    public TrialPruneDecided? TakeUndecidedStop(DateTimeOffset at)
+    {
+        if (_undecidedStop is not { } s || Settings?.EarlyStopping is not { } rule) return null;
+        _undecidedStop = null;
+        return new TrialPruneDecided(at, s.Trial, s.Attempt, s.Iteration, rule.Description);
+    }
 
     /// <summary>The journaled settings; null until the sweep is submitted.</summary>
     public SweepSettings? Settings { get; private set; }
@@ -70,6 +82,9 @@ public sealed class SweepLedger
 
     public void Apply(SweepEvent e)
     {
+        // A stop the rule decides is journaled by the very next event or not at all (the silo died in between: the
+        // trial runs on, one decision lost rather than one re-derived by a later version of the rule).
+        if (e is not TrialPruneDecided) _undecidedStop = null;
         switch (e)
         {
             case SweepSubmitted s:
@@ -133,8 +148,15 @@ public sealed class SweepLedger
             case TrialEvaluated v when Find(v.Trial) is { IsTerminal: false } t:
                 t.Curve.RemoveAll(p => p.Iteration >= v.Iteration);
                 t.Curve.Add((v.Iteration, v.Metric));
-                if (_earlyStopping?.Report(v.Trial, v.Iteration, v.Metric) == Decision.Stop)
-                    t.PruneRequested = true;
+                // The rule hears every evaluation (its rungs need them). Sweeps submitted since decisions are journaled
+                // take a stop only from its TrialPruneDecided event; older journals re-derive it here, as they always did.
+                var stop = _earlyStopping?.Report(v.Trial, v.Iteration, v.Metric) == Decision.Stop;
+                if (stop && Settings?.JournalsDecisions == true) _undecidedStop = (v.Trial, v.Attempt, v.Iteration);
+                else if (stop) t.PruneRequested = true;
+                break;
+            case TrialPruneDecided d when Find(d.Trial) is { IsTerminal: false } t:
+                t.PruneRequested = true;
+                _undecidedStop = null;
                 break;
             case TrialCompleted c when Find(c.Trial) is { IsTerminal: false } t:
                 SetState(t, c.Completion.Pruned ? TrialState.Pruned : TrialState.Succeeded);

@@ -12,7 +12,7 @@ namespace Orchestrator.Grains.Sweeps;
 /// <param name="Search">A bayes sweep's search (null for grid and random, whose trials are all planned at submission).</param>
 public sealed record SweepSettings(
     string Model, string Dataset, JsonElement? Base, string Metric, bool Maximize, int Parallel, int MaxFailures,
-    EarlyStoppingRule? EarlyStopping, BayesSearch? Search = null, string? Pack = null)
+    EarlyStoppingRule? EarlyStopping, BayesSearch? Search = null, string? Pack = null, bool JournalsDecisions = false)
 {
     /// <summary>The sweep's `pack` (journaled as the sweep file writes it; null in journals from before packing: off).</summary>
     [JsonIgnore] public PackSetting PackSetting => PackSetting.Parse(Pack);
@@ -29,7 +29,7 @@ public sealed record SweepSettings(
         spec.Task.Base is null ? null : JsonSerializer.SerializeToElement(spec.Task.Base),
         spec.Metric.Name, spec.Metric.Goal == MetricGoal.Maximize, spec.Parallel, spec.MaxFailures,
         EarlyStoppingRule.Of(spec.EarlyTerminate), spec.Method == SweepMethod.Bayes ? BayesSearch.Of(spec) : null,
-        spec.Pack.Mode == PackMode.Off ? null : spec.Pack.ToString());
+        spec.Pack.Mode == PackMode.Off ? null : spec.Pack.ToString(), JournalsDecisions: true);
 }
 
 /// <summary>
@@ -47,6 +47,11 @@ public sealed record BayesSearch(string Sweep, long Seed, int RunCap, SearchSpac
 /// </summary>
 public sealed record EarlyStoppingRule(string Type, int MinIter = 0, int MaxIter = 0, int Eta = 0, int Brackets = 0, int MinTrials = 0, int StartIter = 0)
 {
+    /// <summary>The rule in words, as a prune decision names it: "asha(min_iter 1, max_iter 9, eta 3, brackets 1)".</summary>
+    public string Description => Type == "median"
+        ? $"median(min_trials {MinTrials}, start_iter {StartIter})"
+        : $"{Type}(min_iter {MinIter}, max_iter {MaxIter}, eta {Eta}, brackets {Brackets})";
+
     public static EarlyStoppingRule? Of(EarlyTerminationSpec? spec) => spec switch
     {
         null => null,
