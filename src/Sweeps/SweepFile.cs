@@ -557,12 +557,6 @@ internal sealed partial class SweepReader(string file)
             }
             seen[name] = key;
             if (TrainerParameters.TaskKeys.Contains(name)) { Add(key, $"{name} is set in task.{name}, not as a parameter"); continue; }
-            if (key.Value == "gradient_accumulation_steps")
-            {
-                Add(key, "gradient_accumulation_steps is not supported yet: the trainer takes one optimiser step per batch; "
-                    + "sweep batch_size (per_device_train_batch_size × gradient_accumulation_steps) instead");
-                continue;
-            }
             if (KnownOption(key, name, "parameter") is not { } option) continue;
             var spec = Parameter(option, valueNode, method, model);
             if (spec is null) continue;

@@ -49,7 +49,7 @@ cases = [
  ("metrics-empty", "metrics must be a list", add("metrics: []\n", rep("metric: { name: test_accuracy, goal: maximize }\n", ""))),
  ("metrics-unknown", "unknown metric 'trainable_parameters'", add("metrics: [{ name: test_accuracy, goal: maximize }, { name: trainable_parameters, goal: minimize }]\n", rep("metric: { name: test_accuracy, goal: maximize }\n", ""))),
  ("param-alias-twice", "is given twice", rep("  lr: { value: 1.0e-3 }", "  lr: { value: 1.0e-3 }\n  learning_rate: { value: 1.0e-3 }")),
- ("param-grad-accumulation", "gradient_accumulation_steps is not supported yet", rep("  lr: { value: 1.0e-3 }", "  gradient_accumulation_steps: { value: 4 }")),
+ ("param-grad-accumulation-zero", "gradient_accumulation_steps must be an integer ≥ 1, got 0", rep("  lr: { value: 1.0e-3 }", "  gradient_accumulation_steps: { value: 0 }")),
  ("dist-probabilities-sum", "probabilities must sum to 1", BASE.replace("method: grid", "method: random\nrun_cap: 5").replace("  lr: { value: 1.0e-3 }", "  lr: { distribution: categorical, values: [0.001, 0.01], probabilities: [0.5, 0.6] }")),
  ("dist-probabilities-count", "give one per value", BASE.replace("method: grid", "method: random\nrun_cap: 5").replace("  lr: { value: 1.0e-3 }", "  lr: { values: [0.001, 0.01], probabilities: [1.0] }")),
  ("dist-normal-sigma", "sigma must be a finite number > 0", BASE.replace("method: grid", "method: random\nrun_cap: 5").replace("  lr: { value: 1.0e-3 }", "  dropout: { distribution: normal, mu: 0.1, sigma: 0 }")),

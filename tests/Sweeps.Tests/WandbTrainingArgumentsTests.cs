@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Sweeps.Tests;
+
+/// <summary>The Hugging Face TrainingArguments names W&amp;B sweep files sweep: each is a trainer option.</summary>
+public class WandbTrainingArgumentsTests
+{
+    private static SweepSpec Parse(string parameters) => SweepFile.Parse($"""
+        name: hf-args
+        task: {"{"} model: transformer-block, dataset: synthetic-regression {"}"}
+        metric: {"{"} name: test_loss, goal: minimize {"}"}
+        method: grid
+        parameters:
+        {parameters}
+        """, "hf.yaml");
+
+    [Fact]
+    public void Gradient_accumulation_steps_is_a_sweepable_option_that_reaches_every_trials_config()
+    {
+        var trials = SweepExpander.Expand(Parse("  gradient_accumulation_steps: { values: [1, 2, 4] }\n  per_device_train_batch_size: { value: 16 }"));
+        Assert.Equal([1, 2, 4], trials.Select(t => t.Config.GradientAccumulationSteps));
+        Assert.All(trials, t => Assert.Equal(16, t.Config.BatchSize));
+        Assert.Equal(["1", "2", "4"], trials.Select(t => t.Parameters["gradient_accumulation_steps"].ToString()));
+    }
+
+    [Fact]
+    public void Gradient_accumulation_steps_below_1_is_refused_where_it_is_written()
+    {
+        var error = Assert.Throws<SweepValidationException>(() => Parse("  gradient_accumulation_steps: { value: 0 }"));
+        var problem = Assert.Single(error.Problems);
+        Assert.Equal((6, 41), (problem.Line, problem.Column)); // at the 0
+        Assert.Contains("gradient_accumulation_steps must be an integer ≥ 1, got 0", problem.Message);
+    }
+
+    [Theory]
+    [InlineData("max_seq_length")]
+    [InlineData("max_length")]
+    public void Max_seq_length_and_max_length_are_seq_len(string name)
+    {
+        var spec = Parse($"  {name}: {{ values: [32, 48] }}");
+        Assert.Equal("seq_len", Assert.Single(spec.Parameters).Key);
+        Assert.Equal([32, 48], SweepExpander.Expand(spec).Select(t => t.Config.SequenceLength));
+    }
+
+    [Fact]
+    public void Seq_len_given_twice_under_two_names_is_refused()
+    {
+        var error = Assert.Throws<SweepValidationException>(() => Parse("  seq_len: { value: 32 }\n  max_seq_length: { value: 48 }"));
+        Assert.Contains(error.Problems, p => p.Message.Contains("given twice", StringComparison.Ordinal) && p.Message.Contains("(as seq_len)", StringComparison.Ordinal));
+    }
+}
