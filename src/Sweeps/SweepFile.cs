@@ -493,10 +493,17 @@ internal sealed partial class SweepReader(string file)
                 if (top > SweepFile.MaxIterLimit) { Add(bracketsNode, $"min_iter {minIter} × eta {eta}^s {sGiven} is over {SweepFile.MaxIterLimit} iterations"); return null; }
                 maxIter = (int)top;
             }
+            else if (type == "hyperband" && k.ContainsKey("min_iter") && bracketsNode is null)
+            {
+                // W&B's hyperband_stopping with min_iter alone: bands min_iter·eta^k for every k (it lists 100), the same
+                // bands for every run: one bracket whose rungs go on as far as any trial reports.
+                if (minIter >= SweepFile.MaxIterLimit) { Add(mi!, $"min_iter must be below {SweepFile.MaxIterLimit}, got {minIter}"); return null; }
+                return new HyperbandSpec(minIter, SweepFile.MaxIterLimit, eta, 1);
+            }
             else
             {
                 Add(map, type == "hyperband"
-                    ? "early_terminate hyperband needs max_iter (the most evaluations a trial makes), or min_iter and s (W&B's form)"
+                    ? "early_terminate hyperband needs max_iter (the most evaluations a trial makes), or min_iter (W&B's form: rungs at min_iter·eta^k)"
                     : $"early_terminate {type} needs max_iter (the most evaluations a trial makes)");
             }
             if (maxIter is null) return null;
@@ -637,9 +644,10 @@ internal sealed partial class SweepReader(string file)
             return null;
         }
         var shown = inferred ? $"{distText} (inferred from min and max)" : distText;
-        if (method == SweepMethod.Grid)
+        if (method == SweepMethod.Grid && dist is not (DistributionKind.IntUniform or DistributionKind.QUniform or DistributionKind.Categorical))
         {
-            Add(at, $"parameter {key} has a {shown} distribution, which a grid cannot enumerate; use method: random or bayes, or list values");
+            Add(at, $"parameter {key} has a {shown} distribution, which a grid cannot enumerate: a grid takes value, values, categorical, int_uniform "
+                + "(every integer from min to max) or q_uniform (min, min + q, ... below max, as W&B's grid); use method: random or bayes, or list values");
             return null;
         }
         double q = 1;
@@ -667,6 +675,12 @@ internal sealed partial class SweepReader(string file)
             if (values is null) return null;
             IReadOnlyList<double>? probabilities = null;
             if (k.TryGetValue("probabilities", out var pn) && (probabilities = Probabilities(pn, values.Count)) is null) return null;
+            if (method == SweepMethod.Grid)
+            {
+                // W&B's grid lists a categorical's values and refuses its probabilities.
+                if (pn is not null) { Add(pn, $"a grid lists every value of {key}; probabilities have no meaning there (use method: random)"); return null; }
+                return new ValuesParameter(values);
+            }
             return new DistributionParameter(DistributionKind.Categorical, 0, 0, 0, values) { Probabilities = probabilities };
         }
         foreach (var extra in new[] { "values", "probabilities" })
@@ -732,8 +746,45 @@ internal sealed partial class SweepReader(string file)
             Add(k["min"], $"{distText} needs min > 0, got {Written(k["min"])}");
             return null;
         }
+        if (method == SweepMethod.Grid) return GridValues(option, dist, min.Value, max.Value, q, k.GetValueOrDefault("min") ?? map);
         return new DistributionParameter(dist, min.Value, max.Value, dist.IsQuantised() ? q : 0, []);
     }
+
+    /// <summary>
+    /// W&amp;B's grid over a bounded distribution (grid_search.py): int_uniform is every integer of range(min, max + 1);
+    /// q_uniform is numpy's arange(min, max, q), max left out, its values computed as numpy does (min, then
+    /// min + i·((min + q) − min)), so the floats are the bits W&amp;B's agent would pass.
+    /// </summary>
+    private ValuesParameter? GridValues(TrainingOption option, DistributionKind dist, double min, double max, double q, YNode at)
+    {
+        var integer = dist == DistributionKind.IntUniform;
+        var count = integer ? max - min + 1 : Math.Ceiling((max - min) / q);
+        if (count > SweepFile.MaxGridTrials)
+        {
+            Add(at, $"{(integer ? "int_uniform" : "q_uniform")} of {option.Key} from {Show(min)} to {Show(max)}{(integer ? "" : $" by {Show(q)}")} "
+                + $"gives {count:0} grid values; a grid has at most {SweepFile.MaxGridTrials} trials (use method: random, or a larger q)");
+            return null;
+        }
+        var values = new List<JsonNode>((int)count);
+        var step = integer ? 1 : (min + q) - min;
+        for (var i = 0; i < (int)count; i++)
+        {
+            var value = i == 0 ? min : i == 1 && !integer ? min + q : min + i * step;
+            if (option.Kind == OptionKind.Int)
+            {
+                if (value != Math.Floor(value))
+                {
+                    Add(at, $"{option.Key} takes integers, and q_uniform from {Show(min)} by {Show(q)} gives {Show(value)}; give an integer min");
+                    return null;
+                }
+                values.Add(JsonValue.Create((long)value));
+            }
+            else values.Add(JsonValue.Create(value));
+        }
+        return new ValuesParameter(values);
+    }
+
+    private static string Show(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>W&amp;B's categorical probabilities: one weight ≥ 0 per value, summing to 1.</summary>
     private IReadOnlyList<double>? Probabilities(YNode node, int count)

@@ -57,7 +57,7 @@ cases = [
  ("dist-normal-mu-outside", "dropout must be a number in [0, 1)", BASE.replace("method: grid", "method: random\nrun_cap: 5").replace("  lr: { value: 1.0e-3 }", "  dropout: { distribution: normal, mu: -0.5, sigma: 0.1 }")),
  ("dist-int-option-continuous", "rank takes integers", BASE.replace("method: grid", "method: random\nrun_cap: 5").replace("  rank: { values: [4, 8] }", "  rank: { distribution: log_uniform_values, min: 4, max: 64 }")),
  ("dist-bayes-baselines", "baselines are not supported with method bayes", BASE.replace("method: grid", "method: bayes\nrun_cap: 5\nbaselines: [full]")),
- ("hyperband-no-max-no-s", "or min_iter and s", add("early_terminate: { type: hyperband, min_iter: 1 }\n")),
+ ("hyperband-no-max-no-min", "or min_iter (W&B's form", add("early_terminate: { type: hyperband, eta: 3 }\n")),
  ("hyperband-s-and-brackets", "give s (W&B's name) or brackets", add("early_terminate: { type: hyperband, min_iter: 1, max_iter: 27, s: 2, brackets: 2 }\n")),
  ("tag-binary", "YAML tag", rep("seed: 1", "seed: !!binary AAAA")),
  ("unknown-top-key", "unknown key 'paramters' (did you mean 'parameters'?)", BASE.replace("parameters:", "paramters:")),
