@@ -95,16 +95,6 @@ internal sealed partial class SweepReader(string file)
         ["n_startup_trials"] = "min_trials", ["n_warmup_steps"] = "start_iter", ["min_trials_required"] = "min_trials",
     };
 
-    /// <summary>Metric names other tools use (W&amp;B, Hugging Face Trainer, Keras), for "did you mean".</summary>
-    private static readonly Dictionary<string, string> MetricSynonyms = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["accuracy"] = MetricNames.TestAccuracy, ["acc"] = MetricNames.TestAccuracy, ["eval_accuracy"] = MetricNames.TestAccuracy,
-        ["val_accuracy"] = MetricNames.TestAccuracy, ["val_acc"] = MetricNames.TestAccuracy, ["loss"] = MetricNames.TestLoss,
-        ["eval_loss"] = MetricNames.TestLoss, ["val_loss"] = MetricNames.TestLoss, ["mse"] = MetricNames.TestMse,
-        ["eval_mse"] = MetricNames.TestMse, ["perplexity"] = MetricNames.TestPerplexity, ["ppl"] = MetricNames.TestPerplexity,
-        ["eval_perplexity"] = MetricNames.TestPerplexity,
-    };
-
     /// <summary>Each objective's name node, for positions in messages.</summary>
     private readonly Dictionary<YNode, string> _metricNames = [];
     private YNode? _taskModel;
@@ -161,6 +151,8 @@ internal sealed partial class SweepReader(string file)
 
         if (name is null || task is null || objectives is null || Problems.Count > 0) return null;
         if (objectives.Count == 0) objectives = [DefaultMetric(task, top)];
+        objectives = Aliased(objectives, task);
+        if (Problems.Count > 0) return null;
         var spec = new SweepSpec
         {
             Name = name, DisplayName = displayName, Description = description, Seed = seed, Task = task, Metric = objectives[0],
@@ -199,6 +191,34 @@ internal sealed partial class SweepReader(string file)
         var name = reported is null || reported.Contains(MetricNames.TestLoss) ? MetricNames.TestLoss : reported[0];
         Warn(top, $"no metric: trials are ranked by {name} (minimize); add metric: {{ name: ..., goal: maximize }} to rank by another");
         return new MetricSpec(name, MetricGoal.Minimize);
+    }
+
+    /// <summary>
+    /// Hugging Face and W&amp;B metric names (eval_loss, eval/loss, val_loss, train/loss, ...) read as the task's own
+    /// (<see cref="MetricAliases"/>), each with a warning that names the mapping.
+    /// </summary>
+    private List<MetricSpec> Aliased(List<MetricSpec> objectives, TaskSpec task)
+    {
+        var kind = MetricNames.TaskOf(task.Model, task.Dataset);
+        var result = new List<MetricSpec>(objectives.Count);
+        foreach (var objective in objectives)
+        {
+            var alias = MetricAliases.Resolve(objective.Name, kind);
+            var node = _metricNames.FirstOrDefault(kv => kv.Value == objective.Name).Key;
+            var name = alias?.Name ?? objective.Name;
+            if (alias is not null && node is not null)
+            {
+                _metricNames[node] = name;
+                Warn(node, $"metric '{YamlTree.Truncate(alias.Written)}' is read as '{name}' ({alias.Why})");
+            }
+            if (result.Any(r => r.Name == name))
+            {
+                if (node is not null) Add(node, $"metric '{YamlTree.Truncate(objective.Name)}' is read as '{name}', which is listed already");
+                continue;
+            }
+            result.Add(objective with { Name = name });
+        }
+        return result;
     }
 
     // --- the trials as a whole ----------------------------------------------------------------------------------
@@ -252,7 +272,7 @@ internal sealed partial class SweepReader(string file)
         {
             var known = byKind.SelectMany(k => k.Metrics!).Distinct().ToList();
             // Synonyms and typos first, then a name missing its split ("accuracy") or cut short ("test_acc").
-            var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known)
+            var suggestion = Suggestions.DidYouMean(name, known, MetricAliases.Suggestions) ?? Suggestions.DidYouMean("test_" + name, known)
                 ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
             var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
             Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}"

@@ -210,7 +210,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
  ("deep-nesting", "nested more than 64 levels", add("description: " + "[" * 100 + "]" * 100 + "\n")),
  # --- the trainer's rules across options, and the metrics a task reports
  ("epochs-zero-no-steps", "epochs 0 with max_steps 0 trains nothing", add("  epochs: { value: 0 }\n")),
- ("metric-cut-short", "unknown metric 'test_acc': lora trials of mlp on mnist report train_loss, test_loss, test_accuracy (did you mean 'test_accuracy'?)", rep("name: test_accuracy", "name: test_acc")),
+ ("metric-cut-short", "unknown metric 'test_accu': lora trials of mlp on mnist report train_loss, test_loss, test_accuracy (did you mean 'test_accuracy'?)", rep("name: test_accuracy", "name: test_accu")),
  ("metric-of-another-task", "unknown metric 'test_accuracy': lora trials of transformer-block on synthetic-regression report",
   TB.replace("dataset: mnist", "dataset: synthetic-regression")),
  ("metric-synonym", "(did you mean 'test_accuracy'?)", rep("name: test_accuracy", "name: accuracy")),
