@@ -49,3 +49,21 @@ public class WandbTrainingArgumentsTests
         Assert.Contains(error.Problems, p => p.Message.Contains("given twice", StringComparison.Ordinal) && p.Message.Contains("(as seq_len)", StringComparison.Ordinal));
     }
 }
+
+public class WandbHuggingFaceTrainerFileTests
+{
+    [Fact]
+    public void A_Trainer_sweep_with_accumulation_a_bounded_grid_hyperband_and_eval_loss_validates_as_W_and_B_reads_it()
+    {
+        var spec = SweepFile.Load(Path.Combine(RepositoryPaths.MalformedCorpus, "..", "wandb", "hf-trainer-grid.yaml"), out var warnings);
+        var trials = SweepExpander.Expand(spec);
+
+        Assert.Equal(3 * 2 * 2, trials.Count);
+        Assert.Equal([1, 2, 4], trials.Select(t => t.Config.GradientAccumulationSteps).Distinct());
+        Assert.Equal([0.0, 0.1], trials.Select(t => t.Config.Dropout).Distinct());
+        Assert.All(trials, t => Assert.Equal((8, 16), (t.Config.BatchSize, t.Config.SequenceLength)));
+        Assert.Equal("test_loss", spec.Metric.Name);
+        Assert.Equal(new HyperbandSpec(2, SweepFile.MaxIterLimit, 3, 1), spec.EarlyTerminate);
+        Assert.Contains(warnings, w => w.Message.StartsWith("metric 'eval/loss' is read as 'test_loss' (the test split's: regression has no validation split", StringComparison.Ordinal));
+    }
+}
