@@ -100,6 +100,7 @@ internal sealed partial class SweepReader(string file)
     private YNode? _taskModel;
     private YNode? _baselines;
     private YNode? _parameters;
+    private YNode? _pack;
 
     public List<SweepProblem> Problems { get; } = [];
     public List<SweepProblem> Warnings { get; } = [];
@@ -145,6 +146,7 @@ internal sealed partial class SweepReader(string file)
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
         var pack = keys.TryGetValue("pack", out var pk) ? Pack(pk) : PackSetting.Off;
+        _pack = pk;
         if (pack is { Mode: not PackMode.Off } && pk is not null && task is not null && !BuiltInModels.Names.Contains(task.Model))
             // Said, not hidden: a setting that does nothing would mislead.
             Warn(pk, $"pack: {pack} has no effect on model '{task.Model}': only LoRA trials of built-in models pack (a pretrained encoder trains its classifier head per trial); every trial trains alone");
@@ -251,6 +253,10 @@ internal sealed partial class SweepReader(string file)
             }
         }
         CheckMetric(spec, trials.Select(t => t.Kind.Name()).Distinct().ToList(), top);
+        var accumulating = trials.Count(t => t.Config.GradientAccumulationSteps > 1);
+        if (spec.Pack.Mode != PackMode.Off && accumulating > 0 && _pack is { } packNode)
+            // Said, not hidden: these trials run alone whatever pack asks.
+            Warn(packNode, $"pack: {accumulating} of {trials.Count} trials have gradient_accumulation_steps > 1 and train alone (a pack steps its members once per micro-batch)");
     }
 
     private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)

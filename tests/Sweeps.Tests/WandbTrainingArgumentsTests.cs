@@ -67,3 +67,24 @@ public class WandbHuggingFaceTrainerFileTests
         Assert.Contains(warnings, w => w.Message.StartsWith("metric 'eval/loss' is read as 'test_loss' (the test split's: regression has no validation split", StringComparison.Ordinal));
     }
 }
+
+public class GradientAccumulationPackTests
+{
+    [Fact]
+    public void A_packed_sweep_warns_that_its_accumulating_trials_train_alone()
+    {
+        SweepFile.Parse("""
+            name: acc-pack
+            task: { model: mlp, dataset: mnist }
+            metric: { name: test_accuracy, goal: maximize }
+            method: grid
+            pack: auto
+            parameters:
+              gradient_accumulation_steps: { values: [1, 2] }
+              rank: { values: [4, 8] }
+            """, "p.yaml", out var warnings);
+        var warning = Assert.Single(warnings);
+        Assert.Equal((5, 7), (warning.Line, warning.Column));
+        Assert.Equal("pack: 2 of 4 trials have gradient_accumulation_steps > 1 and train alone (a pack steps its members once per micro-batch)", warning.Message);
+    }
+}
