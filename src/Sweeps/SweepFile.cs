@@ -772,7 +772,7 @@ internal sealed partial class SweepReader(string file)
             Add(k["min"], $"{distText} needs min > 0, got {Written(k["min"])}");
             return null;
         }
-        if (method == SweepMethod.Grid) return GridValues(option, dist, min.Value, max.Value, q, k.GetValueOrDefault("min") ?? map);
+        if (method == SweepMethod.Grid) return Problems.Count > before ? null : GridValues(option, dist, min.Value, max.Value, q, k.GetValueOrDefault("min") ?? map);
         return new DistributionParameter(dist, min.Value, max.Value, dist.IsQuantised() ? q : 0, []);
     }
 

@@ -78,6 +78,13 @@ public class WandbGridAndHyperbandTests
         Assert.Contains("gives 2000000000 grid values; a grid has at most 10000 trials", Assert.Single(error.Problems).Message);
     }
 
+    [Fact]
+    public void A_grid_q_uniform_with_a_bad_q_says_so_once()
+    {
+        var error = Assert.Throws<SweepValidationException>(() => Parse("method: grid\nparameters:\n  dropout: { distribution: q_uniform, min: 0, max: 0.5, q: 0 }"));
+        Assert.Contains("q must be a finite number > 0, got 0", Assert.Single(error.Problems).Message);
+    }
+
     // --- hyperband ----------------------------------------------------------------------------------------------
 
     [Fact]
