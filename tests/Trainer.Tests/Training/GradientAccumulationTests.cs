@@ -116,6 +116,28 @@ public sealed class GradientAccumulationTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_after_an_epochs_short_last_step_ends_bitwise_identical_to_an_uninterrupted_run()
+    {
+        // 4 steps an epoch (3 + 3 + 3 + 1 micro-batches); stopped at step 5, the second epoch's first.
+        var config = new TrainingConfig
+        {
+            Model = "transformer-block", Dataset = "synthetic-regression", Rank = 4, Alpha = 4, TargetModules = ["q_proj", "v_proj"],
+            BatchSize = 10, GradientAccumulationSteps = 3, Epochs = 2, EvalEvery = 1, Seed = 2, Schedule = Schedules.Cosine,
+        };
+        var whole = TrialTrainer.Run(Request("whole", config), null, CancellationToken.None);
+        var interrupted = TrialTrainer.Run(Request("interrupted", config), new RecordingObserver { StopWhen = p => p.Step >= 5 }, CancellationToken.None);
+        Assert.Equal(5, interrupted.Steps);
+
+        var resumed = TrialTrainer.Run(Request("interrupted", config) with { ResumeFrom = CheckpointDirectory.FindLatestValid(_workspace.Sub("interrupted")) },
+            null, CancellationToken.None);
+
+        Assert.Equal(8, resumed.Steps);
+        Assert.Equal(whole.Metrics, resumed.Metrics);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_workspace.Sub("whole"), TrialTrainer.AdapterFolder, PeftAdapter.WeightsFileName)),
+            File.ReadAllBytes(Path.Combine(_workspace.Sub("interrupted"), TrialTrainer.AdapterFolder, PeftAdapter.WeightsFileName)));
+    }
+
+    [Fact]
     public void A_config_that_does_not_accumulate_serialises_as_before_the_option_existed_and_one_that_does_round_trips()
     {
         Assert.DoesNotContain("gradient_accumulation_steps", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { GradientAccumulationSteps = 1 }));
