@@ -95,21 +95,12 @@ internal sealed partial class SweepReader(string file)
         ["n_startup_trials"] = "min_trials", ["n_warmup_steps"] = "start_iter", ["min_trials_required"] = "min_trials",
     };
 
-    /// <summary>Metric names other tools use (W&amp;B, Hugging Face Trainer, Keras), for "did you mean".</summary>
-    private static readonly Dictionary<string, string> MetricSynonyms = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["accuracy"] = MetricNames.TestAccuracy, ["acc"] = MetricNames.TestAccuracy, ["eval_accuracy"] = MetricNames.TestAccuracy,
-        ["val_accuracy"] = MetricNames.TestAccuracy, ["val_acc"] = MetricNames.TestAccuracy, ["loss"] = MetricNames.TestLoss,
-        ["eval_loss"] = MetricNames.TestLoss, ["val_loss"] = MetricNames.TestLoss, ["mse"] = MetricNames.TestMse,
-        ["eval_mse"] = MetricNames.TestMse, ["perplexity"] = MetricNames.TestPerplexity, ["ppl"] = MetricNames.TestPerplexity,
-        ["eval_perplexity"] = MetricNames.TestPerplexity,
-    };
-
     /// <summary>Each objective's name node, for positions in messages.</summary>
     private readonly Dictionary<YNode, string> _metricNames = [];
     private YNode? _taskModel;
     private YNode? _baselines;
     private YNode? _parameters;
+    private YNode? _pack;
 
     public List<SweepProblem> Problems { get; } = [];
     public List<SweepProblem> Warnings { get; } = [];
@@ -155,12 +146,15 @@ internal sealed partial class SweepReader(string file)
         var parameters = keys.TryGetValue("parameters", out var p) ? Parameters(p, method, task?.Model) : [];
         var early = keys.TryGetValue("early_terminate", out var et) ? EarlyTerminate(et) : null;
         var pack = keys.TryGetValue("pack", out var pk) ? Pack(pk) : PackSetting.Off;
+        _pack = pk;
         if (pack is { Mode: not PackMode.Off } && pk is not null && task is not null && !BuiltInModels.Names.Contains(task.Model))
             // Said, not hidden: a setting that does nothing would mislead.
             Warn(pk, $"pack: {pack} has no effect on model '{task.Model}': only LoRA trials of built-in models pack (a pretrained encoder trains its classifier head per trial); every trial trains alone");
 
         if (name is null || task is null || objectives is null || Problems.Count > 0) return null;
         if (objectives.Count == 0) objectives = [DefaultMetric(task, top)];
+        objectives = Aliased(objectives, task);
+        if (Problems.Count > 0) return null;
         var spec = new SweepSpec
         {
             Name = name, DisplayName = displayName, Description = description, Seed = seed, Task = task, Metric = objectives[0],
@@ -201,6 +195,34 @@ internal sealed partial class SweepReader(string file)
         return new MetricSpec(name, MetricGoal.Minimize);
     }
 
+    /// <summary>
+    /// Hugging Face and W&amp;B metric names (eval_loss, eval/loss, val_loss, train/loss, ...) read as the task's own
+    /// (<see cref="MetricAliases"/>), each with a warning that names the mapping.
+    /// </summary>
+    private List<MetricSpec> Aliased(List<MetricSpec> objectives, TaskSpec task)
+    {
+        var kind = MetricNames.TaskOf(task.Model, task.Dataset);
+        var result = new List<MetricSpec>(objectives.Count);
+        foreach (var objective in objectives)
+        {
+            var alias = MetricAliases.Resolve(objective.Name, kind);
+            var node = _metricNames.FirstOrDefault(kv => kv.Value == objective.Name).Key;
+            var name = alias?.Name ?? objective.Name;
+            if (alias is not null && node is not null)
+            {
+                _metricNames[node] = name;
+                Warn(node, $"metric '{YamlTree.Truncate(alias.Written)}' is read as '{name}' ({alias.Why})");
+            }
+            if (result.Any(r => r.Name == name))
+            {
+                if (node is not null) Add(node, $"metric '{YamlTree.Truncate(objective.Name)}' is read as '{name}', which is listed already");
+                continue;
+            }
+            result.Add(objective with { Name = name });
+        }
+        return result;
+    }
+
     // --- the trials as a whole ----------------------------------------------------------------------------------
 
     /// <summary>
@@ -231,6 +253,10 @@ internal sealed partial class SweepReader(string file)
             }
         }
         CheckMetric(spec, trials.Select(t => t.Kind.Name()).Distinct().ToList(), top);
+        var accumulating = trials.Count(t => t.Config.GradientAccumulationSteps > 1);
+        if (spec.Pack.Mode != PackMode.Off && accumulating > 0 && _pack is { } packNode)
+            // Said, not hidden: these trials run alone whatever pack asks.
+            Warn(packNode, $"pack: {accumulating} of {trials.Count} trials have gradient_accumulation_steps > 1 and train alone (a pack steps its members once per micro-batch)");
     }
 
     private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)
@@ -252,7 +278,7 @@ internal sealed partial class SweepReader(string file)
         {
             var known = byKind.SelectMany(k => k.Metrics!).Distinct().ToList();
             // Synonyms and typos first, then a name missing its split ("accuracy") or cut short ("test_acc").
-            var suggestion = Suggestions.DidYouMean(name, known, MetricSynonyms) ?? Suggestions.DidYouMean("test_" + name, known)
+            var suggestion = Suggestions.DidYouMean(name, known, MetricAliases.Suggestions) ?? Suggestions.DidYouMean("test_" + name, known)
                 ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
             var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
             Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}"
@@ -493,10 +519,17 @@ internal sealed partial class SweepReader(string file)
                 if (top > SweepFile.MaxIterLimit) { Add(bracketsNode, $"min_iter {minIter} × eta {eta}^s {sGiven} is over {SweepFile.MaxIterLimit} iterations"); return null; }
                 maxIter = (int)top;
             }
+            else if (type == "hyperband" && k.ContainsKey("min_iter") && bracketsNode is null)
+            {
+                // W&B's hyperband_stopping with min_iter alone: bands min_iter·eta^k for every k (it lists 100), the same
+                // bands for every run: one bracket whose rungs go on as far as any trial reports.
+                if (minIter >= SweepFile.MaxIterLimit) { Add(mi!, $"min_iter must be below {SweepFile.MaxIterLimit}, got {minIter}"); return null; }
+                return new HyperbandSpec(minIter, SweepFile.MaxIterLimit, eta, 1);
+            }
             else
             {
                 Add(map, type == "hyperband"
-                    ? "early_terminate hyperband needs max_iter (the most evaluations a trial makes), or min_iter and s (W&B's form)"
+                    ? "early_terminate hyperband needs max_iter (the most evaluations a trial makes), or min_iter (W&B's form: rungs at min_iter·eta^k)"
                     : $"early_terminate {type} needs max_iter (the most evaluations a trial makes)");
             }
             if (maxIter is null) return null;
@@ -557,12 +590,6 @@ internal sealed partial class SweepReader(string file)
             }
             seen[name] = key;
             if (TrainerParameters.TaskKeys.Contains(name)) { Add(key, $"{name} is set in task.{name}, not as a parameter"); continue; }
-            if (key.Value == "gradient_accumulation_steps")
-            {
-                Add(key, "gradient_accumulation_steps is not supported yet: the trainer takes one optimiser step per batch; "
-                    + "sweep batch_size (per_device_train_batch_size × gradient_accumulation_steps) instead");
-                continue;
-            }
             if (KnownOption(key, name, "parameter") is not { } option) continue;
             var spec = Parameter(option, valueNode, method, model);
             if (spec is null) continue;
@@ -643,9 +670,10 @@ internal sealed partial class SweepReader(string file)
             return null;
         }
         var shown = inferred ? $"{distText} (inferred from min and max)" : distText;
-        if (method == SweepMethod.Grid)
+        if (method == SweepMethod.Grid && dist is not (DistributionKind.IntUniform or DistributionKind.QUniform or DistributionKind.Categorical))
         {
-            Add(at, $"parameter {key} has a {shown} distribution, which a grid cannot enumerate; use method: random or bayes, or list values");
+            Add(at, $"parameter {key} has a {shown} distribution, which a grid cannot enumerate: a grid takes value, values, categorical, int_uniform "
+                + "(every integer from min to max) or q_uniform (min, min + q, ... below max, as W&B's grid); use method: random or bayes, or list values");
             return null;
         }
         double q = 1;
@@ -673,6 +701,12 @@ internal sealed partial class SweepReader(string file)
             if (values is null) return null;
             IReadOnlyList<double>? probabilities = null;
             if (k.TryGetValue("probabilities", out var pn) && (probabilities = Probabilities(pn, values.Count)) is null) return null;
+            if (method == SweepMethod.Grid)
+            {
+                // W&B's grid lists a categorical's values and refuses its probabilities.
+                if (pn is not null) { Add(pn, $"a grid lists every value of {key}; probabilities have no meaning there (use method: random)"); return null; }
+                return new ValuesParameter(values);
+            }
             return new DistributionParameter(DistributionKind.Categorical, 0, 0, 0, values) { Probabilities = probabilities };
         }
         foreach (var extra in new[] { "values", "probabilities" })
@@ -738,8 +772,45 @@ internal sealed partial class SweepReader(string file)
             Add(k["min"], $"{distText} needs min > 0, got {Written(k["min"])}");
             return null;
         }
+        if (method == SweepMethod.Grid) return Problems.Count > before ? null : GridValues(option, dist, min.Value, max.Value, q, k.GetValueOrDefault("min") ?? map);
         return new DistributionParameter(dist, min.Value, max.Value, dist.IsQuantised() ? q : 0, []);
     }
+
+    /// <summary>
+    /// W&amp;B's grid over a bounded distribution (grid_search.py): int_uniform is every integer of range(min, max + 1);
+    /// q_uniform is numpy's arange(min, max, q), max left out, its values computed as numpy does (min, then
+    /// min + i·((min + q) − min)), so the floats are the bits W&amp;B's agent would pass.
+    /// </summary>
+    private ValuesParameter? GridValues(TrainingOption option, DistributionKind dist, double min, double max, double q, YNode at)
+    {
+        var integer = dist == DistributionKind.IntUniform;
+        var count = integer ? max - min + 1 : Math.Ceiling((max - min) / q);
+        if (count > SweepFile.MaxGridTrials)
+        {
+            Add(at, $"{(integer ? "int_uniform" : "q_uniform")} of {option.Key} from {Show(min)} to {Show(max)}{(integer ? "" : $" by {Show(q)}")} "
+                + $"gives {count:0} grid values; a grid has at most {SweepFile.MaxGridTrials} trials (use method: random, or a larger q)");
+            return null;
+        }
+        var values = new List<JsonNode>((int)count);
+        var step = integer ? 1 : (min + q) - min;
+        for (var i = 0; i < (int)count; i++)
+        {
+            var value = i == 0 ? min : i == 1 && !integer ? min + q : min + i * step;
+            if (option.Kind == OptionKind.Int)
+            {
+                if (value != Math.Floor(value))
+                {
+                    Add(at, $"{option.Key} takes integers, and q_uniform from {Show(min)} by {Show(q)} gives {Show(value)}; give an integer min");
+                    return null;
+                }
+                values.Add(JsonValue.Create((long)value));
+            }
+            else values.Add(JsonValue.Create(value));
+        }
+        return new ValuesParameter(values);
+    }
+
+    private static string Show(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>W&amp;B's categorical probabilities: one weight ≥ 0 per value, summing to 1.</summary>
     private IReadOnlyList<double>? Probabilities(YNode node, int count)

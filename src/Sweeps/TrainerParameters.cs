@@ -24,7 +24,7 @@ internal static class TrainerParameters
         ["per_device_train_batch_size"] = "batch_size", ["batch"] = "batch_size", ["lr_scheduler_type"] = "schedule",
         ["scheduler"] = "schedule", ["lr_schedule"] = "schedule", ["init_lora_weights"] = "init",
         ["max_grad_norm"] = "grad_clip", ["eval_steps"] = "eval_every", ["save_steps"] = "checkpoint_every",
-        ["max_seq_length"] = "seq_len", ["warmup"] = "warmup_steps", ["modules"] = "target_modules",
+        ["warmup"] = "warmup_steps", ["modules"] = "target_modules",
         ["rslora"] = "use_rslora", ["steps"] = "max_steps",
     };
 

@@ -149,7 +149,8 @@ public class SweepFileTests
     public void Every_trainer_option_is_a_parameter()
     {
         var keys = typeof(TrainingConfig).GetProperties()
-            .Select(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), false).Cast<System.Text.Json.Serialization.JsonPropertyNameAttribute>().Single().Name)
+            .SelectMany(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), false).Cast<System.Text.Json.Serialization.JsonPropertyNameAttribute>())
+            .Select(a => a.Name)
             .Except(["model", "dataset"]);
         Assert.Equal(keys.Order(), TrainerParameters.All.Keys.Order());
     }

@@ -102,7 +102,7 @@ public sealed class TrainerRulesTests : IDisposable
 
     [Theory]
     [InlineData("accuracy", "test_accuracy")]
-    [InlineData("val_loss", "test_loss")]
+    [InlineData("loss", "test_loss")]
     [InlineData("acuracy", "test_accuracy")]
     public void A_metric_named_as_other_tools_do_suggests_the_trainers_name(string written, string suggested) =>
         Assert.EndsWith($"(did you mean '{suggested}'?)", Assert.Single(Invalid(Sweep("  rank: { value: 4 }", metric: written)).Problems).Message);

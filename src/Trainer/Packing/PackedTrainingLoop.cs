@@ -38,6 +38,8 @@ public static class PackedTrainingLoop
         var batchSize = members[0].Config.BatchSize;
         if (members.Any(m => m.Config.BatchSize != batchSize)) throw new ArgumentException("The members of a pack share one batch size.", nameof(members));
         if (batchSize <= 0) throw new ArgumentException("batch_size must be positive");
+        if (members.FirstOrDefault(m => m.Config.GradientAccumulationSteps != 1) is { } accumulating)
+            throw new ArgumentException($"A pack member takes one micro-batch per step; gradient_accumulation_steps {accumulating.Config.GradientAccumulationSteps} trains alone.", nameof(members));
 
         var watch = Stopwatch.StartNew();
         var batchesPerEpoch = data.TrainBatchCount(batchSize);

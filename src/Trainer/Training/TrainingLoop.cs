@@ -53,8 +53,10 @@ public static class TrainingLoop
         var config = options.Config;
         if (config.BatchSize <= 0) throw new ArgumentException("batch_size must be positive");
         var watch = Stopwatch.StartNew();
+        var accumulation = config.GradientAccumulationSteps;
+        if (accumulation <= 0) throw new ArgumentException("gradient_accumulation_steps must be positive");
         var batchesPerEpoch = data.TrainBatchCount(config.BatchSize);
-        long totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Max(0, config.Epochs) * batchesPerEpoch;
+        long totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Max(0, config.Epochs) * StepsPerEpoch(batchesPerEpoch, accumulation);
         var schedule = new LearningRateSchedule(config.Schedule, config.LearningRate, LearningRateSchedule.WarmupStepsOf(config, totalSteps), totalSteps);
         var parameters = trainable.Select(t => t.Parameter).ToList();
 
@@ -94,6 +96,7 @@ public static class TrainingLoop
                 if (options.CancellationToken.IsCancellationRequested) { stopped = true; break; }
 
                 var stepEpoch = epoch;
+                var microBatches = 1;
                 var progressDue = options.ProgressEvery > 0 && (step + 1) % options.ProgressEvery == 0;
                 var loss = double.NaN;
                 using (var scope = torch.NewDisposeScope())
@@ -101,26 +104,22 @@ public static class TrainingLoop
                     var phases = options.Phases;
                     phases?.Begin();
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
-                    var batch = data.TrainBatch(config.BatchSize, config.Seed, epoch, batchInEpoch);
                     optimizer.zero_grad();
-                    phases?.End(StepPhase.Batch);
-                    var output = model.forward(batch.Inputs.to(options.Device));
-                    phases?.End(StepPhase.Forward);
-                    var lossTensor = TaskLoss.Compute(data.Task, output, batch.Targets.to(options.Device));
-                    phases?.End(StepPhase.Loss);
-                    lossTensor.backward();
-                    phases?.End(StepPhase.Backward);
+                    microBatches = Math.Min(accumulation, batchesPerEpoch - batchInEpoch);
+                    var lossTensor = AccumulateGradients(model, data, config, epoch, batchInEpoch, microBatches, options.Device, phases);
+                    // Clipping sees the accumulated gradient, as transformers clips once per optimiser step.
                     if (config.GradClip > 0) nn.utils.clip_grad_norm_(parameters, config.GradClip);
                     phases?.End(StepPhase.Clip);
                     optimizer.step();
                     phases?.End(StepPhase.Optimizer);
-                    lossSum.add_(lossTensor.detach().to_type(ScalarType.Float64));
+                    lossSum.add_(lossTensor.to_type(ScalarType.Float64));
                     if (progressDue) loss = lossTensor.item<float>();
                 }
 
                 step++;
                 lossCount++;
-                var endOfEpoch = ++batchInEpoch == batchesPerEpoch;
+                batchInEpoch += microBatches;
+                var endOfEpoch = batchInEpoch == batchesPerEpoch;
                 if (endOfEpoch) { epoch++; batchInEpoch = 0; }
 
                 var evaluate = (config.EvalEvery > 0 ? step % config.EvalEvery == 0 : endOfEpoch) || step == totalSteps;
@@ -192,6 +191,36 @@ public static class TrainingLoop
         }
 
         return new TrainingLoopResult(lastMetrics, step, totalSteps, evaluations, stopped, lastCheckpoint, watch.Elapsed);
+    }
+
+    /// <summary>Optimiser steps in an epoch of <paramref name="batchesPerEpoch"/> micro-batches: the last step takes what is left, as transformers' does.</summary>
+    public static long StepsPerEpoch(int batchesPerEpoch, int accumulation) => (batchesPerEpoch + accumulation - 1) / accumulation;
+
+    /// <summary>
+    /// Forward and backward over <paramref name="microBatches"/> consecutive micro-batches of the epoch's order from
+    /// <paramref name="firstBatch"/>, adding to the parameters' gradients; returns the step's loss, detached. With more
+    /// than one, each micro-batch's loss is divided by their number before backward (transformers' gradient accumulation:
+    /// its loss / current_gradient_accumulation_steps), so the gradient and the loss are the mean over the micro-batches;
+    /// with one, the loss is used as it is, so a run without accumulation takes exactly the operations it took before.
+    /// </summary>
+    public static Tensor AccumulateGradients(nn.Module<Tensor, Tensor> model, ITrainingDataset data, TrainingConfig config,
+        int epoch, int firstBatch, int microBatches, Device device, StepPhases? phases = null)
+    {
+        Tensor? stepLoss = null;
+        for (var i = 0; i < microBatches; i++)
+        {
+            var batch = data.TrainBatch(config.BatchSize, config.Seed, epoch, firstBatch + i);
+            phases?.End(StepPhase.Batch);
+            var output = model.forward(batch.Inputs.to(device));
+            phases?.End(StepPhase.Forward);
+            var loss = TaskLoss.Compute(data.Task, output, batch.Targets.to(device));
+            if (microBatches > 1) loss = loss / microBatches;
+            phases?.End(StepPhase.Loss);
+            loss.backward();
+            phases?.End(StepPhase.Backward);
+            stepLoss = stepLoss is null ? loss.detach() : stepLoss.add(loss.detach());
+        }
+        return stepLoss ?? throw new ArgumentOutOfRangeException(nameof(microBatches), microBatches, "a step takes at least one micro-batch");
     }
 
     private static bool Report(ITrainingObserver? observer, TrainingProgress progress) => observer?.OnProgress(progress) ?? true;

@@ -57,6 +57,18 @@ public sealed record TrainingConfig
     /// <summary>Max gradient norm; 0 turns clipping off.</summary>
     [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 64;
+    /// <summary>
+    /// Micro-batches of <see cref="BatchSize"/> per optimiser step (Hugging Face's gradient_accumulation_steps): the
+    /// effective batch is their product; steps, the schedule, max_steps and eval/checkpoint cadence count optimiser steps.
+    /// </summary>
+    [JsonIgnore] public int GradientAccumulationSteps { get; init; } = 1;
+    /// <summary>The JSON form of <see cref="GradientAccumulationSteps"/>: left out at 1, so configs written before it keep their bytes (and their checkpoints' config hash).</summary>
+    [JsonPropertyName("gradient_accumulation_steps"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public int? GradientAccumulationStepsWritten
+    {
+        get => GradientAccumulationSteps == 1 ? null : GradientAccumulationSteps;
+        init => GradientAccumulationSteps = value ?? 1;
+    }
     [JsonPropertyName("epochs")] public int Epochs { get; init; } = 1;
     /// <summary>Stop after this many optimiser steps; 0 means epochs decide.</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }

@@ -47,7 +47,10 @@ public sealed class TrainingOption
     /// <summary>The command-line spelling: --key with dashes.</summary>
     public string CliName => "--" + Key.Replace('_', '-');
 
-    public object? Default => Property.GetValue(TrainingOptions.Defaults);
+    /// <summary>The default of an option whose JSON leaves it out at its default (gradient_accumulation_steps: null there means this).</summary>
+    public long? OmittedAt { get; internal init; }
+
+    public object? Default => Property.GetValue(TrainingOptions.Defaults) ?? (OmittedAt is { } omitted ? (int)omitted : null);
 
     /// <summary>The default as help shows it.</summary>
     public string DefaultText => Key == "target_modules"
@@ -99,6 +102,7 @@ public sealed class TrainingOption
         switch (Kind)
         {
             case OptionKind.Int:
+                if (node is null && OmittedAt is not null) return null;
                 return node is JsonValue v && v.TryGetValue(out long l) ? CheckInt(l) : IntRequirement();
             case OptionKind.Number:
                 if (node is null && Default is 0.0) return null; // left out of the JSON at its default (warmup_ratio)
@@ -200,6 +204,10 @@ public static partial class TrainingOptions
         new TrainingOption("warmup_ratio", OptionKind.Number, "Warm-up as a fraction of all steps (Hugging Face's warmup_ratio); used when warmup_steps is 0.") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true },
         new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.") { MinNumber = 0 },
         new TrainingOption("batch_size", OptionKind.Int, "Examples per optimiser step.") { MinInt = 1, MaxInt = 1 << 20 },
+        new TrainingOption("gradient_accumulation_steps", OptionKind.Int, "Micro-batches of batch_size per optimiser step (Hugging Face's gradient_accumulation_steps): "
+            + "each micro-batch's loss is divided by their number before backward, clipping and the step see the summed gradient, so the effective batch is "
+            + "gradient_accumulation_steps × batch_size at one micro-batch's memory; steps, the schedule, max_steps, eval_every and checkpoint_every count optimiser steps. "
+            + "Trials with more than 1 train alone, never in a pack.") { MinInt = 1, OmittedAt = 1 },
         new TrainingOption("epochs", OptionKind.Int, "Epochs over the training split; max_steps, when set, decides instead.") { MinInt = 0, MaxInt = 100_000 },
         new TrainingOption("max_steps", OptionKind.Int, "Stop after this many optimiser steps; 0: epochs decide."),
         new TrainingOption("eval_every", OptionKind.Int, "Evaluate every N steps; 0: at the end of every epoch (and always after the last step)."),
@@ -221,6 +229,7 @@ public static partial class TrainingOptions
         ["lora_r"] = "rank", ["r"] = "rank", ["lora_rank"] = "rank", ["lora_alpha"] = "alpha", ["lora_dropout"] = "dropout",
         ["learning_rate"] = "lr", ["num_train_epochs"] = "epochs", ["per_device_train_batch_size"] = "batch_size",
         ["lr_scheduler_type"] = "schedule", ["init_lora_weights"] = "init", ["max_grad_norm"] = "grad_clip",
+        ["max_seq_length"] = "seq_len", ["max_length"] = "seq_len",
     };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);

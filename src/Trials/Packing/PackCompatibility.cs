@@ -10,7 +10,7 @@ namespace Orchestrator.Trials.Packing;
 /// differ in rank, alpha, dropout, init, seed, learning rate, schedule, weight decay, clipping, steps and evaluation.
 /// Full fine-tuning and base trials never pack (nothing is shared once every weight trains), nor do adapters that
 /// train a shared weight (bias `all` / `lora_only`), nor models that are not built in (a pretrained encoder's
-/// classifier head trains in full per trial).
+/// classifier head trains in full per trial), nor trials that accumulate gradients (gradient_accumulation_steps &gt; 1).
 /// </summary>
 public static class PackCompatibility
 {
@@ -20,6 +20,8 @@ public static class PackCompatibility
         ArgumentNullException.ThrowIfNull(config);
         if (config.Adapter != AdapterModes.Lora) return $"adapter '{config.Adapter}' trains no LoRA (only LoRA trials pack)";
         if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
+        if (config.GradientAccumulationSteps > 1)
+            return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
         if (!Models.BuiltInModels.Names.Contains(config.Model))
             return $"model '{config.Model}' is not built in (a pretrained encoder trains its classifier head per trial, modules_to_save, which members cannot share)";
         return null;
