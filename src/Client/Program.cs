@@ -27,4 +27,8 @@ if (parseResult.Errors.Count > 0)
     Console.Error.WriteLine("Run './orchestrator --help' for usage.");
     return ExitCodes.UsageError;
 }
-return await parseResult.InvokeAsync();
+// Ctrl+C / SIGTERM cancel the verb's token at once. System.CommandLine then force-exits (143) after 2 s by default,
+// which cut a silo's drain short (checkpoint, hand-back, leaving the cluster: seconds under load) and killed it
+// before it handed its trials back. The silo's own shutdown timeout (SiloHostOptions.ShutdownTimeout, 120 s) bounds
+// the drain; this only backstops a verb that ignores its token, inside Kubernetes' 180 s grace period.
+return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(150) });

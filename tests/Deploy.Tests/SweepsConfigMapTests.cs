@@ -59,8 +59,8 @@ public sealed class SweepsConfigMapTests
         Assert.Equal("$(ORCHESTRATOR_CLUSTER)", args[args.IndexOf("--cluster") + 1]);
         var sweep = Path.GetFileName(args[1]);
         Assert.Equal($"/sweeps/{sweep}", args[1]);
-        // Until sweeps/ has files there is nothing to submit; from then on the submitted one must be among them.
-        if (SweepFiles(Source).Length > 0)
-            Assert.True(configMap["data"]?[sweep] is not null, $"the Job submits {sweep}, which is not in sweeps/ (keys: {string.Join(", ", (configMap["data"]?.AsObject() ?? new JsonObject()).Select(kv => kv.Key))})");
+        // The submitted sweep is one of sweeps/ (which has files: an empty folder would leave the Job nothing to submit).
+        Assert.NotEmpty(SweepFiles(Source));
+        Assert.True(configMap["data"]?[sweep] is not null, $"the Job submits {sweep}, which is not in sweeps/ (keys: {string.Join(", ", (configMap["data"]?.AsObject() ?? new JsonObject()).Select(kv => kv.Key))})");
     }
 }

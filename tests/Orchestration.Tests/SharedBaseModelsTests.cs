@@ -39,8 +39,9 @@ public sealed class SharedBaseModelsTests : IAsyncLifetime
 
     private static readonly SharedBaseModelsOptions Fast = new() { PollInterval = TimeSpan.FromMilliseconds(50), ClaimRenewal = TimeSpan.FromMilliseconds(100) };
 
-    private static SharedBaseModels Silo(IArtifactStore store, SiloMetrics metrics, SharedBaseModelsOptions? options = null) =>
-        new(store, metrics, NullLogger<SharedBaseModels>.Instance, options ?? Fast);
+    private static SharedBaseModels Silo(IArtifactStore store, SiloMetrics metrics, SharedBaseModelsOptions? options = null,
+        Microsoft.Extensions.Logging.ILogger<SharedBaseModels>? logger = null) =>
+        new(store, metrics, logger ?? NullLogger<SharedBaseModels>.Instance, options ?? Fast);
 
     private string Cache(string silo) => Path.Combine(_root, silo, "bases", Hash);
 
@@ -67,6 +68,7 @@ public sealed class SharedBaseModelsTests : IAsyncLifetime
         var started = new TaskCompletionSource();
         using var mayFinish = new ManualResetEventSlim();
         var bPretrained = false;
+        var bLog = new RecordingLogger<SharedBaseModels>();
 
         var first = Task.Run(() => Silo(store, metricsA).Provide(Hash, Cache("a"), () =>
         {
@@ -75,13 +77,19 @@ public sealed class SharedBaseModelsTests : IAsyncLifetime
             WriteBase(Cache("a"), "weights of a");
         }, CancellationToken.None));
         await started.Task;
-        var second = Task.Run(() => Silo(store, metricsB).Provide(Hash, Cache("b"), () =>
+        var second = Task.Run(() => Silo(store, metricsB, logger: bLog).Provide(Hash, Cache("b"), () =>
         {
             bPretrained = true;
             WriteBase(Cache("b"), "weights of b");
         }, CancellationToken.None));
-        await Task.Delay(500); // a few of b's polls, and a few renewals of a's claim
-        Assert.False(second.IsCompleted);
+        // b found a's claim and backs off (it says so once, when it starts waiting), then keeps waiting through two
+        // renewals of that claim (each one a few of b's 50 ms polls): b neither pretrains nor gives up meanwhile.
+        await bLog.WhenLoggedAsync("another silo is pretraining it; waiting for its copy", TimeSpan.FromSeconds(30));
+        var claim = await ReadAsync(store, SharedBaseModels.ClaimPath(Hash));
+        for (var renewals = 0; renewals < 2; renewals++)
+            claim = await ChangedAsync(store, SharedBaseModels.ClaimPath(Hash), claim, TimeSpan.FromSeconds(30));
+        Assert.False(second.IsCompleted, $"b finished while a still held the claim; b logged: {string.Join(" | ", bLog.Lines)}");
+        Assert.False(bPretrained);
         mayFinish.Set();
         await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -108,6 +116,18 @@ public sealed class SharedBaseModelsTests : IAsyncLifetime
         Assert.Equal(1, metrics.BasesPretrained);
         Assert.Equal("weights of b", await ReadAsync(store, SharedBaseModels.ModelPath(Hash)));
         Assert.False(await store.ExistsAsync(SharedBaseModels.ClaimPath(Hash), CancellationToken.None));
+    }
+
+    /// <summary>The content of <paramref name="path"/> once it differs from <paramref name="previous"/>.</summary>
+    private static async Task<string> ChangedAsync(IArtifactStore store, string path, string previous, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var now = await ReadAsync(store, path);
+            if (now != previous) return now;
+            await Task.Delay(20, deadline.Token);
+        }
     }
 
     private static async Task<string> ReadAsync(IArtifactStore store, string path)

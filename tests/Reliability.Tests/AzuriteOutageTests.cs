@@ -17,8 +17,14 @@ public sealed class AzuriteOutageTests(ITestOutputHelper output)
             trials => trials.Any(t => t.Is("running") && t.Step >= sweep.CheckpointEvery), TimeSpan.FromSeconds(150));
         await cluster.Azurite.StopAsync();
         output.WriteLine($"Azurite stopped at {clock.Elapsed.TotalSeconds:0.0} s");
-        await Task.Delay(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(30)); // the outage itself: storage stays down this long whatever happens
         var during = await cluster.TrialsAsync(sweep.Name);
+        // 30 s without storage crashed nothing so far: every silo is up, no trial failed (a checkpoint or result that
+        // cannot be written waits in the storage pipeline), and the trials are still in the sweep's hands.
+        Assert.All(cluster.Silos, s => Assert.False(s.Process!.HasExited, $"{s.Name} exited during the outage\n{cluster.LogTails()}"));
+        Assert.Equal(sweep.Ranks, during.Count);
+        Assert.All(during, t => Assert.False(t.Is("failed"), $"{t} failed during the storage outage\n{cluster.LogTails()}"));
+        Assert.Contains(during, t => t.Is("running") || t.Is("queued"));
         var restarted = Stopwatch.StartNew();
         await cluster.Azurite.RestartAsync();
         output.WriteLine($"Azurite back at {clock.Elapsed.TotalSeconds:0.0} s; trials after 30 s without storage: {string.Join("; ", during)}");

@@ -21,8 +21,8 @@ public sealed partial class WatchReconnectTests(ITestOutputHelper output)
 
         await cluster.WaitForTrialsAsync(sweep.Name, "trials training",
             trials => trials.Any(t => t.Is("running") && t.Step > 0), TimeSpan.FromSeconds(150));
-        await WaitForAsync(async () => (await GatewaysOfAsync(watch.Id, cluster)).Contains(0), TimeSpan.FromSeconds(30));
-        Assert.Contains(0, await GatewaysOfAsync(watch.Id, cluster));
+        await WaitForAsync(async () => (await GatewaysOfAsync(watch.Id, cluster)).Contains(0), TimeSpan.FromSeconds(30),
+            () => $"the watch never connected to {gateway}\n{ChildProcess.ReadLogTail(log)}");
         var dropped = Stopwatch.StartNew();
         await cluster.KillSiloAsync(0);
         output.WriteLine($"watch connected through {cluster.Silos[0].Name}'s gateway {gateway}: killed -9");
@@ -30,10 +30,12 @@ public sealed partial class WatchReconnectTests(ITestOutputHelper output)
         await cluster.StartSiloAsync(0);
         var siloBack = dropped.Elapsed;
 
-        var reconnected = await WaitForAsync(async () => (await GatewaysOfAsync(watch.Id, cluster)).Contains(0) || watch.HasExited, TimeSpan.FromSeconds(90));
-        var deadline = Stopwatch.StartNew();
-        while (!watch.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(180)) await Task.Delay(500);
-        Assert.True(watch.HasExited, $"watch still running 180 s after the drop\n{ChildProcess.ReadLogTail(log)}\n{cluster.LogTails()}");
+        // Reconnected: the watch noticed the drop, then holds a connection to the restarted silo's gateway again (its
+        // only address), or has already exited 0, which it does only after reading the finished sweep through one.
+        var reconnected = await WaitForAsync(async () => File.ReadAllText(log).Contains("connection lost", StringComparison.Ordinal)
+            && ((await GatewaysOfAsync(watch.Id, cluster)).Contains(0) || watch.HasExited),
+            TimeSpan.FromSeconds(90), () => $"the watch neither reconnected to {gateway} nor exited within 90 s of the silo's restart\n{ChildProcess.ReadLogTail(log)}");
+        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(180)), $"watch still running 180 s after the drop\n{ChildProcess.ReadLogTail(log)}\n{cluster.LogTails()}");
         await watch.KillAsync(); // already exited: records the exit code in the log
         var text = File.ReadAllText(log);
         var exit = ExitLine().Matches(text).Last().Groups[1].Value;
@@ -57,10 +59,15 @@ public sealed partial class WatchReconnectTests(ITestOutputHelper output)
             .ToList();
     }
 
-    private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    /// <summary>How long <paramref name="condition"/> took to hold; fails the test, saying <paramref name="failure"/>, when it never did.</summary>
+    private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> failure)
     {
         var clock = Stopwatch.StartNew();
-        while (!await condition() && clock.Elapsed < timeout) await Task.Delay(250);
+        while (!await condition())
+        {
+            if (clock.Elapsed >= timeout) Assert.Fail(failure());
+            await Task.Delay(250);
+        }
         return clock.Elapsed;
     }
 

@@ -110,7 +110,7 @@ public sealed class ClusterSession : IAsyncDisposable
             ClusterId = address.ClusterId,
             SiloName = $"embedded-{Environment.ProcessId}",
         };
-        var app = SiloHost.Build(options, configureSilo);
+        var app = SiloHost.Build(options, SiloConsoleLog.OnStandardError(configureSilo));
         await app.StartAsync(cancellationToken);
         await File.WriteAllTextAsync(gatewayFile, JsonSerializer.Serialize(new GatewayInfo(options.GatewayPort, Environment.ProcessId, slots)), cancellationToken);
         return new ClusterSession(app, app.Services.GetRequiredService<IClusterClient>(), app.Services.GetRequiredService<IArtifactStore>(),

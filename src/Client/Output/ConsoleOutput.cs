@@ -59,9 +59,13 @@ public sealed class ConsoleOutput
     /// <summary>True when live views (progress bars) may redraw the terminal.</summary>
     public bool IsInteractive => Mode == OutputMode.Rich;
 
-    /// <summary>The output for this process: JSON when asked, plain when stdout is redirected, rich otherwise.</summary>
-    public static ConsoleOutput Create(bool json) =>
-        new(json ? OutputMode.Json : Console.IsOutputRedirected ? OutputMode.Plain : OutputMode.Rich, Console.Out, Console.Error);
+    /// <summary>
+    /// The output for this process: JSON when asked, plain when stdout is redirected, rich otherwise.
+    /// <paramref name="machine"/> is any document for scripts on stdout (<c>--json</c>, <c>--format json|csv</c>):
+    /// then stdout holds that document only, and whatever people read goes to stderr or nowhere.
+    /// </summary>
+    public static ConsoleOutput Create(bool machine) =>
+        new(machine ? OutputMode.Json : Console.IsOutputRedirected ? OutputMode.Plain : OutputMode.Rich, Console.Out, Console.Error);
 
     /// <summary>The output for a parsed verb, honouring <see cref="JsonOption"/> when the verb has it.</summary>
     public static ConsoleOutput Create(ParseResult parseResult) => Create(parseResult.GetValue(JsonOption));

@@ -280,7 +280,8 @@ public sealed class SweepGrain(
 
     public async Task ReportCheckpointAsync(TrialCheckpoint checkpoint, CancellationToken cancellationToken = default)
     {
-        if (_ledger.Find(checkpoint.TrialId) is { IsTerminal: false })
+        // A retried report (its first try half-done) is heard once.
+        if (_ledger.Find(checkpoint.TrialId) is { IsTerminal: false } trial && !trial.Checkpoints.Contains(checkpoint))
             await AppendAsync([new TrialCheckpointed(time.GetUtcNow(), checkpoint.TrialId, checkpoint.Attempt, checkpoint.Location, checkpoint.Step)], cancellationToken);
     }
 

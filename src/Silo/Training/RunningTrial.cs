@@ -10,7 +10,7 @@ namespace Orchestrator.Silo.Training;
 /// once a second, without waiting). Checkpoints are uploaded before the sweep hears of them. The sweep's answer,
 /// or a drain, becomes the directive that stops the trainer.
 /// </summary>
-public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, IArtifactStore store, ILogger logger) : ITrainingObserver
+public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger) : ITrainingObserver
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan EvaluationReplyTimeout = TimeSpan.FromSeconds(30);
@@ -58,10 +58,21 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, IArtifactS
     public void OnCheckpoint(string directory, long step)
     {
         var location = $"{ArtifactPaths.TrialCheckpoints(Lease.Sweep, Lease.TrialId)}step-{step}/";
+        var checkpoint = new TrialCheckpoint(Lease.TrialId, Lease.Attempt, location, step);
         try
         {
             store.UploadDirectoryAsync(directory, location, CancellationToken.None).GetAwaiter().GetResult();
-            sweep.ReportCheckpointAsync(new TrialCheckpoint(Lease.TrialId, Lease.Attempt, location, step)).GetAwaiter().GetResult();
+            // A periodic checkpoint the sweep does not hear of is superseded by the next one: one try, training goes
+            // on. The one written on stopping (drain, pause, prune) is followed at once by the hand-back, and the next
+            // attempt resumes from whatever the sweep heard last: it is retried until heard, before the release is
+            // sent, as the release itself is (one try, failing while the silo shuts down, would be lost unheard).
+            if (Directive != TrialDirective.Continue) reports.CheckpointAsync(Lease, checkpoint).GetAwaiter().GetResult();
+            else
+            {
+                try { sweep.ReportCheckpointAsync(checkpoint).GetAwaiter().GetResult(); }
+                // The stop came meanwhile, and with no stop checkpoint to follow this one is what the next attempt gets.
+                catch (Exception) when (Directive != TrialDirective.Continue) { reports.CheckpointAsync(Lease, checkpoint).GetAwaiter().GetResult(); }
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -17,6 +17,13 @@ public sealed class SweepReports(IGrainFactory grains, GrainCallResilience resil
     public Task FailAsync(TrialLease lease, Exception error) =>
         ReportAsync(lease, "failure", (sweep, ct) => sweep.FailTrialAsync(TrialFailures.Of(lease, error), ct));
 
+    /// <summary>
+    /// Records a stored checkpoint. Retried like the rest: the checkpoint written on stopping is the one the hand-back
+    /// after it relies on, and a lost report would leave the sweep resuming from an older one.
+    /// </summary>
+    public Task CheckpointAsync(TrialLease lease, TrialCheckpoint checkpoint) =>
+        ReportAsync(lease, $"checkpoint at step {checkpoint.Step}", (sweep, ct) => sweep.ReportCheckpointAsync(checkpoint, ct));
+
     /// <summary>Hands the trial back (drain, shutdown): another worker resumes it from its checkpoint.</summary>
     public Task ReleaseAsync(TrialLease lease) =>
         ReportAsync(lease, "release", (sweep, ct) => sweep.ReleaseTrialAsync(lease.TrialId, lease.Attempt, ct));

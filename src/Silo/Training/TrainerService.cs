@@ -101,7 +101,7 @@ public sealed class TrainerService(
 
     private async Task RunTrialAsync(int slot, string workerId, TrialLease lease)
     {
-        var trial = new RunningTrial(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), store, logger);
+        var trial = new RunningTrial(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), reports, store, logger);
         _running[slot] = [trial];
         if (_draining) trial.Release();
         metrics.TrialStarted();
@@ -139,7 +139,7 @@ public sealed class TrainerService(
     /// </summary>
     private async Task RunPackAsync(int slot, string workerId, IReadOnlyList<TrialLease> leases)
     {
-        var trials = leases.Select(l => new RunningTrial(l, grains.GetGrain<ISweepGrain>(l.Sweep), store, logger)).ToList();
+        var trials = leases.Select(l => new RunningTrial(l, grains.GetGrain<ISweepGrain>(l.Sweep), reports, store, logger)).ToList();
         _running[slot] = trials;
         if (_draining) foreach (var t in trials) t.Release();
         foreach (var _ in trials) metrics.TrialStarted();

@@ -12,29 +12,44 @@ namespace Orchestrator.Trainer.Training;
 /// </summary>
 public static partial class NativeHeap
 {
-    private const int MmapThreshold = -3, TrimThreshold = -1; // glibc's M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    private const int MmapThresholdParameter = -3, TrimThresholdParameter = -1; // glibc's M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
     private const int KeepBytes = 1 << 30;
-    private static int _configured;
 
-    /// <summary>True when the thresholds are set (now or earlier in this process).</summary>
-    public static bool Configure()
+    /// <summary>
+    /// The largest mmap threshold glibc accepts: DEFAULT_MMAP_THRESHOLD_MAX, 4 MiB times sizeof(long) (32 MiB on
+    /// 64-bit). mallopt refuses anything above half its per-thread heap size, so the 1 GiB first asked for fails on
+    /// a stock glibc; blocks larger than this are mmapped whatever we ask.
+    /// </summary>
+    public static int MaxMmapThreshold { get; } = 4 * 1024 * 1024 * IntPtr.Size;
+
+    private static readonly Lazy<NativeHeapSettings> Applied = new(Apply, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>True when both thresholds are raised (now or earlier in this process): freed blocks are then kept.</summary>
+    public static bool Configure() => Applied.Value.KeepsFreedMemory;
+
+    /// <summary>What <see cref="Configure"/> set: each threshold the running glibc accepted, or null.</summary>
+    public static NativeHeapSettings Settings => Applied.Value;
+
+    private static NativeHeapSettings Apply()
     {
-        if (Volatile.Read(ref _configured) != 0) return _configured > 0;
-        var ok = false;
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux()) return NativeHeapSettings.None;
+        try
         {
-            try
-            {
-                ok = mallopt(MmapThreshold, KeepBytes) == 1 && mallopt(TrimThreshold, KeepBytes) == 1;
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                ok = false; // not glibc (musl has no mallopt): the default allocator behaviour stays
-            }
+            // Each setting on its own: a refused mmap threshold must not leave the trim threshold at its default,
+            // and the largest threshold this glibc takes is better than none.
+            int? mmap = TrySet(MmapThresholdParameter, KeepBytes) ? KeepBytes
+                : TrySet(MmapThresholdParameter, MaxMmapThreshold) ? MaxMmapThreshold
+                : null;
+            int? trim = TrySet(TrimThresholdParameter, KeepBytes) ? KeepBytes : null;
+            return new NativeHeapSettings(mmap, trim);
         }
-        Volatile.Write(ref _configured, ok ? 1 : -1);
-        return ok;
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return NativeHeapSettings.None; // not glibc (musl has no mallopt): the default allocator behaviour stays
+        }
     }
+
+    private static bool TrySet(int parameter, int value) => mallopt(parameter, value) == 1;
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);

@@ -157,7 +157,7 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
             };
             try
             {
-                var host = await Orchestrator.Silo.Hosting.SiloHost.BuildAsync(options, services => services.AddSingleton<ITrialRunner, NoopTrialRunner>());
+                var host = await Orchestrator.Silo.Hosting.SiloHost.BuildAsync(options, SiloConsoleLog.OnStandardError(services => services.AddSingleton<ITrialRunner, NoopTrialRunner>()));
                 await host.StartAsync(cancellationToken);
                 hosts.Add(host);
             }

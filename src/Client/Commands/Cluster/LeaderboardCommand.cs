@@ -28,7 +28,6 @@ public sealed class LeaderboardCommand : ClusterCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var output = ConsoleOutput.Create(parseResult);
         LeaderboardQuery query;
         LeaderboardFormat format;
         try
@@ -40,6 +39,8 @@ public sealed class LeaderboardCommand : ClusterCommand
         {
             throw new UserInputException(e.Message.Split(" (Parameter")[0], ExitCodes.InvalidInput);
         }
+        // --format json or csv is a document for scripts, as --json is: notes (the Pareto count) go to stderr.
+        var output = ConsoleOutput.Create(machine: format != LeaderboardFormat.Table);
 
         var named = ReadSweepName(parseResult, SweepArgument);
         await using var session = await ConnectAsync(parseResult, cancellationToken);
