@@ -72,4 +72,38 @@ public sealed class PackLeaseTests : HandDrivenCluster
         await Cluster.SubmitAsync("alone", Spec("alone", "4", parallel: 2));
         Assert.Null(Assert.Single(await Cluster.Sweep("alone").LeasePackAsync(First, 1)).Pack);
     }
+
+    [Fact]
+    public async Task When_a_packs_slot_goes_silent_every_member_is_re_queued_in_the_same_check_even_one_whose_last_beat_came_later()
+    {
+        await Cluster.SubmitAsync("lost-pack", Spec("lost-pack", "4", parallel: 2));
+        var sweep = Cluster.Sweep("lost-pack");
+        var pack = await sweep.LeasePackAsync(First, 16);
+        Assert.Equal(4, pack.Count);
+
+        // One member's heartbeat keeps arriving (its last beat lands after the others'); the other three go silent.
+        using var stop = new CancellationTokenSource();
+        var beating = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await sweep.ReportProgressAsync(new TrialProgressReport(pack[3].TrialId, 1, 5, 10, new Dictionary<string, double>(), 0, false));
+                await Task.Delay(300);
+            }
+        });
+        IReadOnlyList<TrialRecord> trials;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            await Task.Delay(100);
+            trials = (await sweep.GetTrialsAsync()).Where(t => pack.Any(l => l.TrialId == t.TrialId)).ToList();
+        } while (trials.All(t => t.State == TrialState.Running) && waited.Elapsed < TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        await beating;
+
+        // The first check that finds the slot lost re-queues the whole pack: a slot asking next gets all four again.
+        Assert.All(trials, t => Assert.Equal(TrialState.Queued, t.State));
+        var again = await sweep.LeasePackAsync(Second, 16);
+        Assert.Equal(pack.Select(l => l.TrialId).Order(), again.Select(l => l.TrialId).Order());
+    }
 }

@@ -352,7 +352,13 @@ public sealed class SweepGrain(
     private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() - _options.HeartbeatTimeout;
-        var lost = _ledger.Trials.Where(t => t.State == TrialState.Running && t.LastHeartbeat < deadline).ToList();
+        var running = _ledger.Trials.Where(t => t.State == TrialState.Running).ToList();
+        var lost = running.Where(t => t.LastHeartbeat < deadline).ToList();
+        // A pack trains on one slot: when one member's worker is lost, every member of that pack on it is. Each member
+        // beats on its own, so the last beats land a little apart; re-queued one check apart, the first members were
+        // leased again as a smaller pack and the last trained alone.
+        var lostPacks = lost.Where(t => t.Pack is not null).Select(t => (t.Worker, t.Pack)).ToHashSet();
+        lost.AddRange(running.Where(t => t.Pack is not null && t.LastHeartbeat >= deadline && lostPacks.Contains((t.Worker, t.Pack))));
         if (lost.Count > 0)
         {
             foreach (var t in lost)
