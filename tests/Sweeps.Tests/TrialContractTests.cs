@@ -64,12 +64,12 @@ public sealed class TrialContractTests
         var scores = new (string Id, double? Score)[] { ("nan", double.NaN), ("a", 0.5), ("missing", null), ("b", 0.9), ("c", 0.1) };
         var objective = new MetricObjective("m", maximize);
 
-        var ordered = objective.OrderBest(scores, s => s.Score, s => s.Id).Select(s => s.Id);
+        var ordered = objective.RankTrials(scores, s => s.Score, _ => false, s => s.Id).Select(s => s.Id);
 
         // NaN and missing both rank last, among themselves by id.
         Assert.Equal(expected.Take(3), ordered.Take(3));
         Assert.Equal(["missing", "nan"], ordered.Skip(3));
-        Assert.Equal(expected[0], objective.Best(scores.Select(s => new Holder(s.Id, s.Score)), h => h.Score, h => h.Id)!.Id);
+        Assert.Equal(expected[0], objective.BestTrial(scores.Select(s => new Holder(s.Id, s.Score)), h => h.Score, _ => false, h => h.Id)!.Id);
         Assert.True(objective.IsBetter(maximize ? 0.95 : 0.05, 0.5));
         Assert.True(objective.IsBetter(0.5, null));
     }

@@ -21,20 +21,6 @@ public sealed record MetricObjective([property: Id(0)] string Name, [property: I
 
     public bool IsBetter(double candidate, double? incumbent) => Compare(candidate, incumbent) < 0;
 
-    /// <summary>Best first; missing scores last; ties by <paramref name="tieBreak"/> (ordinal).</summary>
-    public IEnumerable<T> OrderBest<T>(IEnumerable<T> items, Func<T, double?> score, Func<T, string> tieBreak) =>
-        items.Select(item => (Item: item, Score: score(item), Key: tieBreak(item)))
-            .Order(Comparer<(T Item, double? Score, string Key)>.Create((p, q) =>
-            {
-                var byScore = Compare(p.Score, q.Score);
-                return byScore != 0 ? byScore : string.CompareOrdinal(p.Key, q.Key);
-            }))
-            .Select(p => p.Item);
-
-    /// <summary>The best item that has a score, or null.</summary>
-    public T? Best<T>(IEnumerable<T> items, Func<T, double?> score, Func<T, string> tieBreak) where T : class =>
-        OrderBest(items.Where(i => score(i) is { } s && !double.IsNaN(s)), score, tieBreak).FirstOrDefault();
-
     /// <summary>
     /// Trials best first: scored trials before those without a score (missing and NaN last, as everywhere), among
     /// scored ones every finished trial before every pruned one, then by score, then by <paramref name="tieBreak"/>.
