@@ -99,6 +99,14 @@ if [ "$MODE" = test ]; then
     as_root apt-get update -qq >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
   fi
+  # Independent references the tests check our code against: PyTorch written out plainly (decoder parity, LoRA variant
+  # vectors, NF4), Jinja2 (chat templates), Optuna + scikit-learn (importance). Debian's packages, for /usr/bin/python3.
+  if ! /usr/bin/python3 -c 'import torch, jinja2, optuna, sklearn' >/dev/null 2>&1; then
+    say "installing python3-torch, python3-jinja2, python3-optuna, python3-sklearn (apt) for the reference checks"
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      python3-torch python3-jinja2 python3-optuna python3-sklearn python3-numpy >/dev/null
+  fi
   # The container test (tests/Container.Tests) builds the silo image with deploy/docker/build-local.sh: podman with
   # runc (podman 4.3's crun fails on this machine's cgroup layout) and debootstrap for the local Debian 13 base.
   if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then

@@ -2,6 +2,7 @@ using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Orchestrator.Trainer.Models.Decoders;
 
 namespace Orchestrator.Trainer.Models.Llama;
 
@@ -10,7 +11,7 @@ namespace Orchestrator.Trainer.Models.Llama;
 /// Module paths and tensor names are Hugging Face's (<c>model.layers.0.self_attn.q_proj</c>, …), so a
 /// <c>model.safetensors</c> from the Hub loads as is and PEFT adapter keys line up. Weights are float32.
 /// </summary>
-public sealed class LlamaModel : nn.Module<Tensor, Tensor>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 {
     public const string WeightsFileName = "model.safetensors";
 
@@ -95,12 +96,18 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         File.Move(temp, configPath, overwrite: true);
     }
 
-    public override Tensor forward(Tensor inputIds)
+    public override Tensor forward(Tensor inputIds) => Logits(inputIds);
+
+    public int VocabSize => Config.VocabSize;
+
+    public int MaxPositions => Config.MaxPositionEmbeddings;
+
+    public Tensor Logits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
     {
         if (inputIds.dim() != 2 || inputIds.dtype != ScalarType.Int64)
             throw new ArgumentException($"Expected int64 token ids [batch, tokens], got {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var scope = torch.NewDisposeScope();
-        var hidden = model.forward(inputIds);
+        var hidden = model.Forward(inputIds, attentionMask, positionIds);
         return lm_head.forward(hidden).MoveToOuterDisposeScope();
     }
 
@@ -144,7 +151,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>transformers' <c>LlamaModel</c>: embeddings, decoder layers, final norm.</summary>
-internal sealed class LlamaBackbone : nn.Module<Tensor, Tensor>
+internal sealed class LlamaBackbone : nn.Module
 {
 #pragma warning disable IDE1006
     private readonly Embedding embed_tokens;
@@ -164,14 +171,15 @@ internal sealed class LlamaBackbone : nn.Module<Tensor, Tensor>
 
     public Embedding EmbedTokens => embed_tokens;
 
-    public override Tensor forward(Tensor inputIds)
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask, Tensor? positionIds)
     {
         using var scope = torch.NewDisposeScope();
         var tokens = inputIds.shape[1];
         var hidden = embed_tokens.forward(inputIds);
-        var (cos, sin) = rotary_emb.CosSin(tokens, hidden.dtype, hidden.device);
-        // Additive causal mask as in eager attention: 0 on and below the diagonal, the dtype's minimum above it.
-        var mask = torch.ones(tokens, tokens, dtype: ScalarType.Bool, device: hidden.device).triu(1);
+        positionIds ??= CausalMasks.PositionIds(inputIds, attentionMask);
+        var (cos, sin) = rotary_emb.CosSin(positionIds, hidden.dtype);
+        // Masked where true: above the diagonal, and every padded key (filled with the dtype's minimum, as eager attention).
+        var mask = CausalMasks.Blocked(tokens, attentionMask, hidden.device);
         foreach (var layer in layers)
         {
             hidden = layer.Forward(hidden, cos, sin, mask);
@@ -340,13 +348,13 @@ internal sealed class LlamaRotaryEmbedding : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor Cos, Tensor Sin) CosSin(long tokens, ScalarType dtype, Device device)
+    /// <summary>cos and sin [B, 1, T, D] for position ids [B, T], broadcasting over the heads.</summary>
+    public (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var inverse = torch.tensor(_inverseFrequencies, device: device);
-        var positions = torch.arange(tokens, dtype: ScalarType.Float32, device: device);
-        var frequencies = torch.outer(positions, inverse);
-        var embedding = torch.cat([frequencies, frequencies], -1);
+        var inverse = torch.tensor(_inverseFrequencies, device: positionIds.device);
+        var frequencies = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inverse;
+        var embedding = torch.cat([frequencies, frequencies], -1).unsqueeze(1);
         return (embedding.cos().to(dtype).MoveToOuterDisposeScope(), embedding.sin().to(dtype).MoveToOuterDisposeScope());
     }
 
