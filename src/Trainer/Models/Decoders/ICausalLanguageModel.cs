@@ -6,7 +6,7 @@ namespace Orchestrator.Trainer.Models.Decoders;
 /// A decoder language model as transformers' <c>*ForCausalLM</c>: token ids to next-token logits. Datasets, losses,
 /// evaluation and generation talk to this, whatever the family (llama, mistral, qwen2, qwen3, gpt2).
 /// </summary>
-public interface ICausalLanguageModel
+public interface ICausalLanguageModel : IDisposable
 {
     int VocabSize { get; }
 
