@@ -25,6 +25,10 @@ public sealed class ParetoFrontTests : IDisposable
           rank: { values: [1, 2, 4, 8] }
         """;
 
+    /// <summary>The spec view of the sweep above as the grain serves it: its objectives from the journal.</summary>
+    private static readonly SweepSpecView TwoObjectiveSpec = new(TwoObjectives, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true,
+        [new MetricObjective("test_accuracy", true), new MetricObjective("trainable_params", false)], "pareto");
+
     private static TrialRecord Trial(string id, int rank, double accuracy, long trainable, string kind = "lora") =>
         new("pareto", id, TrialKinds.Parse(kind), new Dictionary<string, ParameterValue> { ["rank"] = ParameterValue.Of(rank) },
             new Dictionary<string, ParameterValue>(), TrialState.Succeeded, 1, null, 10, 10,
@@ -43,22 +47,22 @@ public sealed class ParetoFrontTests : IDisposable
     [Fact]
     public void The_front_keeps_exactly_the_trials_no_other_beats_on_both_objectives()
     {
-        var objectives = ParetoFront.Objectives(TwoObjectives, "pareto.yaml", "test_accuracy", true);
-        Assert.Equal([new ParetoObjective("test_accuracy", true), new ParetoObjective("trainable_params", false)], objectives);
+        var objectives = ParetoFront.Objectives(TwoObjectiveSpec);
+        Assert.Equal([new MetricObjective("test_accuracy", true), new MetricObjective("trainable_params", false)], objectives);
         Assert.Equal(["r1", "r2", "r8", "full"], ParetoFront.Of(Trials, t => t, objectives).Select(t => t.TrialId));
     }
 
     [Fact]
     public void A_sweep_with_one_metric_is_fronted_against_trainable_parameters()
     {
-        var objectives = ParetoFront.Objectives("name: x\n", "x.yaml", "test_loss", false);
-        Assert.Equal([new ParetoObjective("test_loss", false), new ParetoObjective("trainable_params", false)], objectives);
+        var objectives = ParetoFront.Objectives(new SweepSpecView("name: x\n", "x.yaml", "mlp", "mnist", "test_loss", Maximize: false));
+        Assert.Equal([new MetricObjective("test_loss", false), new MetricObjective("trainable_params", false)], objectives);
     }
 
     [Fact]
     public void A_multi_objective_report_draws_the_front_and_lists_its_trials()
     {
-        var spec = new SweepSpecView(TwoObjectives, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var spec = TwoObjectiveSpec;
         var files = StudyReport.Write(_dir, spec, Trials);
         var png = Path.Combine(_dir, ParetoPlot.File);
         Assert.Contains(png, files.Plots);
@@ -75,8 +79,8 @@ public sealed class ParetoFrontTests : IDisposable
     [Fact]
     public void A_log_scaled_pareto_axis_labels_whole_decades_only()
     {
-        var spec = new SweepSpecView(TwoObjectives, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
-        var objectives = ParetoFront.Objectives(TwoObjectives, "pareto.yaml", "test_accuracy", true);
+        var spec = TwoObjectiveSpec;
+        var objectives = ParetoFront.Objectives(spec);
         var (plot, _) = ParetoPlot.Of(spec, Trials, objectives)!.Value;
 
         plot.GetImage(800, 600); // lays the ticks out

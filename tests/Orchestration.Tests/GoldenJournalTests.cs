@@ -82,6 +82,11 @@ public sealed class GoldenJournalTests
             var trials = await sweep.GetTrialsAsync();
             Assert.Equal([Rank1, Rank2, Rank4, Rank8, Full], trials.Select(t => t.TrialId));
             Assert.Equal(("mlp", "mnist", true), await sweep.GetSpecAsync() is { } spec ? (spec.Model, spec.Dataset, spec.Maximize) : default);
+            // Objectives and the file's name come from the journal (read from this old journal's YAML once, at activation), so
+            // report and leaderboard never parse the file.
+            var view = (await sweep.GetSpecAsync())!;
+            Assert.Equal([new MetricObjective("test_accuracy", true)], view.AllObjectives);
+            Assert.Equal("golden", view.Title);
 
             var board = await cluster.SweepLeaderboardAsync("golden");
             Assert.Equal([Rank4, Full, Rank1, Rank2], board.Select(e => e.Trial.TrialId));

@@ -79,4 +79,31 @@ public sealed class SweepSubmissionTests : HandDrivenCluster
         Assert.Equal(trials.Select(t => t.TrialId), root.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("id").GetString()));
         Assert.All(root.GetProperty("trials").EnumerateArray(), t => Assert.True(t.GetProperty("config").GetProperty("seed").GetInt64() > 0));
     }
+
+    [Fact]
+    public async Task A_sweeps_objectives_base_and_display_name_are_served_from_the_journal_not_the_file()
+    {
+        const string pareto = """
+            name: Pareto Smoke
+            task: { model: mlp, dataset: mnist }
+            metrics:
+              - { name: test_accuracy, goal: maximize }
+              - { name: train_seconds, goal: minimize }
+            parameters:
+              rank: { values: [1, 2] }
+            """;
+        var result = await Cluster.Sweep("pareto-smoke").SubmitAsync(new SweepSubmission(pareto, "pareto.yaml"));
+        Assert.True(result.Accepted, result.Message);
+
+        var view = (await Cluster.Sweep("pareto-smoke").GetSpecAsync())!;
+        Assert.Equal([new Orchestrator.Contracts.Trials.MetricObjective("test_accuracy", true), new Orchestrator.Contracts.Trials.MetricObjective("train_seconds", false)],
+            view.AllObjectives);
+        Assert.Equal("Pareto Smoke", view.Title);
+        Assert.Null(view.BaseJson);
+
+        await Cluster.SubmitAsync(Name, Smoke);
+        var smoke = (await Cluster.Sweep(Name).GetSpecAsync())!;
+        Assert.Contains("\"pretrain\"", smoke.BaseJson, StringComparison.Ordinal); // the base every lease carries
+        Assert.Equal([new Orchestrator.Contracts.Trials.MetricObjective("test_accuracy", true)], smoke.AllObjectives);
+    }
 }

@@ -3,18 +3,21 @@ using Orchestrator.Sweeps;
 
 namespace Orchestrator.Client.Leaderboards;
 
-/// <summary>One objective of a Pareto front: a reported metric, or one every trial has (trainable_params, train_seconds).</summary>
-public sealed record ParetoObjective(string Name, bool Maximize)
+/// <summary>The objectives a trial is scored on: a reported metric, or one every trial has (trainable_params, train_seconds).</summary>
+public static class TrialObjectives
 {
     /// <summary>The trial's value of this objective; null when it has none (it then stays off the front).</summary>
-    public double? Of(TrialRecord trial) => Name switch
+    public static double? Of(this MetricObjective objective, TrialRecord trial) => objective.Name switch
     {
         SystemObjectives.TrainableParams => trial.TrainableParameters,
         SystemObjectives.TrainSeconds => trial.ElapsedSeconds,
-        _ => trial.Metric(Name),
+        _ => trial.Metric(objective.Name),
     };
 
-    public override string ToString() => $"{Name} ({(Maximize ? "max" : "min")})";
+    /// <summary>"test_accuracy (max)".</summary>
+    public static string Describe(this MetricObjective objective) => $"{objective.Name} ({(objective.Maximize ? "max" : "min")})";
+
+    public static string Describe(this IEnumerable<MetricObjective> objectives) => string.Join(" and ", objectives.Select(o => o.Describe()));
 }
 
 /// <summary>
@@ -23,22 +26,11 @@ public sealed record ParetoObjective(string Name, bool Maximize)
 /// </summary>
 public static class ParetoFront
 {
-    /// <summary>The sweep's objectives (`metrics:`), or its metric and trainable_params when it has one.</summary>
-    public static IReadOnlyList<ParetoObjective> Objectives(string yaml, string fileName, string metric, bool maximize)
-    {
-        try
-        {
-            var spec = SweepFile.Parse(yaml, fileName);
-            if (spec.Objectives.Count > 1) return spec.Objectives.Select(o => new ParetoObjective(o.Name, o.Goal == MetricGoal.Maximize)).ToList();
-        }
-        catch (SweepValidationException)
-        {
-            // A spec this version reads differently still has its journaled metric.
-        }
-        return [new ParetoObjective(metric, maximize), new ParetoObjective(SystemObjectives.TrainableParams, Maximize: false)];
-    }
+    /// <summary>The sweep's objectives as journaled (`metrics:`), or its metric and trainable_params when it has one.</summary>
+    public static IReadOnlyList<MetricObjective> Objectives(SweepSpecView spec) =>
+        spec.AllObjectives.Count > 1 ? spec.AllObjectives : [spec.Objective, new MetricObjective(SystemObjectives.TrainableParams, Maximize: false)];
 
-    public static IReadOnlyList<T> Of<T>(IReadOnlyList<T> items, Func<T, TrialRecord> trial, IReadOnlyList<ParetoObjective> objectives)
+    public static IReadOnlyList<T> Of<T>(IReadOnlyList<T> items, Func<T, TrialRecord> trial, IReadOnlyList<MetricObjective> objectives)
     {
         var scored = items.Select(i => (Item: i, Values: objectives.Select(o => o.Of(trial(i)) is { } v ? (o.Maximize ? v : -v) : (double?)null).ToArray()))
             .Where(s => s.Values.All(v => v is not null && double.IsFinite(v.Value)))

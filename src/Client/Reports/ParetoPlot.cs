@@ -14,7 +14,7 @@ public static class ParetoPlot
     public const string File = "pareto-front.png";
 
     /// <summary>The plot and the front (best first by the first objective); null when fewer than two trials have both objectives.</summary>
-    public static (Plot Plot, IReadOnlyList<TrialRecord> Front)? Of(SweepSpecView spec, IReadOnlyList<TrialRecord> trials, IReadOnlyList<ParetoObjective> objectives)
+    public static (Plot Plot, IReadOnlyList<TrialRecord> Front)? Of(SweepSpecView spec, IReadOnlyList<TrialRecord> trials, IReadOnlyList<MetricObjective> objectives)
     {
         var (y, x) = (objectives[0], objectives[1]);
         var done = trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned && x.Of(t) is not null && y.Of(t) is not null).ToList();

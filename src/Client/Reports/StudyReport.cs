@@ -52,13 +52,13 @@ public static class StudyReport
         }
 
         // A sweep with several objectives (metrics:) also gets its Pareto front.
-        var objectives = ParetoFront.Objectives(spec.YamlText, spec.FileName, spec.Metric, spec.Maximize);
-        if (MultiObjective(spec) && ParetoPlot.Of(spec, trials, objectives) is var (paretoPlot, front))
+        var objectives = ParetoFront.Objectives(spec);
+        if (spec.AllObjectives.Count > 1 && ParetoPlot.Of(spec, trials, objectives) is var (paretoPlot, front))
         {
             var path = Path.Combine(outputDir, ParetoPlot.File);
             paretoPlot.SavePng(path, Width, Height);
             plots.Add(path);
-            sections.Append(CultureInfo.InvariantCulture, $"\n## Pareto front: {string.Join(" and ", objectives)}\n\n![Pareto front]({ParetoPlot.File})\n\n");
+            sections.Append(CultureInfo.InvariantCulture, $"\n## Pareto front: {objectives.Describe()}\n\n![Pareto front]({ParetoPlot.File})\n\n");
             sections.Append("| trial | kind | " + string.Join(" | ", objectives.Select(o => o.Name)) + " | parameters |\n");
             sections.Append("|---|---|" + string.Concat(objectives.Select(_ => "---|")) + "---|\n");
             foreach (var t in front)
@@ -72,18 +72,6 @@ public static class StudyReport
         var markdownPath = Path.Combine(outputDir, MarkdownFile);
         File.WriteAllText(markdownPath, markdown.ToString());
         return new StudyReportFiles(markdownPath, plots);
-    }
-
-    private static bool MultiObjective(SweepSpecView spec)
-    {
-        try
-        {
-            return Orchestrator.Sweeps.SweepFile.Parse(spec.YamlText, spec.FileName).Objectives.Count > 1;
-        }
-        catch (Orchestrator.Sweeps.SweepValidationException)
-        {
-            return false;
-        }
     }
 
     // ---- plots ---------------------------------------------------------------------------------------------------
@@ -218,7 +206,7 @@ public static class StudyReport
     {
         var s = study.Spec;
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"# Study report: {Escape(SweepName(s))}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Study report: {Escape(s.Title)}");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- sweep file: `{s.FileName}`");
         md.AppendLine(CultureInfo.InvariantCulture, $"- model: `{s.Model}`, dataset: `{s.Dataset}`");
@@ -313,14 +301,6 @@ public static class StudyReport
 
     private static string ParameterText(TrialRecord t) =>
         string.Join(", ", t.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
-
-    private static string SweepName(SweepSpecView spec)
-    {
-        foreach (var line in spec.YamlText.Split('\n'))
-            if (line.StartsWith("name:", StringComparison.Ordinal))
-                return line["name:".Length..].Trim().Trim('"', '\'');
-        return Path.GetFileNameWithoutExtension(spec.FileName);
-    }
 
     /// <summary>A frozen base that still trains parameters trains a classifier's head on it: a linear probe.</summary>
     private static string BaselineName(TrialKind kind, long trainableParameters) => kind switch

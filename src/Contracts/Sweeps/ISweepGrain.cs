@@ -109,7 +109,16 @@ public sealed record SweepSpecView(
     [property: Id(2)] string Model,
     [property: Id(3)] string Dataset,
     [property: Id(4)] string Metric,
-    [property: Id(5)] bool Maximize)
+    [property: Id(5)] bool Maximize,
+    [property: Id(6)] IReadOnlyList<Trials.MetricObjective>? Objectives = null,
+    [property: Id(7)] string? DisplayName = null,
+    [property: Id(8)] string? BaseJson = null)
 {
     public Trials.MetricObjective Objective => new(Metric, Maximize);
+
+    /// <summary>Every objective the sweep was submitted with (`metrics:`), as journaled; the one metric when none were recorded.</summary>
+    public IReadOnlyList<Trials.MetricObjective> AllObjectives => Objectives is { Count: > 0 } all ? all : [Objective];
+
+    /// <summary>The sweep's name as its file wrote it, else the file's name.</summary>
+    public string Title => DisplayName ?? Path.GetFileNameWithoutExtension(FileName);
 }

@@ -121,7 +121,8 @@ public sealed class SweepGrain(
 
     public Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(_ledger.Settings is { } s
-            ? new SweepSpecView(_ledger.YamlText!, _ledger.FileName!, s.Model, s.Dataset, s.Metric, s.Maximize)
+            ? new SweepSpecView(_ledger.YamlText!, _ledger.FileName!, s.Model, s.Dataset, s.Metric, s.Maximize, s.Objectives, s.DisplayName,
+                s.Base is { } b ? b.GetRawText() : null)
             : null);
 
     public Task<TrialChanges> GetChangesAsync(long sinceVersion, CancellationToken cancellationToken = default) =>

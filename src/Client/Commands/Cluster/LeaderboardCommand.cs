@@ -45,7 +45,7 @@ public sealed class LeaderboardCommand : ClusterCommand
         var named = ReadSweepName(parseResult, SweepArgument);
         await using var session = await ConnectAsync(parseResult, cancellationToken);
         string key;
-        IReadOnlyList<ParetoObjective>? pareto = null;
+        IReadOnlyList<MetricObjective>? pareto = null;
         if (parseResult.GetValue(ParetoOption) && parseResult.GetValue(GlobalOption))
             throw new UserInputException("--pareto ranks one sweep's trials; name the sweep instead of --global", ExitCodes.UsageError);
         if (parseResult.GetValue(GlobalOption))
@@ -60,14 +60,14 @@ public sealed class LeaderboardCommand : ClusterCommand
             await RequireSweepAsync(session, sweep, cancellationToken);
             key = ILeaderboardGrain.SweepKey(sweep);
             if (parseResult.GetValue(ParetoOption) && await session.Client.GetGrain<ISweepGrain>(sweep).GetSpecAsync(cancellationToken) is { } spec)
-                pareto = ParetoFront.Objectives(spec.YamlText, spec.FileName, spec.Metric, spec.Maximize);
+                pareto = ParetoFront.Objectives(spec);
         }
         var entries = await session.Client.GetGrain<ILeaderboardGrain>(key).GetAsync(0, cancellationToken);
         IReadOnlyList<RankedEntry> ranked;
         if (pareto is not null)
         {
             var front = ParetoFront.Of(entries, e => e.Trial, pareto);
-            output.Note($"Pareto front of {string.Join(" and ", pareto)}: {front.Count} of {entries.Count} trials");
+            output.Note($"Pareto front of {pareto.Describe()}: {front.Count} of {entries.Count} trials");
             entries = front;
         }
         try { ranked = query.Apply(entries); }

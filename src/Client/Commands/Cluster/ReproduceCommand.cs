@@ -37,7 +37,8 @@ public sealed class ReproduceCommand : ClusterCommand
             throw new UserInputException($"{sweep} is {status.State.ToString().ToLowerInvariant()}; reproduce a finished sweep", ExitCodes.InvalidInput);
         var grain = session.Client.GetGrain<ISweepGrain>(sweep);
         var specView = (await grain.GetSpecAsync(cancellationToken))!;
-        var spec = SweepFile.Parse(specView.YamlText, specView.FileName);
+        // The base spec as the journal recorded it and every lease carried it: the file is not parsed again.
+        var baseSpec = specView.BaseJson is { } baseJson ? JsonSerializer.Deserialize<BaseModelSpec>(baseJson)! : new BaseModelSpec();
         var everyTrial = (await grain.GetTrialsAsync(cancellationToken)).ToDictionary(t => t.TrialId, StringComparer.Ordinal);
         var trials = everyTrial.Values.Where(t => t.State == TrialState.Succeeded).ToList();
 
@@ -51,7 +52,7 @@ public sealed class ReproduceCommand : ClusterCommand
                 var bar = board.Add($"reproducing {trials.Count} trials of {sweep}", trials.Count);
                 var done = new HashSet<string>(StringComparer.Ordinal);
                 TrainingRequest RequestOf(TrialRecord trial) => new(
-                    JsonSerializer.SerializeToNode(trial.Config).Deserialize<TrainingConfig>()!, spec.Task.Base ?? new BaseModelSpec(),
+                    JsonSerializer.SerializeToNode(trial.Config).Deserialize<TrainingConfig>()!, baseSpec,
                     Path.Combine(scratch, trial.TrialId), Path.Combine(scratch, "bases"))
                 {
                     Resources = new NamedResourceFolders(session.Store),
