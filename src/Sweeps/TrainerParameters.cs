@@ -16,17 +16,8 @@ internal static class TrainerParameters
     public static readonly IReadOnlyDictionary<string, TrainingOption> All =
         TrainingOptions.All.Where(o => !o.IsTask).ToDictionary(o => o.Key, StringComparer.Ordinal);
 
-    /// <summary>Names other tools use for the same knob (PEFT, Hugging Face TrainingArguments, W&amp;B), for "did you mean".</summary>
-    public static readonly IReadOnlyDictionary<string, string> Synonyms = new Dictionary<string, string>
-    {
-        ["learning_rate"] = "lr", ["lora_alpha"] = "alpha", ["lora_dropout"] = "dropout", ["r"] = "rank",
-        ["lora_r"] = "rank", ["lora_rank"] = "rank", ["num_train_epochs"] = "epochs", ["num_epochs"] = "epochs",
-        ["per_device_train_batch_size"] = "batch_size", ["batch"] = "batch_size", ["lr_scheduler_type"] = "schedule",
-        ["scheduler"] = "schedule", ["lr_schedule"] = "schedule", ["init_lora_weights"] = "init",
-        ["max_grad_norm"] = "grad_clip", ["eval_steps"] = "eval_every", ["save_steps"] = "checkpoint_every",
-        ["warmup"] = "warmup_steps", ["modules"] = "target_modules",
-        ["rslora"] = "use_rslora", ["steps"] = "max_steps",
-    };
+    /// <summary>Names other tools use for the same knob (PEFT, Hugging Face TrainingArguments, W&amp;B), for "did you mean": the one table's.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Synonyms = TrainingOptions.Synonyms;
 
     /// <summary>Whether a distribution can produce values of this parameter.</summary>
     public static bool Supports(this TrainingOption p, DistributionKind d, double q = 0) => d switch

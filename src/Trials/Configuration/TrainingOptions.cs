@@ -345,6 +345,20 @@ public static partial class TrainingOptions
         _ => node.ToJsonString(),
     };
 
+    /// <summary>
+    /// Names people write for an option that sweep files do not accept (too loose to alias, or W&amp;B / Lightning
+    /// shorthands), offered as "did you mean" only. Accepted spellings are in <see cref="Aliases"/>.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> Hints = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["num_epochs"] = "epochs", ["batch"] = "batch_size", ["scheduler"] = "schedule", ["lr_schedule"] = "schedule",
+        ["eval_steps"] = "eval_every", ["save_steps"] = "checkpoint_every", ["warmup"] = "warmup_steps",
+        ["modules"] = "target_modules", ["rslora"] = "use_rslora", ["steps"] = "max_steps",
+    };
+
+    /// <summary>Every other name of an option, accepted or only suggested: what "did you mean" reads.</summary>
+    public static IReadOnlyDictionary<string, string> Synonyms => Aliases.Concat(Hints).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
     public static bool IsValidRegex(string pattern)
     {
         try
