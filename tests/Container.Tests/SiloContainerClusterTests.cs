@@ -15,29 +15,11 @@ public sealed class SiloContainerClusterTests(SiloImage image, ITestOutputHelper
     /// A copy of sweeps/mnist-smoke.yaml with trials long enough for a fault to land mid-training (its own 20 steps end
     /// before a kill can), checkpointing so a resume point exists, and three trials, one per silo, so work is left for the survivors.
     /// </summary>
-    private const string FaultSweep = """
-        name: container-faults
-        description: mnist-smoke with longer trials, for the container fault test
-        seed: 1
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: 3
-        max_failures: 1
-        parameters:
-          rank: { values: [1, 2, 3] }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          lr: { value: 1.0e-3 }
-          batch_size: { value: 64 }
-          max_steps: { value: 1200 }
-          eval_every: { value: 1200 }
-          checkpoint_every: { value: 40 }
-
-        """;
+    private static readonly string FaultSweep = new MnistTestSweep("container-faults")
+    {
+        Description = "mnist-smoke with longer trials, for the container fault test", Parallel = 3, MaxFailures = 1,
+        Rank = "{ values: [1, 2, 3] }", MaxSteps = FaultSteps, CheckpointEvery = 40,
+    }.Yaml;
 
     private const int FaultSteps = 1200;
 

@@ -1,3 +1,4 @@
+using Orchestrator.TestServers;
 using Orchestrator.Contracts.Sweeps;
 using Xunit.Abstractions;
 
@@ -14,27 +15,11 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
     // One slot, parallel 1: trials run in grid order. The first (a sane lr) sets the bar at each rung; the next two
     // (an lr that wrecks the adapter in two steps) are judged against it at rung 1 (their first evaluation).
     // Rungs: min_iter·eta^k < max_iter = 1, 3 evaluations; eval_every 2 → 9 evaluations at most.
-    private static readonly string Spec = $$"""
-        name: {{Name}}
-        seed: 5
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: 1
-        max_failures: 0
-        early_terminate: { type: asha, min_iter: 1, max_iter: 9, eta: 3 }
-        parameters:
-          rank: { value: 4 }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          lr: { values: [1.0e-3, 0.5, 0.8] }
-          batch_size: { value: 64 }
-          max_steps: { value: {{MaxSteps}} }
-          eval_every: { value: 2 }
-        """;
+    private static readonly string Spec = new MnistTestSweep(Name)
+    {
+        Seed = 5, MaxFailures = 0, EarlyTerminate = "{ type: asha, min_iter: 1, max_iter: 9, eta: 3 }",
+        Rank = "{ value: 4 }", Lr = "{ values: [1.0e-3, 0.5, 0.8] }", MaxSteps = MaxSteps, EvalEvery = 2,
+    }.Yaml;
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -1,3 +1,4 @@
+using Orchestrator.TestServers;
 using Xunit.Abstractions;
 using Orchestrator.Contracts.Sweeps;
 using Orleans.TestingHost;
@@ -13,28 +14,11 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
     private SweepCluster _cluster = null!;
 
     // rank × lr × seed = 3 × 2 × 2 = 12 LoRA trials, no baselines. Checkpoints let a lost trial resume elsewhere.
-    private const string Grid = """
-        name: grid-12
-        seed: 3
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: 3
-        max_failures: 1
-        parameters:
-          rank: { values: [1, 2, 4] }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          lr: { values: [1.0e-3, 3.0e-3] }
-          seed: { values: [0, 1] }
-          batch_size: { value: 64 }
-          max_steps: { value: 30 }
-          eval_every: { value: 10 }
-          checkpoint_every: { value: 10 }
-        """;
+    private static readonly string Grid = new MnistTestSweep("grid-12")
+    {
+        Seed = 3, Parallel = 3, MaxFailures = 1, Rank = "{ values: [1, 2, 4] }", Lr = "{ values: [1.0e-3, 3.0e-3] }", Seeds = "{ values: [0, 1] }",
+        MaxSteps = 30, EvalEvery = 10, CheckpointEvery = 10,
+    }.Yaml;
 
     public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(3, _dataDir);
 

@@ -1,3 +1,4 @@
+using Orchestrator.TestServers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts.Sweeps;
@@ -25,25 +26,7 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
     private readonly ConcurrentDictionary<string, SiloMetrics> _metrics = new();
     private InProcessTestCluster _cluster = null!;
 
-    private const string Grid = """
-        name: shared-base
-        seed: 5
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: 2
-        max_failures: 0
-        parameters:
-          rank: { values: [1, 2, 4, 8] }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          batch_size: { value: 64 }
-          max_steps: { value: 20 }
-          eval_every: { value: 20 }
-        """;
+    private static readonly string Grid = new MnistTestSweep(Name) { Seed = 5, Parallel = 2, MaxFailures = 0, Lr = null }.Yaml;
 
     private string Artifacts => Path.Combine(_root, "artifacts");
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Orchestrator.Reliability.Tests;
 
@@ -16,30 +15,11 @@ public sealed record TestSweep(string Name, int Ranks = 4, int Steps = 1000, int
     /// <summary>The sweep's `pack` (null: not set, every trial alone).</summary>
     public string? Pack { get; init; }
 
-    public string Yaml => string.Create(CultureInfo.InvariantCulture, $$"""
-        name: {{Name}}
-        description: reliability suite
-        seed: 7
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: {{Parallel}}
-        max_failures: {{MaxFailures}}
-        {{(Pack is null ? "" : "pack: " + Pack)}}
-        parameters:
-          rank: { values: [{{string.Join(", ", Enumerable.Range(1, Ranks))}}] }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          lr: {{Lr}}
-          batch_size: { value: 64 }
-          max_steps: { value: {{Steps}} }
-          eval_every: { value: {{Steps}} }
-          checkpoint_every: { value: {{CheckpointEvery}} }
-
-        """) + string.Concat(ExtraParameters.Select(line => "  " + line + "\n"));
+    public string Yaml => new MnistTestSweep(Name)
+    {
+        Description = "reliability suite", Seed = 7, Parallel = Parallel, MaxFailures = MaxFailures, Pack = Pack,
+        Rank = MnistTestSweep.RankValues(Ranks), Lr = Lr, MaxSteps = Steps, CheckpointEvery = CheckpointEvery, ExtraParameters = ExtraParameters,
+    }.Yaml;
 
     public string WriteTo(string directory)
     {

@@ -1,3 +1,4 @@
+using Orchestrator.TestServers;
 using System.Text.Json;
 
 namespace Orchestrator.Cli.Tests.EndToEnd;
@@ -17,27 +18,11 @@ public sealed class FinishedSweep : IAsyncLifetime
         ["ORCHESTRATOR_DEBUG"] = "1",
     };
 
-    private const string Spec = $$"""
-        name: {{Name}}
-        seed: 1
-        task:
-          model: mlp
-          dataset: mnist
-          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
-        metric: { name: test_accuracy, goal: maximize }
-        method: grid
-        parallel: 2
-        baselines: [full]
-        early_terminate: { type: asha, min_iter: 1, max_iter: 2, eta: 2, brackets: 1 }
-        parameters:
-          rank: { values: [2, 4] }
-          alpha: { value: 4 }
-          target_modules: { value: [l1, l2, l3] }
-          lr: { value: 1.0e-3 }
-          batch_size: { value: 128 }
-          max_steps: { value: 20 }
-          eval_every: { value: 10 }
-        """;
+    private static readonly string Spec = new MnistTestSweep(Name)
+    {
+        Parallel = 2, Baselines = "[full]", EarlyTerminate = "{ type: asha, min_iter: 1, max_iter: 2, eta: 2, brackets: 1 }",
+        Rank = "{ values: [2, 4] }", BatchSize = 128, MaxSteps = 20, EvalEvery = 10,
+    }.Yaml;
 
     public string Work { get; } = Directory.CreateTempSubdirectory("orchestrator-machine-output-").FullName;
     public string DataDir => Path.Combine(Work, "data");
