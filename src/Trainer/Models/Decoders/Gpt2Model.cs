@@ -279,5 +279,6 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 
     /// <summary>gelu_new (the tanh approximation GPT-2 was trained with): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
     private static Tensor NewGelu(Tensor x) =>
-        x.mul(0.5).mul_(torch.tanh(x.add(x.pow(3).mul_(0.044715)).mul_(Math.Sqrt(2.0 / Math.PI))).add_(1.0));
+        // Out of place: autograd keeps tanh's output for its backward.
+        x.mul(0.5).mul(torch.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2.0 / Math.PI))).add(1.0));
 }

@@ -1,6 +1,5 @@
 using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Safetensors;
-using Orchestrator.Trainer.Tests.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -12,10 +11,10 @@ namespace Orchestrator.Trainer.Tests.Models.Decoders;
 /// random Hugging Face folder and tokens: fp32 logits within 1e-5, without padding, left- and right-padded, and with a
 /// LoRA adapter (non-zero lora_B) applied.
 /// </summary>
-public sealed class DecoderParityTests(ITestOutputHelper output) : IDisposable
+[Collection(DecoderFoldersCollection.Name)]
+public sealed class DecoderParityTests(DecoderFolders folders, ITestOutputHelper output)
 {
     private const double Tolerance = 1e-5;
-    private readonly TestWorkspace _workspace = new();
 
     public static TheoryData<string> Families => [.. DecoderReference.Families];
 
@@ -23,10 +22,9 @@ public sealed class DecoderParityTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(Families))]
     public void Logits_match_the_independent_pytorch_reference_unpadded_left_padded_right_padded_and_with_lora(string family)
     {
-        var folder = _workspace.Sub(family);
-        DecoderReference.Write(family, folder);
-        var (reference, _) = SafetensorsFile.ReadAll(Path.Combine(folder, "reference.safetensors"));
+        var folder = folders.Of(family);
         using var scope = NewDisposeScope();
+        var (reference, _) = SafetensorsFile.ReadAll(Path.Combine(folder, "reference.safetensors"));
         using var noGrad = no_grad();
         var ids = reference["input_ids"];
         using var model = CausalLanguageModels.FromPretrained(folder);
@@ -53,6 +51,4 @@ public sealed class DecoderParityTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expected.shape, actual.shape);
         return (actual - expected).abs().max().item<float>();
     }
-
-    public void Dispose() => _workspace.Dispose();
 }
