@@ -1,5 +1,6 @@
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trials.Models.Decoders;
 
 namespace Orchestrator.Trainer.Estimation;
 
@@ -22,6 +23,7 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
     {
         ArgumentNullException.ThrowIfNull(config);
         if (EncoderConfig.Of(config.Model, config.Pooling) is { } encoder) return EstimateEncoder(config, encoder, dtype);
+        if (DecoderArchitecture.Of(config.Model) is { } decoder) return EstimateDecoder(config, decoder, dtype);
         using var model = ModelCatalog.Create(config.Model, config.Seed);
         long total, trainable;
         if (config.Adapter == AdapterModes.Lora)
@@ -61,6 +63,25 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         }
         var activations = MemoryEstimator.TransformerActivationBytes(config.BatchSize, config.SequenceLength, encoder.HiddenSize, encoder.NumHiddenLayers,
             encoder.NumAttentionHeads, dtype);
+        return MemoryEstimator.Estimate(total, trainable, dtype, activations);
+    }
+
+    /// <summary>
+    /// A Hugging Face decoder folder from its config.json alone: LoRA as <see cref="ParameterReport.ForDecoder"/> counts
+    /// it, `full` trains everything, `base` nothing; activations of its layers plus the logits over its vocabulary.
+    /// </summary>
+    private static MemoryEstimate EstimateDecoder(TrainingConfig config, DecoderArchitecture decoder, string dtype)
+    {
+        var total = decoder.ParameterCount;
+        long trainable = 0;
+        if (config.Adapter == AdapterModes.Lora)
+        {
+            var report = ParameterReport.ForDecoder(config.Model, decoder, config.Rank, config.TargetModules, config.Bias);
+            (total, trainable) = (report.TotalParameters, report.TrainableParameters);
+        }
+        else if (config.Adapter == AdapterModes.Full) trainable = total;
+        var activations = MemoryEstimator.TransformerActivationBytes(config.BatchSize, config.SequenceLength, decoder.Hidden, decoder.Layers, decoder.Heads, dtype)
+            + (long)config.BatchSize * config.SequenceLength * decoder.VocabSize * MemoryEstimator.DTypeBytes(dtype);
         return MemoryEstimator.Estimate(total, trainable, dtype, activations);
     }
 

@@ -5,6 +5,7 @@ using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
+using Orchestrator.Trials.Models.Decoders;
 
 namespace Orchestrator.Trainer.Lora;
 
@@ -39,6 +40,13 @@ public sealed record ParameterReport(
         ArgumentNullException.ThrowIfNull(targets);
         if (EncoderConfig.Of(model) is { } encoder)
             return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias);
+        if (Directory.Exists(model) && File.Exists(Path.Combine(model, DecoderArchitecture.ConfigFileName)))
+        {
+            DecoderArchitecture decoder;
+            try { decoder = DecoderArchitecture.Load(model); }
+            catch (InvalidDataException e) { throw new ArgumentException(e.Message, nameof(model), e); }
+            return ForDecoder(model, decoder, rank, targets, bias);
+        }
         var isBareLayer = LinearModelName.Parse(model) is not null;
         IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModelName.ModulePath]
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
@@ -80,6 +88,33 @@ public sealed record ParameterReport(
         };
         var total = encoder.ParameterCount(labels) + lora;
         return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + headParameters + biases, total)
+        {
+            LoraParameters = lora,
+        };
+    }
+
+    /// <summary>
+    /// A Hugging Face decoder folder with LoRA, counted from its config.json alone (no weights): targets as training
+    /// selects them (the model type's default when none; all-linear leaves out lm_head).
+    /// </summary>
+    public static ParameterReport ForDecoder(string model, DecoderArchitecture decoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        var effectiveTargets = targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? [] : targets;
+        var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
+        var paths = decoder.Linears.Select(l => l.Path).Append(LoraInjector.OutputHead).ToList();
+        var selected = LoraInjector.SelectTargets(paths, config).ToHashSet(StringComparer.Ordinal);
+        if (selected.Contains(LoraInjector.OutputHead))
+            throw new ArgumentException($"lm_head is the output head; counting LoRA on it from config.json is not supported (target the decoder's projections)");
+        var adapted = decoder.Linears.Where(l => selected.Contains(l.Path)).ToList();
+        var lora = adapted.Sum(l => rank * (l.In + l.Out));
+        var biases = bias switch
+        {
+            BiasModes.LoraOnly => adapted.Where(l => l.Bias).Sum(l => l.Out),
+            BiasModes.All => decoder.Linears.Where(l => l.Bias).Sum(l => l.Out),
+            _ => 0,
+        };
+        return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + biases, decoder.ParameterCount + lora)
         {
             LoraParameters = lora,
         };

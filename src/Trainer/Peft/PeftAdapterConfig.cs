@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Models.Decoders;
 
 namespace Orchestrator.Trainer.Peft;
 
@@ -56,6 +57,7 @@ public sealed record PeftAdapterConfig
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(adaptedModulePaths);
         var allLinear = config.TargetModules is ["all-linear"];
+        var decoder = DecoderArchitecture.Of(config.Model);
         IReadOnlyList<string>? targets = config.TargetModulesRegex is not null
             ? null
             : allLinear || config.TargetModules.Count == 0
@@ -63,7 +65,8 @@ public sealed record PeftAdapterConfig
                 : config.TargetModules.ToArray();
         return new PeftAdapterConfig
         {
-            TaskType = taskType ?? (config.Model == "llama" || config.Dataset == "text" ? CausalLmTaskType : null),
+            TaskType = taskType ?? (config.Model == "llama" || config.Dataset == "text" || decoder is not null ? CausalLmTaskType : null),
+            FanInFanOut = decoder?.FanInFanOut ?? false,
             R = config.Rank,
             LoraAlpha = config.Alpha,
             TargetModules = targets,

@@ -10,6 +10,7 @@ using Orchestrator.Trainer.Models.Llama;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 using static TorchSharp.torch;
+using Orchestrator.Trainer.Models.Decoders;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -114,7 +115,18 @@ public static class BaseModelCache
             return new BaseModel(EncoderClassifier.FromPretrained(huggingFaceFolder, (int)data.Classes, initSeed, pooling), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
         }
         if (huggingFaceFolder is not null)
-            return new BaseModel(LlamaModel.FromPretrained(huggingFaceFolder), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
+        {
+            // A decoder folder of any family (llama, mistral, qwen2, qwen3, gpt2), by its config.json's model_type.
+            if (data.Task != TaskKind.CausalLm)
+                throw new ArgumentException($"decoder '{huggingFaceFolder}' trains on text (a causal language modelling dataset), not '{datasetName}'");
+            var decoder = CausalLanguageModels.FromPretrained(huggingFaceFolder);
+            if (data.Classes > decoder.VocabSize)
+            {
+                decoder.Dispose();
+                throw new ArgumentException($"dataset '{datasetName}' has {data.Classes} token ids but decoder '{huggingFaceFolder}' only {decoder.VocabSize} (vocab_size); tokenize with the folder's tokenizer");
+            }
+            return new BaseModel((nn.Module<Tensor, Tensor>)decoder, hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
+        }
         if (model == BuiltInModels.Llama && data.Task != TaskKind.CausalLm)
             throw new ArgumentException($"model 'llama' trains on a text dataset, not '{datasetName}'");
         if (spec.Checkpoint is { } checkpoint)

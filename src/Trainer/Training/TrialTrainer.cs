@@ -11,6 +11,7 @@ using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Orchestrator.Trials.Models.Decoders;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -103,9 +104,14 @@ public static class TrialTrainer
             resume?.Manifest.Step ?? 0, pack: null);
     }
 
-    /// <summary>The name a trial's adapter config gives its base: the upstream id of a named model, else the folder or checkpoint.</summary>
+    /// <summary>
+    /// The name a trial's adapter config gives its base: the upstream id of a named model, a decoder folder's own
+    /// <c>_name_or_path</c> (its Hub id), else the folder or checkpoint.
+    /// </summary>
     internal static string BaseModelName(TrainingConfig config, TrainingRequest request) =>
-        NamedEncoders.Find(config.Model)?.UpstreamId ?? (Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model);
+        NamedEncoders.Find(config.Model)?.UpstreamId
+        ?? DecoderArchitecture.Of(config.Model)?.NameOrPath
+        ?? (Directory.Exists(config.Model) ? config.Model : request.Base.Checkpoint ?? config.Model);
 
     /// <summary>Writes `result.json` for a trained trial (alone or packed) and returns its outcome.</summary>
     internal static TrainingOutcome Complete(TrainingRequest request, TrainingConfig config, BaseModel baseModel, TimeSpan baseElapsed, TaskKind task,

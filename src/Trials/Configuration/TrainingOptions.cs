@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Orchestrator.Trials.Models.Decoders;
 using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Trials.Configuration;
@@ -170,6 +171,8 @@ public static partial class TrainingOptions
         ["llama"] = ["q_proj", "v_proj"], ["mistral"] = ["q_proj", "v_proj"], ["mixtral"] = ["q_proj", "v_proj"],
         ["qwen2"] = ["q_proj", "v_proj"], ["gemma"] = ["q_proj", "v_proj"], ["gemma2"] = ["q_proj", "v_proj"],
         ["bert"] = ["query", "value"], ["roberta"] = ["query", "value"], ["distilbert"] = ["q_lin", "v_lin"],
+        // Decoder folders (issue 24): PEFT's mapping for the families the decoder loader reads.
+        ["qwen3"] = ["q_proj", "v_proj"], ["gpt2"] = ["c_attn"],
     };
 
     private const string TargetHelp =
@@ -293,7 +296,38 @@ public static partial class TrainingOptions
         if (EncoderConfig.Of(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
+        problems.AddRange(DecoderFolderProblems(config));
         return problems;
+    }
+
+    /// <summary>
+    /// A local Hugging Face folder that is not an encoder must be a decoder this project loads (its model_type, rope
+    /// scaling and weights), and seq_len must fit its positions: refused here, before any training.
+    /// </summary>
+    private static IEnumerable<TrainingConfigProblem> DecoderFolderProblems(TrainingConfig config)
+    {
+        var folder = Directory.Exists(config.Model) ? config.Model : null;
+        if (folder is null || !File.Exists(Path.Combine(folder, "config.json")) || EncoderConfig.IsEncoderFolder(folder)) yield break;
+        DecoderArchitecture decoder;
+        string? error = null;
+        try
+        {
+            decoder = DecoderArchitecture.Load(folder);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            decoder = null!;
+            error = e.Message;
+        }
+        if (error is not null)
+        {
+            yield return new("model", $"model folder '{folder}': {error} (encoders: bert, distilbert, roberta)");
+            yield break;
+        }
+        if (!File.Exists(Path.Combine(folder, "model.safetensors")) && !File.Exists(Path.Combine(folder, "model.safetensors.index.json")))
+            yield return new("model", $"model folder '{folder}' has no weights: neither model.safetensors nor model.safetensors.index.json");
+        if (config.SequenceLength > decoder.MaxPositions)
+            yield return new("seq_len", $"seq_len must be at most {decoder.MaxPositions} for model {config.Model} ({decoder.ModelType}: its positions), got {config.SequenceLength}");
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)
@@ -326,6 +360,7 @@ public static partial class TrainingOptions
     public static IReadOnlyList<string>? TargetableModules(string model)
     {
         if (BuiltInModels.LinearModules(model) is { } builtIn) return builtIn;
+        if (DecoderArchitecture.Of(model) is { } decoder) return decoder.Linears.Select(l => l.Path).ToList();
         if (NamedEncoders.Find(model) is not { } named) return null;
         return named.Config.LinearModules(2).Where(l => !named.Config.HeadModules.Any(h => l.Path.StartsWith(h, StringComparison.Ordinal)))
             .Select(l => l.Path).ToList();

@@ -44,6 +44,7 @@ public static class MachineOutputInvocations
             ],
             "report" => [Json([FinishedSweep.Name, .. embedded, "--out", sweep.NewFolder("report"), "--json"])],
             "adapter download" => [Json([sweep.LoraTrial, .. embedded, "--out", sweep.NewFolder("adapter"), "--json"])],
+            "adapter merge" => [MergeOfGpt2(sweep)],
             "certs create" => [Json("--out", sweep.NewFolder("certs"), "--days", "2", "--json")],
             "bench trainer" => [Json("--model", "mlp", "--steps", "8", "--threads", "1", "--json")],
             "bench pack" => [Json("--model", "mlp", "--k", "1,2", "--steps", "6", "--threads", "1", "--json")],
@@ -54,5 +55,13 @@ public static class MachineOutputInvocations
                 "--latency", "100", "--python", "/nonexistent/python", "--json")],
             _ => [],
         };
+    }
+
+    /// <summary>A random GPT-2 folder and adapter from the PyTorch reference script, merged into a new folder.</summary>
+    private static MachineInvocation MergeOfGpt2(FinishedSweep sweep)
+    {
+        var folder = Path.Combine(sweep.NewFolder("decoder"), "gpt2");
+        Orchestrator.Trainer.Tests.Models.Decoders.DecoderReference.Write("gpt2", folder);
+        return new(["--model", folder, "--adapter", Path.Combine(folder, "adapter"), "-o", sweep.NewFolder("merged"), "--json"]);
     }
 }

@@ -137,9 +137,11 @@ public sealed class TrainingOptionsTests
 
             File.WriteAllText(Path.Combine(folder, "config.json"), """{ "model_type": "resnet" }""");
             Assert.Null(TrainingOptions.DefaultTargetModules(folder));
-            var problem = Assert.Single(new TrainingConfig { Model = folder }.Problems());
-            Assert.Equal("target_modules", problem.Key);
-            Assert.Contains("has no default target modules", problem.Message);
+            var problems = new TrainingConfig { Model = folder }.Problems();
+            Assert.Contains(problems, p => p.Key == "target_modules" && p.Message.Contains("has no default target modules", StringComparison.Ordinal));
+            // And a model_type no loader reads is refused as the model, naming the supported ones (issue 24).
+            Assert.Contains(problems, p => p.Key == "model" && p.Message.Contains("model_type 'resnet' is not a supported decoder; supported: llama, mistral, qwen2, qwen3, gpt2", StringComparison.Ordinal));
+            Assert.Equal(2, problems.Count);
             Assert.Throws<LoraTargetException>(() => LoraInjector.SelectTargets(["encoder.fc"], new TrainingConfig { Model = folder }));
         }
         finally

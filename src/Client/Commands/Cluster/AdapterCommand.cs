@@ -4,12 +4,16 @@ using Orchestrator.Storage;
 
 namespace Orchestrator.Client.Commands.Cluster;
 
-/// <summary>`adapter download TRIAL -o DIR`: a trial's PEFT adapter folder, ready for `PeftModel.from_pretrained`.</summary>
+/// <summary>
+/// `adapter download TRIAL -o DIR`: a trial's PEFT adapter folder, ready for `PeftModel.from_pretrained`;
+/// `adapter merge --model DIR --adapter DIR -o OUT`: the adapter merged into its base (local, <see cref="Local.AdapterMergeCommand"/>).
+/// </summary>
 public sealed class AdapterCommand : Command
 {
     public AdapterCommand() : base("adapter", "Trained adapters.")
     {
         Subcommands.Add(new DownloadCommand());
+        Subcommands.Add(new Local.AdapterMergeCommand());
     }
 
     private sealed class DownloadCommand : ClusterCommand

@@ -6,6 +6,8 @@ using Orchestrator.Sweeps;
 using Orchestrator.Trials.Estimation;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Models.Decoders;
 
 namespace Orchestrator.Client.Commands.Local;
 
@@ -22,8 +24,12 @@ public sealed class EstimateCommand : OrchestratorCommand
     };
 
     private static readonly Option<string?> ParamsOption = new("--params") { Description = "Model size of a Llama-like model: 7B, 1.5B, 700M." };
-    private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank (with --params).", DefaultValueFactory = _ => 16 };
-    private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Target projections (with --params); default q_proj,v_proj." };
+    private static readonly Option<string?> ModelOption = new("--model")
+    {
+        Description = "A Hugging Face decoder folder (llama, mistral, qwen2, qwen3, gpt2): its exact shape from config.json, no weights needed (instead of --params).",
+    };
+    private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank (with --params or --model).", DefaultValueFactory = _ => 16 };
+    private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Target projections (with --params or --model); default q_proj,v_proj (--model: its model type's PEFT default)." };
     private static readonly Option<string?> DTypeOption = new("--dtype") { Description = $"Weight dtype: {string.Join(", ", MemoryEstimator.DTypes)}; default bf16 with --params, fp32 for a sweep (what the trainer uses)." };
     private static readonly Option<int> BatchSizeOption = new("--batch-size") { Description = "Sequences per step (with --params).", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> SequenceLengthOption = new("--seq-len") { Description = "Tokens per sequence (with --params).", DefaultValueFactory = _ => 512 };
@@ -32,7 +38,7 @@ public sealed class EstimateCommand : OrchestratorCommand
     public EstimateCommand() : base("estimate", "Estimate training memory per trial and how many trials fit on a GPU.")
     {
         Arguments.Add(SweepArgument);
-        foreach (var option in new Option[] { ParamsOption, RankOption, TargetsOption, DTypeOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
+        foreach (var option in new Option[] { ParamsOption, ModelOption, RankOption, TargetsOption, DTypeOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
             Options.Add(option);
     }
 
@@ -47,8 +53,10 @@ public sealed class EstimateCommand : OrchestratorCommand
         if (dtype is not null && !MemoryEstimator.DTypes.Contains(dtype.ToLowerInvariant()))
             throw new UserInputException($"--dtype '{dtype}' is not allowed; use one of {string.Join(", ", MemoryEstimator.DTypes)}.");
 
-        if (sweep is not null && size is not null)
-            throw new UserInputException("give either a sweep file or --params, not both.", ExitCodes.UsageError);
+        var model = parseResult.GetValue(ModelOption);
+        if (new[] { sweep, size, model }.Count(given => given is not null) > 1)
+            throw new UserInputException("give one of a sweep file, --params or --model.", ExitCodes.UsageError);
+        if (model is not null) return Task.FromResult(ForModel(output, parseResult, model, dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText));
         if (sweep is not null) return Task.FromResult(ForSweep(output, sweep, dtype?.ToLowerInvariant() ?? MemoryEstimator.Fp32, gpu, gpuText));
         if (size is null) throw new UserInputException("give a sweep file (estimate SWEEP.yaml) or a model size (estimate --params 7B --rank 16).", ExitCodes.UsageError);
         return Task.FromResult(ForSize(output, parseResult, size, dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText));
@@ -112,6 +120,71 @@ public sealed class EstimateCommand : OrchestratorCommand
         [
             ("LoRA parameters", $"{ConsoleOutput.Count(estimate.LoraParameters)} ({100.0 * estimate.LoraParameters / estimate.TotalParameters:0.###}% of {ConsoleOutput.Count(estimate.TotalParameters)})"),
             ("memory saved by LoRA", string.Create(CultureInfo.InvariantCulture, $"{100 * estimate.Savings:0.0}%")),
+        ]);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>A decoder folder's own shape (config.json), LoRA against full fine-tuning, as <see cref="ForSize"/> for a size.</summary>
+    private static int ForModel(ConsoleOutput output, ParseResult parseResult, string model, string dtype, long gpu, string gpuText)
+    {
+        if (!Directory.Exists(model)) throw new UserInputException($"--model '{model}' is not a folder.", ExitCodes.NotFound);
+        var rank = parseResult.GetValue(RankOption);
+        if (rank < 1) throw new UserInputException($"--rank {rank} is not allowed; the rank must be a positive integer (e.g. 16).");
+        var batch = parseResult.GetValue(BatchSizeOption);
+        if (batch < 1) throw new UserInputException($"--batch-size {batch} is not allowed; use 1 or more.");
+        var sequence = parseResult.GetValue(SequenceLengthOption);
+        if (sequence < 1) throw new UserInputException($"--seq-len {sequence} is not allowed; use 1 or more.");
+        var targets = LocalOptions.SplitList(parseResult.GetValue(TargetsOption));
+        DecoderArchitecture decoder;
+        ParameterReport lora;
+        MemoryEstimate loraMemory, fullMemory;
+        try
+        {
+            decoder = DecoderArchitecture.Load(model);
+            if (sequence > decoder.MaxPositions)
+                throw new ArgumentException($"--seq-len {sequence} is beyond the {decoder.MaxPositions} positions of {model} ({decoder.ModelType})");
+            lora = ParameterReport.ForDecoder(model, decoder, rank, targets);
+            var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = lora.Targets, BatchSize = batch, SequenceLength = sequence };
+            loraMemory = TrialMemoryEstimator.Estimate(config, dtype);
+            fullMemory = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Full }, dtype);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or LoraTargetException or FileNotFoundException)
+        {
+            throw new UserInputException(e.Message, ExitCodes.InvalidInput);
+        }
+        var loraFits = (int)Math.Min(int.MaxValue, gpu / Math.Max(1, loraMemory.TotalBytes));
+        var fullFits = (int)Math.Min(int.MaxValue, gpu / Math.Max(1, fullMemory.TotalBytes));
+        if (output.IsJson)
+        {
+            output.Json(new
+            {
+                Model = model,
+                decoder.ModelType,
+                Rank = rank,
+                lora.Targets,
+                DType = dtype,
+                BatchSize = batch,
+                SequenceLength = sequence,
+                TotalParameters = decoder.ParameterCount,
+                lora.LoraParameters,
+                Lora = Breakdown(loraMemory),
+                FullFineTuning = Breakdown(fullMemory),
+                Savings = 1 - (double)loraMemory.TotalBytes / fullMemory.TotalBytes,
+                GpuMemoryBytes = gpu,
+                LoraTrialsPerGpu = loraFits,
+                FullTrialsPerGpu = fullFits,
+            });
+            return ExitCodes.Success;
+        }
+        output.Heading(string.Create(CultureInfo.InvariantCulture,
+            $"{model} ({decoder.ModelType}, {ConsoleOutput.Count(decoder.ParameterCount)} parameters), LoRA r={rank} on {string.Join(",", lora.Targets)}, {dtype}, batch {batch} x {sequence} tokens"));
+        output.Table(
+            ["", "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
+            [Row("LoRA", loraMemory, loraFits), Row("full fine-tuning", fullMemory, fullFits)]);
+        output.KeyValues(
+        [
+            ("LoRA parameters", $"{ConsoleOutput.Count(lora.LoraParameters)} ({100.0 * lora.LoraParameters / decoder.ParameterCount:0.###}% of {ConsoleOutput.Count(decoder.ParameterCount)})"),
+            ("memory saved by LoRA", string.Create(CultureInfo.InvariantCulture, $"{100 * (1 - (double)loraMemory.TotalBytes / fullMemory.TotalBytes):0.0}%")),
         ]);
         return ExitCodes.Success;
     }

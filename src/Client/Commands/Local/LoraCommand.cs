@@ -21,7 +21,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
 {
     private static readonly Option<string> ModelOption = new("--model")
     {
-        Description = "A built-in model (mlp, transformer-block, llama), a bare layer 'linear:INxOUT' (e.g. linear:512x512), or a Hugging Face encoder folder (bert, distilbert, roberta; counted from its config.json, no weights needed).",
+        Description = "A built-in model (mlp, transformer-block, llama), a bare layer 'linear:INxOUT' (e.g. linear:512x512), or a Hugging Face folder: an encoder (bert, distilbert, roberta) or a decoder (llama, mistral, qwen2, qwen3, gpt2), counted from its config.json, no weights needed.",
         Required = true,
     };
 
@@ -64,7 +64,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         {
             report = ParameterReport.Compute(model, rank, targets, bias);
         }
-        catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException)
+        catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException or InvalidDataException)
         {
             throw new UserInputException(e.Message);
         }

@@ -24,10 +24,13 @@ public static class CausalMasks
     /// <summary>
     /// Where attention is blocked (true): keys after the query, and padded keys. [T, T] without a mask, [B, 1, T, T] with one.
     /// </summary>
-    public static Tensor Blocked(long tokens, Tensor? attentionMask, Device device)
+    /// <param name="slidingWindow">Mistral's window: keys <paramref name="slidingWindow"/> or more tokens back are blocked too.</param>
+    public static Tensor Blocked(long tokens, Tensor? attentionMask, Device device, int? slidingWindow = null)
     {
         using var scope = torch.NewDisposeScope();
         var causal = torch.ones(tokens, tokens, dtype: ScalarType.Bool, device: device).triu(1);
+        if (slidingWindow is { } window)
+            causal = causal.logical_or(torch.ones(tokens, tokens, dtype: ScalarType.Bool, device: device).tril(-window));
         if (attentionMask is null) return causal.MoveToOuterDisposeScope();
         var padded = attentionMask.eq(0).to(device).unsqueeze(1).unsqueeze(1); // [B, 1, 1, T]
         return causal.unsqueeze(0).unsqueeze(0).logical_or(padded).MoveToOuterDisposeScope();

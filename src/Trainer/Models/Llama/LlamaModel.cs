@@ -8,6 +8,8 @@ namespace Orchestrator.Trainer.Models.Llama;
 
 /// <summary>
 /// Llama as transformers' <c>LlamaForCausalLM</c> (eager attention): token ids [B, T] (int64) to logits [B, T, V].
+/// The same class is <c>MistralForCausalLM</c> (sliding window), <c>Qwen2ForCausalLM</c> (q/k/v biases) and
+/// <c>Qwen3ForCausalLM</c> (per-head q/k RMS norms), as their config.json's model_type says.
 /// Module paths and tensor names are Hugging Face's (<c>model.layers.0.self_attn.q_proj</c>, …), so a
 /// <c>model.safetensors</c> from the Hub loads as is and PEFT adapter keys line up. Weights are float32.
 /// </summary>
@@ -44,7 +46,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
         {
             if (config.TieWordEmbeddings && name == "lm_head.weight") continue;
             using var scope = torch.NewDisposeScope();
-            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
                 parameter.fill_(1.0);
             else
                 parameter.copy_(torch.randn(parameter.shape, generator: generator).mul_(config.InitializerRange));
@@ -56,20 +58,22 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     public static LlamaModel FromPretrained(string folder)
     {
         var configPath = Path.Combine(folder, LlamaConfig.FileName);
-        var weightsPath = Path.Combine(folder, WeightsFileName);
-        foreach (var path in new[] { configPath, weightsPath })
-        {
-            if (!File.Exists(path))
-            {
-                var hint = File.Exists(Path.Combine(folder, "model.safetensors.index.json")) ? " (sharded checkpoints are not supported)" : "";
-                throw new FileNotFoundException($"Llama folder '{folder}' has no {Path.GetFileName(path)}{hint}.", path);
-            }
-        }
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"Llama folder '{folder}' has no {LlamaConfig.FileName}.", configPath);
         var llama = new LlamaModel(LlamaConfig.Load(configPath));
-        var (tensors, _) = SafetensorsFile.ReadAll(weightsPath);
+        Dictionary<string, Tensor> tensors;
+        string source;
         try
         {
-            llama.LoadWeights(tensors, weightsPath);
+            (tensors, source) = DecoderCheckpoint.Read(folder);
+        }
+        catch
+        {
+            llama.Dispose();
+            throw;
+        }
+        try
+        {
+            llama.LoadWeights(tensors, source);
         }
         catch
         {
@@ -160,8 +164,11 @@ internal sealed class LlamaBackbone : nn.Module
     private readonly LlamaRotaryEmbedding rotary_emb;
 #pragma warning restore IDE1006
 
+    private readonly LlamaConfig _config;
+
     public LlamaBackbone(LlamaConfig config) : base("LlamaModel")
     {
+        _config = config;
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
         norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
@@ -180,9 +187,13 @@ internal sealed class LlamaBackbone : nn.Module
         var (cos, sin) = rotary_emb.CosSin(positionIds, hidden.dtype);
         // Masked where true: above the diagonal, and every padded key (filled with the dtype's minimum, as eager attention).
         var mask = CausalMasks.Blocked(tokens, attentionMask, hidden.device);
-        foreach (var layer in layers)
+        var windowed = new Dictionary<int, Tensor>();
+        for (var i = 0; i < layers.Count; i++)
         {
-            hidden = layer.Forward(hidden, cos, sin, mask);
+            var layerMask = _config.SlidingWindowOf(i) is { } window
+                ? windowed.TryGetValue(window, out var known) ? known : windowed[window] = CausalMasks.Blocked(tokens, attentionMask, hidden.device, window)
+                : mask;
+            hidden = layers[i].Forward(hidden, cos, sin, layerMask);
         }
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
@@ -221,6 +232,8 @@ internal sealed class LlamaAttention : nn.Module
     private nn.Module<Tensor, Tensor> k_proj;
     private nn.Module<Tensor, Tensor> v_proj;
     private nn.Module<Tensor, Tensor> o_proj;
+    private readonly LlamaRmsNorm? q_norm;
+    private readonly LlamaRmsNorm? k_norm;
 #pragma warning restore IDE1006
     private readonly int _heads;
     private readonly int _kvHeads;
@@ -231,10 +244,15 @@ internal sealed class LlamaAttention : nn.Module
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.HeadDimension;
-        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: false);
-        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
-        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
-        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false);
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionBias);
+        if (config.QkNorm)
+        {
+            q_norm = new LlamaRmsNorm(_headDim, config.RmsNormEps);
+            k_norm = new LlamaRmsNorm(_headDim, config.RmsNormEps);
+        }
         RegisterComponents();
     }
 
@@ -242,8 +260,12 @@ internal sealed class LlamaAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         long batch = hidden.shape[0], tokens = hidden.shape[1];
-        var q = q_proj.forward(hidden).view(batch, tokens, _heads, _headDim).transpose(1, 2);
-        var k = k_proj.forward(hidden).view(batch, tokens, _kvHeads, _headDim).transpose(1, 2);
+        var q = q_proj.forward(hidden).view(batch, tokens, _heads, _headDim);
+        var k = k_proj.forward(hidden).view(batch, tokens, _kvHeads, _headDim);
+        if (q_norm is not null) q = q_norm.forward(q);
+        if (k_norm is not null) k = k_norm!.forward(k);
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
         var v = v_proj.forward(hidden).view(batch, tokens, _kvHeads, _headDim).transpose(1, 2);
 
         q = q * cos + RotateHalf(q) * sin;
@@ -294,9 +316,9 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 
     public LlamaMlp(LlamaConfig config) : base("LlamaMLP")
     {
-        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias);
+        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias);
+        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: config.MlpBias);
         RegisterComponents();
     }
 
@@ -332,27 +354,56 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>LlamaRotaryEmbedding (default and llama3 rope types): cos and sin of position × inverse frequency, [T, D] each.</summary>
+/// <summary>
+/// LlamaRotaryEmbedding (rope types default, linear, dynamic and llama3): cos and sin of position × inverse frequency.
+/// </summary>
 internal sealed class LlamaRotaryEmbedding : nn.Module
 {
     private readonly float[] _inverseFrequencies;
+    private readonly LlamaConfig _config;
 
     public LlamaRotaryEmbedding(LlamaConfig config) : base("LlamaRotaryEmbedding")
     {
-        var dim = config.HeadDimension;
-        // In float32, as transformers computes inv_freq = 1 / base ** (arange(0, dim, 2).float() / dim).
-        _inverseFrequencies = Enumerable.Range(0, dim / 2)
-            .Select(i => 1.0f / MathF.Pow((float)config.RopeTheta, (float)(2 * i) / dim))
-            .ToArray();
-        if (config.RopeScaling is { Type: "llama3" } scaling) Llama3Scale(_inverseFrequencies, scaling);
+        _config = config;
+        _inverseFrequencies = InverseFrequencies(config.RopeTheta, config.HeadDimension);
+        switch (config.RopeScaling)
+        {
+            case { Type: "llama3" } scaling:
+                Llama3Scale(_inverseFrequencies, scaling);
+                break;
+            case { Type: "linear" } scaling:
+                // transformers' _compute_linear_scaling_rope_parameters: positions / factor, as inv_freq / factor.
+                for (var i = 0; i < _inverseFrequencies.Length; i++) _inverseFrequencies[i] /= (float)scaling.Factor;
+                break;
+        }
         RegisterComponents();
+    }
+
+    // In float32, as transformers computes inv_freq = 1 / base ** (arange(0, dim, 2).float() / dim).
+    private static float[] InverseFrequencies(double theta, int dim) => Enumerable.Range(0, dim / 2)
+        .Select(i => 1.0f / MathF.Pow((float)theta, (float)(2 * i) / dim))
+        .ToArray();
+
+    /// <summary>
+    /// Dynamic NTK scaling (transformers' _compute_dynamic_ntk_parameters): past max_position_embeddings the base grows with
+    /// the longest sequence (max position + 1) so the lowest frequencies still span it; within it, the default rope.
+    /// </summary>
+    private float[] DynamicFrequencies(Tensor positionIds)
+    {
+        if (_config.RopeScaling is not { Type: "dynamic" } scaling) return _inverseFrequencies;
+        var length = positionIds.numel() == 0 ? 0 : positionIds.max().item<long>() + 1;
+        var original = _config.MaxPositionEmbeddings;
+        if (length <= original) return _inverseFrequencies;
+        var dim = _config.HeadDimension;
+        var theta = _config.RopeTheta * Math.Pow(scaling.Factor * length / original - (scaling.Factor - 1), (double)dim / (dim - 2));
+        return InverseFrequencies(theta, dim);
     }
 
     /// <summary>cos and sin [B, 1, T, D] for position ids [B, T], broadcasting over the heads.</summary>
     public (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var inverse = torch.tensor(_inverseFrequencies, device: positionIds.device);
+        var inverse = torch.tensor(DynamicFrequencies(positionIds), device: positionIds.device);
         var frequencies = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inverse;
         var embedding = torch.cat([frequencies, frequencies], -1).unsqueeze(1);
         return (embedding.cos().to(dtype).MoveToOuterDisposeScope(), embedding.sin().to(dtype).MoveToOuterDisposeScope());

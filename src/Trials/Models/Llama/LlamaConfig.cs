@@ -4,8 +4,9 @@ using System.Text.Json.Serialization;
 namespace Orchestrator.Trials.Models.Llama;
 
 /// <summary>
-/// The fields of a Hugging Face Llama <c>config.json</c> this model uses, with transformers' defaults for the
-/// ones a file may leave out. Unknown keys are ignored on read.
+/// The fields of a Hugging Face Llama-family <c>config.json</c> this model uses, with transformers' defaults for the
+/// ones a file may leave out. Unknown keys are ignored on read. Mistral, Qwen2 and Qwen3 are the same decoder with
+/// switches (<see cref="RotaryDecoderTypes"/>): a sliding attention window, q/k/v biases, per-head q/k RMS norms.
 /// </summary>
 public sealed record LlamaConfig
 {
@@ -46,6 +47,29 @@ public sealed record LlamaConfig
     public string ModelType { get; init; } = "llama";
     public IReadOnlyList<string> Architectures { get; init; } = ["LlamaForCausalLM"];
     public string TorchDtype { get; init; } = "float32";
+
+    // Mistral / Qwen2 / Qwen3 (left out of JSON at their defaults, so the built-in llama's config and hash stay as they were).
+    /// <summary>Mistral: every layer attends to at most this many tokens back (null: no window). Qwen: only with <see cref="UseSlidingWindow"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SlidingWindow { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseSlidingWindow { get; init; }
+    /// <summary>Qwen: layers below this index attend in full even with <see cref="UseSlidingWindow"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? MaxWindowLayers { get; init; }
+    /// <summary>The Hub id the folder was saved from (transformers writes it as <c>_name_or_path</c>).</summary>
+    [JsonPropertyName("_name_or_path")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? NameOrPath { get; init; }
+
+    /// <summary>Qwen2 always has biases on q, k and v (not o); <see cref="AttentionBias"/> puts them on all four, as Llama.</summary>
+    [JsonIgnore] public bool QkvBias => AttentionBias || ModelType == RotaryDecoderTypes.Qwen2;
+    /// <summary>Qwen3 RMS-normalises each head of q and k before the rotation.</summary>
+    [JsonIgnore] public bool QkNorm => ModelType == RotaryDecoderTypes.Qwen3;
+
+    /// <summary>The attention window of layer <paramref name="layer"/>, null when it attends to every earlier token.</summary>
+    public int? SlidingWindowOf(int layer) => ModelType switch
+    {
+        RotaryDecoderTypes.Mistral => SlidingWindow,
+        RotaryDecoderTypes.Qwen2 or RotaryDecoderTypes.Qwen3 when UseSlidingWindow && layer >= (MaxWindowLayers ?? 28) => SlidingWindow,
+        _ => null,
+    };
 
     [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
     [JsonIgnore] public int HeadDimension => HeadDim ?? HiddenSize / NumAttentionHeads;
@@ -94,16 +118,26 @@ public sealed record LlamaConfig
             if (HeadDimension % 2 != 0) problems.Add($"head dimension {HeadDimension} must be even for rotary embeddings");
         }
         if (HiddenAct != "silu") problems.Add($"hidden_act '{HiddenAct}' is not supported (only silu)");
-        if (AttentionBias || MlpBias) problems.Add("attention_bias / mlp_bias are not supported");
-        if (RopeScaling is { } scaling && scaling.Type is not (null or "default" or "llama3"))
-            problems.Add($"rope_scaling type '{scaling.Type}' is not supported (default or llama3)");
+        if (!RotaryDecoderTypes.All.Contains(ModelType))
+            problems.Add($"model_type '{ModelType}' is not a rotary decoder ({string.Join(", ", RotaryDecoderTypes.All)})");
+        if (RopeScaling is { } scaling)
+        {
+            if (!LlamaRopeScaling.Types.Contains(scaling.Type ?? "default"))
+                problems.Add($"rope_scaling type '{scaling.Type}' is not supported (supported: {string.Join(", ", LlamaRopeScaling.Types)})");
+            else if (scaling.Type is "linear" or "dynamic" or "llama3" && scaling.Factor <= 0)
+                problems.Add($"rope_scaling factor {scaling.Factor} must be positive");
+        }
+        if (SlidingWindow is <= 0) problems.Add($"sliding_window {SlidingWindow} must be positive (or null for none)");
         if (problems.Count > 0) throw new InvalidDataException($"{source}: {string.Join("; ", problems)}.");
     }
 }
 
-/// <summary>HF's rope_scaling block; only the `llama3` kind (Llama 3.1+) changes the frequencies here.</summary>
+/// <summary>HF's rope_scaling block: `linear` (positions / factor), `dynamic` (NTK: a larger base past max_position_embeddings), `llama3` (Llama 3.1+).</summary>
 public sealed record LlamaRopeScaling
 {
+    /// <summary>The rope types transformers' ROPE_INIT_FUNCTIONS has that this model computes.</summary>
+    public static IReadOnlyList<string> Types { get; } = ["default", "linear", "dynamic", "llama3"];
+
     public string? RopeType { get; init; }
     /// <summary>Older files spell rope_type as `type`.</summary>
     [JsonPropertyName("type")] public string? LegacyType { get; init; }
