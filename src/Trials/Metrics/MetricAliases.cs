@@ -75,6 +75,7 @@ public static class MetricAliases
         TaskKind.Classification => "image classification",
         TaskKind.Regression => "regression",
         TaskKind.CausalLm => "causal language modelling",
+        TaskKind.InstructionTuning or TaskKind.InstructionLabels => "instruction tuning",
         _ => task.ToString(),
     };
 }
