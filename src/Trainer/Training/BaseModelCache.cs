@@ -5,6 +5,7 @@ using System.Text.Json;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Llama;
 using Orchestrator.Trainer.Safetensors;
@@ -114,7 +115,7 @@ public static class BaseModelCache
             return new BaseModel(EncoderClassifier.FromPretrained(huggingFaceFolder, (int)data.Classes, initSeed, pooling), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
         }
         if (huggingFaceFolder is not null)
-            return new BaseModel(LlamaModel.FromPretrained(huggingFaceFolder), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
+            return new BaseModel((nn.Module<Tensor, Tensor>)CausalLanguageModels.FromPretrained(huggingFaceFolder), hash, huggingFaceFolder, Pretrained: false, TimeSpan.Zero);
         if (model == BuiltInModels.Llama && data.Task != TaskKind.CausalLm)
             throw new ArgumentException($"model 'llama' trains on a text dataset, not '{datasetName}'");
         if (spec.Checkpoint is { } checkpoint)
