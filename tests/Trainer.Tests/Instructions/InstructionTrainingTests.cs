@@ -24,7 +24,7 @@ public sealed class InstructionTrainingTests : IDisposable
         {
             var positive = i % 2 == 0;
             var review = string.Join(' ', Enumerable.Range(0, 3 + random.Next(4)).Select(_ => Words[random.Next(Words.Length)]));
-            return new { prompt = $"Review: {review}. Verdict: {(positive ? "great" : "awful")}. Sentiment:", completion = positive ? " positive" : " negative" };
+            return new { prompt = $"Review: {review}. {(positive ? "great" : "awful")}", completion = positive ? " positive" : " negative" };
         }));
     }
 
