@@ -11,6 +11,8 @@ public static class CommandCatalog
         yield return new Local.ValidateCommand();
         yield return new Local.LoraCommand();
         yield return new Local.TrainCommand();
+        yield return new Local.EvalCommand();
+        yield return new Local.GenerateCommand();
         yield return new Local.EstimateCommand();
         yield return new Local.ModelsCommand();
         yield return new Local.DataCommand();

@@ -165,7 +165,7 @@ public static class TrainerBenchmark
             using var scope = torch.NewDisposeScope();
             optimizer.zero_grad();
             var (inputs, targets) = batches[step % batches.Count];
-            var output = model.forward(inputs);
+            var output = ModelForward.Run(model, inputs);
             var loss = TaskLoss.Compute(data.Task, output, targets);
             loss.backward();
             if (config.GradClip > 0) nn.utils.clip_grad_norm_(parameters, config.GradClip);

@@ -1,5 +1,6 @@
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data.Classification;
+using Orchestrator.Trainer.Data.Instructions;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Data;
@@ -9,7 +10,8 @@ namespace Orchestrator.Trainer.Data;
 /// tiny-stories corpus), a `.jsonl` file of texts, or a folder of MNIST IDX files (a user's full MNIST). With a Hugging
 /// Face encoder as the model, a `.jsonl` / `.csv` of labelled texts or a folder of splits is text classification
 /// (<see cref="TextClassificationDataset"/>, tokenized by the model folder's tokenizer, seq_len tokens each);
-/// <see cref="MetricNames.TaskOf(string, string)"/> decides.
+/// With a Hugging Face decoder folder as the model, TRL SFTTrainer rows (a .jsonl or .parquet file, or a folder of
+/// splits) are instruction tuning (<see cref="InstructionDataset"/>). <see cref="MetricNames.TaskOf(string, string)"/> decides.
 /// </summary>
 public static class DatasetCatalog
 {
@@ -32,6 +34,8 @@ public static class DatasetCatalog
                 return TextDataset.Load(Path.Combine(root, "text", TextCorpusFile), config);
         }
 
+        if (MetricNames.TaskOf(config.Model, dataset) is TaskKind.InstructionTuning or TaskKind.InstructionLabels)
+            return InstructionDataset.Load(dataset, config.Model, config);
         if (MetricNames.TaskOf(config.Model, dataset) == TaskKind.TextClassification)
         {
             if (!Directory.Exists(config.Model))

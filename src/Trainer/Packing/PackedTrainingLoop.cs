@@ -251,7 +251,7 @@ public static class PackedTrainingLoop
         }
         Use(layers, dropouts, slices);
         phases?.End(StepPhase.Batch);
-        var output = model.forward((inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
+        var output = ModelForward.Run(model, (inputs.Count == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device));
         phases?.End(StepPhase.Forward);
         var memberLosses = new List<Tensor>(active.Count);
         long start = 0;
@@ -309,10 +309,10 @@ public static class PackedTrainingLoop
         var input = (k == 1 ? inputs[0] : cat(inputs, 0)).to(options.Device);
         var target = (k == 1 ? targets[0] : cat(targets, 0)).to(options.Device);
         phases?.End(StepPhase.Batch);
-        var output = model.forward(input);
+        var output = ModelForward.Run(model, input);
         phases?.End(StepPhase.Forward);
         Tensor losses;
-        if (data.Task != TaskKind.CausalLm && slices.All(s => s.Rows == slices[0].Rows))
+        if (!MetricNames.IsLanguageModelling(data.Task) && slices.All(s => s.Rows == slices[0].Rows))
         {
             // Classification and regression: a mean over a member's rows (and their elements) is its slice of one unreduced loss.
             losses = TaskLoss.Compute(data.Task, output, target, nn.Reduction.None).view(k, -1).mean([1]);

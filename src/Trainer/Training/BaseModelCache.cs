@@ -5,12 +5,12 @@ using System.Text.Json;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Models.Llama;
 using Orchestrator.Trainer.Safetensors;
 using TorchSharp;
 using static TorchSharp.torch;
-using Orchestrator.Trainer.Models.Decoders;
 
 namespace Orchestrator.Trainer.Training;
 

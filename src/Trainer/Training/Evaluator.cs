@@ -1,4 +1,5 @@
 using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Data.Instructions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,7 +36,7 @@ public static class Evaluator
             {
                 using var scope = torch.NewDisposeScope();
                 var targets = batch.Targets.to(device);
-                var output = model.forward(batch.Inputs.to(device));
+                var output = ModelForward.Run(model, batch.Inputs.to(device));
                 lossSum += TaskLoss.Compute(data.Task, output, targets, nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
                 terms += TaskLoss.Terms(data.Task, output, targets);
                 if (!classification) continue;
@@ -73,8 +74,10 @@ public static class Evaluator
             case TaskKind.Regression:
                 metrics[MetricNames.TestMse] = loss;
                 break;
-            case TaskKind.CausalLm:
-                metrics[MetricNames.TestPerplexity] = Math.Exp(loss);
+            case TaskKind.CausalLm or TaskKind.InstructionTuning or TaskKind.InstructionLabels:
+                metrics[validation ? MetricNames.ValPerplexity : MetricNames.TestPerplexity] = Math.Exp(loss);
+                if (!validation && data is InstructionDataset { Labels: { } labels })
+                    metrics[MetricNames.TestAccuracy] = LabelAccuracy.Measure(model, labels, batchSize, device);
                 break;
         }
         return metrics;

@@ -211,7 +211,7 @@ public static class TrainingLoop
         {
             var batch = data.TrainBatch(config.BatchSize, config.Seed, epoch, firstBatch + i);
             phases?.End(StepPhase.Batch);
-            var output = model.forward(batch.Inputs.to(device));
+            var output = ModelForward.Run(model, batch.Inputs.to(device));
             phases?.End(StepPhase.Forward);
             var loss = TaskLoss.Compute(data.Task, output, batch.Targets.to(device));
             if (microBatches > 1) loss = loss / microBatches;

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Peft;
@@ -67,6 +68,7 @@ public static class TrialTrainer
             EncoderPoolings.Parse(resolved.Pooling));
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
+        CheckDecoderFits(model, data, config);
 
         LoraInjection? injection = null;
         switch (config.Adapter)
@@ -102,6 +104,16 @@ public static class TrialTrainer
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
         return Complete(request, config, baseModel, baseElapsed, data.Task, loop, trainableParameters, totalParameters, files, threads, total,
             resume?.Manifest.Step ?? 0, pack: null);
+    }
+
+    /// <summary>A decoder must know every token id of the dataset and have positions for seq_len tokens: said before any training.</summary>
+    internal static void CheckDecoderFits(nn.Module model, ITrainingDataset data, TrainingConfig config)
+    {
+        if (model is not ICausalLanguageModel decoder || !MetricNames.IsLanguageModelling(data.Task)) return;
+        if (data.Classes > decoder.VocabSize)
+            throw new InvalidTrainingConfigException([new("model", $"the tokenizer of '{config.Model}' has {data.Classes} ids but the model's vocabulary has {decoder.VocabSize}")]);
+        if (config.SequenceLength > decoder.MaxPositions)
+            throw new InvalidTrainingConfigException([new("seq_len", $"seq_len must be at most {decoder.MaxPositions} for model {config.Model} (its max_position_embeddings), got {config.SequenceLength}")]);
     }
 
     /// <summary>

@@ -88,6 +88,21 @@ public sealed record TrainingConfig
     [JsonPropertyName("max_eval_samples")] public int MaxEvalSamples { get; init; }
     /// <summary>An encoder's head input: `cls` or `mean`; null means the model's own (<see cref="Models.HuggingFace.EncoderConfig.Pooling"/>). Left out of the JSON when null, so configs written before it keep their bytes.</summary>
     [JsonPropertyName("pooling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Pooling { get; init; }
+
+    // --- instruction tuning (TRL SFTTrainer) ---------------------------------------------------------------------
+    // Each is left out of the JSON at its default, so configs written before them keep their bytes (trial ids, checkpoint hashes).
+    /// <summary>Prompt/completion rows: the loss on the completion only (TRL's completion_only_loss); the default.</summary>
+    [JsonIgnore] public bool CompletionOnlyLoss { get; init; } = true;
+    [JsonPropertyName("completion_only_loss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public bool? CompletionOnlyLossWritten { get => CompletionOnlyLoss ? null : false; init => CompletionOnlyLoss = value ?? true; }
+    /// <summary>Conversations: the loss on assistant turns only (TRL's assistant_only_loss); the default.</summary>
+    [JsonIgnore] public bool AssistantOnlyLoss { get; init; } = true;
+    [JsonPropertyName("assistant_only_loss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public bool? AssistantOnlyLossWritten { get => AssistantOnlyLoss ? null : false; init => AssistantOnlyLoss = value ?? true; }
+    /// <summary>Pack short examples into full seq_len windows, positions restarting per example (TRL's packing).</summary>
+    [JsonPropertyName("pack_sequences"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool PackSequences { get; init; }
+    /// <summary>A chat-template file used instead of the model folder's; null: the folder's tokenizer_config.json chat_template.</summary>
+    [JsonPropertyName("chat_template"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ChatTemplate { get; init; }
 }
 
 public static class AdapterModes

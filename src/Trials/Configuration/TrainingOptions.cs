@@ -51,7 +51,10 @@ public sealed class TrainingOption
     /// <summary>The default of an option whose JSON leaves it out at its default (gradient_accumulation_steps: null there means this).</summary>
     public long? OmittedAt { get; internal init; }
 
-    public object? Default => Property.GetValue(TrainingOptions.Defaults) ?? (OmittedAt is { } omitted ? (int)omitted : null);
+    public object? Default => Property.GetValue(TrainingOptions.Defaults) ?? (OmittedAt is { } omitted ? (int)omitted : OmittedAsTrue ? true : null);
+
+    /// <summary>A bool left out of the JSON at its default, true (completion_only_loss): null there means true.</summary>
+    public bool OmittedAsTrue { get; internal init; }
 
     /// <summary>The default as help shows it.</summary>
     public string DefaultText => Key == "target_modules"
@@ -109,6 +112,7 @@ public sealed class TrainingOption
                 if (node is null && Default is 0.0) return null; // left out of the JSON at its default (warmup_ratio)
                 return node is JsonValue n && TryNumber(n, out var d) ? CheckNumber(d) : NumberRequirement();
             case OptionKind.Bool:
+                if (node is null) return null; // left out of the JSON at its default (pack_sequences, completion_only_loss)
                 return node is JsonValue b && b.TryGetValue(out bool _) ? null : Requirement;
             case OptionKind.String:
                 if (node is null) return Default is null ? null : Requirement;
@@ -221,6 +225,11 @@ public static partial class TrainingOptions
         new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = EncoderPoolings.Values },
+        // Instruction tuning of decoders (TRL SFTTrainer's knobs): which tokens carry the loss, packing, the chat template.
+        new TrainingOption("completion_only_loss", OptionKind.Bool, "Prompt/completion rows: the loss on the completion's tokens only (TRL's completion_only_loss); false: on the prompt too.") { OmittedAsTrue = true },
+        new TrainingOption("assistant_only_loss", OptionKind.Bool, "Conversations: the loss on the assistant turns only (TRL's assistant_only_loss); false: on every token of the rendered conversation.") { OmittedAsTrue = true },
+        new TrainingOption("pack_sequences", OptionKind.Bool, "Pack short examples into full seq_len windows (TRL's packing), positions restarting at 0 for each example; attention is not blocked between examples of a window (the decoders take a [B, T] mask).") ,
+        new TrainingOption("chat_template", OptionKind.String, "A Jinja chat-template file rendering conversations instead of the model folder's tokenizer_config.json chat_template."),
     ];
 
     /// <summary>

@@ -42,4 +42,51 @@ public static class DatasetProbe
     /// <summary>A split's file in a folder of splits (`train.jsonl` or `train.csv`); null when absent.</summary>
     public static string? LabelledTextSplit(string folder, string split) =>
         LabelledTextExtensions.Select(ext => Path.Combine(folder, split + ext)).FirstOrDefault(File.Exists);
+
+    // --- instruction data (TRL rows) ------------------------------------------------------------------------------
+
+    /// <summary>The split names a folder of instruction data may use, in the order they are looked for.</summary>
+    public static readonly IReadOnlyList<string> ValidationSplitNames = ["validation", "valid", "val", "dev", "eval"];
+
+    /// <summary>A folder's split file (`train.jsonl` or `train.parquet`), or null.</summary>
+    public static string? InstructionSplit(string folder, params string[] names) =>
+        names.SelectMany(name => DatasetRows.Extensions.Select(ext => Path.Combine(folder, name + ext))).FirstOrDefault(File.Exists);
+
+    /// <summary>True when <paramref name="dataset"/> is a .jsonl / .parquet file, or a folder with a train split of either.</summary>
+    public static bool IsInstructionData(string dataset) =>
+        DatasetRows.IsRowFile(dataset) || (Directory.Exists(dataset) && InstructionSplit(dataset, "train") is not null);
+
+    /// <summary>The files of instruction data: the file itself, or a folder's train, validation and test splits (those present).</summary>
+    public static IReadOnlyList<string> InstructionFiles(string dataset) =>
+        DatasetRows.IsRowFile(dataset)
+            ? [dataset]
+            : new[] { InstructionSplit(dataset, "train"), InstructionSplit(dataset, [.. ValidationSplitNames]), InstructionSplit(dataset, "test") }
+                .OfType<string>().ToList();
+
+    /// <summary>
+    /// Instruction tuning, or label completion when the rows are prompt/completion with a small set of completions
+    /// (<see cref="InstructionFormats.AreLabels"/>), read from the rows. Unreadable files read as plain instruction
+    /// tuning here: loading them says what is wrong, with the file and line.
+    /// </summary>
+    public static TaskKind InstructionTask(string dataset)
+    {
+        try
+        {
+            var completions = new List<string>();
+            foreach (var file in InstructionFiles(dataset))
+            {
+                foreach (var row in DatasetRows.Read(file))
+                {
+                    if (row.Fields is not { } fields) continue;
+                    if (InstructionFormats.Of(fields) != InstructionFormat.PromptCompletion) return TaskKind.InstructionTuning;
+                    if (fields.TryGetValue("completion", out var completion) && completion is string text) completions.Add(text);
+                }
+            }
+            return InstructionFormats.AreLabels(completions) ? TaskKind.InstructionLabels : TaskKind.InstructionTuning;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return TaskKind.InstructionTuning;
+        }
+    }
 }

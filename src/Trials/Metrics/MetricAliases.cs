@@ -64,6 +64,7 @@ public static class MetricAliases
             var why = split == Split.Test ? "the test split's"
                 : name.StartsWith("val_", StringComparison.Ordinal) ? "the validation split's, scored at every evaluation"
                 : task is null ? "the test split's: the task is only known once its dataset loads, and every task reports test metrics"
+                : validated.Count > 0 ? $"the test split's: {Describe(task.Value)} measures {measure} on the test split only"
                 : $"the test split's: {Describe(task.Value)} has no validation split, so every evaluation during training scores the test split";
             return new(written, name, why);
         }
@@ -75,6 +76,7 @@ public static class MetricAliases
         TaskKind.Classification => "image classification",
         TaskKind.Regression => "regression",
         TaskKind.CausalLm => "causal language modelling",
+        TaskKind.InstructionTuning or TaskKind.InstructionLabels => "instruction tuning",
         _ => task.ToString(),
     };
 }

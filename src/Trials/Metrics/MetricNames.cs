@@ -15,9 +15,10 @@ public static class MetricNames
     public const string ValLoss = "val_loss";
     public const string ValAccuracy = "val_accuracy";
     public const string ValMacroF1 = "val_macro_f1";
+    public const string ValPerplexity = "val_perplexity";
 
     public static readonly IReadOnlyList<string> All =
-        [TrainLoss, TestLoss, TestAccuracy, TestMacroF1, TestMse, TestPerplexity, ValLoss, ValAccuracy, ValMacroF1];
+        [TrainLoss, TestLoss, TestAccuracy, TestMacroF1, TestMse, TestPerplexity, ValLoss, ValAccuracy, ValMacroF1, ValPerplexity];
 
     /// <summary>
     /// What <see cref="Evaluator"/> measures on the test split of a task: the loss, plus accuracy (classification;
@@ -28,13 +29,21 @@ public static class MetricNames
         TaskKind.Classification => [TestLoss, TestAccuracy],
         TaskKind.TextClassification => [TestLoss, TestAccuracy, TestMacroF1],
         TaskKind.Regression => [TestLoss, TestMse],
-        TaskKind.CausalLm => [TestLoss, TestPerplexity],
+        TaskKind.CausalLm or TaskKind.InstructionTuning => [TestLoss, TestPerplexity],
+        TaskKind.InstructionLabels => [TestLoss, TestPerplexity, TestAccuracy],
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
     };
 
     /// <summary>What evaluations during training measure on the validation split; empty for tasks that have none (they read test).</summary>
-    public static IReadOnlyList<string> Validated(TaskKind task) =>
-        task == TaskKind.TextClassification ? [ValLoss, ValAccuracy, ValMacroF1] : [];
+    public static IReadOnlyList<string> Validated(TaskKind task) => task switch
+    {
+        TaskKind.TextClassification => [ValLoss, ValAccuracy, ValMacroF1],
+        TaskKind.InstructionTuning or TaskKind.InstructionLabels => [ValLoss, ValPerplexity],
+        _ => [],
+    };
+
+    /// <summary>Tasks whose model is a decoder scoring every next token (windows of a corpus, or instruction rows).</summary>
+    public static bool IsLanguageModelling(TaskKind task) => task is TaskKind.CausalLm or TaskKind.InstructionTuning or TaskKind.InstructionLabels;
 
     /// <summary>
     /// The metrics a trial's result reports, known before it runs: the test (and validation) metrics of its task, plus
@@ -55,7 +64,9 @@ public static class MetricNames
     /// <summary>
     /// The task of a (model, dataset) pair as the trainer's DatasetCatalog.Load resolves it, or null when only loading
     /// would tell. The one place that decides: labelled text (.jsonl, .csv, a folder of splits) with an encoder folder
-    /// (config.json model_type bert, distilbert, roberta) is text classification; a .jsonl otherwise is a causal-LM corpus.
+    /// (config.json model_type bert, distilbert, roberta) is text classification; TRL rows (.jsonl, .parquet or a folder
+    /// of splits) with a decoder folder are instruction tuning (with labels when the completions are a small set); a
+    /// .jsonl otherwise is a causal-LM corpus.
     /// </summary>
     public static TaskKind? TaskOf(string model, string dataset) => dataset switch
     {
@@ -63,12 +74,17 @@ public static class MetricNames
         BuiltInDatasets.SyntheticRegression => TaskKind.Regression,
         BuiltInDatasets.Text => TaskKind.CausalLm,
         _ when IsEncoder(model) && (NamedDatasets.IsLabelledText(dataset) || DatasetProbe.IsLabelledText(dataset)) => TaskKind.TextClassification,
+        _ when IsDecoderFolder(model) && DatasetProbe.IsInstructionData(dataset) => DatasetProbe.InstructionTask(dataset),
         _ when NamedDatasets.IsLabelledText(dataset) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) => TaskKind.CausalLm,
         _ when DatasetProbe.IsMnistFolder(dataset) => TaskKind.Classification,
         _ => null,
     };
+
+    /// <summary>A Hugging Face model folder (config.json) that is not an encoder: a decoder, whose datasets are TRL's rows.</summary>
+    public static bool IsDecoderFolder(string model) =>
+        model.Length > 0 && File.Exists(Path.Combine(model, "config.json")) && !EncoderConfig.IsEncoderFolder(model);
 
     private static bool IsEncoder(string model) => NamedEncoders.Find(model) is not null || EncoderConfig.IsEncoderFolder(model);
 

@@ -78,7 +78,8 @@ public sealed class TrainCommand : OrchestratorCommand
         }
         catch (Exception e) when (e is UnknownModelException or LoraTargetException or IdxFormatException or SafetensorsFormatException
                                       or FileNotFoundException or DirectoryNotFoundException or CheckpointCorruptException
-                                      or ArgumentException or FormatException)
+                                      or ArgumentException or FormatException or InvalidDataException
+                                      or Orchestrator.Trainer.Data.ChatTemplates.ChatTemplateException or InvalidTrainingConfigException)
         {
             throw new UserInputException(e.Message);
         }
