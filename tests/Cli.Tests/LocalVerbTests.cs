@@ -204,7 +204,7 @@ public sealed class LocalVerbTests : IDisposable
     [InlineData("--adapter", "qlora", "lora, full, base")]
     [InlineData("--bias", "some", "none, all, lora_only")]
     [InlineData("--schedule", "step", "constant, linear, cosine")]
-    [InlineData("--init", "pissa", "kaiming, gaussian")]
+    [InlineData("--init", "loftq", "kaiming, gaussian")]
     public async Task Train_with_an_unknown_choice_names_it_and_lists_the_allowed_ones(string option, string value, string allowed)
     {
         var result = await Run("train", option, value, "--out", Path.Combine(_dir, "x"));
