@@ -158,6 +158,16 @@ public sealed class LocalVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Lora_params_with_use_dora_counts_a_magnitude_per_output_feature_too()
+    {
+        var json = await Run("lora", "params", "--model", "linear:512x256", "--rank", "16", "--use-dora", "--json");
+        Assert.True(json.ExitCode == 0, json.ToString());
+        using var document = JsonDocument.Parse(json.Stdout);
+        Assert.Equal(16 * (512 + 256) + 256, document.RootElement.GetProperty("lora_params").GetInt64());
+        Assert.True(document.RootElement.GetProperty("use_dora").GetBoolean());
+    }
+
+    [Fact]
     public async Task Lora_params_with_a_bad_rank_names_the_value()
     {
         var result = await Run("lora", "params", "--model", "mlp", "--rank", "0");
@@ -204,7 +214,7 @@ public sealed class LocalVerbTests : IDisposable
     [InlineData("--adapter", "qlora", "lora, full, base")]
     [InlineData("--bias", "some", "none, all, lora_only")]
     [InlineData("--schedule", "step", "constant, linear, cosine")]
-    [InlineData("--init", "pissa", "kaiming, gaussian")]
+    [InlineData("--init", "loftq", "kaiming, gaussian")]
     public async Task Train_with_an_unknown_choice_names_it_and_lists_the_allowed_ones(string option, string value, string allowed)
     {
         var result = await Run("train", option, value, "--out", Path.Combine(_dir, "x"));

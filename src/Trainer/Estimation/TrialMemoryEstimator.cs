@@ -51,7 +51,7 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         switch (config.Adapter)
         {
             case AdapterModes.Lora:
-                var report = ParameterReport.ForEncoder(config.Model, encoder, config.Rank, config.TargetModules, config.Bias);
+                var report = ParameterReport.ForEncoder(config.Model, encoder, config.Rank, config.TargetModules, config.Bias, config.UseDora);
                 (total, trainable) = (report.TotalParameters, report.TrainableParameters);
                 break;
             case AdapterModes.Full:

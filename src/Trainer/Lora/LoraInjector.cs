@@ -147,7 +147,7 @@ public static class LoraInjector
     {
         var rank = PatternValue(config.RankPattern, path) ?? config.Rank;
         var alpha = PatternValue(config.AlphaPattern, path) ?? config.Alpha;
-        return new LoraLayerSettings(rank, alpha, config.Dropout, config.UseRslora, config.Init);
+        return new LoraLayerSettings(rank, alpha, config.Dropout, config.UseRslora, config.Init, config.UseDora);
     }
 
     /// <summary>PEFT's rule: an entry matches the whole path or a dotted suffix of it.</summary>

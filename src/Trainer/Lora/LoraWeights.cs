@@ -10,6 +10,9 @@ namespace Orchestrator.Trainer.Lora;
 /// layer as <c>base_layer</c>), <c>base_model.model.&lt;path&gt;.bias</c> for any other. Loading also accepts the
 /// unwrapped spelling of a wrapped layer's bias, as PEFT before 0.7 wrote it. A model's modules_to_save
 /// (<see cref="IModulesToSave"/>) are saved whole as <c>base_model.model.&lt;parameter name&gt;</c>, as PEFT saves them.
+/// DoRA's magnitudes are <c>base_model.model.&lt;path&gt;.lora_magnitude_vector</c>, the key PEFT writes (its
+/// <c>_get_adapter_state_dict</c> drops the <c>.weight</c> of the module that holds them); loading also accepts that
+/// <c>.weight</c> spelling.
 /// </summary>
 public static class LoraWeights
 {
@@ -18,8 +21,11 @@ public static class LoraWeights
     public const string LoraBSuffix = ".lora_B.weight";
     private const string WrappedLayer = ".base_layer.";
 
+    public const string MagnitudeSuffix = ".lora_magnitude_vector";
+
     public static string LoraAKey(string path) => KeyPrefix + path + LoraASuffix;
     public static string LoraBKey(string path) => KeyPrefix + path + LoraBSuffix;
+    public static string MagnitudeKey(string path) => KeyPrefix + path + MagnitudeSuffix;
 
     /// <summary>Detached CPU copies of the adapter tensors, in model order. The caller owns (and disposes) them.</summary>
     public static Dictionary<string, Tensor> Get(nn.Module model)
@@ -43,6 +49,30 @@ public static class LoraWeights
         {
             result[LoraAKey(path)] = CpuCopy(layer.LoraA);
             result[LoraBKey(path)] = CpuCopy(layer.LoraB);
+            if (layer.MagnitudeVector is { } magnitude) result[MagnitudeKey(path)] = CpuCopy(magnitude);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="Get(nn.Module)"/>, but an adapter whose start changed the base weight (PiSSA, OLoRA) is expressed
+    /// against the unmodified base, as PEFT's save_pretrained(path_initial_model_for_weight_conversion=…) does
+    /// (subtract_mutated_init): W_res + s·B·A = W + s·(B·A − B₀·A₀) = W + s·[B | −B₀]·[A ; A₀], so A becomes
+    /// [A ; A₀] (2r rows) and B becomes [B | −B₀] (2r columns) at the same scaling. Other tensors (DoRA's magnitudes,
+    /// biases, modules_to_save) are kept as they are: W + s·B'·A' is the same matrix, so DoRA's norms are too.
+    /// </summary>
+    public static Dictionary<string, Tensor> GetAgainstUnmodifiedBase(nn.Module model)
+    {
+        var result = Get(model);
+        foreach (var (path, layer) in AdaptedLayers(model, prefix: null))
+        {
+            if (layer.InitialLoraA is not { } a0 || layer.InitialLoraB is not { } b0) continue;
+            var (aKey, bKey) = (LoraAKey(path), LoraBKey(path));
+            using var a = result[aKey];
+            using var b = result[bKey];
+            using var negatedB0 = b0.neg();
+            result[aKey] = torch.cat([a, a0.to(a.dtype)], 0);
+            result[bKey] = torch.cat([b, negatedB0.to(b.dtype)], 1);
         }
         return result;
     }
@@ -58,13 +88,16 @@ public static class LoraWeights
         var targets = Entries(model, trainableBiasesOnly: false).ToDictionary(e => e.Key, e => e.Tensor, StringComparer.Ordinal);
         foreach (var (key, tensor) in targets.Where(t => t.Key.Contains(WrappedLayer, StringComparison.Ordinal)).ToList())
             targets.TryAdd(key.Replace(WrappedLayer, ".", StringComparison.Ordinal), tensor);
+        foreach (var (key, tensor) in targets.Where(t => t.Key.EndsWith(MagnitudeSuffix, StringComparison.Ordinal)).ToList())
+            targets.TryAdd(key + ".weight", tensor); // the magnitude's name inside PEFT's model
 
         if (strict)
         {
             var unexpected = weights.Keys.Where(k => !targets.ContainsKey(k)).ToList();
             if (unexpected.Count > 0)
                 throw new ArgumentException($"Adapter weights the model has no place for: {string.Join(", ", unexpected)}.", nameof(weights));
-            var missing = targets.Keys.Where(k => (k.EndsWith(LoraASuffix, StringComparison.Ordinal) || k.EndsWith(LoraBSuffix, StringComparison.Ordinal))
+            var missing = targets.Keys.Where(k => (k.EndsWith(LoraASuffix, StringComparison.Ordinal) || k.EndsWith(LoraBSuffix, StringComparison.Ordinal)
+                                                   || (k.EndsWith(MagnitudeSuffix, StringComparison.Ordinal) && !weights.ContainsKey(k + ".weight")))
                                                   && !weights.ContainsKey(k)).ToList();
             if (missing.Count > 0)
                 throw new ArgumentException($"Adapter weights missing: {string.Join(", ", missing)}.", nameof(weights));
@@ -87,6 +120,7 @@ public static class LoraWeights
         {
             yield return (LoraAKey(path), module.LoraA);
             yield return (LoraBKey(path), module.LoraB);
+            if (module.MagnitudeVector is { } magnitude) yield return (MagnitudeKey(path), magnitude);
         }
         var modulesToSave = ModulesToSave.Of(model);
         foreach (var (name, parameter) in model.named_parameters())

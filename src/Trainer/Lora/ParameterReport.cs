@@ -11,7 +11,7 @@ namespace Orchestrator.Trainer.Lora;
 
 /// <summary>
 /// Trainable and total parameters of a model with LoRA on the given targets: the logic of
-/// <c>lora params --model M --rank R --targets a,b [--bias none|all|lora_only] [--json]</c>.
+/// <c>lora params --model M --rank R --targets a,b [--bias none|all|lora_only] [--use-dora] [--json]</c>.
 /// </summary>
 public sealed record ParameterReport(
     [property: JsonPropertyName("model")] string Model,
@@ -22,8 +22,11 @@ public sealed record ParameterReport(
     [property: JsonPropertyName("trainable_params")] long TrainableParameters,
     [property: JsonPropertyName("total_params")] long TotalParameters)
 {
-    /// <summary>What the adapters add: r·(in + out) per adapted module (trainable also counts biases and a classifier's head).</summary>
+    /// <summary>What the adapters add: r·(in + out) per adapted module, plus out with DoRA (its magnitudes); trainable also counts biases and a classifier's head.</summary>
     [JsonPropertyName("lora_params")] public long LoraParameters { get; init; }
+
+    /// <summary>DoRA: each adapted module also trains a magnitude per output feature.</summary>
+    [JsonPropertyName("use_dora")] public bool UseDora { get; init; }
 
     [JsonPropertyName("trainable_percent")]
     public double TrainablePercent => TotalParameters == 0 ? 0 : 100.0 * TrainableParameters / TotalParameters;
@@ -34,12 +37,12 @@ public sealed record ParameterReport(
     /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>). A Hugging Face encoder folder
     /// is counted from its config.json alone (<see cref="ForEncoder"/>).
     /// </summary>
-    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
+    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None, bool useDora = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
         if (EncoderConfig.Of(model) is { } encoder)
-            return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias);
+            return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias, useDora);
         if (Directory.Exists(model) && File.Exists(Path.Combine(model, DecoderArchitecture.ConfigFileName)))
         {
             DecoderArchitecture decoder;
@@ -52,13 +55,14 @@ public sealed record ParameterReport(
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
             : targets;
 
-        var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
+        var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias, UseDora = useDora };
         using var built = ModelCatalog.Create(model, seed: 0);
         var injection = LoraInjector.Inject(built, config, seed: 0);
         return new ParameterReport(model, rank, effectiveTargets, bias, injection.Modules.Select(m => m.Path).ToList(),
             injection.TrainableParameters, injection.TotalParameters)
         {
-            LoraParameters = injection.Modules.Sum(m => m.Layer.LoraA.numel() + m.Layer.LoraB.numel()),
+            LoraParameters = injection.Modules.Sum(m => m.Layer.LoraA.numel() + m.Layer.LoraB.numel() + (m.Layer.MagnitudeVector?.numel() ?? 0)),
+            UseDora = useDora,
         };
     }
 
@@ -66,7 +70,7 @@ public sealed record ParameterReport(
     /// An encoder's sequence classifier with LoRA, counted from its config (no weights): the head (modules_to_save,
     /// config num_labels or 2) trains in full and is never a target; every linear layer has a bias.
     /// </summary>
-    public static ParameterReport ForEncoder(string model, EncoderConfig encoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
+    public static ParameterReport ForEncoder(string model, EncoderConfig encoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None, bool useDora = false)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         var labels = encoder.NumLabels ?? 2;
@@ -77,7 +81,7 @@ public sealed record ParameterReport(
         var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
         var selected = LoraInjector.SelectTargets(adaptable.Select(l => l.Path).ToList(), config).ToHashSet(StringComparer.Ordinal);
         var adapted = adaptable.Where(l => selected.Contains(l.Path)).ToList();
-        var lora = adapted.Sum(l => rank * (l.In + l.Out));
+        var lora = adapted.Sum(l => rank * (l.In + l.Out) + (useDora ? l.Out : 0));
         var headParameters = encoder.HeadParameterCount(labels);
         var layerNormBiases = (long)encoder.HiddenSize * (1 + 2L * encoder.NumHiddenLayers);
         var biases = bias switch
@@ -90,6 +94,7 @@ public sealed record ParameterReport(
         return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + headParameters + biases, total)
         {
             LoraParameters = lora,
+            UseDora = useDora,
         };
     }
 

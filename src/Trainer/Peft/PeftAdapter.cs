@@ -84,6 +84,11 @@ public static class PeftAdapter
         foreach (var (key, tensor) in weights)
         {
             if (key.StartsWith(KeyPrefix, StringComparison.Ordinal) && Lora.ModulesToSave.Covers(modulesToSave, key[KeyPrefix.Length..])) continue;
+            if (key.StartsWith(KeyPrefix, StringComparison.Ordinal) && key.EndsWith(Lora.LoraWeights.MagnitudeSuffix, StringComparison.Ordinal))
+            {
+                if (tensor.dim() != 1) problems.Add($"'{key}' has shape [{string.Join(",", tensor.shape)}]; DoRA's magnitude is a vector");
+                continue;
+            }
             if (IsBiasKey(key))
             {
                 if (tensor.dim() != 1) problems.Add($"'{key}' has shape [{string.Join(",", tensor.shape)}]; a bias is a vector");
@@ -92,7 +97,7 @@ public static class PeftAdapter
             var path = ModulePathOf(key);
             if (path is null)
             {
-                problems.Add($"'{key}' is not of the form {KeyPrefix}<module path>{ASuffix}, {BSuffix} or .bias");
+                problems.Add($"'{key}' is not of the form {KeyPrefix}<module path>{ASuffix}, {BSuffix}, {Lora.LoraWeights.MagnitudeSuffix} or .bias");
                 continue;
             }
             if (tensor.dim() != 2)

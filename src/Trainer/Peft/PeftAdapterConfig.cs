@@ -63,23 +63,29 @@ public sealed record PeftAdapterConfig
             : allLinear || config.TargetModules.Count == 0
                 ? adaptedModulePaths.Select(p => p[(p.LastIndexOf('.') + 1)..]).Distinct().Order(StringComparer.Ordinal).ToArray()
                 : config.TargetModules.ToArray();
+        // PiSSA / OLoRA adapters are saved against the unmodified base (LoraWeights.GetAgainstUnmodifiedBase): rank 2r at
+        // the same scaling, written as PEFT's save_pretrained(path_initial_model_for_weight_conversion=…) writes them.
+        var converted = InitModes.ChangesBase(config.Init);
+        var rankFactor = converted ? 2 : 1;
+        var alphaFactor = !converted ? 1.0 : config.UseRslora ? Math.Sqrt(2) : 2.0;
         return new PeftAdapterConfig
         {
             TaskType = taskType ?? (config.Model == "llama" || config.Dataset == "text" || decoder is not null ? CausalLmTaskType : null),
             FanInFanOut = decoder?.FanInFanOut ?? false,
-            R = config.Rank,
-            LoraAlpha = config.Alpha,
+            R = config.Rank * rankFactor,
+            LoraAlpha = config.Alpha * alphaFactor,
             TargetModules = targets,
             TargetModulesRegex = config.TargetModulesRegex,
             LoraDropout = config.Dropout,
             Bias = config.Bias,
             UseRslora = config.UseRslora,
+            UseDora = config.UseDora,
             InitLoraWeights = config.Init == InitModes.Gaussian ? "gaussian" : "true",
             BaseModelNameOrPath = baseModelName,
             LayersToTransform = config.LayersToTransform?.ToArray(),
             ModulesToSave = modulesToSave is { Count: > 0 } ? modulesToSave.ToArray() : null,
-            RankPattern = config.RankPattern is null ? new Dictionary<string, int>() : new Dictionary<string, int>(config.RankPattern),
-            AlphaPattern = config.AlphaPattern is null ? new Dictionary<string, double>() : new Dictionary<string, double>(config.AlphaPattern),
+            RankPattern = config.RankPattern is null ? new Dictionary<string, int>() : config.RankPattern.ToDictionary(kv => kv.Key, kv => kv.Value * rankFactor),
+            AlphaPattern = config.AlphaPattern is null ? new Dictionary<string, double>() : config.AlphaPattern.ToDictionary(kv => kv.Key, kv => kv.Value * rankFactor),
         };
     }
 

@@ -58,10 +58,14 @@ public static class TrainingLoop
         var batchesPerEpoch = data.TrainBatchCount(config.BatchSize);
         long totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Max(0, config.Epochs) * StepsPerEpoch(batchesPerEpoch, accumulation);
         var schedule = new LearningRateSchedule(config.Schedule, config.LearningRate, LearningRateSchedule.WarmupStepsOf(config, totalSteps), totalSteps);
+        // LoRA+ splits the parameters into groups at their own learning rates; the trainable list follows the groups'
+        // order, which is the order of the optimizer's states that checkpoints pair with names.
+        var groups = Lora.OptimizerGroups.Of(model, trainable, config);
+        trainable = groups.SelectMany(g => g.Parameters).ToList();
         var parameters = trainable.Select(t => t.Parameter).ToList();
 
         using var optimizer = parameters.Count > 0
-            ? new AdamW(parameters, config.LearningRate, Beta1, Beta2, Epsilon, config.WeightDecay)
+            ? Lora.OptimizerGroups.CreateAdamW(groups, config.LearningRate, Beta1, Beta2, Epsilon)
             : null;
 
         var configSha256 = FileHashes.Sha256(JsonSerializer.SerializeToUtf8Bytes(config));
@@ -103,7 +107,9 @@ public static class TrainingLoop
                 {
                     var phases = options.Phases;
                     phases?.Begin();
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
+                    var learningRate = schedule.At(step);
+                    var g = 0;
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate * groups[g++].LearningRateFactor;
                     optimizer.zero_grad();
                     microBatches = Math.Min(accumulation, batchesPerEpoch - batchInEpoch);
                     var lossTensor = AccumulateGradients(model, data, config, epoch, batchInEpoch, microBatches, options.Device, phases);

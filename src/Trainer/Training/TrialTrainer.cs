@@ -199,7 +199,7 @@ public static class TrialTrainer
         {
             case AdapterModes.Lora:
             {
-                foreach (var (name, sha) in WriteAdapter(outputDirectory, config, baseModelName, LoraWeights.Get(model),
+                foreach (var (name, sha) in WriteAdapter(outputDirectory, config, baseModelName, LoraWeights.GetAgainstUnmodifiedBase(model),
                              injection!.Modules.Select(m => m.Path).ToList(), ModulesToSave.Of(model)))
                     files[name] = sha;
                 break;

@@ -43,7 +43,7 @@ public sealed record TrainingConfig
     /// <summary>`none`, `all` or `lora_only` (PEFT's bias).</summary>
     [JsonPropertyName("bias")] public string Bias { get; init; } = BiasModes.None;
     [JsonPropertyName("use_rslora")] public bool UseRslora { get; init; }
-    /// <summary>`kaiming` (PEFT's default, init_lora_weights=true) or `gaussian`.</summary>
+    /// <summary>`kaiming` (PEFT's default, init_lora_weights=true), `gaussian`, `pissa`, `pissa_niter_K` or `olora` (<see cref="InitModes"/>).</summary>
     [JsonPropertyName("init")] public string Init { get; init; } = InitModes.Kaiming;
 
     // --- optimisation -------------------------------------------------------------------------------------------
@@ -103,6 +103,12 @@ public sealed record TrainingConfig
     [JsonPropertyName("pack_sequences"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool PackSequences { get; init; }
     /// <summary>A chat-template file used instead of the model folder's; null: the folder's tokenizer_config.json chat_template.</summary>
     [JsonPropertyName("chat_template"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ChatTemplate { get; init; }
+
+    // --- LoRA variants (DoRA, LoRA+); left out of the JSON at their defaults, so configs written before them keep their bytes -----
+    /// <summary>DoRA (PEFT's use_dora): a trained magnitude per output row times the direction of W + s·B·A.</summary>
+    [JsonPropertyName("use_dora"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseDora { get; init; }
+    /// <summary>LoRA+ (PEFT's loraplus_lr_ratio): B matrices train at this many times lr; 0 means off (one learning rate).</summary>
+    [JsonPropertyName("loraplus_lr_ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double LoraPlusLrRatio { get; init; }
 }
 
 public static class AdapterModes
@@ -121,11 +127,32 @@ public static class BiasModes
     public static readonly IReadOnlyList<string> Values = [None, All, LoraOnly];
 }
 
+/// <summary>PEFT's init_lora_weights methods we train.</summary>
 public static class InitModes
 {
     public const string Kaiming = "kaiming";
     public const string Gaussian = "gaussian";
-    public static readonly IReadOnlyList<string> Values = [Kaiming, Gaussian];
+    /// <summary>A, B from W's top-r singular vectors scaled by √σ; the base keeps the residual.</summary>
+    public const string Pissa = "pissa";
+    /// <summary>`pissa_niter_K`: PiSSA through a randomized SVD with K subspace iterations.</summary>
+    public const string PissaNiterPrefix = "pissa_niter_";
+    /// <summary>A, B from the QR decomposition of W; the base keeps the residual.</summary>
+    public const string Olora = "olora";
+    public static readonly IReadOnlyList<string> Values = [Kaiming, Gaussian, Pissa, Olora];
+
+    /// <summary>The values as a message lists them.</summary>
+    public const string Described = "kaiming, gaussian, pissa, pissa_niter_K (K ≥ 1 subspace iterations) or olora";
+
+    public static bool IsValid(string init) => Values.Contains(init) || PissaIterations(init) is not null;
+
+    /// <summary>K of `pissa_niter_K` (K an integer ≥ 1, as PEFT parses it), or null for any other value.</summary>
+    public static int? PissaIterations(string init) =>
+        init.StartsWith(PissaNiterPrefix, StringComparison.Ordinal)
+        && int.TryParse(init.AsSpan(PissaNiterPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) && k >= 1
+            ? k : null;
+
+    /// <summary>Whether the method moves part of the base weight into the adapter (PiSSA, OLoRA): the adapter is then saved against the unmodified base.</summary>
+    public static bool ChangesBase(string init) => init == Pissa || init == Olora || PissaIterations(init) is not null;
 }
 
 public static class Schedules

@@ -74,7 +74,7 @@ public sealed class TrainingOption
         OptionKind.Int => IntRequirement(),
         OptionKind.Number => NumberRequirement(),
         OptionKind.Bool => "true or false",
-        OptionKind.String => Allowed is { } a ? "one of " + string.Join(", ", a) : "text",
+        OptionKind.String => Allowed is { } a ? "one of " + string.Join(", ", a) : Key == "init" ? "one of " + InitModes.Described : "text",
         OptionKind.StringList => "a list of names",
         OptionKind.IntList => $"a list of integers, each {IntRequirement()}",
         OptionKind.IntMap => $"a mapping of module pattern to {IntRequirement()}",
@@ -97,6 +97,7 @@ public sealed class TrainingOption
     /// <summary>The rule a text value breaks, or null when it is allowed.</summary>
     public string? CheckString(string value) =>
         Allowed is { } allowed && !allowed.Contains(value) ? "one of " + string.Join(", ", allowed)
+        : Key == "init" && !InitModes.IsValid(value) ? "one of " + InitModes.Described
         : Key == "target_modules_regex" && !TrainingOptions.IsValidRegex(value) ? "a valid regular expression"
         : null;
 
@@ -203,7 +204,10 @@ public static partial class TrainingOptions
         new TrainingOption("dropout", OptionKind.Number, "LoRA dropout probability on the adapter's input (PEFT's lora_dropout).") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true, LoraOnly = true },
         new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).") { Allowed = BiasModes.Values, LoraOnly = true },
         new TrainingOption("use_rslora", OptionKind.Bool, "Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).") { LoraOnly = true },
-        new TrainingOption("init", OptionKind.String, "lora_A initialisation: kaiming (PEFT's default, init_lora_weights=true) or gaussian.") { Allowed = InitModes.Values, LoraOnly = true },
+        new TrainingOption("init", OptionKind.String, "Adapter initialisation (PEFT's init_lora_weights): kaiming (its default, init_lora_weights=true) or gaussian draw A and zero B; "
+            + "pissa (A, B from W's top-r singular vectors scaled by √σ), pissa_niter_K (the same through a randomized SVD with K subspace iterations) and olora (from W's QR) "
+            + "start on W's principal part and leave the base the residual W − s·B·A; their adapter is saved against the unmodified base at rank 2r, as PEFT's "
+            + "path_initial_model_for_weight_conversion does.") { LoraOnly = true },
         new TrainingOption("lr", OptionKind.Number, "Learning rate (AdamW).") { MinNumber = 0, MinExclusive = true },
         new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.") { MinNumber = 0 },
         new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = Schedules.Values },
@@ -230,6 +234,11 @@ public static partial class TrainingOptions
         new TrainingOption("assistant_only_loss", OptionKind.Bool, "Conversations: the loss on the assistant turns only (TRL's assistant_only_loss); false: on every token of the rendered conversation.") { OmittedAsTrue = true },
         new TrainingOption("pack_sequences", OptionKind.Bool, "Pack short examples into full seq_len windows (TRL's packing), positions restarting at 0 for each example; attention is not blocked between examples of a window (the decoders take a [B, T] mask).") ,
         new TrainingOption("chat_template", OptionKind.String, "A Jinja chat-template file rendering conversations instead of the model folder's tokenizer_config.json chat_template."),
+        // LoRA variants (issue 25): DoRA and LoRA+.
+        new TrainingOption("use_dora", OptionKind.Bool, "DoRA (PEFT's use_dora, Liu et al. 2024): the adapted weight is a trained magnitude per output row times the direction of W + s·B·A; "
+            + "the magnitudes (one per output feature of each adapted module) train too and are saved as PEFT's lora_magnitude_vector.") { LoraOnly = true },
+        new TrainingOption("loraplus_lr_ratio", OptionKind.Number, "LoRA+ (PEFT's create_loraplus_optimizer, Hayou et al. 2024): lora_B matrices and other 1-D trainable parameters train at this many times lr, "
+            + "A and the rest at lr; biases and norms without weight decay. 0: off (one learning rate).") { MinNumber = 0, LoraOnly = true },
     ];
 
     /// <summary>
@@ -242,6 +251,7 @@ public static partial class TrainingOptions
         ["learning_rate"] = "lr", ["num_train_epochs"] = "epochs", ["per_device_train_batch_size"] = "batch_size",
         ["lr_scheduler_type"] = "schedule", ["init_lora_weights"] = "init", ["max_grad_norm"] = "grad_clip",
         ["max_seq_length"] = "seq_len", ["max_length"] = "seq_len",
+        // LoRA variants (issue 25): use_dora and loraplus_lr_ratio are already PEFT's spellings; init_lora_weights is above.
     };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
@@ -306,6 +316,8 @@ public static partial class TrainingOptions
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
         problems.AddRange(DecoderFolderProblems(config));
+        if (config.Adapter == AdapterModes.Lora && InitModes.ChangesBase(config.Init) && config.UseRslora && (config.RankPattern is { Count: > 0 } || config.AlphaPattern is { Count: > 0 }))
+            problems.Add(new("init", $"init '{config.Init}' is saved against the unmodified base at rank 2r, which PEFT cannot express with use_rslora and rank_pattern or alpha_pattern together; drop one of them"));
         return problems;
     }
 

@@ -11,6 +11,9 @@ namespace Orchestrator.Trials.Packing;
 /// Full fine-tuning and base trials never pack (nothing is shared once every weight trains), nor do adapters that
 /// train a shared weight (bias `all` / `lora_only`), nor models that are not built in (a pretrained encoder's
 /// classifier head trains in full per trial), nor trials that accumulate gradients (gradient_accumulation_steps &gt; 1).
+/// The LoRA variants train alone too: DoRA (its row norms and magnitudes are per member, and the packed layers compute
+/// plain LoRA), PiSSA and OLoRA (they rewrite the base weight the members share) and LoRA+ (the packed AdamW has one
+/// learning rate per member, not one per matrix). kaiming and gaussian inits pack.
 /// </summary>
 public static class PackCompatibility
 {
@@ -22,6 +25,9 @@ public static class PackCompatibility
         if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
         if (config.GradientAccumulationSteps > 1)
             return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
+        if (config.UseDora) return "use_dora trains a magnitude per output row whose norms are per member (packed layers compute plain LoRA)";
+        if (InitModes.ChangesBase(config.Init)) return $"init '{config.Init}' moves part of the base weight into the adapter, and the base is shared by the pack";
+        if (config.LoraPlusLrRatio > 0) return $"loraplus_lr_ratio {config.LoraPlusLrRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} steps lora_B at its own learning rate (a pack steps a member's A and B at one)";
         if (!Models.BuiltInModels.Names.Contains(config.Model))
             return $"model '{config.Model}' is not built in (a pretrained encoder trains its classifier head per trial, modules_to_save, which members cannot share)";
         return null;

@@ -63,7 +63,7 @@ public sealed class TrainingOptionsTests
     [Theory]
     [InlineData("adapter", "qlora", "one of lora, full, base")]
     [InlineData("bias", "some", "one of none, all, lora_only")]
-    [InlineData("init", "pissa", "one of kaiming, gaussian")]
+    [InlineData("init", "loftq", "one of kaiming, gaussian, pissa, pissa_niter_K (K ≥ 1 subspace iterations) or olora")]
     [InlineData("schedule", "step", "one of constant, linear, cosine")]
     [InlineData("target_modules_regex", "(", "a valid regular expression")]
     public void A_text_value_outside_its_rule_is_refused_with_the_allowed_values(string key, string value, string need)

@@ -40,12 +40,18 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         DefaultValueFactory = _ => BiasModes.None,
     };
 
+    private static readonly Option<bool> UseDoraOption = new("--use-dora")
+    {
+        Description = "DoRA (use_dora): count its trained magnitudes too, one per output feature of each adapted module.",
+    };
+
     public LoraParamsCommand() : base("params", "Count trainable and total parameters of a model with LoRA (PEFT's print_trainable_parameters).")
     {
         Options.Add(ModelOption);
         Options.Add(RankOption);
         Options.Add(TargetsOption);
         Options.Add(BiasOption);
+        Options.Add(UseDoraOption);
         Options.Add(ConsoleOutput.JsonOption);
     }
 
@@ -62,7 +68,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         ParameterReport report;
         try
         {
-            report = ParameterReport.Compute(model, rank, targets, bias);
+            report = ParameterReport.Compute(model, rank, targets, bias, parseResult.GetValue(UseDoraOption));
         }
         catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException or InvalidDataException)
         {
@@ -79,6 +85,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
             ("model", report.Model),
             ("rank", report.Rank.ToString(CultureInfo.InvariantCulture)),
             ("bias", report.Bias),
+            ("use_dora", report.UseDora ? "true" : "false"),
             ("adapted modules", string.Join(", ", report.AdaptedModules)),
             ("lora parameters", ConsoleOutput.Count(report.LoraParameters)),
             ("trainable parameters", ConsoleOutput.Count(report.TrainableParameters)),
