@@ -17,9 +17,13 @@ public static class PytorchReference
     public const string Python = "/usr/bin/python3";
     public static string Script => Path.Combine(AppContext.BaseDirectory, "scripts", "bench", "pytorch_bert_lora.py");
 
+    /// <summary>The decoder reference (<c>scripts/bench/pytorch_decoder_lora.py</c>, on <c>scripts/check/decoder_reference.py</c>'s plain decoders).</summary>
+    public static string DecoderScript => Path.Combine(AppContext.BaseDirectory, "scripts", "bench", "pytorch_decoder_lora.py");
+
     /// <exception cref="UserInputException">PyTorch is not installed, or the script failed.</exception>
+    /// <param name="script">The reference to run: <see cref="Script"/> (an encoder) by default, or <see cref="DecoderScript"/>.</param>
     public static async Task<PytorchMeasurement> MeasureAsync(string modelFolder, int batchSize, int sequenceLength, int rank, double alpha,
-        int steps, int threads, CancellationToken cancellationToken)
+        int steps, int threads, CancellationToken cancellationToken, string? script = null)
     {
         var start = new ProcessStartInfo(Python)
         {
@@ -29,7 +33,7 @@ public static class PytorchReference
         };
         foreach (var arg in new[]
                  {
-                     Script, "--model-folder", modelFolder, "--batch-size", $"{batchSize}", "--seq-len", $"{sequenceLength}", "--rank", $"{rank}",
+                     script ?? Script, "--model-folder", modelFolder, "--batch-size", $"{batchSize}", "--seq-len", $"{sequenceLength}", "--rank", $"{rank}",
                      "--alpha", alpha.ToString(System.Globalization.CultureInfo.InvariantCulture), "--steps", $"{steps}", "--threads", $"{threads}",
                  })
             start.ArgumentList.Add(arg);

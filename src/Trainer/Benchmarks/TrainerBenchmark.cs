@@ -5,6 +5,8 @@ using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.HuggingFace;
+using Orchestrator.Trainer.Models.Decoders;
+using Orchestrator.Trials.Models.Decoders;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
@@ -68,7 +70,14 @@ public static class TrainerBenchmark
         "parameter the step multiplies, frozen and LoRA alike. Frozen weights need no weight gradient (4, not 6), and " +
         "attention's score/value products are not counted, so the figure is the usual dense-training equivalent.";
 
-    private sealed record Setup(string Dataset, int BatchSize, long TokensPerStep, IReadOnlyList<string> Targets, int SequenceLength = 0);
+    private sealed record Setup(string Dataset, int BatchSize, long TokensPerStep, IReadOnlyList<string> Targets, int SequenceLength = 0,
+        int Rank = LoraRank, double Alpha = LoraAlpha);
+
+    // A Hugging Face decoder folder (issue 24): random tokens, batch 4 × 64, LoRA r=16 (alpha 32) on all linear layers.
+    public const int DecoderBatchSize = 4;
+    public const int DecoderSequenceLength = 64;
+    public const int DecoderRank = 16;
+    public const double DecoderAlpha = 32;
 
     /// <summary>The models with a benchmark: the built-ins below and every named encoder (batch 16 × 128 tokens of IMDB, r=8 on query, value).</summary>
     public static IReadOnlyList<string> Models => [BuiltInModels.Mlp, BuiltInModels.TransformerBlock, .. NamedEncoders.Names];
@@ -82,6 +91,8 @@ public static class TrainerBenchmark
     {
         BuiltInModels.Mlp => new(BuiltInDatasets.Mnist, 1024, 1024, ["l1", "l2", "l3"]),
         BuiltInModels.TransformerBlock => new(BuiltInDatasets.SyntheticRegression, 10, 10 * SyntheticRegressionDataset.SequenceLength, ["q_proj", "v_proj"]),
+        _ when DecoderArchitecture.IsDecoderFolder(model) => new("text", DecoderBatchSize, DecoderBatchSize * DecoderSequenceLength, [LoraInjector.AllLinear],
+            DecoderSequenceLength, DecoderRank, DecoderAlpha),
         _ when NamedEncoders.Find(model) is not null => new(NamedDatasets.Imdb, EncoderBatchSize, EncoderBatchSize * EncoderSequenceLength, ["query", "value"], EncoderSequenceLength),
         _ => throw new ArgumentException($"no benchmark for model '{model}' ({string.Join(", ", Models)})", nameof(model)),
     };
@@ -94,17 +105,18 @@ public static class TrainerBenchmark
         TorchThreads.Set(threads);
         var named = new TrainingConfig
         {
-            Model = model, Dataset = setup.Dataset, Rank = LoraRank, Alpha = LoraAlpha, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
+            Model = model, Dataset = setup.Dataset, Rank = setup.Rank, Alpha = setup.Alpha, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
             MaxSteps = steps, EvalEvery = steps, LearningRate = 1e-3, Seed = 1,
         };
-        if (setup.SequenceLength > 0)
+        var decoder = DecoderArchitecture.IsDecoderFolder(model);
+        if (setup.SequenceLength > 0 && !decoder)
             // Enough rows for the bare loop's cycle of batches; evaluation (after the timed steps) on one batch.
             // [CLS] through BERT's pooler, as the PyTorch reference computes it, whatever the encoder's own pooling.
             named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize, Pooling = EncoderPoolings.Cls };
         var config = NamedResourceResolution.Resolve(named, resources, CancellationToken.None);
         try
         {
-            using var data = DatasetCatalog.Load(config, dataDirectory);
+            using var data = decoder ? RandomTokens(config, DecoderArchitecture.Load(model).VocabSize, setup) : DatasetCatalog.Load(config, dataDirectory);
             var resettable = PeakRss.Reset();
             var (bareRate, paramsTouched, trainableParameters) = Bare(config, data, setup, steps);
             var bareRss = PeakRss.Read();
@@ -127,11 +139,29 @@ public static class TrainerBenchmark
         }
     }
 
-    /// <summary>A built-in model, or a Hugging Face encoder folder with a head for the dataset's classes.</summary>
+    /// <summary>A built-in model, a Hugging Face encoder folder with a head for the dataset's classes, or a decoder folder.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(TrainingConfig config, ITrainingDataset data) =>
         EncoderConfig.IsEncoderFolder(config.Model)
             ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed, EncoderPoolings.Parse(config.Pooling))
-            : ModelCatalog.Create(config.Model, config.Seed);
+            : DecoderArchitecture.IsDecoderFolder(config.Model)
+                ? (nn.Module<Tensor, Tensor>)CausalLanguageModels.FromPretrained(config.Model)
+                : ModelCatalog.Create(config.Model, config.Seed);
+
+    /// <summary>
+    /// Next-token windows of seeded random ids over the decoder's vocabulary (32 batches to train on, one to evaluate):
+    /// the step's cost does not depend on which tokens they are, and any folder's vocabulary fits.
+    /// </summary>
+    private static Data.TensorDataset RandomTokens(TrainingConfig config, int vocabSize, Setup setup)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new torch.Generator((ulong)config.Seed);
+        var rows = setup.BatchSize * 33;
+        var windows = torch.randint(vocabSize, [rows, setup.SequenceLength + 1], generator: generator, dtype: ScalarType.Int64);
+        var inputs = windows[.., ..^1].contiguous();
+        var targets = windows[.., 1..].contiguous();
+        var train = setup.BatchSize * 32;
+        return new Data.TensorDataset("text", TaskKind.CausalLm, vocabSize, inputs[..train].clone(), targets[..train].clone(), inputs[train..].clone(), targets[train..].clone());
+    }
 
     private static double Trainer(TrainingConfig config, ITrainingDataset data, int steps)
     {
@@ -173,7 +203,10 @@ public static class TrainerBenchmark
         }
         watch.Stop();
         // Embedding tables are looked up, not multiplied: they are not in the FLOP count.
-        var touched = model.named_parameters().Where(p => !p.name.Contains("embeddings", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
+        var touched = model.named_parameters()
+            .Where(p => !p.name.Contains("embeddings", StringComparison.Ordinal) && !p.name.EndsWith("embed_tokens.weight", StringComparison.Ordinal)
+                        && !p.name.EndsWith(".wpe.weight", StringComparison.Ordinal))
+            .Sum(p => p.parameter.numel());
         return ((steps - WarmupSteps) / watch.Elapsed.TotalSeconds, touched, parameters.Sum(p => p.numel()));
     }
 

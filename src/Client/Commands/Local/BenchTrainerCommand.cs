@@ -5,6 +5,7 @@ using Orchestrator.Client.Output;
 using Orchestrator.Models.Sharing;
 using Orchestrator.Trainer.Benchmarks;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trials.Models.Decoders;
 using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Client.Commands.Local;
@@ -17,7 +18,8 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
     private static readonly Option<string> ModelOption = new("--model")
     {
         Description = "The fixed config to time: mlp (batch 1024, r=8 on l1,l2,l3), transformer-block (batch 10 x 32 tokens, r=8 on q,v), "
-                      + $"or a named encoder ({string.Join(", ", NamedEncoders.Names)}: IMDB, batch 16 x 128 tokens, r=8 on query,value, beside PyTorch eager).",
+                      + $"a named encoder ({string.Join(", ", NamedEncoders.Names)}: IMDB, batch 16 x 128 tokens, r=8 on query,value, beside PyTorch eager), "
+                      + "or a Hugging Face decoder folder (llama, mistral, qwen2, qwen3, gpt2: random tokens, batch 4 x 64, r=16 on all linear layers, beside PyTorch eager).",
         DefaultValueFactory = _ => BuiltInModels.Mlp,
     };
 
@@ -39,7 +41,11 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
     {
         var output = ConsoleOutput.Create(parseResult);
         var model = parseResult.GetValue(ModelOption)!;
-        if (!Models.Contains(model)) throw new UserInputException($"--model '{model}' has no benchmark; use one of {string.Join(", ", Models)}.");
+        var decoder = Directory.Exists(model) && DecoderArchitecture.IsDecoderFolder(model);
+        if (!Models.Contains(model) && !decoder)
+            throw new UserInputException($"--model '{model}' has no benchmark; use one of {string.Join(", ", Models)}, or a decoder folder (llama, mistral, qwen2, qwen3, gpt2).");
+        if (decoder && DecoderArchitecture.Of(model) is { } shape && shape.MaxPositions < TrainerBenchmark.DecoderSequenceLength)
+            throw new UserInputException($"--model '{model}' has {shape.MaxPositions} positions; the decoder benchmark runs {TrainerBenchmark.DecoderSequenceLength} tokens.");
         var steps = parseResult.GetValue(StepsOption);
         if (steps <= TrainerBenchmark.WarmupSteps + 1)
             throw new UserInputException($"--steps {steps} is too few; use more than {TrainerBenchmark.WarmupSteps + 1} (the first {TrainerBenchmark.WarmupSteps} are warm-up).");
@@ -54,6 +60,13 @@ public sealed class BenchTrainerCommand : OrchestratorCommand
             if (!output.IsJson) output.Line($"timing the same {steps} steps in PyTorch eager ({PytorchReference.Python})...");
             var reference = await PytorchReference.MeasureAsync(resources.ModelFolder(encoder, cancellationToken), result.BatchSize, result.SequenceLength,
                 result.Rank, TrainerBenchmark.LoraAlpha, steps, threads, cancellationToken);
+            result = result with { PytorchStepsPerSecond = reference.StepsPerSecond, PytorchVersion = reference.Version };
+        }
+        else if (decoder && !parseResult.GetValue(NoPytorchOption))
+        {
+            if (!output.IsJson) output.Line($"timing the same {steps} steps in PyTorch eager ({PytorchReference.Python})...");
+            var reference = await PytorchReference.MeasureAsync(model, result.BatchSize, result.SequenceLength, result.Rank, TrainerBenchmark.DecoderAlpha,
+                steps, threads, cancellationToken, PytorchReference.DecoderScript);
             result = result with { PytorchStepsPerSecond = reference.StepsPerSecond, PytorchVersion = reference.Version };
         }
         if (output.IsJson)
