@@ -157,8 +157,8 @@ public static class DashboardEndpoints
 
     private static async Task<IResult> AnalysisAsync(string name, SweepFeeds feeds, CancellationToken cancellationToken)
     {
-        var (_, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
-        return problem ?? Json(SweepAnalyzer.Analyze(snapshot!.Trials, snapshot.Status.Objective));
+        var (feed, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
+        return problem ?? Json(feed!.GetAnalysis(snapshot!));
     }
 
     private static async Task<IResult> CurvesAsync(string name, string? ids, SweepFeeds feeds, CancellationToken cancellationToken)

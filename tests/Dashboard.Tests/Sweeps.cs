@@ -44,4 +44,25 @@ public static class Sweeps
           max_steps: { value: 1000000 }
           eval_every: { value: 200 }
         """;
+
+    /// <summary>8 short trials in which alpha is tied to rank (alpha = rank, as sweeps/mnist-rank.yaml) and lr varies.</summary>
+    public static string TiedAlpha(string name) => $$"""
+        name: {{name}}
+        seed: 7
+        task:
+          model: mlp
+          dataset: mnist
+          base: { pretrain: { epochs: 1, lr: 1.0e-3, batch_size: 256 } }
+        metric: { name: test_accuracy, goal: maximize }
+        method: grid
+        parallel: 1
+        parameters:
+          rank: { values: [1, 2, 4, 8] }
+          alpha: { per_rank: 1 }
+          lr: { values: [3.0e-3, 3.0e-2] }
+          target_modules: { value: [l1, l2, l3] }
+          batch_size: { value: 64 }
+          max_steps: { value: 30 }
+          eval_every: { value: 10 }
+        """;
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Orchestrator.Dashboard.Api;
 
 namespace Orchestrator.Dashboard.Feeds;
 
@@ -20,6 +21,8 @@ public sealed class SweepFeed(string name, IClusterClient client, DashboardOptio
     private readonly Dictionary<string, List<MetricPoint>> _curves = new(StringComparer.Ordinal);
     private readonly List<Channel<SweepUpdate>> _subscribers = [];
     private SweepSnapshot? _snapshot;
+    private readonly Lock _analysisGate = new();
+    private (int Finished, MetricObjective Objective, SweepAnalysis Analysis)? _analysis;
     private long _version;
     private Task? _loop;
 
@@ -51,6 +54,22 @@ public sealed class SweepFeed(string name, IClusterClient client, DashboardOptio
         lock (_gate)
             return trialIds.Distinct().Where(_curves.ContainsKey)
                 .ToDictionary(id => id, id => (IReadOnlyList<MetricPoint>)_curves[id].ToList());
+    }
+
+    /// <summary>
+    /// The page's plots and importance, computed again only when a trial has finished since (or the objective changed):
+    /// they read finished trials only, and fitting the importance forest is the costly part of a page.
+    /// </summary>
+    public SweepAnalysis GetAnalysis(SweepSnapshot snapshot)
+    {
+        var finished = snapshot.Trials.Count(t => t.State is TrialState.Succeeded or TrialState.Pruned);
+        lock (_analysisGate)
+        {
+            if (_analysis is { } cached && cached.Finished == finished && cached.Objective == snapshot.Status.Objective) return cached.Analysis;
+            var analysis = SweepAnalyzer.Analyze(snapshot.Trials, snapshot.Status.Objective);
+            _analysis = (finished, snapshot.Status.Objective, analysis);
+            return analysis;
+        }
     }
 
     /// <summary>A browser's stream of updates; disposing the subscription ends it. The first update is the current status.</summary>

@@ -171,6 +171,17 @@ async function sweepsPage() {
   cleanup.push(() => clearInterval(timer));
 }
 
+/** Each correlated pair of importance entries once (both entries name the other). */
+function correlatedPairs(importance) {
+  const seen = new Set(), pairs = [];
+  for (const i of importance) for (const c of i.correlatedWith) {
+    const other = importance.find(j => j.members.includes(c.parameter));
+    const key = [i.parameter, other?.parameter ?? c.parameter].sort().join('\n');
+    if (!seen.has(key)) { seen.add(key); pairs.push([i.parameter, other?.parameter ?? c.parameter, c.spearman]); }
+  }
+  return pairs;
+}
+
 // ---- one sweep ----------------------------------------------------------------------------------------------------
 async function sweepPage(name) {
   const [info, settings] = await Promise.all([api(`/api/sweeps/${enc(name)}`), api('/api/settings')]);
@@ -183,6 +194,7 @@ async function sweepPage(name) {
   const curveEl = h('div', { class: 'chart', id: 'curves' }), rankEl = h('div', { class: 'chart', id: 'rank-plot' });
   const parallelEl = h('div', { class: 'chart', id: 'parallel' }), importanceEl = h('div', { class: 'chart', id: 'importance' });
   const curveMetric = h('select', { id: 'curve-metric' });
+  const importanceNote = h('div', { class: 'muted', id: 'importance-note' });
   app.replaceChildren(
     h('h1', {}, 'Sweep ', h('span', { id: 'sweep-name' }, name)),
     h('div', { class: 'card' }, statusLine, controls),
@@ -194,7 +206,7 @@ async function sweepPage(name) {
       h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare')), curveEl),
       h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
-      h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (η², see README)'), importanceEl)));
+      h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (fANOVA over a random forest)'), importanceEl, importanceNote)));
   let curves = null, rank = null, parallel = null, importance = null;
 
   const columns = [
@@ -300,11 +312,20 @@ async function sweepPage(name) {
       series: [{ type: 'parallel', lineStyle: { width: 1.5, opacity: 0.6 },
         data: a.lines.map(l => ({ name: l.id, value: [...l.values.map((v, i) => (isNaN(Number(v)) ? v : Number(v))), l.score], lineStyle: l.state === 'pruned' ? { type: 'dashed' } : undefined })) }],
     }, true);
+    // fANOVA shares (see README); a tied group reads "rank ≡ alpha", strong correlations are named under the chart.
+    const imp = [...a.importance].reverse();
     importance?.setOption({
-      animation: false, tooltip: { renderMode: 'richText', formatter: p => `${p.name}: η² ${fmt(p.value)}` }, grid: { left: 110 },
-      xAxis: { type: 'value', name: 'η²', max: 1 }, yAxis: { type: 'category', data: a.importance.map(i => i.parameter).reverse() },
-      series: [{ type: 'bar', data: a.importance.map(i => i.etaSquared).reverse() }],
+      animation: false, grid: { left: 130, right: 40 },
+      tooltip: { renderMode: 'richText', formatter: p => { const i = imp[p.dataIndex]; return `${i.parameter}: ${(100 * i.share).toFixed(1)}% of the explained variance (± ${(100 * i.spread).toFixed(1)}% over trees)`; } },
+      xAxis: { type: 'value', name: 'share', max: 1, axisLabel: { formatter: v => `${Math.round(v * 100)}%` } },
+      yAxis: { type: 'category', data: imp.map(i => i.parameter) },
+      series: [{ type: 'bar', data: imp.map(i => i.share), label: { show: true, position: 'right', formatter: p => `${Math.round(p.value * 100)}%` } }],
     }, true);
+    importanceNote.replaceChildren(...(a.importance.length === 0 ? [h('span', {}, 'needs at least four finished trials in which some parameter varies')] : []),
+      ...a.importance.filter(i => i.members.length > 1).map(i => h('div', { class: 'tied' },
+        `${i.members.join(' and ')} took the same values together in every finished trial (${i.members.join(' ≡ ')}): their effects cannot be told apart, so they share one bar.`)),
+      ...correlatedPairs(a.importance).map(([x, y, rho]) => h('div', { class: 'correlated' },
+        `${x} and ${y} are correlated in the finished trials (Spearman ρ ${rho.toFixed(2)}): the forest may credit either.`)));
   }
 
   renderHead(); renderStatus(info.status); renderControls(); fillMetricChoice();
