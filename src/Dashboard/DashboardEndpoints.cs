@@ -199,7 +199,7 @@ public static class DashboardEndpoints
         }
     }
 
-    private static async Task<IResult> TrialAsync(string name, string trial, IClusterClient client, IArtifactStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> TrialAsync(string name, string trial, IClusterClient client, IArtifactStore store, SweepFeeds feeds, CancellationToken cancellationToken)
     {
         if (SweepName.Check(name) is { } problem) return Error(400, problem);
         if (!ArtifactPaths.IsValidName(trial)) return Error(400, $"'{trial}' is not a trial id");
@@ -207,6 +207,9 @@ public static class DashboardEndpoints
         if (detail is null) return Error(404, $"sweep '{name}' has no trial '{trial}'");
         var status = await client.GetGrain<ISweepGrain>(name).GetStatusAsync(cancellationToken);
         var t = detail.Trial;
+        // A finished trial's whole curve is its metrics.jsonl; the grain keeps only what it heard since it activated.
+        var history = t.State is TrialState.Running or TrialState.Queued ? detail.History
+            : (await feeds[name].GetCurvesAsync([trial], cancellationToken)).GetValueOrDefault(trial) ?? detail.History;
         return Json(new
         {
             row = TrialTable.Row(t, t.Metric(status.Metric)),
@@ -217,7 +220,7 @@ public static class DashboardEndpoints
             t.ElapsedSeconds,
             t.AdapterSha256,
             attempts = detail.Attempts.Select(a => new { a.Number, a.Worker, a.Silo, a.StartedAt, a.EndedAt, a.Outcome, a.Error }),
-            history = detail.History,
+            history,
             checkpoints = detail.Checkpoints,
             files = await TrialFiles.ListAsync(store, name, trial, cancellationToken),
         });
