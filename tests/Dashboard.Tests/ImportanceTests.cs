@@ -63,6 +63,18 @@ public sealed class ImportanceTests
     }
 
     [Fact]
+    public void Two_parameters_that_never_repeat_a_value_are_not_tied_by_that_alone()
+    {
+        var rng = new Random(3);
+        var trials = Enumerable.Range(0, 40).Select(i => ((IReadOnlyDictionary<string, ParameterValue>)new Dictionary<string, ParameterValue>
+        {
+            ["lr"] = ParameterValue.Of(Math.Pow(10, -4 + 3 * rng.NextDouble())), ["seed"] = ParameterValue.Of((long)i),
+        }, rng.NextDouble())).ToList();
+
+        Assert.Equal(["lr", "seed"], ForestImportance.Evaluate(trials, ["lr", "seed"]).Select(i => i.Parameter).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Too_few_finished_trials_or_nothing_varied_give_no_importance()
     {
         var one = new Dictionary<string, ParameterValue> { ["rank"] = ParameterValue.Of(4) };

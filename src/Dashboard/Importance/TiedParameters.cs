@@ -20,13 +20,19 @@ public static class TiedParameters
         return groups;
     }
 
-    /// <summary>True when, over the trials that have both, a's value fixes b's and b's fixes a's (a one-to-one map of values).</summary>
+    /// <summary>
+    /// True when, over the trials that have both, a's value fixes b's and b's fixes a's (a one-to-one map of values)
+    /// and that says something: some value repeats, or the map is monotone. Two parameters that never repeat a value
+    /// (a sampled lr, a seed per trial) map one-to-one trivially and are not tied.
+    /// </summary>
     public static bool Tied(IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> trials, string a, string b)
     {
-        var pairs = trials.Where(t => t.ContainsKey(a) && t.ContainsKey(b)).Select(t => (A: t[a].ToString(), B: t[b].ToString())).Distinct().ToList();
-        return pairs.Count > 0
+        var both = trials.Where(t => t.ContainsKey(a) && t.ContainsKey(b)).ToList();
+        var pairs = both.Select(t => (A: t[a].ToString(), B: t[b].ToString())).Distinct().ToList();
+        var oneToOne = pairs.Count > 0
             && pairs.GroupBy(x => x.A).All(g => g.Count() == 1)
             && pairs.GroupBy(x => x.B).All(g => g.Count() == 1);
+        return oneToOne && (pairs.Count < both.Count || Spearman(both, a, b) is { } rho && Math.Abs(rho) > 1 - 1e-9);
     }
 
     /// <summary>Spearman's rank correlation of two numeric parameters over the trials that have both (null when either is not numeric or constant).</summary>

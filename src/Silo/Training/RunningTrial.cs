@@ -120,7 +120,7 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepRepor
         var earlier = Lease.Attempt > 1 ? await TrialMetricsFile.ReadAsync(store, Lease.Sweep, Lease.TrialId, cancellationToken) ?? [] : [];
         IReadOnlyList<MetricPoint> points = [.. earlier.Where(p => p.Step < first), .. mine];
         if (result is { } r) points = MetricHistory.EndingWith(points, r.Steps, r.Metrics);
-        if (points.Count == 0) return;
+        if (points.All(p => p.Metrics.Count == 0)) return; // nothing was measured: no curve to keep
         await TrialMetricsFile.WriteAsync(store, Lease.Sweep, Lease.TrialId, points, cancellationToken);
     }
 
