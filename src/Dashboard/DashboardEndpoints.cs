@@ -72,6 +72,7 @@ public static class DashboardEndpoints
         api.MapGet("/sweeps/{name}/trials", TrialsAsync);
         api.MapGet("/sweeps/{name}/analysis", AnalysisAsync);
         api.MapGet("/sweeps/{name}/curves", CurvesAsync);
+        api.MapGet("/sweeps/{name}/pareto", ParetoAsync);
         api.MapGet("/sweeps/{name}/events", Events);
         api.MapGet("/sweeps/{name}/trials/{trial}", TrialAsync);
         api.MapGet("/sweeps/{name}/trials/{trial}/files/{**path}", DownloadAsync);
@@ -159,6 +160,21 @@ public static class DashboardEndpoints
     {
         var (feed, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
         return problem ?? Json(feed!.GetAnalysis(snapshot!));
+    }
+
+    private static async Task<IResult> ParetoAsync(string name, string? x, string? y, SweepFeeds feeds, IClusterClient client, CancellationToken cancellationToken)
+    {
+        var (_, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
+        if (problem is not null) return problem;
+        var spec = await client.GetGrain<ISweepGrain>(name).GetSpecAsync(cancellationToken);
+        try
+        {
+            return Json(ParetoViews.Of(spec, snapshot!.Status.Objective, snapshot.Trials, x, y));
+        }
+        catch (ArgumentException e)
+        {
+            return Error(400, e.Message);
+        }
     }
 
     private static async Task<IResult> CurvesAsync(string name, string? ids, SweepFeeds feeds, CancellationToken cancellationToken)

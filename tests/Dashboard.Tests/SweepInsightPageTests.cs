@@ -1,39 +1,82 @@
+using System.Text.Json;
 using Microsoft.Playwright;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.TestServers;
 
 namespace Orchestrator.Dashboard.Tests;
 
-/// <summary>One finished sweep in which alpha is tied to rank, read as someone deciding what to run next.</summary>
-public sealed class SweepInsightPageTests : IAsyncLifetime
+/// <summary>One finished two-objective sweep in which alpha is tied to rank, trained once for the class's tests.</summary>
+public sealed class InsightSweep : IAsyncLifetime
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), $"dashboard-insight-{Guid.NewGuid():N}");
-    private DashboardSilo _silo = null!;
-    private Browser _browser = null!;
+
+    public DashboardSilo Silo { get; private set; } = null!;
+    public Browser Browser { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _silo = await DashboardSilo.StartAsync(new SiloHostOptions { DataDir = _dataDir, Slots = 1, ServiceId = "dashboard-insight" });
-        _browser = await Browser.StartAsync();
-        await _silo.SubmitAsync(Sweeps.TiedAlpha("tied"));
-        var status = await _silo.WaitAsync("tied", s => s.IsTerminal, TimeSpan.FromSeconds(180));
-        Assert.Equal(8, status.Succeeded);
+        Silo = await DashboardSilo.StartAsync(new SiloHostOptions { DataDir = _dataDir, Slots = 1, ServiceId = "dashboard-insight" });
+        Browser = await Browser.StartAsync();
+        await Silo.SubmitAsync(Sweeps.TiedAlpha("tied"));
+        var status = await Silo.WaitAsync("tied", s => s.IsTerminal, TimeSpan.FromSeconds(180));
+        Assert.Equal(10, status.Succeeded); // 8 LoRA trials, full fine-tuning at each lr
     }
 
     public async Task DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        await _silo.DisposeAsync();
+        await Browser.DisposeAsync();
+        await Silo.DisposeAsync();
         TempFolder.TryDelete(_dataDir);
     }
+}
+
+/// <summary>The finished <see cref="InsightSweep"/> read as someone deciding what to run next.</summary>
+public sealed class SweepInsightPageTests(InsightSweep sweep) : IClassFixture<InsightSweep>
+{
+    private DashboardSilo Silo => sweep.Silo;
+    private Browser Browser => sweep.Browser;
 
     [Fact]
     public async Task Importance_names_alpha_tied_to_rank_as_one_group_instead_of_two_bars()
     {
-        var page = await _browser.OpenAsync(_silo.Url + "#/sweep/tied");
+        var page = await Browser.OpenAsync(Silo.Url + "#/sweep/tied");
 
         await Assertions.Expect(page.Locator("#importance-note .tied")).ToContainTextAsync("rank ≡ alpha");
         var bars = await page.EvaluateAsync<string[]>("() => echarts.getInstanceByDom(document.getElementById('importance')).getOption().yAxis[0].data");
         Assert.Equal(["lr", "rank ≡ alpha"], bars.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task The_pareto_view_fades_dominated_trials_marks_full_fine_tuning_and_says_which_way_each_axis_is_better()
+    {
+        var page = await Browser.OpenAsync(Silo.Url + "#/sweep/tied");
+
+        await Assertions.Expect(page.Locator("#pareto-note")).ToContainTextAsync("of 10 finished trials are on the front");
+        var option = await ParetoOptionAsync(page);
+        Assert.Equal("test_accuracy ↑ higher is better", option.GetProperty("yAxis")[0].GetProperty("name").GetString());
+        Assert.Equal("trainable_params ↓ lower is better", option.GetProperty("xAxis")[0].GetProperty("name").GetString());
+        var series = option.GetProperty("series").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("data").GetArrayLength());
+
+        // The front is the leaderboard's rule: on it exactly when no other trial is as good on both objectives and better on one.
+        using var http = new HttpClient();
+        var view = JsonDocument.Parse(await http.GetStringAsync(Silo.Url + "api/sweeps/tied/pareto")).RootElement;
+        var points = view.GetProperty("points").EnumerateArray()
+            .Select(p => (Kind: p.GetProperty("kind").GetString(), X: p.GetProperty("x").GetDouble(), Y: p.GetProperty("y").GetDouble(), Front: p.GetProperty("onFront").GetBoolean())).ToList();
+        Assert.Equal(10, points.Count);
+        foreach (var p in points)
+            Assert.Equal(p.Front, !points.Any(q => q.Y >= p.Y && q.X <= p.X && (q.Y > p.Y || q.X < p.X)));
+        Assert.Equal(points.Count(p => p.Front), series["Pareto front"]);
+        Assert.Equal(points.Count(p => !p.Front && p.Kind == "lora"), series["dominated"]);
+        Assert.Equal(2, series["full fine-tuning"]);
+
+        // Another pair: train_seconds on x.
+        await page.Locator("#pareto-x").SelectOptionAsync("train_seconds");
+        await Assertions.Expect(page.Locator("#pareto-note")).ToContainTextAsync("test_accuracy and train_seconds");
+        option = await ParetoOptionAsync(page);
+        Assert.Equal("train_seconds ↓ lower is better", option.GetProperty("xAxis")[0].GetProperty("name").GetString());
+    }
+
+    private static async Task<JsonElement> ParetoOptionAsync(IPage page) =>
+        JsonDocument.Parse(await page.EvaluateAsync<string>(
+            "() => JSON.stringify(echarts.getInstanceByDom(document.getElementById('pareto')).getOption())")).RootElement;
 }

@@ -195,6 +195,9 @@ async function sweepPage(name) {
   const parallelEl = h('div', { class: 'chart', id: 'parallel' }), importanceEl = h('div', { class: 'chart', id: 'importance' });
   const curveMetric = h('select', { id: 'curve-metric' });
   const importanceNote = h('div', { class: 'muted', id: 'importance-note' });
+  const paretoEl = h('div', { class: 'chart', id: 'pareto' });
+  const paretoX = h('select', { id: 'pareto-x' }), paretoY = h('select', { id: 'pareto-y' });
+  const paretoNote = h('div', { class: 'muted', id: 'pareto-note' });
   app.replaceChildren(
     h('h1', {}, 'Sweep ', h('span', { id: 'sweep-name' }, name)),
     h('div', { class: 'card' }, statusLine, controls),
@@ -206,8 +209,10 @@ async function sweepPage(name) {
       h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare')), curveEl),
       h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
+      h('div', { class: 'card', id: 'pareto-card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Pareto front'),
+        h('label', {}, 'y ', paretoY), h('label', {}, 'x ', paretoX)), paretoEl, paretoNote),
       h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (fANOVA over a random forest)'), importanceEl, importanceNote)));
-  let curves = null, rank = null, parallel = null, importance = null;
+  let curves = null, rank = null, parallel = null, importance = null, pareto = null;
 
   const columns = [
     { key: null, label: '' }, { key: 'trial', label: 'trial' }, { key: 'kind', label: 'kind' }, { key: 'state', label: 'state' },
@@ -328,14 +333,46 @@ async function sweepPage(name) {
         `${x} and ${y} are correlated in the finished trials (Spearman ρ ${rho.toFixed(2)}): the forest may credit either.`)));
   }
 
+  // The front on any two objectives: dominated trials faded, baselines as their own marks, each axis saying which way is better.
+  const better = a => `${a.name} ${a.maximize ? '↑ higher is better' : '↓ lower is better'}`;
+  async function loadPareto() {
+    const q = new URLSearchParams();
+    if (paretoX.value) q.set('x', paretoX.value);
+    if (paretoY.value) q.set('y', paretoY.value);
+    const p = await api(`/api/sweeps/${enc(name)}/pareto?${q}`);
+    const choose = (select, picked) => select.replaceChildren(...p.choices.map(c => h('option', { value: c.name, selected: c.name === picked.name }, c.name)));
+    choose(paretoX, p.x); choose(paretoY, p.y);
+    const xs = p.points.map(t => t.x), log = xs.length && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 100;
+    const front = p.points.filter(t => t.onFront).sort((a, b) => a.x - b.x);
+    const point = t => ({ id: t.id, value: [t.x, t.y] });
+    const marks = [['full', 'full fine-tuning', 'diamond', '#d9480f'], ['base', 'frozen base', 'triangle', '#495057']];
+    pareto?.setOption({
+      animation: false, grid: { right: 40, bottom: 60 }, legend: { top: 0 },
+      tooltip: { renderMode: 'richText', formatter: e => `${e.data.id}: ${p.y.name} ${fmt(e.value[1])}, ${p.x.name} ${fmt(e.value[0])}` },
+      xAxis: { type: log ? 'log' : 'value', name: better(p.x), nameLocation: 'middle', nameGap: 30, scale: true },
+      yAxis: { type: 'value', name: better(p.y), scale: true },
+      series: [
+        { name: 'dominated', type: 'scatter', symbolSize: 7, itemStyle: { color: '#98a2b3', opacity: 0.3 }, data: p.points.filter(t => !t.onFront && t.kind === 'lora').map(point) },
+        { name: 'Pareto front', type: 'line', step: p.x.maximize ? 'start' : 'end', symbolSize: 9, itemStyle: { color: '#3a6ff7' }, data: front.map(point) },
+        ...marks.map(([kind, label, symbol, color]) => ({ name: label, type: 'scatter', symbol, symbolSize: 14, itemStyle: { color },
+          data: p.points.filter(t => t.kind === kind).map(t => ({ ...point(t), itemStyle: t.onFront ? undefined : { opacity: 0.45 } })) })),
+      ],
+    }, true);
+    paretoNote.textContent = p.points.length < 2 ? 'needs two finished trials with both objectives'
+      : `${p.points.filter(t => t.onFront).length} of ${p.points.length} finished trials are on the front: none of the others is at least as good on both ${p.y.name} and ${p.x.name}.`;
+  }
+  paretoX.addEventListener('change', () => loadPareto().catch(e => { paretoNote.textContent = e.message; }));
+  paretoY.addEventListener('change', () => loadPareto().catch(e => { paretoNote.textContent = e.message; }));
+
   renderHead(); renderStatus(info.status); renderControls(); fillMetricChoice();
   await loadTable();
   await echartsReady;
-  [curves, rank, parallel, importance] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl)];
+  [curves, rank, parallel, importance, pareto] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl), chart(paretoEl)];
   loadCurves().catch(() => {});
   loadAnalysis().catch(() => {});
+  loadPareto().catch(e => { paretoNote.textContent = e.message; });
   const refreshTable = throttle(() => loadTable(), 700);
-  const refreshAnalysis = throttle(() => loadAnalysis().catch(() => {}), 3000);
+  const refreshAnalysis = throttle(() => { loadAnalysis().catch(() => {}); loadPareto().catch(() => {}); }, 3000);
   const refreshCurves = throttle(() => loadCurves().catch(() => {}), 1500);
   let lastDone = -1;
   subscribe(name, u => {

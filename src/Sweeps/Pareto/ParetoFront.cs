@@ -1,7 +1,6 @@
 using Orchestrator.Contracts.Trials;
-using Orchestrator.Sweeps;
 
-namespace Orchestrator.Client.Leaderboards;
+namespace Orchestrator.Sweeps.Pareto;
 
 /// <summary>One objective of a Pareto front: a reported metric, or one every trial has (trainable_params, train_seconds).</summary>
 public sealed record ParetoObjective(string Name, bool Maximize)
