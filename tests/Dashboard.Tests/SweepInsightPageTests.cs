@@ -79,4 +79,35 @@ public sealed class SweepInsightPageTests(InsightSweep sweep) : IClassFixture<In
     private static async Task<JsonElement> ParetoOptionAsync(IPage page) =>
         JsonDocument.Parse(await page.EvaluateAsync<string>(
             "() => JSON.stringify(echarts.getInstanceByDom(document.getElementById('pareto')).getOption())")).RootElement;
+
+    [Fact]
+    public async Task Compare_shows_ticked_trials_side_by_side_with_differences_marked_and_curves_overlaid_and_its_link_reproduces_it()
+    {
+        var trials = (await Silo.Sweep("tied").GetTrialsAsync()).Where(t => t.Kind == TrialKind.Lora).ToList();
+        var rank1 = trials.Where(t => t.Parameters["rank"].AsNumber == 1).OrderBy(t => t.Parameters["lr"].AsNumber).ToList();
+        var page = await Browser.OpenAsync(Silo.Url + "#/sweep/tied");
+        await Assertions.Expect(page.Locator("#trials tbody tr")).ToHaveCountAsync(10);
+        await Assertions.Expect(page.Locator("#compare")).ToHaveTextAsync("compare 5 ticked"); // the first rows, ticked on opening
+        var ticked = page.Locator("#trials tbody input[type=checkbox]:checked");
+        while (await ticked.CountAsync() > 0) await ticked.First.UncheckAsync();
+        await Assertions.Expect(page.Locator("#compare")).ToHaveTextAsync("compare 0 ticked");
+        foreach (var t in rank1) await page.Locator($"#trials tr[data-trial='{t.TrialId}'] input[type=checkbox]").CheckAsync();
+        await Assertions.Expect(page.Locator("#compare")).ToHaveTextAsync("compare 2 ticked");
+        await page.Locator("#compare").ClickAsync();
+
+        // Two rank-1 trials of different lr: that row is marked, rank and alpha are not.
+        await Assertions.Expect(page.Locator("#compare-config tr[data-key=lr].differs")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#compare-config tr[data-key=rank]:not(.differs)")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#compare-config tr[data-key=alpha]:not(.differs)")).ToHaveCountAsync(1);
+        var differing = await page.Locator("#compare-config tr.differs").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.key)");
+        await Assertions.Expect(page.Locator("#compare-summary")).ToContainTextAsync("differs in " + string.Join(", ", differing));
+        await Assertions.Expect(page.Locator("#compare-metrics tr[data-key=test_accuracy] td")).ToHaveCountAsync(3);
+        var series = await page.EvaluateAsync<int>("() => echarts.getInstanceByDom(document.getElementById('compare-curves')).getOption().series.filter(s => s.data.length > 1).length");
+        Assert.Equal(2, series);
+
+        // The URL is the selection: opened afresh it shows the same comparison.
+        var again = await Browser.OpenAsync(page.Url);
+        await Assertions.Expect(again.Locator("#compare-ids")).ToHaveTextAsync(string.Join(", ", rank1.Select(t => t.TrialId)));
+        await Assertions.Expect(again.Locator("#compare-config tr[data-key=lr].differs")).ToHaveCountAsync(1);
+    }
 }

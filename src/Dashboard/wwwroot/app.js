@@ -185,7 +185,7 @@ function correlatedPairs(importance) {
 // ---- one sweep ----------------------------------------------------------------------------------------------------
 async function sweepPage(name) {
   const [info, settings] = await Promise.all([api(`/api/sweeps/${enc(name)}`), api('/api/settings')]);
-  const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), rows: [] };
+  const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), ticked: false, rows: [] };
   const statusLine = h('div', { id: 'status' });
   const controls = h('div', { class: 'toolbar' });
   const filter = h('input', { type: 'text', id: 'filter', placeholder: 'filter, as leaderboard --where: rank>=8 and state=succeeded' });
@@ -194,6 +194,13 @@ async function sweepPage(name) {
   const curveEl = h('div', { class: 'chart', id: 'curves' }), rankEl = h('div', { class: 'chart', id: 'rank-plot' });
   const parallelEl = h('div', { class: 'chart', id: 'parallel' }), importanceEl = h('div', { class: 'chart', id: 'importance' });
   const curveMetric = h('select', { id: 'curve-metric' });
+  const compareLink = h('a', { id: 'compare', class: 'button' });
+  const renderCompareLink = () => {
+    const ids = [...state.selected];
+    compareLink.textContent = `compare ${ids.length} ticked`;
+    if (ids.length >= 2 && ids.length <= 5) { compareLink.href = `#/compare/${enc(name)}/${ids.map(enc).join(',')}`; compareLink.classList.remove('disabled'); }
+    else { compareLink.removeAttribute('href'); compareLink.classList.add('disabled'); compareLink.title = 'tick two to five trials'; }
+  };
   const importanceNote = h('div', { class: 'muted', id: 'importance-note' });
   const paretoEl = h('div', { class: 'chart', id: 'pareto' });
   const paretoX = h('select', { id: 'pareto-x' }), paretoY = h('select', { id: 'pareto-y' });
@@ -206,7 +213,7 @@ async function sweepPage(name) {
         filter, h('button', { type: 'submit', id: 'apply-filter' }, 'Filter')),
       problem, h('div', { style: 'overflow-x:auto' }, h('table', { id: 'trials' }, head, body)), pager),
     h('div', { class: 'grid' },
-      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare')), curveEl),
+      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare'), compareLink), curveEl),
       h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
       h('div', { class: 'card', id: 'pareto-card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Pareto front'),
@@ -242,13 +249,14 @@ async function sweepPage(name) {
       const page = await api(`/api/sweeps/${enc(name)}/trials?${q}`);
       problem.textContent = '';
       state.rows = page.rows;
+      // The first rows are ticked once, when the page opens; after that the ticks are the user's (none is a choice too).
+      if (!state.ticked && page.rows.length) { state.ticked = true; page.rows.slice(0, 5).forEach(r => state.selected.add(r.id)); loadCurves().catch(() => {}); }
       body.replaceChildren(...page.rows.map(row));
       const last = Math.min(page.offset + page.rows.length, page.matched);
       pager.replaceChildren(
         h('button', { id: 'prev', disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); } }, '‹ prev'),
         h('span', { id: 'page-info' }, `${page.matched ? page.offset + 1 : 0}–${last} of ${page.matched}` + (page.matched !== page.total ? ` (filtered from ${page.total})` : '')),
         h('button', { id: 'next', disabled: last >= page.matched, onclick: () => { state.offset += state.limit; loadTable(); } }, 'next ›'));
-      if (state.selected.size === 0 && page.rows.length) { page.rows.slice(0, 5).forEach(r => state.selected.add(r.id)); loadCurves(); }
     } catch (e) { problem.textContent = e.message; }
   }
   function renderStatus(s) {
@@ -280,6 +288,7 @@ async function sweepPage(name) {
   let userPicked = false;
   curveMetric.addEventListener('change', () => { userPicked = true; loadCurves(); });
   async function loadCurves() {
+    renderCompareLink();
     if (!curves) return;
     const ids = [...state.selected];
     const data = ids.length ? await api(`/api/sweeps/${enc(name)}/curves?ids=${ids.map(enc).join(',')}`) : {};
@@ -444,6 +453,51 @@ async function trialPage(sweep, id) {
   subscribe(sweep, u => { if (u.truncated || u.trials.some(r => r.id === id)) refresh(); });
 }
 
+// ---- compare ------------------------------------------------------------------------------------------------------
+// Two to five trials side by side: configurations with the differing rows marked, final metrics in one table, curves
+// overlaid. The URL (#/compare/SWEEP/ID,ID,...) is the selection, so a link reproduces it.
+async function comparePage(sweep, idList) {
+  const ids = [...new Set(idList.split(',').filter(Boolean))];
+  app.replaceChildren(h('h1', {}, h('a', { href: `#/sweep/${enc(sweep)}` }, sweep), ' / compare ', h('span', { id: 'compare-ids' }, ids.join(', '))));
+  if (ids.length < 2 || ids.length > 5) { app.appendChild(h('p', { class: 'problem', id: 'page-problem' }, `compare takes two to five trials; this link names ${ids.length}`)); return; }
+  const [trials, curves] = await Promise.all([
+    Promise.all(ids.map(id => api(`/api/sweeps/${enc(sweep)}/trials/${enc(id)}`))),
+    api(`/api/sweeps/${enc(sweep)}/curves?ids=${ids.map(enc).join(',')}`)]);
+  const final = t => t.history.length ? t.history[t.history.length - 1].metrics : {};
+  const table = (id, rows) => h('table', { id }, h('thead', {}, h('tr', {}, h('th', {}, ''), ids.map(i => h('th', {}, h('a', { href: `#/trial/${enc(sweep)}/${enc(i)}` }, i))))),
+    h('tbody', {}, rows.map(([key, values]) => {
+      const differs = new Set(values.map(String)).size > 1;
+      return h('tr', { class: differs ? 'differs' : null, 'data-key': key }, h('td', { class: 'muted' }, key), values.map(v => h('td', {}, fmt(v))));
+    })));
+  const configKeys = [...new Set(trials.flatMap(t => Object.keys(t.config)))].sort();
+  const metricKeys = [...new Set(trials.flatMap(t => Object.keys(final(t))))].sort();
+  const metricRows = [
+    ['state', trials.map(t => t.row.state)], ['kind', trials.map(t => t.row.kind)],
+    ...metricKeys.map(m => [m, trials.map(t => final(t)[m] ?? null)]),
+    ['trainable_params', trials.map(t => t.trainableParameters)], ['train_seconds', trials.map(t => t.elapsedSeconds)]];
+  const curveEl = h('div', { class: 'chart', id: 'compare-curves' });
+  const metricChoice = h('select', { id: 'compare-metric' }, [...new Set(Object.values(curves).flatMap(ps => ps.flatMap(p => Object.keys(p.metrics))))].sort()
+    .map(m => h('option', { value: m, selected: m === 'train_loss' }, m)));
+  const differing = configKeys.filter(k => new Set(trials.map(t => t.config[k])).size > 1);
+  app.append(
+    h('div', { class: 'card' }, h('h2', {}, 'Configuration'), h('p', { class: 'muted', id: 'compare-summary' },
+      differing.length ? `differs in ${differing.join(', ')} (marked); the other ${configKeys.length - differing.length} settings are the same` : 'the configurations are the same'),
+      table('compare-config', configKeys.map(k => [k, trials.map(t => t.config[k] ?? null)]))),
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('h2', {}, 'Metrics'), table('compare-metrics', metricRows)),
+      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), metricChoice), curveEl)));
+  await echartsReady;
+  const c = chart(curveEl);
+  const draw = () => c?.setOption({
+    animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: { type: 'scroll' },
+    xAxis: { type: 'value', name: 'step' }, yAxis: { type: 'value', name: metricChoice.value, scale: true },
+    series: ids.map(id => ({ name: id, type: 'line', showSymbol: (curves[id] ?? []).length < 30,
+      data: (curves[id] ?? []).filter(p => p.metrics[metricChoice.value] !== undefined).map(p => [p.step, p.metrics[metricChoice.value]]) })),
+  }, true);
+  metricChoice.addEventListener('change', draw);
+  draw();
+}
+
 // ---- workers ------------------------------------------------------------------------------------------------------
 async function workersPage() {
   const body = h('tbody');
@@ -470,6 +524,7 @@ async function route() {
   try {
     if (parts[0] === 'sweep' && parts[1]) await sweepPage(parts[1]);
     else if (parts[0] === 'trial' && parts[1] && parts[2]) await trialPage(parts[1], parts[2]);
+    else if (parts[0] === 'compare' && parts[1]) await comparePage(parts[1], parts[2] ?? '');
     else if (parts[0] === 'workers') await workersPage();
     else await sweepsPage();
   } catch (e) {
