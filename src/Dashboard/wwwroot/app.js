@@ -351,7 +351,8 @@ async function sweepPage(name) {
     const p = await api(`/api/sweeps/${enc(name)}/pareto?${q}`);
     const choose = (select, picked) => select.replaceChildren(...p.choices.map(c => h('option', { value: c.name, selected: c.name === picked.name }, c.name)));
     choose(paretoX, p.x); choose(paretoY, p.y);
-    const xs = p.points.map(t => t.x), log = xs.length && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 100;
+    // A log x when it spans more than a decade, as the report's pareto-front.png draws it.
+    const xs = p.points.map(t => t.x), log = xs.length && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) > 10;
     const front = p.points.filter(t => t.onFront).sort((a, b) => a.x - b.x);
     const point = t => ({ id: t.id, value: [t.x, t.y] });
     const marks = [['full', 'full fine-tuning', 'diamond', '#d9480f'], ['base', 'frozen base', 'triangle', '#495057']];
@@ -361,7 +362,7 @@ async function sweepPage(name) {
       xAxis: { type: log ? 'log' : 'value', name: better(p.x), nameLocation: 'middle', nameGap: 30, scale: true },
       yAxis: { type: 'value', name: better(p.y), scale: true },
       series: [
-        { name: 'dominated', type: 'scatter', symbolSize: 7, itemStyle: { color: '#98a2b3', opacity: 0.3 }, data: p.points.filter(t => !t.onFront && t.kind === 'lora').map(point) },
+        { name: 'dominated', type: 'scatter', symbolSize: 7, itemStyle: { color: '#98a2b3', opacity: 0.45 }, data: p.points.filter(t => !t.onFront && t.kind === 'lora').map(point) },
         { name: 'Pareto front', type: 'line', step: p.x.maximize ? 'start' : 'end', symbolSize: 9, itemStyle: { color: '#3a6ff7' }, data: front.map(point) },
         ...marks.map(([kind, label, symbol, color]) => ({ name: label, type: 'scatter', symbol, symbolSize: 14, itemStyle: { color },
           data: p.points.filter(t => t.kind === kind).map(t => ({ ...point(t), itemStyle: t.onFront ? undefined : { opacity: 0.45 } })) })),
