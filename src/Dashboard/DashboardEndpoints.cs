@@ -82,6 +82,8 @@ public static class DashboardEndpoints
                 (string name, HttpRequest request, DashboardOptions options, SweepFeeds feeds, IClusterClient client, CancellationToken cancellationToken) =>
                     ControlAsync(name, command, request, options, feeds, client, cancellationToken));
         api.MapGet("/workers", WorkersAsync);
+        api.MapGet("/leaderboards", LeaderboardsAsync);
+        api.MapGet("/leaderboards/global", GlobalLeaderboardAsync);
         api.MapGet("/settings", () => Json(new { mutable = !string.IsNullOrEmpty(options.Token) }));
         app.WarnAtStartIfOpen(options);
         return app;
@@ -274,6 +276,27 @@ public static class DashboardEndpoints
         var (_, _, problem) = await FindAsync(feeds, name, cancellationToken);
         if (problem is not null) return problem;
         return Json(await client.GetGrain<ISweepGrain>(name).ControlAsync(command, cancellationToken));
+    }
+
+    /// <summary>The global leaderboards there are: one per model, dataset and metric of the known sweeps.</summary>
+    private static async Task<IResult> LeaderboardsAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        var names = await client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(true, cancellationToken);
+        var boards = new List<(string Model, string Dataset, string Metric, string Sweep)>();
+        foreach (var name in names)
+            if (await client.GetGrain<ISweepGrain>(name).GetSpecAsync(cancellationToken) is { } spec)
+                boards.Add((spec.Model, spec.Dataset, spec.Metric, name));
+        return Json(boards.GroupBy(b => (b.Model, b.Dataset, b.Metric)).OrderBy(g => g.Key.Model).ThenBy(g => g.Key.Dataset).ThenBy(g => g.Key.Metric)
+            .Select(g => new { model = g.Key.Model, dataset = g.Key.Dataset, metric = g.Key.Metric, sweeps = g.Select(b => b.Sweep).Order(StringComparer.Ordinal).ToList() }));
+    }
+
+    /// <summary>`leaderboard --global`: every recorded trial of a model, dataset and metric, across sweeps, best first.</summary>
+    private static async Task<IResult> GlobalLeaderboardAsync(string? model, string? dataset, string? metric, int? top, IClusterClient client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(model) || string.IsNullOrEmpty(dataset))
+            return Error(400, "the global leaderboard needs ?model=M&dataset=D (and optionally &metric=, default test_accuracy)");
+        var entries = await client.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.GlobalKey(model, dataset, metric ?? "test_accuracy")).GetAsync(top ?? 0, cancellationToken);
+        return Json(entries.Select(e => new { e.Trial.Sweep, row = TrialTable.Row(e.Trial, e.Score), e.Objective, e.RecordedAt }));
     }
 
     private static async Task<IResult> WorkersAsync(IClusterClient client, CancellationToken cancellationToken) =>

@@ -20,6 +20,9 @@ public sealed class InsightSweep : IAsyncLifetime
         await Silo.SubmitAsync(Sweeps.TiedAlpha("tied"));
         var status = await Silo.WaitAsync("tied", s => s.IsTerminal, TimeSpan.FromSeconds(180));
         Assert.Equal(10, status.Succeeded); // 8 LoRA trials, full fine-tuning at each lr
+        // A second study of the same model and dataset, for the page that ranks sweeps together.
+        await Silo.SubmitAsync(Sweeps.Ranks("other-day"));
+        Assert.Equal(4, (await Silo.WaitAsync("other-day", s => s.IsTerminal, TimeSpan.FromSeconds(120))).Succeeded);
     }
 
     public async Task DisposeAsync()
@@ -109,5 +112,19 @@ public sealed class SweepInsightPageTests(InsightSweep sweep) : IClassFixture<In
         var again = await Browser.OpenAsync(page.Url);
         await Assertions.Expect(again.Locator("#compare-ids")).ToHaveTextAsync(string.Join(", ", rank1.Select(t => t.TrialId)));
         await Assertions.Expect(again.Locator("#compare-config tr[data-key=lr].differs")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task The_leaderboard_page_ranks_the_trials_of_every_sweep_of_a_model_and_dataset_together()
+    {
+        var page = await Browser.OpenAsync(Silo.Url + "#/leaderboard");
+
+        await Assertions.Expect(page.Locator("#board-sweeps")).ToHaveTextAsync("sweeps: other-day, tied");
+        await Assertions.Expect(page.Locator("#global tbody tr")).ToHaveCountAsync(14);
+        var sweeps = await page.Locator("#global tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.sweep)");
+        Assert.Equal(["other-day", "tied"], sweeps.Distinct().Order(StringComparer.Ordinal));
+        var scores = await page.Locator("#global tbody td.score").AllTextContentsAsync();
+        var values = scores.Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(values.OrderDescending(), values); // test_accuracy: best first
     }
 }

@@ -499,6 +499,26 @@ async function comparePage(sweep, idList) {
   draw();
 }
 
+// ---- across sweeps -------------------------------------------------------------------------------------------------
+// `leaderboard --global`: every sweep of one model, dataset and metric ranked together (#/leaderboard/MODEL/DATASET/METRIC).
+async function leaderboardPage(model, dataset, metric) {
+  const boards = await api('/api/leaderboards');
+  app.replaceChildren(h('h1', {}, 'Leaderboard across sweeps'));
+  if (!boards.length) { app.appendChild(h('p', { class: 'muted' }, 'no sweeps yet')); return; }
+  const board = boards.find(b => b.model === model && b.dataset === dataset && b.metric === metric) ?? boards[0];
+  const choice = h('select', { id: 'board', onchange: e => { location.hash = e.target.value; } }, boards.map(b =>
+    h('option', { value: `#/leaderboard/${enc(b.model)}/${enc(b.dataset)}/${enc(b.metric)}`, selected: b === board }, `${b.model} on ${b.dataset} by ${b.metric} (${b.sweeps.length} sweeps)`)));
+  const entries = await api(`/api/leaderboards/global?model=${enc(board.model)}&dataset=${enc(board.dataset)}&metric=${enc(board.metric)}`);
+  const params = [...new Set(entries.flatMap(e => Object.keys(e.row.parameters)))];
+  app.append(h('div', { class: 'card' }, h('div', { class: 'toolbar' }, choice, h('span', { class: 'muted', id: 'board-sweeps' }, `sweeps: ${board.sweeps.join(', ')}`)),
+    h('div', { style: 'overflow-x:auto' }, h('table', { id: 'global' },
+      h('thead', {}, h('tr', {}, ['#', 'sweep', 'trial', 'kind', ...params, board.metric, 'recorded'].map(c => h('th', {}, c)))),
+      h('tbody', {}, entries.map((e, i) => h('tr', { 'data-sweep': e.sweep, 'data-trial': e.row.id },
+        h('td', {}, i + 1), h('td', {}, h('a', { href: `#/sweep/${enc(e.sweep)}` }, e.sweep)),
+        h('td', {}, h('a', { href: `#/trial/${enc(e.sweep)}/${enc(e.row.id)}` }, e.row.id)), h('td', {}, e.row.kind),
+        params.map(p => h('td', {}, shownValue(e.row.parameters[p]))), h('td', { class: 'score' }, fmt(e.row.score)), h('td', {}, when(e.recordedAt)))))))));
+}
+
 // ---- workers ------------------------------------------------------------------------------------------------------
 async function workersPage() {
   const body = h('tbody');
@@ -527,6 +547,7 @@ async function route() {
     else if (parts[0] === 'trial' && parts[1] && parts[2]) await trialPage(parts[1], parts[2]);
     else if (parts[0] === 'compare' && parts[1]) await comparePage(parts[1], parts[2] ?? '');
     else if (parts[0] === 'workers') await workersPage();
+    else if (parts[0] === 'leaderboard') await leaderboardPage(parts[1], parts[2], parts[3]);
     else await sweepsPage();
   } catch (e) {
     if (e instanceof NeedsToken) askForToken();
