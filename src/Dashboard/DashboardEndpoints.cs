@@ -72,6 +72,7 @@ public static class DashboardEndpoints
         api.MapGet("/sweeps/{name}/trials", TrialsAsync);
         api.MapGet("/sweeps/{name}/analysis", AnalysisAsync);
         api.MapGet("/sweeps/{name}/curves", CurvesAsync);
+        api.MapGet("/sweeps/{name}/pareto", ParetoAsync);
         api.MapGet("/sweeps/{name}/events", Events);
         api.MapGet("/sweeps/{name}/trials/{trial}", TrialAsync);
         api.MapGet("/sweeps/{name}/trials/{trial}/files/{**path}", DownloadAsync);
@@ -81,6 +82,8 @@ public static class DashboardEndpoints
                 (string name, HttpRequest request, DashboardOptions options, SweepFeeds feeds, IClusterClient client, CancellationToken cancellationToken) =>
                     ControlAsync(name, command, request, options, feeds, client, cancellationToken));
         api.MapGet("/workers", WorkersAsync);
+        api.MapGet("/leaderboards", LeaderboardsAsync);
+        api.MapGet("/leaderboards/global", GlobalLeaderboardAsync);
         api.MapGet("/settings", () => Json(new { mutable = !string.IsNullOrEmpty(options.Token) }));
         app.WarnAtStartIfOpen(options);
         return app;
@@ -157,8 +160,23 @@ public static class DashboardEndpoints
 
     private static async Task<IResult> AnalysisAsync(string name, SweepFeeds feeds, CancellationToken cancellationToken)
     {
+        var (feed, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
+        return problem ?? Json(feed!.GetAnalysis(snapshot!));
+    }
+
+    private static async Task<IResult> ParetoAsync(string name, string? x, string? y, SweepFeeds feeds, IClusterClient client, CancellationToken cancellationToken)
+    {
         var (_, snapshot, problem) = await FindAsync(feeds, name, cancellationToken);
-        return problem ?? Json(SweepAnalyzer.Analyze(snapshot!.Trials, snapshot.Status.Objective));
+        if (problem is not null) return problem;
+        var spec = await client.GetGrain<ISweepGrain>(name).GetSpecAsync(cancellationToken);
+        try
+        {
+            return Json(ParetoViews.Of(spec, snapshot!.Status.Objective, snapshot.Trials, x, y));
+        }
+        catch (ArgumentException e)
+        {
+            return Error(400, e.Message);
+        }
     }
 
     private static async Task<IResult> CurvesAsync(string name, string? ids, SweepFeeds feeds, CancellationToken cancellationToken)
@@ -199,7 +217,7 @@ public static class DashboardEndpoints
         }
     }
 
-    private static async Task<IResult> TrialAsync(string name, string trial, IClusterClient client, IArtifactStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> TrialAsync(string name, string trial, IClusterClient client, IArtifactStore store, SweepFeeds feeds, CancellationToken cancellationToken)
     {
         if (SweepName.Check(name) is { } problem) return Error(400, problem);
         if (!ArtifactPaths.IsValidName(trial)) return Error(400, $"'{trial}' is not a trial id");
@@ -207,6 +225,9 @@ public static class DashboardEndpoints
         if (detail is null) return Error(404, $"sweep '{name}' has no trial '{trial}'");
         var status = await client.GetGrain<ISweepGrain>(name).GetStatusAsync(cancellationToken);
         var t = detail.Trial;
+        // A finished trial's whole curve is its metrics.jsonl; the grain keeps only what it heard since it activated.
+        var history = t.State is TrialState.Running or TrialState.Queued ? detail.History
+            : (await feeds[name].GetCurvesAsync([trial], cancellationToken)).GetValueOrDefault(trial) ?? detail.History;
         return Json(new
         {
             row = TrialTable.Row(t, t.Metric(status.Metric)),
@@ -217,7 +238,7 @@ public static class DashboardEndpoints
             t.ElapsedSeconds,
             t.AdapterSha256,
             attempts = detail.Attempts.Select(a => new { a.Number, a.Worker, a.Silo, a.StartedAt, a.EndedAt, a.Outcome, a.Error }),
-            history = detail.History,
+            history,
             checkpoints = detail.Checkpoints,
             files = await TrialFiles.ListAsync(store, name, trial, cancellationToken),
         });
@@ -255,6 +276,27 @@ public static class DashboardEndpoints
         var (_, _, problem) = await FindAsync(feeds, name, cancellationToken);
         if (problem is not null) return problem;
         return Json(await client.GetGrain<ISweepGrain>(name).ControlAsync(command, cancellationToken));
+    }
+
+    /// <summary>The global leaderboards there are: one per model, dataset and metric of the known sweeps.</summary>
+    private static async Task<IResult> LeaderboardsAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        var names = await client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(true, cancellationToken);
+        var boards = new List<(string Model, string Dataset, string Metric, string Sweep)>();
+        foreach (var name in names)
+            if (await client.GetGrain<ISweepGrain>(name).GetSpecAsync(cancellationToken) is { } spec)
+                boards.Add((spec.Model, spec.Dataset, spec.Metric, name));
+        return Json(boards.GroupBy(b => (b.Model, b.Dataset, b.Metric)).OrderBy(g => g.Key.Model).ThenBy(g => g.Key.Dataset).ThenBy(g => g.Key.Metric)
+            .Select(g => new { model = g.Key.Model, dataset = g.Key.Dataset, metric = g.Key.Metric, sweeps = g.Select(b => b.Sweep).Order(StringComparer.Ordinal).ToList() }));
+    }
+
+    /// <summary>`leaderboard --global`: every recorded trial of a model, dataset and metric, across sweeps, best first.</summary>
+    private static async Task<IResult> GlobalLeaderboardAsync(string? model, string? dataset, string? metric, int? top, IClusterClient client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(model) || string.IsNullOrEmpty(dataset))
+            return Error(400, "the global leaderboard needs ?model=M&dataset=D (and optionally &metric=, default test_accuracy)");
+        var entries = await client.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.GlobalKey(model, dataset, metric ?? "test_accuracy")).GetAsync(top ?? 0, cancellationToken);
+        return Json(entries.Select(e => new { e.Trial.Sweep, row = TrialTable.Row(e.Trial, e.Score), e.Objective, e.RecordedAt }));
     }
 
     private static async Task<IResult> WorkersAsync(IClusterClient client, CancellationToken cancellationToken) =>

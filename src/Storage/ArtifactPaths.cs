@@ -26,6 +26,9 @@ public static partial class ArtifactPaths
 
     public static string TrialResult(string sweep, string trial) => Trial(sweep, trial) + "result.json";
 
+    /// <summary>The trial's metric history (<see cref="TrialMetricsFile"/>): its learning curve once the sweep grain has forgotten it.</summary>
+    public static string TrialMetrics(string sweep, string trial) => Trial(sweep, trial) + TrialMetricsFile.FileName;
+
     /// <summary>Folder prefix of the PEFT adapter (<see cref="AdapterWeightsFile"/>, <see cref="AdapterConfigFile"/>).</summary>
     public static string TrialAdapter(string sweep, string trial) => Trial(sweep, trial) + "adapter/";
 

@@ -1,4 +1,4 @@
-using Orchestrator.Client.Leaderboards;
+using Orchestrator.Sweeps.Pareto;
 using Orchestrator.Client.Reports;
 using Orchestrator.Contracts.Sweeps;
 using Orchestrator.Contracts.Trials;

@@ -16,6 +16,7 @@ public sealed class DashboardSilo : IAsyncDisposable
     public int HttpPort { get; }
     public string Url => $"http://127.0.0.1:{HttpPort}/";
     public IClusterClient Client => _app.Services.GetRequiredService<IClusterClient>();
+    public Orchestrator.Storage.IArtifactStore Store => _app.Services.GetRequiredService<Orchestrator.Storage.IArtifactStore>();
 
     public static async Task<DashboardSilo> StartAsync(SiloHostOptions options, Action<IServiceCollection>? configureServices = null)
     {

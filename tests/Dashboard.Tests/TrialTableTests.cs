@@ -3,7 +3,7 @@ using Orchestrator.Dashboard.Api;
 
 namespace Orchestrator.Dashboard.Tests;
 
-/// <summary>The table's query and the importance estimator, without a browser.</summary>
+/// <summary>The table's query and the plots' data, without a browser.</summary>
 public sealed class TrialTableTests
 {
     private static readonly MetricObjective Accuracy = new("test_accuracy", true);
@@ -33,15 +33,6 @@ public sealed class TrialTableTests
         Assert.Equal((5, 2, 1), (page.Total, page.Matched, page.Offset));
         Assert.Equal(["t1"], page.Rows.Select(r => r.Id));
         Assert.Contains("unknown field 'rnk'", Assert.Throws<FilterSyntaxException>(() => TrialTable.Query(Trials, Accuracy, "rnk>=4", null, false, 0, 50)).Message);
-    }
-
-    [Fact]
-    public void Eta_squared_is_1_when_a_parameter_explains_every_difference_and_0_when_it_explains_none()
-    {
-        var explained = new (ParameterValue?, double)[] { (ParameterValue.Of(1), 0.5), (ParameterValue.Of(1), 0.5), (ParameterValue.Of(2), 0.9), (ParameterValue.Of(2), 0.9) };
-        var unexplained = new (ParameterValue?, double)[] { (ParameterValue.Of(1), 0.5), (ParameterValue.Of(1), 0.9), (ParameterValue.Of(2), 0.5), (ParameterValue.Of(2), 0.9) };
-        Assert.Equal(1, SweepAnalyzer.EtaSquared(explained), 9);
-        Assert.Equal(0, SweepAnalyzer.EtaSquared(unexplained), 9);
     }
 
     [Fact]

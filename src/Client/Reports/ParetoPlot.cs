@@ -1,3 +1,4 @@
+using Orchestrator.Sweeps.Pareto;
 using System.Globalization;
 using Orchestrator.Client.Leaderboards;
 using ScottPlot;

@@ -1,3 +1,4 @@
+using Orchestrator.Sweeps.Pareto;
 using Orchestrator.Client.Leaderboards;
 using System.Globalization;
 using System.Text;

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Orchestrator.Dashboard.Api;
+using Orchestrator.Storage;
 
 namespace Orchestrator.Dashboard.Feeds;
 
@@ -7,9 +9,10 @@ namespace Orchestrator.Dashboard.Feeds;
 /// since the last version (<see cref="ISweepGrain.GetChangesAsync"/>). While any browser watches, one loop polls
 /// every <see cref="DashboardOptions.PollInterval"/> and fans each change out to every subscriber; without watchers a
 /// request refreshes a stale cache itself. Either way the grain sees at most one short call per interval from this
-/// process, however many tabs are open. Learning curves asked for once are kept and extended from the same changes.
+/// process, however many tabs are open. Learning curves asked for once are kept and extended from the same changes; a
+/// finished trial's curve is read from its stored metrics.jsonl, which outlives the grain's memory (a restart).
 /// </summary>
-public sealed class SweepFeed(string name, IClusterClient client, DashboardOptions options)
+public sealed class SweepFeed(string name, IClusterClient client, IArtifactStore store, DashboardOptions options)
 {
     /// <summary>Changed trials carried by one pushed update; more than this and the page re-reads what it shows.</summary>
     public const int UpdateTrialLimit = 200;
@@ -20,6 +23,8 @@ public sealed class SweepFeed(string name, IClusterClient client, DashboardOptio
     private readonly Dictionary<string, List<MetricPoint>> _curves = new(StringComparer.Ordinal);
     private readonly List<Channel<SweepUpdate>> _subscribers = [];
     private SweepSnapshot? _snapshot;
+    private readonly Lock _analysisGate = new();
+    private (int Finished, MetricObjective Objective, SweepAnalysis Analysis)? _analysis;
     private long _version;
     private Task? _loop;
 
@@ -36,21 +41,48 @@ public sealed class SweepFeed(string name, IClusterClient client, DashboardOptio
         return Volatile.Read(ref _snapshot)!;
     }
 
-    /// <summary>Metric histories: fetched from the grain once per trial, then extended from the polled changes.</summary>
+    /// <summary>
+    /// Metric histories: a finished trial's from its metrics.jsonl (whole, even after the silo restarted), any other's
+    /// from the grain; fetched once per trial, then extended from the polled changes.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<MetricPoint>>> GetCurvesAsync(IReadOnlyList<string> trialIds, CancellationToken cancellationToken)
     {
         List<string> missing;
         lock (_gate) missing = trialIds.Where(id => !_curves.ContainsKey(id)).Distinct().ToList();
         if (missing.Count > 0)
         {
-            var fetched = await Grain.GetCurvesAsync(missing, cancellationToken);
+            var snapshot = await GetAsync(cancellationToken);
+            var finished = snapshot.Trials.Where(t => t.State is TrialState.Succeeded or TrialState.Pruned or TrialState.Failed or TrialState.Cancelled)
+                .Select(t => t.TrialId).ToHashSet(StringComparer.Ordinal);
+            var stored = new Dictionary<string, IReadOnlyList<MetricPoint>>(StringComparer.Ordinal);
+            foreach (var id in missing.Where(finished.Contains))
+                if (ArtifactPaths.IsValidName(id) && await TrialMetricsFile.ReadAsync(store, Name, id, cancellationToken) is { Count: > 0 } points)
+                    stored[id] = points;
+            var asked = missing.Where(id => !stored.ContainsKey(id)).ToList();
+            var fetched = asked.Count > 0 ? await Grain.GetCurvesAsync(asked, cancellationToken) : new Dictionary<string, IReadOnlyList<MetricPoint>>();
             lock (_gate)
-                foreach (var (id, points) in fetched)
+                foreach (var (id, points) in stored.Concat(fetched))
                     _curves.TryAdd(id, [.. points]);
         }
         lock (_gate)
             return trialIds.Distinct().Where(_curves.ContainsKey)
                 .ToDictionary(id => id, id => (IReadOnlyList<MetricPoint>)_curves[id].ToList());
+    }
+
+    /// <summary>
+    /// The page's plots and importance, computed again only when a trial has finished since (or the objective changed):
+    /// they read finished trials only, and fitting the importance forest is the costly part of a page.
+    /// </summary>
+    public SweepAnalysis GetAnalysis(SweepSnapshot snapshot)
+    {
+        var finished = snapshot.Trials.Count(t => t.State is TrialState.Succeeded or TrialState.Pruned);
+        lock (_analysisGate)
+        {
+            if (_analysis is { } cached && cached.Finished == finished && cached.Objective == snapshot.Status.Objective) return cached.Analysis;
+            var analysis = SweepAnalyzer.Analyze(snapshot.Trials, snapshot.Status.Objective);
+            _analysis = (finished, snapshot.Status.Objective, analysis);
+            return analysis;
+        }
     }
 
     /// <summary>A browser's stream of updates; disposing the subscription ends it. The first update is the current status.</summary>

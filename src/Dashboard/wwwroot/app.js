@@ -171,10 +171,21 @@ async function sweepsPage() {
   cleanup.push(() => clearInterval(timer));
 }
 
+/** Each correlated pair of importance entries once (both entries name the other). */
+function correlatedPairs(importance) {
+  const seen = new Set(), pairs = [];
+  for (const i of importance) for (const c of i.correlatedWith) {
+    const other = importance.find(j => j.members.includes(c.parameter));
+    const key = [i.parameter, other?.parameter ?? c.parameter].sort().join('\n');
+    if (!seen.has(key)) { seen.add(key); pairs.push([i.parameter, other?.parameter ?? c.parameter, c.spearman]); }
+  }
+  return pairs;
+}
+
 // ---- one sweep ----------------------------------------------------------------------------------------------------
 async function sweepPage(name) {
   const [info, settings] = await Promise.all([api(`/api/sweeps/${enc(name)}`), api('/api/settings')]);
-  const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), rows: [] };
+  const state = { where: '', sort: null, desc: false, offset: 0, limit: 50, selected: new Set(), ticked: false, rows: [] };
   const statusLine = h('div', { id: 'status' });
   const controls = h('div', { class: 'toolbar' });
   const filter = h('input', { type: 'text', id: 'filter', placeholder: 'filter, as leaderboard --where: rank>=8 and state=succeeded' });
@@ -183,6 +194,17 @@ async function sweepPage(name) {
   const curveEl = h('div', { class: 'chart', id: 'curves' }), rankEl = h('div', { class: 'chart', id: 'rank-plot' });
   const parallelEl = h('div', { class: 'chart', id: 'parallel' }), importanceEl = h('div', { class: 'chart', id: 'importance' });
   const curveMetric = h('select', { id: 'curve-metric' });
+  const compareLink = h('a', { id: 'compare', class: 'button' });
+  const renderCompareLink = () => {
+    const ids = [...state.selected];
+    compareLink.textContent = `compare ${ids.length} ticked`;
+    if (ids.length >= 2 && ids.length <= 5) { compareLink.href = `#/compare/${enc(name)}/${ids.map(enc).join(',')}`; compareLink.classList.remove('disabled'); }
+    else { compareLink.removeAttribute('href'); compareLink.classList.add('disabled'); compareLink.title = 'tick two to five trials'; }
+  };
+  const importanceNote = h('div', { class: 'muted', id: 'importance-note' });
+  const paretoEl = h('div', { class: 'chart', id: 'pareto' });
+  const paretoX = h('select', { id: 'pareto-x' }), paretoY = h('select', { id: 'pareto-y' });
+  const paretoNote = h('div', { class: 'muted', id: 'pareto-note' });
   app.replaceChildren(
     h('h1', {}, 'Sweep ', h('span', { id: 'sweep-name' }, name)),
     h('div', { class: 'card' }, statusLine, controls),
@@ -191,11 +213,13 @@ async function sweepPage(name) {
         filter, h('button', { type: 'submit', id: 'apply-filter' }, 'Filter')),
       problem, h('div', { style: 'overflow-x:auto' }, h('table', { id: 'trials' }, head, body)), pager),
     h('div', { class: 'grid' },
-      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare')), curveEl),
+      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), curveMetric, h('span', { class: 'muted' }, 'tick trials in the table to compare'), compareLink), curveEl),
       h('div', { class: 'card' }, h('h2', {}, `${info.status.metric} vs LoRA rank`), rankEl),
       h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), parallelEl),
-      h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (η², see README)'), importanceEl)));
-  let curves = null, rank = null, parallel = null, importance = null;
+      h('div', { class: 'card', id: 'pareto-card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Pareto front'),
+        h('label', {}, 'y ', paretoY), h('label', {}, 'x ', paretoX)), paretoEl, paretoNote),
+      h('div', { class: 'card' }, h('h2', {}, 'Parameter importance (fANOVA over a random forest)'), importanceEl, importanceNote)));
+  let curves = null, rank = null, parallel = null, importance = null, pareto = null;
 
   const columns = [
     { key: null, label: '' }, { key: 'trial', label: 'trial' }, { key: 'kind', label: 'kind' }, { key: 'state', label: 'state' },
@@ -225,13 +249,14 @@ async function sweepPage(name) {
       const page = await api(`/api/sweeps/${enc(name)}/trials?${q}`);
       problem.textContent = '';
       state.rows = page.rows;
+      // The first rows are ticked once, when the page opens; after that the ticks are the user's (none is a choice too).
+      if (!state.ticked && page.rows.length) { state.ticked = true; page.rows.slice(0, 5).forEach(r => state.selected.add(r.id)); loadCurves().catch(() => {}); }
       body.replaceChildren(...page.rows.map(row));
       const last = Math.min(page.offset + page.rows.length, page.matched);
       pager.replaceChildren(
         h('button', { id: 'prev', disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); } }, '‹ prev'),
         h('span', { id: 'page-info' }, `${page.matched ? page.offset + 1 : 0}–${last} of ${page.matched}` + (page.matched !== page.total ? ` (filtered from ${page.total})` : '')),
         h('button', { id: 'next', disabled: last >= page.matched, onclick: () => { state.offset += state.limit; loadTable(); } }, 'next ›'));
-      if (state.selected.size === 0 && page.rows.length) { page.rows.slice(0, 5).forEach(r => state.selected.add(r.id)); loadCurves(); }
     } catch (e) { problem.textContent = e.message; }
   }
   function renderStatus(s) {
@@ -263,6 +288,7 @@ async function sweepPage(name) {
   let userPicked = false;
   curveMetric.addEventListener('change', () => { userPicked = true; loadCurves(); });
   async function loadCurves() {
+    renderCompareLink();
     if (!curves) return;
     const ids = [...state.selected];
     const data = ids.length ? await api(`/api/sweeps/${enc(name)}/curves?ids=${ids.map(enc).join(',')}`) : {};
@@ -300,21 +326,63 @@ async function sweepPage(name) {
       series: [{ type: 'parallel', lineStyle: { width: 1.5, opacity: 0.6 },
         data: a.lines.map(l => ({ name: l.id, value: [...l.values.map((v, i) => (isNaN(Number(v)) ? v : Number(v))), l.score], lineStyle: l.state === 'pruned' ? { type: 'dashed' } : undefined })) }],
     }, true);
+    // fANOVA shares (see README); a tied group reads "rank ≡ alpha", strong correlations are named under the chart.
+    const imp = [...a.importance].reverse();
     importance?.setOption({
-      animation: false, tooltip: { renderMode: 'richText', formatter: p => `${p.name}: η² ${fmt(p.value)}` }, grid: { left: 110 },
-      xAxis: { type: 'value', name: 'η²', max: 1 }, yAxis: { type: 'category', data: a.importance.map(i => i.parameter).reverse() },
-      series: [{ type: 'bar', data: a.importance.map(i => i.etaSquared).reverse() }],
+      animation: false, grid: { left: 130, right: 40 },
+      tooltip: { renderMode: 'richText', formatter: p => { const i = imp[p.dataIndex]; return `${i.parameter}: ${(100 * i.share).toFixed(1)}% of the explained variance (± ${(100 * i.spread).toFixed(1)}% over trees)`; } },
+      xAxis: { type: 'value', name: 'share', max: 1, axisLabel: { formatter: v => `${Math.round(v * 100)}%` } },
+      yAxis: { type: 'category', data: imp.map(i => i.parameter) },
+      series: [{ type: 'bar', data: imp.map(i => i.share), label: { show: true, position: 'right', formatter: p => `${Math.round(p.value * 100)}%` } }],
     }, true);
+    importanceNote.replaceChildren(...(a.importance.length === 0 ? [h('span', {}, 'needs at least four finished trials in which some parameter varies')] : []),
+      ...a.importance.filter(i => i.members.length > 1).map(i => h('div', { class: 'tied' },
+        `${i.members.join(' and ')} took the same values together in every finished trial (${i.members.join(' ≡ ')}): their effects cannot be told apart, so they share one bar.`)),
+      ...correlatedPairs(a.importance).map(([x, y, rho]) => h('div', { class: 'correlated' },
+        `${x} and ${y} are correlated in the finished trials (Spearman ρ ${rho.toFixed(2)}): the forest may credit either.`)));
   }
+
+  // The front on any two objectives: dominated trials faded, baselines as their own marks, each axis saying which way is better.
+  const better = a => `${a.name} ${a.maximize ? '↑ higher is better' : '↓ lower is better'}`;
+  async function loadPareto() {
+    const q = new URLSearchParams();
+    if (paretoX.value) q.set('x', paretoX.value);
+    if (paretoY.value) q.set('y', paretoY.value);
+    const p = await api(`/api/sweeps/${enc(name)}/pareto?${q}`);
+    const choose = (select, picked) => select.replaceChildren(...p.choices.map(c => h('option', { value: c.name, selected: c.name === picked.name }, c.name)));
+    choose(paretoX, p.x); choose(paretoY, p.y);
+    // A log x when it spans more than a decade, as the report's pareto-front.png draws it.
+    const xs = p.points.map(t => t.x), log = xs.length && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) > 10;
+    const front = p.points.filter(t => t.onFront).sort((a, b) => a.x - b.x);
+    const point = t => ({ id: t.id, value: [t.x, t.y] });
+    const marks = [['full', 'full fine-tuning', 'diamond', '#d9480f'], ['base', 'frozen base', 'triangle', '#495057']];
+    pareto?.setOption({
+      animation: false, grid: { right: 40, bottom: 60 }, legend: { top: 0 },
+      tooltip: { renderMode: 'richText', formatter: e => `${e.data.id}: ${p.y.name} ${fmt(e.value[1])}, ${p.x.name} ${fmt(e.value[0])}` },
+      xAxis: { type: log ? 'log' : 'value', name: better(p.x), nameLocation: 'middle', nameGap: 30, scale: true },
+      yAxis: { type: 'value', name: better(p.y), scale: true },
+      series: [
+        { name: 'dominated', type: 'scatter', symbolSize: 7, itemStyle: { color: '#98a2b3', opacity: 0.45 }, data: p.points.filter(t => !t.onFront && t.kind === 'lora').map(point) },
+        { name: 'Pareto front', type: 'line', step: p.x.maximize ? 'start' : 'end', symbolSize: 9, itemStyle: { color: '#3a6ff7' }, data: front.map(point) },
+        ...marks.map(([kind, label, symbol, color]) => ({ name: label, type: 'scatter', symbol, symbolSize: 14, itemStyle: { color },
+          data: p.points.filter(t => t.kind === kind).map(t => ({ ...point(t), itemStyle: t.onFront ? undefined : { opacity: 0.45 } })) })),
+      ],
+    }, true);
+    paretoNote.textContent = p.points.length < 2 ? 'needs two finished trials with both objectives'
+      : `${p.points.filter(t => t.onFront).length} of ${p.points.length} finished trials are on the front: none of the others is at least as good on both ${p.y.name} and ${p.x.name}.`;
+  }
+  paretoX.addEventListener('change', () => loadPareto().catch(e => { paretoNote.textContent = e.message; }));
+  paretoY.addEventListener('change', () => loadPareto().catch(e => { paretoNote.textContent = e.message; }));
 
   renderHead(); renderStatus(info.status); renderControls(); fillMetricChoice();
   await loadTable();
   await echartsReady;
-  [curves, rank, parallel, importance] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl)];
+  [curves, rank, parallel, importance, pareto] = [chart(curveEl), chart(rankEl), chart(parallelEl), chart(importanceEl), chart(paretoEl)];
   loadCurves().catch(() => {});
   loadAnalysis().catch(() => {});
+  loadPareto().catch(e => { paretoNote.textContent = e.message; });
   const refreshTable = throttle(() => loadTable(), 700);
-  const refreshAnalysis = throttle(() => loadAnalysis().catch(() => {}), 3000);
+  const refreshAnalysis = throttle(() => { loadAnalysis().catch(() => {}); loadPareto().catch(() => {}); }, 3000);
   const refreshCurves = throttle(() => loadCurves().catch(() => {}), 1500);
   let lastDone = -1;
   subscribe(name, u => {
@@ -386,6 +454,71 @@ async function trialPage(sweep, id) {
   subscribe(sweep, u => { if (u.truncated || u.trials.some(r => r.id === id)) refresh(); });
 }
 
+// ---- compare ------------------------------------------------------------------------------------------------------
+// Two to five trials side by side: configurations with the differing rows marked, final metrics in one table, curves
+// overlaid. The URL (#/compare/SWEEP/ID,ID,...) is the selection, so a link reproduces it.
+async function comparePage(sweep, idList) {
+  const ids = [...new Set(idList.split(',').filter(Boolean))];
+  app.replaceChildren(h('h1', {}, h('a', { href: `#/sweep/${enc(sweep)}` }, sweep), ' / compare ', h('span', { id: 'compare-ids' }, ids.join(', '))));
+  if (ids.length < 2 || ids.length > 5) { app.appendChild(h('p', { class: 'problem', id: 'page-problem' }, `compare takes two to five trials; this link names ${ids.length}`)); return; }
+  const [trials, curves] = await Promise.all([
+    Promise.all(ids.map(id => api(`/api/sweeps/${enc(sweep)}/trials/${enc(id)}`))),
+    api(`/api/sweeps/${enc(sweep)}/curves?ids=${ids.map(enc).join(',')}`)]);
+  const final = t => t.history.length ? t.history[t.history.length - 1].metrics : {};
+  const table = (id, rows) => h('table', { id }, h('thead', {}, h('tr', {}, h('th', {}, ''), ids.map(i => h('th', {}, h('a', { href: `#/trial/${enc(sweep)}/${enc(i)}` }, i))))),
+    h('tbody', {}, rows.map(([key, values]) => {
+      const differs = new Set(values.map(String)).size > 1;
+      return h('tr', { class: differs ? 'differs' : null, 'data-key': key }, h('td', { class: 'muted' }, key), values.map(v => h('td', {}, fmt(v))));
+    })));
+  const configKeys = [...new Set(trials.flatMap(t => Object.keys(t.config)))].sort();
+  const metricKeys = [...new Set(trials.flatMap(t => Object.keys(final(t))))].sort();
+  const metricRows = [
+    ['state', trials.map(t => t.row.state)], ['kind', trials.map(t => t.row.kind)],
+    ...metricKeys.map(m => [m, trials.map(t => final(t)[m] ?? null)]),
+    ['trainable_params', trials.map(t => t.trainableParameters)], ['train_seconds', trials.map(t => t.elapsedSeconds)]];
+  const curveEl = h('div', { class: 'chart', id: 'compare-curves' });
+  const metricChoice = h('select', { id: 'compare-metric' }, [...new Set(Object.values(curves).flatMap(ps => ps.flatMap(p => Object.keys(p.metrics))))].sort()
+    .map(m => h('option', { value: m, selected: m === 'train_loss' }, m)));
+  const differing = configKeys.filter(k => new Set(trials.map(t => t.config[k])).size > 1);
+  app.append(
+    h('div', { class: 'card' }, h('h2', {}, 'Configuration'), h('p', { class: 'muted', id: 'compare-summary' },
+      differing.length ? `differs in ${differing.join(', ')} (marked); the other ${configKeys.length - differing.length} settings are the same` : 'the configurations are the same'),
+      table('compare-config', configKeys.map(k => [k, trials.map(t => t.config[k] ?? null)]))),
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('h2', {}, 'Metrics'), table('compare-metrics', metricRows)),
+      h('div', { class: 'card' }, h('div', { class: 'toolbar' }, h('h2', {}, 'Learning curves'), metricChoice), curveEl)));
+  await echartsReady;
+  const c = chart(curveEl);
+  const draw = () => c?.setOption({
+    animation: false, tooltip: { renderMode: 'richText', trigger: 'axis', valueFormatter: v => fmt(v) }, legend: { type: 'scroll' },
+    xAxis: { type: 'value', name: 'step' }, yAxis: { type: 'value', name: metricChoice.value, scale: true },
+    series: ids.map(id => ({ name: id, type: 'line', showSymbol: (curves[id] ?? []).length < 30,
+      data: (curves[id] ?? []).filter(p => p.metrics[metricChoice.value] !== undefined).map(p => [p.step, p.metrics[metricChoice.value]]) })),
+  }, true);
+  metricChoice.addEventListener('change', draw);
+  draw();
+}
+
+// ---- across sweeps -------------------------------------------------------------------------------------------------
+// `leaderboard --global`: every sweep of one model, dataset and metric ranked together (#/leaderboard/MODEL/DATASET/METRIC).
+async function leaderboardPage(model, dataset, metric) {
+  const boards = await api('/api/leaderboards');
+  app.replaceChildren(h('h1', {}, 'Leaderboard across sweeps'));
+  if (!boards.length) { app.appendChild(h('p', { class: 'muted' }, 'no sweeps yet')); return; }
+  const board = boards.find(b => b.model === model && b.dataset === dataset && b.metric === metric) ?? boards[0];
+  const choice = h('select', { id: 'board', onchange: e => { location.hash = e.target.value; } }, boards.map(b =>
+    h('option', { value: `#/leaderboard/${enc(b.model)}/${enc(b.dataset)}/${enc(b.metric)}`, selected: b === board }, `${b.model} on ${b.dataset} by ${b.metric} (${b.sweeps.length} sweeps)`)));
+  const entries = await api(`/api/leaderboards/global?model=${enc(board.model)}&dataset=${enc(board.dataset)}&metric=${enc(board.metric)}`);
+  const params = [...new Set(entries.flatMap(e => Object.keys(e.row.parameters)))];
+  app.append(h('div', { class: 'card' }, h('div', { class: 'toolbar' }, choice, h('span', { class: 'muted', id: 'board-sweeps' }, `sweeps: ${board.sweeps.join(', ')}`)),
+    h('div', { style: 'overflow-x:auto' }, h('table', { id: 'global' },
+      h('thead', {}, h('tr', {}, ['#', 'sweep', 'trial', 'kind', ...params, board.metric, 'recorded'].map(c => h('th', {}, c)))),
+      h('tbody', {}, entries.map((e, i) => h('tr', { 'data-sweep': e.sweep, 'data-trial': e.row.id },
+        h('td', {}, i + 1), h('td', {}, h('a', { href: `#/sweep/${enc(e.sweep)}` }, e.sweep)),
+        h('td', {}, h('a', { href: `#/trial/${enc(e.sweep)}/${enc(e.row.id)}` }, e.row.id)), h('td', {}, e.row.kind),
+        params.map(p => h('td', {}, shownValue(e.row.parameters[p]))), h('td', { class: 'score' }, fmt(e.row.score)), h('td', {}, when(e.recordedAt)))))))));
+}
+
 // ---- workers ------------------------------------------------------------------------------------------------------
 async function workersPage() {
   const body = h('tbody');
@@ -412,7 +545,9 @@ async function route() {
   try {
     if (parts[0] === 'sweep' && parts[1]) await sweepPage(parts[1]);
     else if (parts[0] === 'trial' && parts[1] && parts[2]) await trialPage(parts[1], parts[2]);
+    else if (parts[0] === 'compare' && parts[1]) await comparePage(parts[1], parts[2] ?? '');
     else if (parts[0] === 'workers') await workersPage();
+    else if (parts[0] === 'leaderboard') await leaderboardPage(parts[1], parts[2], parts[3]);
     else await sweepsPage();
   } catch (e) {
     if (e instanceof NeedsToken) askForToken();

@@ -140,15 +140,8 @@ public sealed class SweepGrain(
             .ToDictionary(t => t.Id, HistoryOf));
 
     /// <summary>The heard history, ending with the recorded result (its final metrics at its last step).</summary>
-    private static IReadOnlyList<MetricPoint> HistoryOf(TrialEntry t)
-    {
-        if (t.Result is not { } r) return t.History.ToList();
-        var last = new Dictionary<string, double>();
-        foreach (var point in t.History.Where(p => p.Step >= r.Steps))
-            foreach (var (k, v) in point.Metrics) last[k] = v;
-        foreach (var (k, v) in r.Metrics) last[k] = v;
-        return [.. t.History.Where(p => p.Step < r.Steps), new MetricPoint(r.Steps, last)];
-    }
+    private static IReadOnlyList<MetricPoint> HistoryOf(TrialEntry t) =>
+        t.Result is { } r ? MetricHistory.EndingWith(t.History, r.Steps, r.Metrics) : t.History.ToList();
 
     public async Task<SweepStatus> ControlAsync(SweepCommand command, CancellationToken cancellationToken = default)
     {

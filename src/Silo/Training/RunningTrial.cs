@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Trials;
 using Orchestrator.Storage;
 using Orchestrator.Trainer.Training;
 
@@ -8,7 +9,8 @@ namespace Orchestrator.Silo.Training;
 /// One attempt of a trial on this worker, seen from the training thread. Progress goes to the sweep (evaluations
 /// synchronously, so an early-stopping decision reaches the trainer at that very evaluation; plain steps at most
 /// once a second, without waiting). Checkpoints are uploaded before the sweep hears of them. The sweep's answer,
-/// or a drain, becomes the directive that stops the trainer.
+/// or a drain, becomes the directive that stops the trainer. What is reported is also kept as the trial's metric
+/// history and stored as metrics.jsonl (<see cref="TrialMetricsFile"/>) at each checkpoint and at the end.
 /// </summary>
 public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger) : ITrainingObserver
 {
@@ -20,6 +22,11 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepRepor
     private TrialProgressReport _latest = new(lease.TrialId, lease.Attempt, 0, 0, new Dictionary<string, double>(), 0, false);
     private DateTimeOffset _lastSent = DateTimeOffset.MinValue;
     private int _sending;
+    private readonly List<MetricPoint> _history = [];
+    private DateTimeOffset _lastRecorded = DateTimeOffset.MinValue;
+
+    /// <summary>More points than this and every other plain step is dropped (evaluations are kept).</summary>
+    public const int HistoryLimit = 4096;
 
     public TrialLease Lease { get; } = lease;
     public TrialDirective Directive { get { lock (_gate) return _directive; } }
@@ -34,7 +41,11 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepRepor
 
         var report = new TrialProgressReport(Lease.TrialId, Lease.Attempt, progress.Step, progress.TotalSteps,
             progress.Metrics, progress.Evaluation, progress.IsEvaluation);
-        lock (_gate) _latest = report;
+        lock (_gate)
+        {
+            _latest = report;
+            Record(progress);
+        }
 
         if (progress.IsEvaluation)
         {
@@ -62,6 +73,7 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepRepor
         try
         {
             store.UploadDirectoryAsync(directory, location, CancellationToken.None).GetAwaiter().GetResult();
+            StoreHistoryAsync(null, CancellationToken.None).GetAwaiter().GetResult();
             // A periodic checkpoint the sweep does not hear of is superseded by the next one: one try, training goes
             // on. The one written on stopping (drain, pause, prune) is followed at once by the hand-back, and the next
             // attempt resumes from whatever the sweep heard last: it is retried until heard, before the release is
@@ -79,6 +91,37 @@ public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepRepor
             // A checkpoint that did not land is not recorded; the previous one stays the resume point.
             logger.LogWarning("Trial {Trial}: checkpoint at step {Step} not stored ({Error})", Lease.TrialId, step, e.Message);
         }
+    }
+
+    /// <summary>Evaluations, and plain steps at the pace they are reported (once a second), thinned past <see cref="HistoryLimit"/>.</summary>
+    private void Record(TrainingProgress progress)
+    {
+        if (progress.Metrics.Count == 0) return;
+        var now = DateTimeOffset.UtcNow;
+        if (!progress.IsEvaluation && now - _lastRecorded < ReportInterval) return;
+        _lastRecorded = now;
+        _history.RemoveAll(p => p.Step > progress.Step); // a resumed run repeats steps
+        _history.Add(new MetricPoint(progress.Step, new Dictionary<string, double>(progress.Metrics)));
+        if (_history.Count <= HistoryLimit) return;
+        var kept = _history.Where((p, i) => i % 2 == 0 || i == _history.Count - 1 || p.Metrics.Keys.Any(k => !k.StartsWith("train_", StringComparison.Ordinal))).ToList();
+        _history.Clear();
+        _history.AddRange(kept);
+    }
+
+    /// <summary>
+    /// Stores the history heard so far as metrics.jsonl, after the points an earlier attempt stored before this one's
+    /// first step (a resumed trial's curve is whole); with a result, ending with it as the sweep grain's does.
+    /// </summary>
+    public async Task StoreHistoryAsync((long Steps, IReadOnlyDictionary<string, double> Metrics)? result, CancellationToken cancellationToken)
+    {
+        List<MetricPoint> mine;
+        lock (_gate) mine = [.. _history];
+        var first = mine.Count > 0 ? mine[0].Step : long.MaxValue;
+        var earlier = Lease.Attempt > 1 ? await TrialMetricsFile.ReadAsync(store, Lease.Sweep, Lease.TrialId, cancellationToken) ?? [] : [];
+        IReadOnlyList<MetricPoint> points = [.. earlier.Where(p => p.Step < first), .. mine];
+        if (result is { } r) points = MetricHistory.EndingWith(points, r.Steps, r.Metrics);
+        if (points.All(p => p.Metrics.Count == 0)) return; // nothing was measured: no curve to keep
+        await TrialMetricsFile.WriteAsync(store, Lease.Sweep, Lease.TrialId, points, cancellationToken);
     }
 
     /// <summary>A heartbeat between progress calls (a long base-model pretraining, a slow evaluation).</summary>

@@ -195,8 +195,22 @@ public sealed class TrainerService(
             logger.LogWarning(e, "Trial {Trial} attempt {Attempt} failed (retryable)", lease.TrialId, lease.Attempt);
         else
             logger.LogWarning("Trial {Trial} attempt {Attempt} failed (not retryable): {Reason}", lease.TrialId, lease.Attempt, TrialFailures.Describe(e));
+        if (trial.Directive != TrialDirective.Abandon) await StoreHistoryAsync(trial, null);
         if (trial.Directive == TrialDirective.Continue) await reports.FailAsync(lease, e);
         else if (trial.Directive == TrialDirective.Release) await reports.ReleaseAsync(lease);
+    }
+
+    /// <summary>metrics.jsonl is the curve's copy, not the result: a store that fails here costs the curve, never the trial.</summary>
+    private async Task StoreHistoryAsync(RunningTrial trial, (long, IReadOnlyDictionary<string, double>)? result)
+    {
+        try
+        {
+            await trial.StoreHistoryAsync(result, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("Trial {Trial}: metric history not stored ({Error})", trial.Lease.TrialId, e.Message);
+        }
     }
 
     private async Task FinishAsync(RunningTrial trial, TrainingOutcome outcome, string work)
@@ -207,9 +221,11 @@ public sealed class TrainerService(
             case TrialDirective.Abandon:
                 return;
             case TrialDirective.Release:
+                await StoreHistoryAsync(trial, null);
                 await reports.ReleaseAsync(lease);
                 return;
         }
+        await StoreHistoryAsync(trial, (outcome.Steps, outcome.Metrics));
         var stored = await artifacts.UploadAsync(lease, TrialTraining.OutputFolder(work), CancellationToken.None);
         var completion = new TrialCompletion(lease.TrialId, lease.Attempt, outcome.Metrics, outcome.TrainableParameters,
             outcome.TotalParameters, outcome.Steps, outcome.Elapsed.TotalSeconds, trial.Directive == TrialDirective.Prune,

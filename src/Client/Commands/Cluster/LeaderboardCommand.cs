@@ -1,3 +1,4 @@
+using Orchestrator.Sweeps.Pareto;
 using System.CommandLine;
 using Orchestrator.Client.Leaderboards;
 using Orchestrator.Client.Output;

@@ -1,7 +1,7 @@
+using Orchestrator.Contracts.Sweeps;
 using Orchestrator.Contracts.Trials;
-using Orchestrator.Sweeps;
 
-namespace Orchestrator.Client.Leaderboards;
+namespace Orchestrator.Sweeps.Pareto;
 
 /// <summary>The objectives a trial is scored on: a reported metric, or one every trial has (trainable_params, train_seconds).</summary>
 public static class TrialObjectives
