@@ -234,9 +234,9 @@ public sealed class ModelTokenizer
     }
 
     private int? Id(string name) =>
-        SpecialTokenNames.TryGetValue(name, out var text) && (SpecialTokens.TryGetValue(text, out var id) || _tokenizer_TryMap(text, out id)) ? id : null;
+        SpecialTokenNames.TryGetValue(name, out var text) && (SpecialTokens.TryGetValue(text, out var id) || TryMapSingleToken(text, out id)) ? id : null;
 
-    private bool _tokenizer_TryMap(string text, out int id)
+    private bool TryMapSingleToken(string text, out int id)
     {
         var ids = _tokenizer.EncodeToIds(text);
         id = ids.Count == 1 ? ids[0] : -1;
