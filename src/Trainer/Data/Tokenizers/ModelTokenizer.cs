@@ -76,7 +76,8 @@ public sealed class ModelTokenizer
         var modelPath = Path.Combine(folder, SentencePieceModel);
         try
         {
-            if (File.Exists(jsonPath)) return FromTokenizerJson(folder, jsonPath, names, addBos, addEos, chatTemplate);
+            // A SentencePiece model wins when both are there (Llama 2, Mistral): their tokenizer.json is not byte-level BPE.
+            if (File.Exists(jsonPath) && !File.Exists(modelPath)) return FromTokenizerJson(folder, jsonPath, names, addBos, addEos, chatTemplate);
             if (File.Exists(modelPath))
             {
                 var added = AddedTokens(config);
