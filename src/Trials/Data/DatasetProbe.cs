@@ -70,6 +70,15 @@ public static class DatasetProbe
     /// </summary>
     public static TaskKind InstructionTask(string dataset)
     {
+        // Validation asks once per trial and option: read each version of the files once.
+        var stamp = string.Join("|", InstructionFiles(dataset).Select(f => new FileInfo(f)).Select(f => $"{f.FullName}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
+        return InstructionTasks.GetOrAdd(stamp, _ => ReadInstructionTask(dataset));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskKind> InstructionTasks = new(StringComparer.Ordinal);
+
+    private static TaskKind ReadInstructionTask(string dataset)
+    {
         try
         {
             var completions = new List<string>();

@@ -76,7 +76,8 @@ public sealed class ModelTokenizer
         var modelPath = Path.Combine(folder, SentencePieceModel);
         try
         {
-            if (File.Exists(jsonPath)) return FromTokenizerJson(folder, jsonPath, names, addBos, addEos, chatTemplate);
+            // A SentencePiece model wins when both are there (Llama 2, Mistral): their tokenizer.json is not byte-level BPE.
+            if (File.Exists(jsonPath) && !File.Exists(modelPath)) return FromTokenizerJson(folder, jsonPath, names, addBos, addEos, chatTemplate);
             if (File.Exists(modelPath))
             {
                 var added = AddedTokens(config);
@@ -234,9 +235,9 @@ public sealed class ModelTokenizer
     }
 
     private int? Id(string name) =>
-        SpecialTokenNames.TryGetValue(name, out var text) && (SpecialTokens.TryGetValue(text, out var id) || _tokenizer_TryMap(text, out id)) ? id : null;
+        SpecialTokenNames.TryGetValue(name, out var text) && (SpecialTokens.TryGetValue(text, out var id) || TryMapSingleToken(text, out id)) ? id : null;
 
-    private bool _tokenizer_TryMap(string text, out int id)
+    private bool TryMapSingleToken(string text, out int id)
     {
         var ids = _tokenizer.EncodeToIds(text);
         id = ids.Count == 1 ? ids[0] : -1;
