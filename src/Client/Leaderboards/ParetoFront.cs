@@ -11,6 +11,7 @@ public sealed record ParetoObjective(string Name, bool Maximize)
     {
         SystemObjectives.TrainableParams => trial.TrainableParameters,
         SystemObjectives.TrainSeconds => trial.ElapsedSeconds,
+        SystemObjectives.PeakMemoryBytes => trial.PeakMemoryBytes,
         _ => trial.Metric(Name),
     };
 

@@ -148,7 +148,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
         using var scope = NewDisposeScope();
         var result = base_layer.forward(input);
-        var dropped = lora_dropout is null ? input : lora_dropout.forward(input);
+        // In the adapter's own type (fp32) when the frozen base computes in half precision (base_dtype), as PEFT casts.
+        var dropped = (lora_dropout is null ? input : lora_dropout.forward(input)).to(lora_A.dtype);
         var update = nn.functional.linear(nn.functional.linear(dropped, lora_A), lora_B).mul_(Scaling);
         return result.add_(update).MoveToOuterDisposeScope();
     }

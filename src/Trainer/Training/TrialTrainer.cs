@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Memory;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Peft;
@@ -52,7 +53,9 @@ public static class TrialTrainer
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();
+        var peak = PeakMemory.Start(); // the baseline before anything of the trial is loaded
         var device = torch.device(request.Device);
+        BasePrecision.CheckDevice(config, device);
         Directory.CreateDirectory(request.OutputDirectory);
 
         // Verify the resume point before spending time on the base model.
@@ -82,6 +85,7 @@ public static class TrialTrainer
                 foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
+        BasePrecision.Apply(model, config.BaseDtype); // after injection: the adapters stay fp32
         model.to(device);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var totalParameters = model.parameters().Sum(p => p.numel());
@@ -100,7 +104,7 @@ public static class TrialTrainer
         var baseModelName = BaseModelName(config, request);
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
         return Complete(request, config, baseModel, baseElapsed, data.Task, loop, trainableParameters, totalParameters, files, threads, total,
-            resume?.Manifest.Step ?? 0, pack: null);
+            resume?.Manifest.Step ?? 0, pack: null, peak.PeakBytes());
     }
 
     /// <summary>The name a trial's adapter config gives its base: the upstream id of a named model, else the folder or checkpoint.</summary>
@@ -110,7 +114,7 @@ public static class TrialTrainer
     /// <summary>Writes `result.json` for a trained trial (alone or packed) and returns its outcome.</summary>
     internal static TrainingOutcome Complete(TrainingRequest request, TrainingConfig config, BaseModel baseModel, TimeSpan baseElapsed, TaskKind task,
         TrainingLoopResult loop, long trainableParameters, long totalParameters, SortedDictionary<string, string> files, int threads,
-        Stopwatch total, long resumedAtStep, PackPlacement? pack)
+        Stopwatch total, long resumedAtStep, PackPlacement? pack, long? peakMemoryBytes)
     {
         var result = new TrialResult
         {
@@ -140,6 +144,7 @@ public static class TrialTrainer
             },
             Files = files,
             Pack = pack,
+            PeakMemoryBytes = peakMemoryBytes,
         };
         var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
         AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
@@ -149,7 +154,7 @@ public static class TrialTrainer
             [TrialResult.FileName] = FileHashes.Sha256(resultPath),
         };
         return new TrainingOutcome(result.Metrics, trainableParameters, totalParameters, loop.Steps, total.Elapsed,
-            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash);
+            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash) { PeakMemoryBytes = peakMemoryBytes };
     }
 
     /// <summary>Writes `adapter/` (PEFT) from <paramref name="weights"/>, which it disposes, and returns its files' sha256 by relative path.</summary>

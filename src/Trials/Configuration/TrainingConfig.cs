@@ -88,6 +88,22 @@ public sealed record TrainingConfig
     [JsonPropertyName("max_eval_samples")] public int MaxEvalSamples { get; init; }
     /// <summary>An encoder's head input: `cls` or `mean`; null means the model's own (<see cref="Models.HuggingFace.EncoderConfig.Pooling"/>). Left out of the JSON when null, so configs written before it keep their bytes.</summary>
     [JsonPropertyName("pooling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Pooling { get; init; }
+
+    // --- memory (base precision) ----------------------------------------------------------------------------------
+    /// <summary>The frozen base's weights' type: `fp32`, `bf16` or `fp16` (<see cref="BaseDtypes"/>); null means fp32. Left out of the JSON when null, so configs written before it keep their bytes.</summary>
+    [JsonPropertyName("base_dtype"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BaseDtype { get; init; }
+}
+
+/// <summary>The types a frozen base can be stored and multiplied in; LoRA's A and B, their gradients and AdamW state stay fp32.</summary>
+public static class BaseDtypes
+{
+    public const string Fp32 = "fp32";
+    public const string Bf16 = "bf16";
+    public const string Fp16 = "fp16";
+    public static readonly IReadOnlyList<string> Values = [Fp32, Bf16, Fp16];
+
+    /// <summary>Whether a config's base is stored in a half-precision type (a null base_dtype is fp32).</summary>
+    public static bool IsHalf(string? dtype) => dtype is Bf16 or Fp16;
 }
 
 public static class AdapterModes

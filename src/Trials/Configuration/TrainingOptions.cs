@@ -218,6 +218,10 @@ public static partial class TrainingOptions
         new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = EncoderPoolings.Values },
+        // memory: base precision (issue 27)
+        new TrainingOption("base_dtype", OptionKind.String, "The frozen base's weights: fp32 (the default when absent), bf16 or fp16, stored and multiplied in that type (the activations through the base too, "
+            + "as transformers with torch_dtype); LoRA's A and B, their gradients and AdamW state stay fp32 and the loss is computed in fp32. "
+            + "Decoders (causal language modelling) only, with bias none; not with adapter: full (no fp32 master weights are kept); fp16 only on a device that multiplies in it.") { Allowed = BaseDtypes.Values },
     ];
 
     /// <summary>
@@ -293,7 +297,21 @@ public static partial class TrainingOptions
         if (EncoderConfig.Of(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
+        problems.AddRange(BaseDtypeProblems(config));
         return problems;
+    }
+
+    /// <summary>Where a half-precision base cannot train: full fine-tuning (no fp32 master weights here) and models fed float features.</summary>
+    private static IEnumerable<TrainingConfigProblem> BaseDtypeProblems(TrainingConfig config)
+    {
+        if (!BaseDtypes.IsHalf(config.BaseDtype)) yield break;
+        if (config.Adapter == AdapterModes.Full)
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} stores frozen weights in half precision, but adapter full trains every weight and no fp32 master copy is kept; "
+                + "use base_dtype fp32 with adapter full, or adapter lora");
+        if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task != TaskKind.CausalLm)
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
+        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} keeps every frozen layer in half precision, but bias {config.Bias} trains the base's biases; use bias none or base_dtype fp32");
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)

@@ -6,7 +6,7 @@ namespace Orchestrator.Trials.Packing;
 
 /// <summary>
 /// Which trials may train together in one pack: the rule, in one place. Members share everything the frozen pass
-/// reads (model, base weights, dataset and its sampling, batch size, sequence length) and the adapted modules; they may
+/// reads (model, base weights and their precision, dataset and its sampling, batch size, sequence length) and the adapted modules; they may
 /// differ in rank, alpha, dropout, init, seed, learning rate, schedule, weight decay, clipping, steps and evaluation.
 /// Full fine-tuning and base trials never pack (nothing is shared once every weight trains), nor do adapters that
 /// train a shared weight (bias `all` / `lora_only`), nor models that are not built in (a pretrained encoder's
@@ -50,6 +50,8 @@ public static class PackCompatibility
             ["target_modules_regex"] = config.TargetModulesRegex,
             ["tokenizer"] = config.Tokenizer,
         };
+        // Members share the frozen base, so they share its precision; absent for fp32, so fp32 keys keep their value.
+        if (BaseDtypes.IsHalf(config.BaseDtype)) shared["base_dtype"] = config.BaseDtype;
         return FileHashes.Sha256(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shared)))[..16];
     }
 }
