@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orchestrator.Trials.Configuration;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -147,7 +148,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Merged) return base_layer.forward(input);
 
         using var scope = NewDisposeScope();
-        var result = base_layer.forward(input);
+        var result = FrozenLinear.Forward(base_layer, input); // through its quantised weight when the base is quantised
         // In the adapter's own type (fp32) when the frozen base computes in half precision (base_dtype), as PEFT casts.
         var dropped = (lora_dropout is null ? input : lora_dropout.forward(input)).to(lora_A.dtype);
         var update = nn.functional.linear(nn.functional.linear(dropped, lora_A), lora_B).mul_(Scaling);

@@ -1,5 +1,6 @@
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Memory.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,7 +66,7 @@ public sealed class PackedLoraLinear : nn.Module<Tensor, Tensor>
         var slices = Slices;
         if (slices.Count == 0) throw new InvalidOperationException("No member of the pack is active in this forward pass.");
         using var scope = NewDisposeScope();
-        var result = base_layer.forward(input);
+        var result = FrozenLinear.Forward(base_layer, input); // through its quantised weight when the base is quantised
         if (Stack is { } stacked) return result.add_(StackedUpdate(stacked, AdapterInput(Dropped(input, slices)), slices).reshape(result.shape)).MoveToOuterDisposeScope();
         if (slices.Count != 1) throw new InvalidOperationException("Several members train through a stack (PackedLoraLinear.Stack).");
         // One member: the very operations of LoraLinear.forward, so a pack of one is the trial alone, bit for bit.

@@ -3,6 +3,7 @@ using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
 
@@ -59,7 +60,9 @@ public static class PackedTrialTrainer
             using var model = baseModel.Model;
             model.to(device); // before injection: the members' adapters are not children the model would move
             var injection = PackedLoraInjector.Inject(model, resolved);
-            BasePrecision.Apply(model, configs[0].BaseDtype); // members share it (PackCompatibility.Key); their adapters stay fp32
+            // Members share both (PackCompatibility.Key); their adapters stay fp32.
+            BaseQuantization.Apply(model, configs[0].Quantize);
+            BasePrecision.Apply(model, configs[0].BaseDtype);
             var frozen = model.parameters().Sum(p => p.numel());
 
             var loop = PackedTrainingLoop.Run(model, injection.Layers, data,

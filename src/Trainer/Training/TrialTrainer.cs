@@ -5,6 +5,7 @@ using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Peft;
@@ -85,7 +86,8 @@ public static class TrialTrainer
                 foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
-        BasePrecision.Apply(model, config.BaseDtype); // after injection: the adapters stay fp32
+        BaseQuantization.Apply(model, config.Quantize); // after injection: the adapters stay fp32
+        BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var totalParameters = model.parameters().Sum(p => p.numel());

@@ -222,6 +222,10 @@ public static partial class TrainingOptions
         new TrainingOption("base_dtype", OptionKind.String, "The frozen base's weights: fp32 (the default when absent), bf16 or fp16, stored and multiplied in that type (the activations through the base too, "
             + "as transformers with torch_dtype); LoRA's A and B, their gradients and AdamW state stay fp32 and the loss is computed in fp32. "
             + "Decoders (causal language modelling) only, with bias none; not with adapter: full (no fp32 master weights are kept); fp16 only on a device that multiplies in it.") { Allowed = BaseDtypes.Values },
+        // memory: quantised base (issue 27)
+        new TrainingOption("quantize", OptionKind.String, "The frozen base's linear weights quantised (QLoRA): none (the default when absent), nf4 (4-bit NormalFloat in blocks of 64 with an fp32 absmax each, bitsandbytes' levels) "
+            + "or int8 (absmax per output row); each is de-quantised for its own product in the forward and again in the backward, so one layer's full-precision weight exists at a time. "
+            + "The output head, embeddings and norms stay in base_dtype. Adapters are the same PEFT files. Decoders only, with adapter lora and bias none.") { Allowed = QuantizeModes.Values },
     ];
 
     /// <summary>
@@ -298,6 +302,7 @@ public static partial class TrainingOptions
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
         problems.AddRange(BaseDtypeProblems(config));
+        problems.AddRange(QuantizeProblems(config));
         return problems;
     }
 
@@ -312,6 +317,18 @@ public static partial class TrainingOptions
             yield return new("base_dtype", $"base_dtype {config.BaseDtype} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
         if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
             yield return new("base_dtype", $"base_dtype {config.BaseDtype} keeps every frozen layer in half precision, but bias {config.Bias} trains the base's biases; use bias none or base_dtype fp32");
+    }
+
+    /// <summary>Where a quantised base cannot train: anything but LoRA on a decoder with frozen biases.</summary>
+    private static IEnumerable<TrainingConfigProblem> QuantizeProblems(TrainingConfig config)
+    {
+        if (!QuantizeModes.IsQuantized(config.Quantize)) yield break;
+        if (config.Adapter == AdapterModes.Full)
+            yield return new("quantize", $"quantize {config.Quantize} freezes the base in {config.Quantize}, but adapter full trains every weight; use adapter lora (QLoRA) or quantize none");
+        if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task != TaskKind.CausalLm)
+            yield return new("quantize", $"quantize {config.Quantize} is for decoders (causal language modelling); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use quantize none");
+        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
+            yield return new("quantize", $"quantize {config.Quantize} freezes the base, but bias {config.Bias} trains its biases; use bias none");
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)

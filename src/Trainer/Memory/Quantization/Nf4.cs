@@ -69,8 +69,10 @@ public static class Nf4
 }
 
 /// <summary>An NF4 weight: packed codes [numel/2 rounded up to whole blocks] (uint8), absmax per block [blocks] (fp32), and the weight's shape.</summary>
-public sealed class Nf4Tensor(Tensor packed, Tensor absmax, long[] shape) : IDisposable
+public sealed class Nf4Tensor(Tensor packed, Tensor absmax, long[] shape) : IQuantizedWeight
 {
+    public Tensor Dequantize(ScalarType dtype) => Nf4.Dequantize(this, dtype);
+
     public Tensor Packed { get; } = packed;
     public Tensor Absmax { get; } = absmax;
     public long[] Shape { get; } = shape;
