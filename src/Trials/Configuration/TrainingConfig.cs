@@ -96,6 +96,10 @@ public sealed record TrainingConfig
     // --- memory (quantised base) ----------------------------------------------------------------------------------
     /// <summary>The frozen base's linear weights quantised: `none`, `nf4` or `int8` (<see cref="QuantizeModes"/>); null means none. Left out of the JSON when null.</summary>
     [JsonPropertyName("quantize"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quantize { get; init; }
+
+    // --- memory (gradient checkpointing) --------------------------------------------------------------------------
+    /// <summary>Recompute each decoder layer's activations in the backward instead of keeping them. Left out of the JSON when false.</summary>
+    [JsonPropertyName("gradient_checkpointing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool GradientCheckpointing { get; init; }
 }
 
 /// <summary>How a frozen base's linear weights may be held (QLoRA's NF4, LLM.int8()'s row-wise int8) or not.</summary>

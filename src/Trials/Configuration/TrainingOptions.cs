@@ -108,6 +108,7 @@ public sealed class TrainingOption
                 if (node is null && Default is 0.0) return null; // left out of the JSON at its default (warmup_ratio)
                 return node is JsonValue n && TryNumber(n, out var d) ? CheckNumber(d) : NumberRequirement();
             case OptionKind.Bool:
+                if (node is null && Default is false) return null; // left out of the JSON at false (gradient_checkpointing)
                 return node is JsonValue b && b.TryGetValue(out bool _) ? null : Requirement;
             case OptionKind.String:
                 if (node is null) return Default is null ? null : Requirement;
@@ -226,6 +227,10 @@ public static partial class TrainingOptions
         new TrainingOption("quantize", OptionKind.String, "The frozen base's linear weights quantised (QLoRA): none (the default when absent), nf4 (4-bit NormalFloat in blocks of 64 with an fp32 absmax each, bitsandbytes' levels) "
             + "or int8 (absmax per output row); each is de-quantised for its own product in the forward and again in the backward, so one layer's full-precision weight exists at a time. "
             + "The output head, embeddings and norms stay in base_dtype. Adapters are the same PEFT files. Decoders only, with adapter lora and bias none.") { Allowed = QuantizeModes.Values },
+        // memory: gradient checkpointing (issue 27)
+        new TrainingOption("gradient_checkpointing", OptionKind.Bool, "Keep only each decoder layer's input for the backward and recompute its activations there "
+            + "(transformers' gradient_checkpointing_enable()): less activation memory for one more forward per step, with the loss and gradients bit for bit those without. "
+            + "Decoders only; not with LoRA dropout (the recomputation would draw new masks). Trials with it train alone, never in a pack."),
     ];
 
     /// <summary>
@@ -303,6 +308,10 @@ public static partial class TrainingOptions
         if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
         problems.AddRange(BaseDtypeProblems(config));
         problems.AddRange(QuantizeProblems(config));
+        if (config.GradientCheckpointing && MetricNames.TaskOf(config.Model, config.Dataset) is { } layered && layered != TaskKind.CausalLm)
+            problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes decoder layers; model '{config.Model}' on dataset '{config.Dataset}' is {layered}; remove it"));
+        if (config.GradientCheckpointing && config.Adapter == AdapterModes.Lora && config.Dropout > 0)
+            problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes each layer in the backward, where LoRA dropout {config.Dropout} would draw other masks than the forward's; use dropout 0"));
         return problems;
     }
 

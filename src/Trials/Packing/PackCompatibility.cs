@@ -20,6 +20,7 @@ public static class PackCompatibility
         ArgumentNullException.ThrowIfNull(config);
         if (config.Adapter != AdapterModes.Lora) return $"adapter '{config.Adapter}' trains no LoRA (only LoRA trials pack)";
         if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
+        if (config.GradientCheckpointing) return "gradient_checkpointing recomputes layers in the backward (the packed loop does not checkpoint)";
         if (config.GradientAccumulationSteps > 1)
             return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
         if (!Models.BuiltInModels.Names.Contains(config.Model))

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Orchestrator.Trainer.Models.Decoders;
+using Orchestrator.Trainer.Memory;
 
 namespace Orchestrator.Trainer.Models.Llama;
 
@@ -182,7 +183,7 @@ internal sealed class LlamaBackbone : nn.Module
         var mask = CausalMasks.Blocked(tokens, attentionMask, hidden.device);
         foreach (var layer in layers)
         {
-            hidden = layer.Forward(hidden, cos, sin, mask);
+            hidden = GradientCheckpointing.Run((h, c) => layer.Forward(h, c[0], c[1], c[2]), hidden, cos, sin, mask);
         }
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }
