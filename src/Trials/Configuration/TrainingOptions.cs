@@ -243,7 +243,21 @@ public static partial class TrainingOptions
         ["learning_rate"] = "lr", ["num_train_epochs"] = "epochs", ["per_device_train_batch_size"] = "batch_size",
         ["lr_scheduler_type"] = "schedule", ["init_lora_weights"] = "init", ["max_grad_norm"] = "grad_clip",
         ["max_seq_length"] = "seq_len", ["max_length"] = "seq_len",
+        // memory (issue 27): bitsandbytes' quant type names our quantize values (nf4; its fp4 is refused by name)
+        ["bnb_4bit_quant_type"] = "quantize",
     };
+
+    /// <summary>
+    /// Hugging Face flags that pick a value of one of our text options (TrainingArguments' bf16 / fp16, BitsAndBytesConfig's
+    /// load_in_4bit / load_in_8bit): true means <c>WhenTrue</c>, false the option's default. Read with <see cref="Aliases"/>:
+    /// wherever a sweep accepts an alias, these are accepted too, their booleans mapped to the option's values.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (string Key, string WhenTrue, string WhenFalse)> FlagAliases =
+        new Dictionary<string, (string, string, string)>(StringComparer.Ordinal)
+        {
+            ["bf16"] = ("base_dtype", BaseDtypes.Bf16, BaseDtypes.Fp32), ["fp16"] = ("base_dtype", BaseDtypes.Fp16, BaseDtypes.Fp32),
+            ["load_in_4bit"] = ("quantize", QuantizeModes.Nf4, QuantizeModes.None), ["load_in_8bit"] = ("quantize", QuantizeModes.Int8, QuantizeModes.None),
+        };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
 
