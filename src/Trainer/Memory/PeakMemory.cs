@@ -31,9 +31,29 @@ public sealed partial class PeakMemory
         return new PeakMemory(Read("VmRSS"));
     }
 
+    private long? _loadingPeak;
+
     /// <summary>Peak resident bytes since <see cref="Start"/> above its baseline; null where it cannot be measured.</summary>
     public long? PeakBytes() =>
-        _baseline is { } baseline && Read("VmHWM") is { } peak ? Math.Max(0, peak - baseline) : null;
+        _baseline is { } baseline && Read("VmHWM") is { } peak ? Math.Max(_loadingPeak ?? 0, Math.Max(0, peak - baseline)) : null;
+
+    /// <summary>The peak while the base was loaded and prepared (<see cref="EndLoading"/>); null before it or where not measured.</summary>
+    public long? LoadingPeakBytes => _loadingPeak;
+
+    /// <summary>
+    /// The peak since <see cref="EndLoading"/> above the same baseline: what training and evaluation needed once the
+    /// base was in its final form (half precision, quantised), without the transient of loading it. Null before.
+    /// </summary>
+    public long? TrainingPeakBytes() =>
+        _loadingPeak is null || _baseline is not { } baseline || Read("VmHWM") is not { } peak ? null : Math.Max(0, peak - baseline);
+
+    /// <summary>Keeps the peak so far as the loading peak and resets the high-water mark for the training phase.</summary>
+    public void EndLoading()
+    {
+        if (PeakBytes() is not { } loading) return;
+        _loadingPeak = loading;
+        ResetHighWaterMark();
+    }
 
     /// <summary>Resident bytes now (VmRSS), or null off Linux.</summary>
     public static long? ResidentBytes() => OperatingSystem.IsLinux() ? Read("VmRSS") : null;

@@ -63,6 +63,7 @@ public static class PackedTrialTrainer
             // Members share both (PackCompatibility.Key); their adapters stay fp32.
             BaseQuantization.Apply(model, configs[0].Quantize);
             BasePrecision.Apply(model, configs[0].BaseDtype);
+            peak.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());
 
             var loop = PackedTrainingLoop.Run(model, injection.Layers, data,
@@ -97,7 +98,7 @@ public static class PackedTrialTrainer
                 // Parameters as the trial alone counts them: the frozen base plus its own adapter.
                 outcomes.Add(new PackMemberOutcome(TrialTrainer.Complete(request, configs[i], baseModel, baseElapsed, data.Task, loop[i].Loop!,
                     adapter.TrainableParameters, frozen + adapter.TrainableParameters, files, threads, total,
-                    resumes[i]?.Manifest.Step ?? 0, placement, peak.PeakBytes()), null));
+                    resumes[i]?.Manifest.Step ?? 0, placement, peak), null));
             }
             foreach (var adapter in injection.Members)
                 foreach (var (_, parameter) in adapter.Trainable) parameter.Dispose();

@@ -34,6 +34,8 @@ public sealed record TrialResult
     /// (see <see cref="Memory.PeakMemory"/>); a packed trial records its pack's. Absent where it cannot be measured (not Linux).
     /// </summary>
     [JsonPropertyName("peak_memory_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? PeakMemoryBytes { get; init; }
+    /// <summary>The part of that peak after the base was loaded and prepared (training and evaluation), over the same baseline.</summary>
+    [JsonPropertyName("peak_memory_training_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? PeakMemoryTrainingBytes { get; init; }
 }
 
 /// <summary>Where a packed trial sat: its pack, the pack's members in batch order (trial ids or folder names), and how the low-rank products were batched.</summary>

@@ -89,6 +89,7 @@ public static class TrialTrainer
         BaseQuantization.Apply(model, config.Quantize); // after injection: the adapters stay fp32
         BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
+        peak.EndLoading();
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var totalParameters = model.parameters().Sum(p => p.numel());
         var trainableParameters = trainable.Sum(p => p.parameter.numel());
@@ -106,7 +107,7 @@ public static class TrialTrainer
         var baseModelName = BaseModelName(config, request);
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
         return Complete(request, config, baseModel, baseElapsed, data.Task, loop, trainableParameters, totalParameters, files, threads, total,
-            resume?.Manifest.Step ?? 0, pack: null, peak.PeakBytes());
+            resume?.Manifest.Step ?? 0, pack: null, peak);
     }
 
     /// <summary>The name a trial's adapter config gives its base: the upstream id of a named model, else the folder or checkpoint.</summary>
@@ -116,7 +117,7 @@ public static class TrialTrainer
     /// <summary>Writes `result.json` for a trained trial (alone or packed) and returns its outcome.</summary>
     internal static TrainingOutcome Complete(TrainingRequest request, TrainingConfig config, BaseModel baseModel, TimeSpan baseElapsed, TaskKind task,
         TrainingLoopResult loop, long trainableParameters, long totalParameters, SortedDictionary<string, string> files, int threads,
-        Stopwatch total, long resumedAtStep, PackPlacement? pack, long? peakMemoryBytes)
+        Stopwatch total, long resumedAtStep, PackPlacement? pack, PeakMemory peakMemory)
     {
         var result = new TrialResult
         {
@@ -146,7 +147,8 @@ public static class TrialTrainer
             },
             Files = files,
             Pack = pack,
-            PeakMemoryBytes = peakMemoryBytes,
+            PeakMemoryBytes = peakMemory.PeakBytes(),
+            PeakMemoryTrainingBytes = peakMemory.TrainingPeakBytes(),
         };
         var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
         AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
@@ -156,7 +158,7 @@ public static class TrialTrainer
             [TrialResult.FileName] = FileHashes.Sha256(resultPath),
         };
         return new TrainingOutcome(result.Metrics, trainableParameters, totalParameters, loop.Steps, total.Elapsed,
-            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash) { PeakMemoryBytes = peakMemoryBytes };
+            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash) { PeakMemoryBytes = result.PeakMemoryBytes };
     }
 
     /// <summary>Writes `adapter/` (PEFT) from <paramref name="weights"/>, which it disposes, and returns its files' sha256 by relative path.</summary>

@@ -34,7 +34,7 @@ public sealed class PeakMemoryTests : IDisposable
     }
 
     [Fact]
-    public void Every_trial_records_its_peak_memory_in_result_json_and_its_outcome()
+    public void Every_trial_records_its_peak_memory_and_the_part_after_loading_in_result_json_and_its_outcome()
     {
         var config = new TrainingConfig
         {
@@ -46,6 +46,8 @@ public sealed class PeakMemoryTests : IDisposable
         using var result = JsonDocument.Parse(File.ReadAllText(Path.Combine(_workspace.Sub("trial"), TrialResult.FileName)));
         var recorded = result.RootElement.GetProperty("peak_memory_bytes").GetInt64();
         Assert.True(recorded > 0, $"peak_memory_bytes {recorded}");
+        var training = result.RootElement.GetProperty("peak_memory_training_bytes").GetInt64();
+        Assert.InRange(training, 1, recorded); // the part after loading, over the same baseline
         Assert.Equal(recorded, outcome.PeakMemoryBytes);
     }
 }
