@@ -52,6 +52,7 @@ public sealed partial class PeakMemory
     {
         if (PeakBytes() is not { } loading) return;
         _loadingPeak = loading;
+        TrimHeap(); // loading's freed buffers (the file's tensors, fp32 weights converted away) leave the resident set
         ResetHighWaterMark();
     }
 
