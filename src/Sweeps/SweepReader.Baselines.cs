@@ -44,7 +44,37 @@ internal sealed partial class SweepReader
     private static BaselineKind? BaselineKindOf(string? text) => text switch { "full" => BaselineKind.Full, "base" => BaselineKind.Base, _ => null };
 
     /// <summary>The option a key names: our own name, or a Hugging Face / PEFT spelling of it (lora_r, learning_rate, ...).</summary>
-    private static string OptionName(string key) => TrainingOptions.Aliases.TryGetValue(key, out var alias) ? alias : key;
+    private static string OptionName(string key) =>
+        TrainingOptions.Aliases.TryGetValue(key, out var alias) ? alias
+        : TrainingOptions.FlagAliases.TryGetValue(key, out var flag) ? flag.Key
+        : key;
+
+    /// <summary>A flag alias's value (<c>bf16: { value: true }</c>) as its option's (<c>base_dtype: { value: bf16 }</c>); any other key's as it is.</summary>
+    private static YNode FlagValues(string key, YNode node)
+    {
+        if (!TrainingOptions.FlagAliases.TryGetValue(key, out var flag)) return node;
+        YNode Map(YNode n)
+        {
+            switch (n)
+            {
+                case YScalar { Plain: true } s when s.Value is "true" or "True" or "TRUE":
+                    return new YScalar(s.Line, s.Column, flag.WhenTrue, plain: false);
+                case YScalar { Plain: true } s when s.Value is "false" or "False" or "FALSE":
+                    return new YScalar(s.Line, s.Column, flag.WhenFalse, plain: false);
+                case YSequence seq:
+                    var copy = new YSequence(seq.Line, seq.Column);
+                    copy.Items.AddRange(seq.Items.Select(Map));
+                    return copy;
+                case YMapping map:
+                    var mapped = new YMapping(map.Line, map.Column);
+                    mapped.Entries.AddRange(map.Entries.Select(e => (e.Key, Map(e.Value))));
+                    return mapped;
+                default:
+                    return n;
+            }
+        }
+        return Map(node);
+    }
 
     /// <summary>
     /// The trainer option <paramref name="name"/> (see <see cref="OptionName"/>), or null after reporting the key as an
@@ -83,7 +113,7 @@ internal sealed partial class SweepReader
                 Add(valueNode, $"baseline {baseline}: {name} takes one value (a baseline is one trial per swept combination), got {Describe(valueNode)}");
                 continue;
             }
-            if (Value(option, valueNode, model) is { } value) result.Add(new(name, value));
+            if (Value(option, FlagValues(key.Value, valueNode), model) is { } value) result.Add(new(name, value));
         }
         return result;
     }

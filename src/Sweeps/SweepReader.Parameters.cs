@@ -47,7 +47,7 @@ internal sealed partial class SweepReader
             seen[name] = key;
             if (TrainerParameters.TaskKeys.Contains(name)) { Add(key, $"{name} is set in task.{name}, not as a parameter"); continue; }
             if (KnownOption(key, name, "parameter") is not { } option) continue;
-            var spec = Parameter(option, valueNode, method, model);
+            var spec = Parameter(option, FlagValues(key.Value, valueNode), method, model);
             if (spec is null) continue;
             result.Add(new(name, spec with { Line = key.Line, Column = key.Column }));
         }

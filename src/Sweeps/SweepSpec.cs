@@ -52,9 +52,9 @@ public static class SystemObjectives
 {
     public const string TrainableParams = "trainable_params";
     public const string TrainSeconds = "train_seconds";
-    // peak_memory_bytes is not here: no trial measures its memory yet, and an objective nobody reports left the
-    // Pareto front empty. Validation refuses it like any unknown metric until trials record it.
-    public static readonly IReadOnlyList<string> All = [TrainableParams, TrainSeconds];
+    /// <summary>The process's peak memory over the trial's baseline (result.json's peak_memory_bytes; Linux).</summary>
+    public const string PeakMemoryBytes = "peak_memory_bytes";
+    public static readonly IReadOnlyList<string> All = [TrainableParams, TrainSeconds, PeakMemoryBytes];
 }
 
 /// <summary>Bayes is TPE (a tree-structured Parzen estimator, as Optuna's TPESampler), not W&amp;B's Gaussian process.</summary>

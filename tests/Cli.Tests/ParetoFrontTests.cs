@@ -53,6 +53,30 @@ public sealed class ParetoFrontTests : IDisposable
     }
 
     [Fact]
+    public void Peak_memory_bytes_is_an_objective_of_the_front_and_a_trial_without_a_measurement_stays_off_it()
+    {
+        const string yaml = """
+            name: pareto
+            task: { model: mlp, dataset: mnist }
+            metrics:
+              - { name: test_accuracy, goal: maximize }
+              - { name: peak_memory_bytes, goal: minimize }
+            parameters:
+              rank: { values: [1, 2, 4, 8] }
+            """;
+        var objectives = ParetoFront.Objectives(yaml, "pareto.yaml", "test_accuracy", true);
+        Assert.Equal([new ParetoObjective("test_accuracy", true), new ParetoObjective("peak_memory_bytes", false)], objectives);
+        TrialRecord[] trials =
+        [
+            Trial("small", 1, 0.80, 1_000) with { PeakMemoryBytes = 100_000_000 },
+            Trial("big-better", 8, 0.90, 8_000) with { PeakMemoryBytes = 400_000_000 },
+            Trial("big-worse", 8, 0.85, 8_000) with { PeakMemoryBytes = 500_000_000 }, // dominated by big-better
+            Trial("unmeasured", 2, 0.95, 2_000),                                      // no peak: not comparable
+        ];
+        Assert.Equal(["small", "big-better"], ParetoFront.Of(trials, t => t, objectives).Select(t => t.TrialId));
+    }
+
+    [Fact]
     public void A_sweep_with_one_metric_is_fronted_against_trainable_parameters()
     {
         var objectives = ParetoFront.Objectives(new SweepSpecView("name: x\n", "x.yaml", "mlp", "mnist", "test_loss", Maximize: false));

@@ -204,9 +204,9 @@ public class WandbSweepFileTests
     }
 
     [Fact]
-    public void Peak_memory_as_an_objective_is_refused_at_its_line_while_no_trial_measures_it()
+    public void Peak_memory_is_an_objective_every_trial_has_now_that_trials_measure_it()
     {
-        var problem = Assert.Single(Invalid("""
+        var spec = Parse("""
             name: pareto
             task: { model: mlp, dataset: mnist }
             metrics:
@@ -214,11 +214,8 @@ public class WandbSweepFileTests
               - { name: peak_memory_bytes, goal: minimize }
             parameters:
               rank: { values: [1, 4] }
-            """).Problems);
-
-        Assert.Equal(5, problem.Line);
-        Assert.Contains("peak_memory_bytes", problem.Message, StringComparison.Ordinal);
-        Assert.Contains("trainable_params, train_seconds", problem.Message, StringComparison.Ordinal);
+            """);
+        Assert.Equal([new MetricSpec("test_accuracy", MetricGoal.Maximize), new MetricSpec("peak_memory_bytes", MetricGoal.Minimize)], spec.Objectives);
     }
 
     [Fact]

@@ -80,6 +80,9 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         headers.AddRange(otherMetrics);
         headers.AddRange(parameterKeys);
         headers.Add("trainable");
+        // Peak memory only when some trial measured it (trials recorded before it have none).
+        var measured = rows.Any(r => r.Trial.PeakMemoryBytes is not null);
+        if (measured) headers.Add("peak_memory_bytes");
         headers.Add("pruned");
         // The pack a trial trained in, only when some did (the sweep's `pack` on).
         var packed = rows.Any(r => r.Trial.Pack is not null);
@@ -91,6 +94,7 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
             row.AddRange(otherMetrics.Select(m => r.Trial.Metrics.TryGetValue(m, out var v) ? ConsoleOutput.Number(v) : "-"));
             row.AddRange(parameterKeys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-"));
             row.Add(r.Trial.TrainableParameters.ToString(CultureInfo.InvariantCulture));
+            if (measured) row.Add(r.Trial.PeakMemoryBytes is { } peak ? peak.ToString(CultureInfo.InvariantCulture) : "-");
             row.Add(r.Pruned ? "pruned" : "");
             if (packed) row.Add(r.Trial.Pack ?? "-");
             return (IReadOnlyList<string>)row;
@@ -124,6 +128,7 @@ public sealed record LeaderboardQuery(LeaderboardFilter Filter, string? By = nul
         pruned = r.Pruned,
         pack = r.Trial.Pack,
         trainableParameters = r.Trial.TrainableParameters,
+        peakMemoryBytes = r.Trial.PeakMemoryBytes,
         parameters = r.Trial.Parameters,
         metrics = r.Trial.Metrics,
         recordedAt = r.Entry.RecordedAt,

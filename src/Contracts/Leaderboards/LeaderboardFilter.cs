@@ -53,7 +53,7 @@ public sealed class LeaderboardFilter
     public const string Allowed = "comparisons 'field OP value' joined by 'and', OP one of = != < <= > >= (e.g. \"rank>=8 and kind=lora\")";
 
     /// <summary>Fields every entry has, besides its parameters and metrics.</summary>
-    public static readonly IReadOnlyList<string> BuiltInFields = ["kind", "trial", "sweep", "state", "pruned", "trainable", "score"];
+    public static readonly IReadOnlyList<string> BuiltInFields = ["kind", "trial", "sweep", "state", "pruned", "trainable", "peak_memory_bytes", "score"];
 
     private LeaderboardFilter(IReadOnlyList<FilterCondition> conditions) => Conditions = conditions;
 
@@ -140,6 +140,7 @@ public sealed class LeaderboardFilter
             case "state": return trial.State.ToString().ToLowerInvariant();
             case "pruned": return trial.Pruned ? "true" : "false";
             case "trainable" or "trainable_parameters" or "trainableparameters": return trial.TrainableParameters.ToString(CultureInfo.InvariantCulture);
+            case "peak_memory_bytes" or "peak_memory" or "peakmemorybytes": return trial.PeakMemoryBytes?.ToString(CultureInfo.InvariantCulture);
             case "score": return entry.Score is { } s ? s.ToString("R", CultureInfo.InvariantCulture) : null;
         }
         if (TryGet(trial.Parameters, field, out var parameter)) return parameter.ToString();

@@ -68,7 +68,8 @@ public sealed record TrialCompletion(
     [property: Id(6)] double ElapsedSeconds,
     [property: Id(7)] bool Pruned,
     [property: Id(8)] string? ResultSha256,
-    [property: Id(9)] string? AdapterSha256);
+    [property: Id(9)] string? AdapterSha256,
+    [property: Id(10)] long? PeakMemoryBytes = null);
 
 [GenerateSerializer, Immutable, Alias("TrialFailure")]
 public sealed record TrialFailure(

@@ -26,7 +26,8 @@ public sealed record TrialRecord(
     [property: Id(13)] long TotalParameters,
     [property: Id(14)] double ElapsedSeconds,
     [property: Id(15)] string? AdapterSha256,
-    [property: Id(16)] string? Pack = null)
+    [property: Id(16)] string? Pack = null,
+    [property: Id(17)] long? PeakMemoryBytes = null)
 {
     public bool Pruned => State == TrialState.Pruned;
 

@@ -12,7 +12,8 @@ public sealed record TrialPage(int Total, int Matched, int Offset, IReadOnlyList
 /// </summary>
 public sealed record TrialRow(
     string Id, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, double? Score,
-    IReadOnlyDictionary<string, ParameterValue> Parameters, IReadOnlyDictionary<string, double> Metrics, string? Error);
+    IReadOnlyDictionary<string, ParameterValue> Parameters, IReadOnlyDictionary<string, double> Metrics, string? Error,
+    long? PeakMemoryBytes = null);
 
 /// <summary>
 /// The sweep page's table: filtered with the `leaderboard --where` language (<see cref="LeaderboardFilter"/>: one
@@ -47,7 +48,7 @@ public static class TrialTable
 
     public static TrialRow Row(TrialRecord t, double? score) => new(
         t.TrialId, t.Kind.Name(), t.State.ToString().ToLowerInvariant(), t.Attempts, t.Worker, t.Step, t.TotalSteps, score,
-        t.Parameters, t.Metrics, t.Error);
+        t.Parameters, t.Metrics, t.Error, t.PeakMemoryBytes);
 
     private readonly record struct SortKey(bool Missing, bool IsNumber, double Number, string Text) : IComparable<SortKey>
     {

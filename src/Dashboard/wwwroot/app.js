@@ -224,7 +224,7 @@ async function sweepPage(name) {
   const columns = [
     { key: null, label: '' }, { key: 'trial', label: 'trial' }, { key: 'kind', label: 'kind' }, { key: 'state', label: 'state' },
     ...info.parameters.map(p => ({ key: p, label: p })),
-    { key: 'score', label: info.status.metric }, { key: 'step', label: 'step', sortable: false }, { key: 'attempts', label: 'attempts', sortable: false },
+    { key: 'score', label: info.status.metric }, { key: 'peak_memory_bytes', label: 'peak memory' }, { key: 'step', label: 'step', sortable: false }, { key: 'attempts', label: 'attempts', sortable: false },
     { key: 'worker', label: 'worker', sortable: false }, { key: 'error', label: 'error', sortable: false }];
   function renderHead() {
     head.replaceChildren(h('tr', {}, columns.map(c => h('th', {
@@ -238,7 +238,7 @@ async function sweepPage(name) {
     return h('tr', { 'data-trial': r.id, class: `state-${r.state}` },
       h('td', {}, box), h('td', {}, h('a', { href: `#/trial/${enc(name)}/${enc(r.id)}` }, r.id)), h('td', {}, r.kind), h('td', { class: 'state' }, badge(r.state)),
       info.parameters.map(p => h('td', { class: 'param', 'data-param': p }, shownValue(r.parameters[p]))),
-      h('td', { class: 'score' }, fmt(r.score)), h('td', { class: 'step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
+      h('td', { class: 'score' }, fmt(r.score)), h('td', { class: 'peak-memory' }, r.peakMemoryBytes == null ? '' : `${(r.peakMemoryBytes / 2 ** 20).toFixed(0)} MiB`), h('td', { class: 'step' }, r.totalSteps ? `${r.step}/${r.totalSteps}` : String(r.step)),
       h('td', {}, r.attempts), h('td', {}, r.worker ?? ''), h('td', { class: 'error', title: r.error ?? '' }, r.error ?? ''));
   }
   async function loadTable() {

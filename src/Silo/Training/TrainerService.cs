@@ -229,7 +229,7 @@ public sealed class TrainerService(
         var stored = await artifacts.UploadAsync(lease, TrialTraining.OutputFolder(work), CancellationToken.None);
         var completion = new TrialCompletion(lease.TrialId, lease.Attempt, outcome.Metrics, outcome.TrainableParameters,
             outcome.TotalParameters, outcome.Steps, outcome.Elapsed.TotalSeconds, trial.Directive == TrialDirective.Prune,
-            stored.ResultSha256, stored.AdapterSha256);
+            stored.ResultSha256, stored.AdapterSha256, outcome.PeakMemoryBytes);
         await reports.CompleteAsync(lease, completion);
         metrics.TrialFinished(outcome.Steps);
     }

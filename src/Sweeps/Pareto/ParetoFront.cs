@@ -11,6 +11,7 @@ public static class TrialObjectives
     {
         SystemObjectives.TrainableParams => trial.TrainableParameters,
         SystemObjectives.TrainSeconds => trial.ElapsedSeconds,
+        SystemObjectives.PeakMemoryBytes => trial.PeakMemoryBytes,
         _ => trial.Metric(objective.Name),
     };
 

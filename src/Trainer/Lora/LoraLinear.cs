@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orchestrator.Trials.Configuration;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -169,9 +170,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Merged) return base_layer.forward(input);
 
         using var scope = NewDisposeScope();
-        var result = base_layer.forward(input);
+        var result = FrozenLinear.Forward(base_layer, input); // through its quantised weight when the base is quantised
         var dropping = lora_dropout is not null && training;
-        var x = dropping ? lora_dropout!.forward(input) : input;
+        // In the adapter's own type (fp32) when the frozen base computes in half precision (base_dtype), as PEFT casts.
+        var x = (dropping ? lora_dropout!.forward(input) : input).to(lora_A.dtype);
         var update = nn.functional.linear(nn.functional.linear(x, lora_A), lora_B);
         if (lora_magnitude_vector is null) return result.add_(update.mul_(Scaling)).MoveToOuterDisposeScope();
 

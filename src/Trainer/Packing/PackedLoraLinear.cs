@@ -1,5 +1,6 @@
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Memory.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,14 +66,17 @@ public sealed class PackedLoraLinear : nn.Module<Tensor, Tensor>
         var slices = Slices;
         if (slices.Count == 0) throw new InvalidOperationException("No member of the pack is active in this forward pass.");
         using var scope = NewDisposeScope();
-        var result = base_layer.forward(input);
-        if (Stack is { } stacked) return result.add_(StackedUpdate(stacked, Dropped(input, slices), slices).reshape(result.shape)).MoveToOuterDisposeScope();
+        var result = FrozenLinear.Forward(base_layer, input); // through its quantised weight when the base is quantised
+        if (Stack is { } stacked) return result.add_(StackedUpdate(stacked, AdapterInput(Dropped(input, slices)), slices).reshape(result.shape)).MoveToOuterDisposeScope();
         if (slices.Count != 1) throw new InvalidOperationException("Several members train through a stack (PackedLoraLinear.Stack).");
         // One member: the very operations of LoraLinear.forward, so a pack of one is the trial alone, bit for bit.
         var member = _members[slices[0].Member];
-        var update = nn.functional.linear(nn.functional.linear(Dropped(input, slices), member.LoraA), member.LoraB).mul_(member.Scaling);
+        var update = nn.functional.linear(nn.functional.linear(AdapterInput(Dropped(input, slices)), member.LoraA), member.LoraB).mul_(member.Scaling);
         return result.add_(update).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The adapters' input in their own type (fp32) when the shared base computes in half precision (base_dtype), as LoraLinear does.</summary>
+    private Tensor AdapterInput(Tensor x) => x.to(_members[0].LoraA.dtype);
 
     /// <summary>The input with each member's LoRA dropout applied to its rows (masks from its own generator, none drawn at p = 0).</summary>
     private Tensor Dropped(Tensor input, IReadOnlyList<PackSlice> slices)

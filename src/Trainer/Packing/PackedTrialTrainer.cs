@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
 
@@ -40,8 +42,10 @@ public static class PackedTrialTrainer
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();
+        var peak = PeakMemory.Start(); // one pack, one process peak: every member records it
         var first = members[0].Request;
         var device = torch.device(first.Device);
+        BasePrecision.CheckDevice(configs[0], device);
         foreach (var m in members) Directory.CreateDirectory(m.Request.OutputDirectory);
 
         var resumes = new List<CheckpointContents?>();
@@ -56,6 +60,10 @@ public static class PackedTrialTrainer
             using var model = baseModel.Model;
             model.to(device); // before injection: the members' adapters are not children the model would move
             var injection = PackedLoraInjector.Inject(model, resolved);
+            // Members share both (PackCompatibility.Key); their adapters stay fp32.
+            BaseQuantization.Apply(model, configs[0].Quantize);
+            BasePrecision.Apply(model, configs[0].BaseDtype);
+            peak.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());
 
             var loop = PackedTrainingLoop.Run(model, injection.Layers, data,
@@ -90,7 +98,7 @@ public static class PackedTrialTrainer
                 // Parameters as the trial alone counts them: the frozen base plus its own adapter.
                 outcomes.Add(new PackMemberOutcome(TrialTrainer.Complete(request, configs[i], baseModel, baseElapsed, data.Task, loop[i].Loop!,
                     adapter.TrainableParameters, frozen + adapter.TrainableParameters, files, threads, total,
-                    resumes[i]?.Manifest.Step ?? 0, placement), null));
+                    resumes[i]?.Manifest.Step ?? 0, placement, peak), null));
             }
             foreach (var adapter in injection.Members)
                 foreach (var (_, parameter) in adapter.Trainable) parameter.Dispose();

@@ -7,7 +7,18 @@ namespace Orchestrator.Trainer.Training;
 /// <summary>The training loss of each task: cross-entropy, mean squared error, next-token cross-entropy (targets pre-shifted by the dataset).</summary>
 public static class TaskLoss
 {
-    public static Tensor Compute(TaskKind task, Tensor output, Tensor targets, nn.Reduction reduction = nn.Reduction.Mean) => task switch
+    /// <summary>The loss in fp32 whatever the output's type (a half-precision base gives bf16 or fp16 logits).</summary>
+    public static Tensor Compute(TaskKind task, Tensor output, Tensor targets, nn.Reduction reduction = nn.Reduction.Mean)
+    {
+        if (output.dtype is ScalarType.BFloat16 or ScalarType.Float16)
+        {
+            using var scope = NewDisposeScope();
+            return Loss(task, output.to(ScalarType.Float32), targets, reduction).MoveToOuterDisposeScope();
+        }
+        return Loss(task, output, targets, reduction);
+    }
+
+    private static Tensor Loss(TaskKind task, Tensor output, Tensor targets, nn.Reduction reduction) => task switch
     {
         TaskKind.Classification or TaskKind.TextClassification => nn.functional.cross_entropy(output, targets, reduction: reduction),
         TaskKind.Regression => nn.functional.mse_loss(output, targets, reduction),

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Memory;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -217,7 +218,8 @@ public static class TrainingLoop
         {
             var batch = data.TrainBatch(config.BatchSize, config.Seed, epoch, firstBatch + i);
             phases?.End(StepPhase.Batch);
-            var output = ModelForward.Run(model, batch.Inputs.to(device));
+            Tensor output;
+            using (GradientCheckpointing.Enable(config.GradientCheckpointing)) output = ModelForward.Run(model, batch.Inputs.to(device));
             phases?.End(StepPhase.Forward);
             var loss = TaskLoss.Compute(data.Task, output, batch.Targets.to(device));
             if (microBatches > 1) loss = loss / microBatches;

@@ -27,4 +27,8 @@ public sealed record TrainingOutcome(
     bool StoppedEarly,
     IReadOnlyDictionary<string, string> FileSha256,
     string? LastCheckpoint,
-    string BaseModelHash);
+    string BaseModelHash)
+{
+    /// <summary>The trial's measured peak memory over its baseline (<see cref="TrialResult.PeakMemoryBytes"/>); null where not measured.</summary>
+    public long? PeakMemoryBytes { get; init; }
+}

@@ -29,6 +29,13 @@ public sealed record TrialResult
     [JsonPropertyName("files")] public required IReadOnlyDictionary<string, string> Files { get; init; }
     /// <summary>The pack the trial trained in; absent for a trial trained alone (whose result keeps its bytes).</summary>
     [JsonPropertyName("pack"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public PackPlacement? Pack { get; init; }
+    /// <summary>
+    /// The process's peak resident memory during the trial over a baseline taken before it loaded anything, in bytes
+    /// (see <see cref="Memory.PeakMemory"/>); a packed trial records its pack's. Absent where it cannot be measured (not Linux).
+    /// </summary>
+    [JsonPropertyName("peak_memory_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? PeakMemoryBytes { get; init; }
+    /// <summary>The part of that peak after the base was loaded and prepared (training and evaluation), over the same baseline.</summary>
+    [JsonPropertyName("peak_memory_training_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? PeakMemoryTrainingBytes { get; init; }
 }
 
 /// <summary>Where a packed trial sat: its pack, the pack's members in batch order (trial ids or folder names), and how the low-rank products were batched.</summary>

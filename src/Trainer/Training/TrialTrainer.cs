@@ -5,6 +5,8 @@ using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Lora;
 using Orchestrator.Trainer.Models.Decoders;
+using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Memory.Quantization;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trainer.Peft;
@@ -54,7 +56,9 @@ public static class TrialTrainer
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();
+        var peak = PeakMemory.Start(); // the baseline before anything of the trial is loaded
         var device = torch.device(request.Device);
+        BasePrecision.CheckDevice(config, device);
         Directory.CreateDirectory(request.OutputDirectory);
 
         // Verify the resume point before spending time on the base model.
@@ -85,7 +89,10 @@ public static class TrialTrainer
                 foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
+        BaseQuantization.Apply(model, config.Quantize); // after injection: the adapters stay fp32
+        BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
+        peak.EndLoading();
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var totalParameters = model.parameters().Sum(p => p.numel());
         var trainableParameters = trainable.Sum(p => p.parameter.numel());
@@ -103,7 +110,7 @@ public static class TrialTrainer
         var baseModelName = BaseModelName(config, request);
         var files = WriteWeights(request.OutputDirectory, config, baseModelName, model, injection);
         return Complete(request, config, baseModel, baseElapsed, data.Task, loop, trainableParameters, totalParameters, files, threads, total,
-            resume?.Manifest.Step ?? 0, pack: null);
+            resume?.Manifest.Step ?? 0, pack: null, peak);
     }
 
     /// <summary>A decoder must know every token id of the dataset and have positions for seq_len tokens: said before any training.</summary>
@@ -128,7 +135,7 @@ public static class TrialTrainer
     /// <summary>Writes `result.json` for a trained trial (alone or packed) and returns its outcome.</summary>
     internal static TrainingOutcome Complete(TrainingRequest request, TrainingConfig config, BaseModel baseModel, TimeSpan baseElapsed, TaskKind task,
         TrainingLoopResult loop, long trainableParameters, long totalParameters, SortedDictionary<string, string> files, int threads,
-        Stopwatch total, long resumedAtStep, PackPlacement? pack)
+        Stopwatch total, long resumedAtStep, PackPlacement? pack, PeakMemory peakMemory)
     {
         var result = new TrialResult
         {
@@ -158,6 +165,8 @@ public static class TrialTrainer
             },
             Files = files,
             Pack = pack,
+            PeakMemoryBytes = peakMemory.PeakBytes(),
+            PeakMemoryTrainingBytes = peakMemory.TrainingPeakBytes(),
         };
         var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
         AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
@@ -167,7 +176,7 @@ public static class TrialTrainer
             [TrialResult.FileName] = FileHashes.Sha256(resultPath),
         };
         return new TrainingOutcome(result.Metrics, trainableParameters, totalParameters, loop.Steps, total.Elapsed,
-            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash);
+            loop.StoppedEarly, allFiles, loop.LastCheckpoint, baseModel.Hash) { PeakMemoryBytes = result.PeakMemoryBytes };
     }
 
     /// <summary>Writes `adapter/` (PEFT) from <paramref name="weights"/>, which it disposes, and returns its files' sha256 by relative path.</summary>

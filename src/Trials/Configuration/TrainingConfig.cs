@@ -109,6 +109,42 @@ public sealed record TrainingConfig
     [JsonPropertyName("use_dora"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseDora { get; init; }
     /// <summary>LoRA+ (PEFT's loraplus_lr_ratio): B matrices train at this many times lr; 0 means off (one learning rate).</summary>
     [JsonPropertyName("loraplus_lr_ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double LoraPlusLrRatio { get; init; }
+
+    // --- memory (base precision) ----------------------------------------------------------------------------------
+    /// <summary>The frozen base's weights' type: `fp32`, `bf16` or `fp16` (<see cref="BaseDtypes"/>); null means fp32. Left out of the JSON when null, so configs written before it keep their bytes.</summary>
+    [JsonPropertyName("base_dtype"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BaseDtype { get; init; }
+
+    // --- memory (quantised base) ----------------------------------------------------------------------------------
+    /// <summary>The frozen base's linear weights quantised: `none`, `nf4` or `int8` (<see cref="QuantizeModes"/>); null means none. Left out of the JSON when null.</summary>
+    [JsonPropertyName("quantize"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quantize { get; init; }
+
+    // --- memory (gradient checkpointing) --------------------------------------------------------------------------
+    /// <summary>Recompute each decoder layer's activations in the backward instead of keeping them. Left out of the JSON when false.</summary>
+    [JsonPropertyName("gradient_checkpointing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool GradientCheckpointing { get; init; }
+}
+
+/// <summary>How a frozen base's linear weights may be held (QLoRA's NF4, LLM.int8()'s row-wise int8) or not.</summary>
+public static class QuantizeModes
+{
+    public const string None = "none";
+    public const string Nf4 = "nf4";
+    public const string Int8 = "int8";
+    public static readonly IReadOnlyList<string> Values = [None, Nf4, Int8];
+
+    /// <summary>Whether a config's base is quantised (a null quantize is none).</summary>
+    public static bool IsQuantized(string? quantize) => quantize is Nf4 or Int8;
+}
+
+/// <summary>The types a frozen base can be stored and multiplied in; LoRA's A and B, their gradients and AdamW state stay fp32.</summary>
+public static class BaseDtypes
+{
+    public const string Fp32 = "fp32";
+    public const string Bf16 = "bf16";
+    public const string Fp16 = "fp16";
+    public static readonly IReadOnlyList<string> Values = [Fp32, Bf16, Fp16];
+
+    /// <summary>Whether a config's base is stored in a half-precision type (a null base_dtype is fp32).</summary>
+    public static bool IsHalf(string? dtype) => dtype is Bf16 or Fp16;
 }
 
 public static class AdapterModes

@@ -239,6 +239,18 @@ public static partial class TrainingOptions
             + "the magnitudes (one per output feature of each adapted module) train too and are saved as PEFT's lora_magnitude_vector.") { LoraOnly = true },
         new TrainingOption("loraplus_lr_ratio", OptionKind.Number, "LoRA+ (PEFT's create_loraplus_optimizer, Hayou et al. 2024): lora_B matrices and other 1-D trainable parameters train at this many times lr, "
             + "A and the rest at lr; biases and norms without weight decay. 0: off (one learning rate).") { MinNumber = 0, LoraOnly = true },
+        // memory: base precision (issue 27)
+        new TrainingOption("base_dtype", OptionKind.String, "The frozen base's weights: fp32 (the default when absent), bf16 or fp16, stored and multiplied in that type (the activations through the base too, "
+            + "as transformers with torch_dtype); LoRA's A and B, their gradients and AdamW state stay fp32 and the loss is computed in fp32. "
+            + "Decoders (causal language modelling) only, with bias none; not with adapter: full (no fp32 master weights are kept); fp16 only on a device that multiplies in it.") { Allowed = BaseDtypes.Values },
+        // memory: quantised base (issue 27)
+        new TrainingOption("quantize", OptionKind.String, "The frozen base's linear weights quantised (QLoRA): none (the default when absent), nf4 (4-bit NormalFloat in blocks of 64 with an fp32 absmax each, bitsandbytes' levels) "
+            + "or int8 (absmax per output row); each is de-quantised for its own product in the forward and again in the backward, so one layer's full-precision weight exists at a time. "
+            + "The output head, embeddings and norms stay in base_dtype. Adapters are the same PEFT files. Decoders only, with adapter lora and bias none.") { Allowed = QuantizeModes.Values },
+        // memory: gradient checkpointing (issue 27)
+        new TrainingOption("gradient_checkpointing", OptionKind.Bool, "Keep only each decoder layer's input for the backward and recompute its activations there "
+            + "(transformers' gradient_checkpointing_enable()): less activation memory for one more forward per step, with the loss and gradients bit for bit those without. "
+            + "Decoders only; not with LoRA dropout (the recomputation would draw new masks). Trials with it train alone, never in a pack."),
     ];
 
     /// <summary>
@@ -252,7 +264,21 @@ public static partial class TrainingOptions
         ["lr_scheduler_type"] = "schedule", ["init_lora_weights"] = "init", ["max_grad_norm"] = "grad_clip",
         ["max_seq_length"] = "seq_len", ["max_length"] = "seq_len",
         // LoRA variants (issue 25): use_dora and loraplus_lr_ratio are already PEFT's spellings; init_lora_weights is above.
+        // memory (issue 27): bitsandbytes' quant type names our quantize values (nf4; its fp4 is refused by name)
+        ["bnb_4bit_quant_type"] = "quantize",
     };
+
+    /// <summary>
+    /// Hugging Face flags that pick a value of one of our text options (TrainingArguments' bf16 / fp16, BitsAndBytesConfig's
+    /// load_in_4bit / load_in_8bit): true means <c>WhenTrue</c>, false the option's default. Read with <see cref="Aliases"/>:
+    /// wherever a sweep accepts an alias, these are accepted too, their booleans mapped to the option's values.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (string Key, string WhenTrue, string WhenFalse)> FlagAliases =
+        new Dictionary<string, (string, string, string)>(StringComparer.Ordinal)
+        {
+            ["bf16"] = ("base_dtype", BaseDtypes.Bf16, BaseDtypes.Fp32), ["fp16"] = ("base_dtype", BaseDtypes.Fp16, BaseDtypes.Fp32),
+            ["load_in_4bit"] = ("quantize", QuantizeModes.Nf4, QuantizeModes.None), ["load_in_8bit"] = ("quantize", QuantizeModes.Int8, QuantizeModes.None),
+        };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
 
@@ -318,6 +344,18 @@ public static partial class TrainingOptions
         problems.AddRange(DecoderFolderProblems(config));
         if (config.Adapter == AdapterModes.Lora && InitModes.ChangesBase(config.Init) && config.UseRslora && (config.RankPattern is { Count: > 0 } || config.AlphaPattern is { Count: > 0 }))
             problems.Add(new("init", $"init '{config.Init}' is saved against the unmodified base at rank 2r, which PEFT cannot express with use_rslora and rank_pattern or alpha_pattern together; drop one of them"));
+        problems.AddRange(BaseDtypeProblems(config));
+        if (config.Adapter == AdapterModes.Lora && (config.UseDora || InitModes.ChangesBase(config.Init))
+            && (BaseDtypes.IsHalf(config.BaseDtype) || QuantizeModes.IsQuantized(config.Quantize)))
+            // DoRA's column norms and PiSSA / OLoRA's rewrite of W read the base weight in full precision; with a half or
+            // quantised base that path is not built (PEFT dequantises for them), so it is refused rather than run wrong.
+            problems.Add(new(config.UseDora ? "use_dora" : "init",
+                $"{(config.UseDora ? "use_dora" : $"init {config.Init}")} needs the base weight in fp32; it is not supported with base_dtype {config.BaseDtype ?? BaseDtypes.Fp32} and quantize {config.Quantize ?? QuantizeModes.None}"));
+        problems.AddRange(QuantizeProblems(config));
+        if (config.GradientCheckpointing && MetricNames.TaskOf(config.Model, config.Dataset) is { } layered && !MetricNames.IsLanguageModelling(layered))
+            problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes decoder layers; model '{config.Model}' on dataset '{config.Dataset}' is {layered}; remove it"));
+        if (config.GradientCheckpointing && config.Adapter == AdapterModes.Lora && config.Dropout > 0)
+            problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes each layer in the backward, where LoRA dropout {config.Dropout} would draw other masks than the forward's; use dropout 0"));
         return problems;
     }
 
@@ -349,6 +387,31 @@ public static partial class TrainingOptions
             yield return new("model", $"model folder '{folder}' has no weights: neither model.safetensors nor model.safetensors.index.json");
         if (config.SequenceLength > decoder.MaxPositions)
             yield return new("seq_len", $"seq_len must be at most {decoder.MaxPositions} for model {config.Model} ({decoder.ModelType}: its positions), got {config.SequenceLength}");
+    }
+
+    /// <summary>Where a half-precision base cannot train: full fine-tuning (no fp32 master weights here) and models fed float features.</summary>
+    private static IEnumerable<TrainingConfigProblem> BaseDtypeProblems(TrainingConfig config)
+    {
+        if (!BaseDtypes.IsHalf(config.BaseDtype)) yield break;
+        if (config.Adapter == AdapterModes.Full)
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} stores frozen weights in half precision, but adapter full trains every weight and no fp32 master copy is kept; "
+                + "use base_dtype fp32 with adapter full, or adapter lora");
+        if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
+        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
+            yield return new("base_dtype", $"base_dtype {config.BaseDtype} keeps every frozen layer in half precision, but bias {config.Bias} trains the base's biases; use bias none or base_dtype fp32");
+    }
+
+    /// <summary>Where a quantised base cannot train: anything but LoRA on a decoder with frozen biases.</summary>
+    private static IEnumerable<TrainingConfigProblem> QuantizeProblems(TrainingConfig config)
+    {
+        if (!QuantizeModes.IsQuantized(config.Quantize)) yield break;
+        if (config.Adapter == AdapterModes.Full)
+            yield return new("quantize", $"quantize {config.Quantize} freezes the base in {config.Quantize}, but adapter full trains every weight; use adapter lora (QLoRA) or quantize none");
+        if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
+            yield return new("quantize", $"quantize {config.Quantize} is for decoders (causal language modelling); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use quantize none");
+        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
+            yield return new("quantize", $"quantize {config.Quantize} freezes the base, but bias {config.Bias} trains its biases; use bias none");
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)

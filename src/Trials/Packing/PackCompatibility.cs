@@ -6,7 +6,7 @@ namespace Orchestrator.Trials.Packing;
 
 /// <summary>
 /// Which trials may train together in one pack: the rule, in one place. Members share everything the frozen pass
-/// reads (model, base weights, dataset and its sampling, batch size, sequence length) and the adapted modules; they may
+/// reads (model, base weights and their precision, dataset and its sampling, batch size, sequence length) and the adapted modules; they may
 /// differ in rank, alpha, dropout, init, seed, learning rate, schedule, weight decay, clipping, steps and evaluation.
 /// Full fine-tuning and base trials never pack (nothing is shared once every weight trains), nor do adapters that
 /// train a shared weight (bias `all` / `lora_only`), nor models that are not built in (a pretrained encoder's
@@ -23,6 +23,7 @@ public static class PackCompatibility
         ArgumentNullException.ThrowIfNull(config);
         if (config.Adapter != AdapterModes.Lora) return $"adapter '{config.Adapter}' trains no LoRA (only LoRA trials pack)";
         if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
+        if (config.GradientCheckpointing) return "gradient_checkpointing recomputes layers in the backward (the packed loop does not checkpoint)";
         if (config.GradientAccumulationSteps > 1)
             return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
         if (config.UseDora) return "use_dora trains a magnitude per output row whose norms are per member (packed layers compute plain LoRA)";
@@ -56,6 +57,9 @@ public static class PackCompatibility
             ["target_modules_regex"] = config.TargetModulesRegex,
             ["tokenizer"] = config.Tokenizer,
         };
+        // Members share the frozen base, so they share its precision; absent for fp32, so fp32 keys keep their value.
+        if (BaseDtypes.IsHalf(config.BaseDtype)) shared["base_dtype"] = config.BaseDtype;
+        if (QuantizeModes.IsQuantized(config.Quantize)) shared["quantize"] = config.Quantize;
         return FileHashes.Sha256(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shared)))[..16];
     }
 }

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Orchestrator.Trainer.Models.Decoders;
+using Orchestrator.Trainer.Memory;
 
 namespace Orchestrator.Trainer.Models.Llama;
 
@@ -193,7 +194,8 @@ internal sealed class LlamaBackbone : nn.Module
             var layerMask = _config.SlidingWindowOf(i) is { } window
                 ? windowed.TryGetValue(window, out var known) ? known : windowed[window] = CausalMasks.Blocked(tokens, attentionMask, hidden.device, window)
                 : mask;
-            hidden = layers[i].Forward(hidden, cos, sin, layerMask);
+            var layer = layers[i];
+            hidden = GradientCheckpointing.Run((h, c) => layer.Forward(h, c[0], c[1], c[2]), hidden, cos, sin, layerMask);
         }
         return norm.forward(hidden).MoveToOuterDisposeScope();
     }

@@ -1,0 +1,88 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Trainer.Memory.Quantization;
+
+/// <summary>
+/// 4-bit NormalFloat (QLoRA, Dettmers et al. 2023) as bitsandbytes stores it: the weight flattened into blocks of 64
+/// values, each block divided by its absolute maximum (kept in fp32), each value replaced by the index of the nearest of
+/// the 16 NF4 levels (a value exactly between two levels takes the lower, as bitsandbytes' decision tree does), and two
+/// indices packed per byte, the first in the high nibble. De-quantising looks each index up and multiplies by its
+/// block's absmax.
+/// </summary>
+public static class Nf4
+{
+    public const int BlockSize = 64;
+
+    /// <summary>bitsandbytes' NF4 levels (functional.py get_4bit_type("nf4")), quantiles of N(0, 1) scaled to [-1, 1] with an exact 0.</summary>
+    public static readonly float[] Levels =
+    [
+        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+        -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+        0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+        0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+    ];
+
+    /// <summary>Quantises <paramref name="weight"/> (any float type, any shape); the caller owns the result.</summary>
+    public static Nf4Tensor Quantize(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var count = weight.numel();
+        var flat = weight.detach().to(ScalarType.Float32).reshape(-1);
+        var padded = count % BlockSize == 0 ? flat : nn.functional.pad(flat, [0, BlockSize - count % BlockSize]);
+        var blocks = padded.view(-1, BlockSize);
+        var absmax = blocks.abs().amax([1]);
+        // An all-zero block divides by 1: its values stay 0, the level at index 7.
+        var divisor = where(absmax.gt(0), absmax, ones_like(absmax)).unsqueeze(1);
+        var normalized = blocks.div(divisor);
+        var codes = bucketize(normalized, Midpoints(weight.device), right: false).reshape(-1);
+        var pairs = codes.view(-1, 2);
+        if (pairs.shape[0] * 2 != codes.shape[0]) throw new InvalidOperationException("A block of 64 holds whole pairs.");
+        var packed = pairs.select(1, 0).mul(16).add_(pairs.select(1, 1)).to(ScalarType.Byte);
+        return new Nf4Tensor(packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope(), weight.shape);
+    }
+
+    /// <summary>The fp32 (or <paramref name="dtype"/>) weight an <see cref="Nf4Tensor"/> stands for; the caller owns it.</summary>
+    public static Tensor Dequantize(Nf4Tensor quantized, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(quantized);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var packed = quantized.Packed.to(ScalarType.Int64);
+        var codes = stack([packed.div(16, RoundingMode.floor), packed.remainder(16)], 1).reshape(-1, BlockSize);
+        var levels = tensor(Levels, device: packed.device);
+        var values = levels.index_select(0, codes.reshape(-1)).view(-1, BlockSize).mul_(quantized.Absmax.unsqueeze(1));
+        var count = quantized.Shape.Aggregate(1L, (a, b) => a * b);
+        var weight = values.reshape(-1).narrow(0, 0, count).reshape(quantized.Shape);
+        return (dtype == ScalarType.Float32 ? weight.contiguous() : weight.to(dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Between consecutive levels: a normalised value above a midpoint takes the upper level.</summary>
+    private static Tensor Midpoints(Device device)
+    {
+        var midpoints = new float[Levels.Length - 1];
+        for (var i = 0; i < midpoints.Length; i++) midpoints[i] = (Levels[i] + Levels[i + 1]) / 2;
+        return tensor(midpoints, device: device);
+    }
+}
+
+/// <summary>An NF4 weight: packed codes [numel/2 rounded up to whole blocks] (uint8), absmax per block [blocks] (fp32), and the weight's shape.</summary>
+public sealed class Nf4Tensor(Tensor packed, Tensor absmax, long[] shape) : IQuantizedWeight
+{
+    public Tensor Dequantize(ScalarType dtype) => Nf4.Dequantize(this, dtype);
+
+    public Tensor Packed { get; } = packed;
+    public Tensor Absmax { get; } = absmax;
+    public long[] Shape { get; } = shape;
+
+    /// <summary>Bytes held: half a byte per value plus four per block of 64 (4.5 bits per value).</summary>
+    public long Bytes => Packed.numel() + Absmax.numel() * 4;
+
+    public void Dispose()
+    {
+        Packed.Dispose();
+        Absmax.Dispose();
+    }
+}
