@@ -64,8 +64,10 @@ public sealed class ParetoFrontTests : IDisposable
             parameters:
               rank: { values: [1, 2, 4, 8] }
             """;
-        var objectives = ParetoFront.Objectives(yaml, "pareto.yaml", "test_accuracy", true);
-        Assert.Equal([new ParetoObjective("test_accuracy", true), new ParetoObjective("peak_memory_bytes", false)], objectives);
+        var parsed = Orchestrator.Sweeps.SweepFile.Parse(yaml, "pareto.yaml"); // the file may name it
+        var journaled = parsed.Objectives.Select(o => new MetricObjective(o.Name, o.Goal == Orchestrator.Sweeps.MetricGoal.Maximize)).ToList();
+        var objectives = ParetoFront.Objectives(new SweepSpecView(yaml, "pareto.yaml", "mlp", "mnist", "test_accuracy", Maximize: true, journaled));
+        Assert.Equal([new MetricObjective("test_accuracy", true), new MetricObjective("peak_memory_bytes", false)], objectives);
         TrialRecord[] trials =
         [
             Trial("small", 1, 0.80, 1_000) with { PeakMemoryBytes = 100_000_000 },

@@ -117,7 +117,7 @@ public static class BaseModelCache
         if (huggingFaceFolder is not null)
         {
             // A decoder folder of any family (llama, mistral, qwen2, qwen3, gpt2), by its config.json's model_type.
-            if (data.Task != TaskKind.CausalLm)
+            if (!MetricNames.IsLanguageModelling(data.Task))
                 throw new ArgumentException($"decoder '{huggingFaceFolder}' trains on text (a causal language modelling dataset), not '{datasetName}'");
             var decoder = CausalLanguageModels.FromPretrained(huggingFaceFolder);
             if (data.Classes > decoder.VocabSize)
