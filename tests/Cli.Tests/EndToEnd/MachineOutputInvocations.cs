@@ -45,6 +45,8 @@ public static class MachineOutputInvocations
             "report" => [Json([FinishedSweep.Name, .. embedded, "--out", sweep.NewFolder("report"), "--json"])],
             "adapter download" => [Json([sweep.LoraTrial, .. embedded, "--out", sweep.NewFolder("adapter"), "--json"])],
             "adapter merge" => [MergeOfGpt2(sweep)],
+            "eval" => [EvalOfTinyLlama(sweep)],
+            "generate" => [Json("--model", TinyLlama(sweep), "--prompt", "Review: the plot. ", "--no-chat-template", "--max-new-tokens", "3", "--json")],
             "certs create" => [Json("--out", sweep.NewFolder("certs"), "--days", "2", "--json")],
             "bench trainer" => [Json("--model", "mlp", "--steps", "8", "--threads", "1", "--json")],
             "bench pack" => [Json("--model", "mlp", "--k", "1,2", "--steps", "6", "--threads", "1", "--json")],
@@ -55,6 +57,19 @@ public static class MachineOutputInvocations
                 "--latency", "100", "--python", "/nonexistent/python", "--json")],
             _ => [],
         };
+    }
+
+    /// <summary>A random llama folder with a byte-level tokenizer and a ChatML template, as the decoder verb tests write it.</summary>
+    private static string TinyLlama(FinishedSweep sweep) =>
+        Orchestrator.Trainer.Tests.Instructions.TinyDecoders.Write(Path.Combine(sweep.NewFolder("decoder"), "llama"));
+
+    /// <summary>eval of that folder on twenty prompt/completion rows.</summary>
+    private static MachineInvocation EvalOfTinyLlama(FinishedSweep sweep)
+    {
+        var model = TinyLlama(sweep);
+        var data = Orchestrator.Trainer.Tests.Instructions.TinyDecoders.WriteJsonl(Path.Combine(sweep.NewFolder("eval-data"), "rows.jsonl"),
+            Enumerable.Range(0, 20).Select(i => new { prompt = $"Review {i}: the plot. ", completion = i % 2 == 0 ? "good" : "bad" }));
+        return new(["--model", model, "--dataset", data, "--json"]);
     }
 
     /// <summary>A random GPT-2 folder and adapter from the PyTorch reference script, merged into a new folder.</summary>
