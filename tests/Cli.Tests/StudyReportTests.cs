@@ -118,4 +118,38 @@ public sealed class StudyReportTests : IDisposable
         var empty = StudyReport.Write(Path.Combine(_dir, "empty"), spec, [Trial("x", "lora", P(4, 0), TrialState.Failed, null, error: "boom")]);
         Assert.True(File.Exists(empty.Markdown));
     }
+
+    [Fact]
+    public void A_variant_study_reports_each_configuration_with_its_mean_and_spread_over_seeds_best_first()
+    {
+        var spec = new SweepSpecView("name: variants\n", "variants.yaml", "minilm-l6", "imdb", "test_accuracy", Maximize: true);
+        Dictionary<string, ParameterValue> V(bool dora, int rank, int seed) => new(P(rank, seed, "query,value")) { ["use_dora"] = ParameterValue.Of(dora) };
+        var trials = new List<TrialRecord>
+        {
+            Trial("lora-r2-s0", "lora", V(false, 2, 0), TrialState.Succeeded, 0.70),
+            Trial("lora-r2-s1", "lora", V(false, 2, 1), TrialState.Succeeded, 0.74),
+            Trial("dora-r2-s0", "lora", V(true, 2, 0), TrialState.Succeeded, 0.80),
+            Trial("dora-r2-s1", "lora", V(true, 2, 1), TrialState.Succeeded, 0.78),
+            Trial("dora-r2-s2", "lora", V(true, 2, 2), TrialState.Failed, null),
+            Trial("full-0", "full", Seed(0), TrialState.Succeeded, 0.85, trainable: 22_000_000),
+        };
+
+        var section = StudyReport.ConfigurationSection(spec, trials)!;
+
+        Assert.Contains("## Configurations across seeds (highest mean test_accuracy first)", section);
+        var rows = section.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| configuration", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.StartsWith("| – | full | 1 | 0.85 | – |", rows[0]);
+        Assert.StartsWith("| rank=2, target_modules=[query,value], use_dora=true | lora | 2 | 0.79 | 0.0141 | 0.78 | 0.8 |", rows[1]);
+        Assert.StartsWith("| rank=2, target_modules=[query,value], use_dora=false | lora | 2 | 0.72 | 0.0283 | 0.7 | 0.74 |", rows[2]);
+        Assert.Contains(section, File.ReadAllText(StudyReport.Write(_dir, spec, trials).Markdown));
+    }
+
+    [Fact]
+    public void A_rank_study_has_no_configuration_section_its_rank_table_says_it_all()
+    {
+        var spec = new SweepSpecView("name: ranks\n", "ranks.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);
+        var trials = new[] { 1, 2 }.SelectMany(rank => new[] { 0, 1 }.Select(seed => Trial($"r{rank}-s{seed}", "lora", P(rank, seed), TrialState.Succeeded, 0.8))).ToList();
+        Assert.Null(StudyReport.ConfigurationSection(spec, trials));
+    }
 }

@@ -66,6 +66,8 @@ public static class StudyReport
                 sections.Append(CultureInfo.InvariantCulture, $"| {t.TrialId} | {t.Kind.Name()} | {string.Join(" | ", objectives.Select(o => Fmt(o.Of(t) ?? double.NaN)))} | {string.Join(", ", t.Parameters.Select(p => $"{p.Key}={p.Value}"))} |\n");
         }
 
+        if (ConfigurationSection(spec, trials) is { } configurations) sections.Append(configurations);
+
         var markdown = new StringBuilder();
         markdown.Append(Header(study));
         markdown.Append(sections);
@@ -255,6 +257,49 @@ public static class StudyReport
         foreach (var group in study.Groups)
             if (group.Points.FirstOrDefault(p => p.Rank == rank) is { Scores.Count: > 0 } p)
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {Escape(group.Label)} | {p.TrainableParameters:N0} | {p.Scores.Count} | {Fmt(p.Mean)} | {Fmt(p.Std)} |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    /// <summary>Swept parameters that the rank plot and the target-module chart already separate, and the seed they average over.</summary>
+    private static readonly HashSet<string> PlottedParameters = new(StringComparer.Ordinal) { "rank", "alpha", "target_modules", "seed" };
+
+    /// <summary>
+    /// A sweep that varies more than rank and targets (LoRA variants, learning rates, dropout): every configuration, that
+    /// is every swept value but the seed, with its mean, standard deviation and min–max over seeds, best first, baselines
+    /// among them. Null when nothing but rank, alpha, targets and seed varies (the rank section says it all).
+    /// </summary>
+    public static string? ConfigurationSection(SweepSpecView spec, IReadOnlyList<TrialRecord> trials)
+    {
+        var metric = spec.Metric;
+        var scored = trials.Where(t => t.State == TrialState.Succeeded && t.Metric(metric) is { } v && double.IsFinite(v)).ToList();
+        static string Label(TrialRecord t, Func<string, bool> keep) => string.Join(", ", t.Parameters
+            .Where(p => keep(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+        if (scored.Where(t => t.Kind == TrialKind.Lora).Select(t => Label(t, k => !PlottedParameters.Contains(k))).Distinct().Count() < 2) return null;
+
+        var objective = spec.Objective;
+        var rows = scored.GroupBy(t => (t.Kind, Label: Label(t, k => k != "seed")))
+            .Select(g =>
+            {
+                var scores = g.Select(t => t.Metric(metric)!.Value).ToList();
+                var mean = scores.Average();
+                var std = scores.Count > 1 ? Math.Sqrt(scores.Sum(x => (x - mean) * (x - mean)) / (scores.Count - 1)) : double.NaN;
+                return (g.Key.Kind, g.Key.Label, Scores: scores, Mean: mean, Std: std, Trainable: g.First().TrainableParameters);
+            })
+            .OrderBy(r => r.Mean, Comparer<double>.Create((a, b) => objective.Compare(a, b)))
+            .ThenBy(r => r.Label, StringComparer.Ordinal)
+            .ToList();
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"\n## Configurations across seeds ({(objective.Maximize ? "highest" : "lowest")} mean {Escape(metric)} first)");
+        md.AppendLine();
+        md.AppendLine("Each row is one setting of every swept parameter but the seed; std is the sample standard deviation over its seeds. "
+            + "Two rows whose means differ by less than about their std apart are not told apart by this many seeds.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| configuration | kind | n | mean {Escape(metric)} | std | min | max | trainable parameters |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Escape(r.Label.Length > 0 ? r.Label : "–")} | {r.Kind.Name()} | {r.Scores.Count} | {Fmt(r.Mean)} | {(double.IsNaN(r.Std) ? "–" : Fmt(r.Std))} | {Fmt(r.Scores.Min())} | {Fmt(r.Scores.Max())} | {r.Trainable:N0} |");
         md.AppendLine();
         return md.ToString();
     }
