@@ -159,10 +159,8 @@ public static class SweepExpander
             display[k] = TrainerParameters.Display(v);
             typed[k] = ParameterValue.FromJson(v);
         }
-        var material = new StringBuilder().Append(sweep).Append('\n').Append("kind=").Append(kind).Append('\n');
-        foreach (var (k, v) in display.OrderBy(kv => kv.Key, StringComparer.Ordinal)) material.Append(k).Append('=').Append(v).Append('\n');
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString()));
-        var id = "t" + Convert.ToHexStringLower(hash)[..12];
+        var material = TrialIds.Material(sweep, kind, display);
+        var id = TrialIds.Of(material);
 
         var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(sweepSeed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
         long trainerSeed = (long)(BitConverter.ToUInt64(seedMaterial, 0) & long.MaxValue);

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using Orchestrator.Contracts.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +33,7 @@ public sealed class DashboardSilo : IAsyncDisposable
     public async Task<SweepStatus> SubmitAsync(string yaml)
     {
         var name = yaml.Split('\n')[0]["name: ".Length..].Trim();
-        var result = await Sweep(name).SubmitAsync(new SweepSubmission(yaml, $"{name}.yaml"));
+        var result = await Sweep(name).SubmitAsync(yaml, $"{name}.yaml");
         Assert.True(result.Accepted, result.Message);
         return await Sweep(name).GetStatusAsync();
     }

@@ -62,7 +62,7 @@ public sealed class BayesSweepTests : IAsyncLifetime
         var ledger = new SweepLedger();
         var events = new List<SweepEvent>();
         void Apply(SweepEvent e) { ledger.Apply(JournalJson.Deserialize<SweepEvent>(JournalJson.Serialize(e))); events.Add(e); }
-        foreach (var e in start ?? [SweepPlans.Submitted(T0, SweepFile.Parse(Spec(runCap, parallel), "b.yaml"))]) Apply(e);
+        foreach (var e in start ?? [SweepPlan.Of(SweepFile.Parse(Spec(runCap, parallel), "b.yaml")).Submitted(T0)]) Apply(e);
         while (!ledger.AllTerminal && events.Count < stopAfterEvents)
         {
             var free = parallel - ledger.Count(TrialState.Running);
@@ -113,7 +113,7 @@ public sealed class BayesSweepTests : IAsyncLifetime
     {
         var spec = SweepFile.Parse(Spec(50, 2).Replace("lr: { distribution: log_uniform_values, min: 0.0001, max: 0.1 }", "lr: { values: [0.001, 0.01] }")
             .Replace("dropout: { distribution: q_uniform, min: 0, max: 0.3, q: 0.05 }", "dropout: { value: 0 }"), "b.yaml");
-        var events = Play(50, 2, start: [SweepPlans.Submitted(T0, spec)]);
+        var events = Play(50, 2, start: [SweepPlan.Of(spec).Submitted(T0)]);
         Assert.Equal(10, events.OfType<TrialSuggested>().Select(s => s.Trial.Id).Distinct().Count()); // 2 × 5 points
         Assert.Single(events.OfType<SearchExhausted>());
     }

@@ -93,7 +93,7 @@ public sealed class GoldenJournalTests
 
             // The same file again is the same sweep: nothing to add.
             var yaml = Assert.IsType<SweepSubmitted>(GoldenEvents()[0]).YamlText;
-            var again = await sweep.SubmitAsync(new SweepSubmission(yaml, "golden.yaml"));
+            var again = await sweep.SubmitAsync(yaml, "golden.yaml");
             Assert.Equal((true, SubmitOutcome.Unchanged, 0), (again.Accepted, again.Outcome, again.AddedTrials));
         }
         finally

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -104,7 +105,7 @@ public sealed class RedisClusterSiloTests(ITestOutputHelper output) : IAsyncLife
 
             var yaml = await File.ReadAllTextAsync(Path.Combine(repo, "sweeps", "mnist-smoke.yaml"));
             var sweep = grains.GetGrain<ISweepGrain>("mnist-smoke");
-            var submitted = await sweep.SubmitAsync(new SweepSubmission(yaml, "mnist-smoke.yaml"));
+            var submitted = await sweep.SubmitAsync(yaml, "mnist-smoke.yaml");
             Assert.True(submitted.Accepted, submitted.Message);
 
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);

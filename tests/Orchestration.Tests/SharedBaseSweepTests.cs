@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using Orchestrator.TestServers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +64,7 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
     public async Task A_sweep_whose_trials_run_on_two_silos_pretrains_its_base_once_and_both_train_from_the_same_bytes()
     {
         var sweep = _cluster.Client.GetGrain<ISweepGrain>(Name);
-        var submitted = await sweep.SubmitAsync(new SweepSubmission(Grid, $"{Name}.yaml"));
+        var submitted = await sweep.SubmitAsync(Grid, $"{Name}.yaml");
         Assert.True(submitted.Accepted, submitted.Message);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts.Leaderboards;
 using Orchestrator.Contracts.Sweeps;
@@ -62,7 +63,7 @@ public sealed class SweepCluster : IAsyncDisposable
 
     public async Task<SubmitResult> SubmitAsync(string name, string yaml)
     {
-        var result = await Sweep(name).SubmitAsync(new SweepSubmission(yaml, $"{name}.yaml"));
+        var result = await Sweep(name).SubmitAsync(yaml, $"{name}.yaml");
         Assert.True(result.Accepted, result.Message);
         return result;
     }

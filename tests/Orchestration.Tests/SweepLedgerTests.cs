@@ -25,7 +25,7 @@ public sealed class SweepLedgerTests
         {(earlyTerminate is null ? "" : "early_terminate: " + earlyTerminate)}
         """;
 
-    private static SweepSubmitted Submitted(string yaml) => SweepPlans.Submitted(T0, SweepFile.Parse(yaml, "ledger.yaml"));
+    private static SweepSubmitted Submitted(string yaml) => SweepPlan.Of(SweepFile.Parse(yaml, "ledger.yaml")).Submitted(T0);
 
     private static SweepExtended Extended(DateTimeOffset at, string yaml) => new(at, yaml, PlannedTrial.Of(SweepFile.Parse(yaml, "ledger.yaml")));
 

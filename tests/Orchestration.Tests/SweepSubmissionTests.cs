@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using System.Text.Json;
 using Orchestrator.Contracts.Sweeps;
 using Orchestrator.Storage;
@@ -22,7 +23,7 @@ public sealed class SweepSubmissionTests : HandDrivenCluster
 
     private static string WithRunCap(int cap) => Edit(Smoke, "method: grid\n", $"method: grid\nrun_cap: {cap}\n");
 
-    private Task<SubmitResult> SubmitAsync(string yaml) => Cluster.Sweep(Name).SubmitAsync(new SweepSubmission(yaml, "mnist-smoke.yaml"));
+    private Task<SubmitResult> SubmitAsync(string yaml) => Cluster.Sweep(Name).SubmitAsync(yaml, "mnist-smoke.yaml");
 
     [Fact]
     public async Task Resubmitting_mnist_smoke_with_another_base_pretraining_is_refused_naming_the_changed_field()
@@ -92,7 +93,7 @@ public sealed class SweepSubmissionTests : HandDrivenCluster
             parameters:
               rank: { values: [1, 2] }
             """;
-        var result = await Cluster.Sweep("pareto-smoke").SubmitAsync(new SweepSubmission(pareto, "pareto.yaml"));
+        var result = await Cluster.Sweep("pareto-smoke").SubmitAsync(pareto, "pareto.yaml");
         Assert.True(result.Accepted, result.Message);
 
         var view = (await Cluster.Sweep("pareto-smoke").GetSpecAsync())!;

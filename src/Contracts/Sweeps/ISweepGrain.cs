@@ -7,8 +7,7 @@ namespace Orchestrator.Contracts.Sweeps;
 [Alias("sweep")]
 public interface ISweepGrain : IGrainWithStringKey
 {
-    /// <summary>Starts the sweep, or (same spec, higher run_cap) adds trials to it. A different spec under the same name is rejected.</summary>
-    [Alias("submit")] Task<SubmitResult> SubmitAsync(SweepSubmission submission, CancellationToken cancellationToken = default);
+    // Submission is ISweepPlanGrain's (src/Grains/Sweeps): the CLI sends the parsed plan, typed, never YAML text.
     [Alias("status")] Task<SweepStatus> GetStatusAsync(CancellationToken cancellationToken = default);
     [Alias("trials")] Task<IReadOnlyList<Trials.TrialRecord>> GetTrialsAsync(CancellationToken cancellationToken = default);
     [Alias("spec")] Task<SweepSpecView?> GetSpecAsync(CancellationToken cancellationToken = default);
@@ -38,9 +37,6 @@ public interface ISweepGrain : IGrainWithStringKey
     /// <summary>A draining worker gives a running trial back; it is re-queued without counting as a failure.</summary>
     [Alias("release")] Task ReleaseTrialAsync(string trialId, int attempt, CancellationToken cancellationToken = default);
 }
-
-[GenerateSerializer, Immutable, Alias("SweepSubmission")]
-public sealed record SweepSubmission([property: Id(0)] string YamlText, [property: Id(1)] string FileName);
 
 [GenerateSerializer, Immutable, Alias("SubmitResult")]
 public sealed record SubmitResult(

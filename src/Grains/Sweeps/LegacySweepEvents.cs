@@ -11,7 +11,7 @@ public static class LegacySweepEvents
 {
     public static SweepEvent Upgrade(SweepEvent e, string? fileName) => e switch
     {
-        SweepSubmitted { Trials: null } s => SweepPlans.Submitted(s.At, SweepFile.Parse(s.YamlText, s.FileName)),
+        SweepSubmitted { Trials: null } s => SweepPlan.Of(SweepFile.Parse(s.YamlText, s.FileName)).Submitted(s.At),
         SweepSubmitted { Settings: { Objectives: null } settings } s => s with { Settings = WithObjectives(settings, s) },
         SweepExtended { Trials: null } x => x with { Trials = PlannedTrial.Of(SweepFile.Parse(x.YamlText, fileName ?? "sweep.yaml")) },
         _ => e,

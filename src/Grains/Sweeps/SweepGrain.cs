@@ -18,7 +18,7 @@ public sealed class SweepGrain(
     IArtifactStore artifacts,
     IOptions<HeartbeatOptions> options,
     TimeProvider time,
-    ILogger<SweepGrain> logger) : Grain, ISweepGrain, IRemindable
+    ILogger<SweepGrain> logger) : Grain, ISweepGrain, ISweepPlanGrain, IRemindable
 {
     /// <summary>
     /// A durable wake-up (Redis reminders in a cluster): after a whole-cluster restart an unfinished sweep activates by
@@ -53,23 +53,14 @@ public sealed class SweepGrain(
             await RecordLeaderboardAsync(_ledger.Trials.Where(t => t.Result is not null).ToList(), cancellationToken);
     }
 
-    public async Task<SubmitResult> SubmitAsync(SweepSubmission submission, CancellationToken cancellationToken = default)
+    public async Task<SubmitResult> SubmitAsync(SweepPlan plan, CancellationToken cancellationToken = default)
     {
-        SweepSpec spec;
-        try
-        {
-            spec = SweepFile.Parse(submission.YamlText, submission.FileName);
-        }
-        catch (SweepValidationException e)
-        {
-            return Refused(SubmitOutcome.Invalid, e.Message);
-        }
-        if (spec.Name != Name)
-            return Refused(SubmitOutcome.Invalid, $"the sweep file names '{spec.Name}', not '{Name}'");
+        if (SweepPlanCheck.Problem(plan, Name) is { } problem)
+            return Refused(SubmitOutcome.Invalid, problem);
 
         if (_ledger.Settings is null)
         {
-            await AppendAsync([SweepPlans.Submitted(time.GetUtcNow(), spec)], cancellationToken);
+            await AppendAsync([plan.Submitted(time.GetUtcNow())], cancellationToken);
             await WriteArtifactsAsync(cancellationToken);
             await StartWatchingAsync();
             await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);
@@ -80,21 +71,20 @@ public sealed class SweepGrain(
 
         if (_ledger.State == SweepState.Cancelled)
             return Refused(SubmitOutcome.Cancelled, $"sweep '{Name}' was cancelled; its results stay readable. Submit it under another name to run it again.");
-        var offered = CanonicalSpec.Of(spec);
+        var offered = plan.Spec;
         if (_ledger.Spec is { } recorded && recorded.Hash != offered.Hash)
             return Refused(SubmitOutcome.SpecChanged,
                 $"a sweep named '{Name}' already exists with a different spec: {string.Join("; ", CanonicalSpec.Diff(recorded, offered))}. " +
                 "Only raising run_cap can add to it; give the changed sweep another name.");
-        var plans = PlannedTrial.Of(spec);
-        var added = plans.Count(p => _ledger.Find(p.Id) is null);
-        int? raisedCap = _ledger.Settings.Search is not null && spec.RunCap > _ledger.RunCap ? spec.RunCap : null;
+        var added = plan.Trials.Count(p => _ledger.Find(p.Id) is null);
+        int? raisedCap = _ledger.Settings.Search is not null && plan.RunCap > _ledger.RunCap ? plan.RunCap : null;
         if (added == 0 && raisedCap is null)
         {
             await WriteArtifactsAsync(cancellationToken); // a retried submission whose first write failed still gets its files
             return Accepted(SubmitOutcome.Unchanged, $"already submitted ({_ledger.Trials.Count} trials); nothing to add", 0);
         }
 
-        await AppendAsync([new SweepExtended(time.GetUtcNow(), submission.YamlText, plans, raisedCap)], cancellationToken);
+        await AppendAsync([new SweepExtended(time.GetUtcNow(), plan.YamlText, plan.Trials, raisedCap)], cancellationToken);
         await WriteArtifactsAsync(cancellationToken);
         await StartWatchingAsync();
         await GrainFactory.GetGrain<ISchedulerGrain>(0).SweepActiveAsync(Name, cancellationToken);

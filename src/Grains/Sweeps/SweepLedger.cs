@@ -91,7 +91,7 @@ public sealed class SweepLedger
                 YamlText = s.YamlText;
                 FileName = s.FileName;
                 Settings = s.Settings ?? throw Legacy(s);
-                Spec = SweepPlans.CanonicalOf(s);
+                Spec = SweepPlan.CanonicalOf(s);
                 _earlyStopping = Settings.EarlyStopping?.CreatePolicy(Settings.Goal);
                 if (Settings.Search is { } search)
                 {

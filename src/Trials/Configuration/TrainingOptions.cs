@@ -316,18 +316,26 @@ public static partial class TrainingOptions
         }
     }
 
-    /// <summary>Every rule <paramref name="config"/> breaks; empty when it is valid.</summary>
-    public static IReadOnlyList<TrainingConfigProblem> Problems(TrainingConfig config)
+    /// <summary>
+    /// The option table's own rules (types, ranges, allowed words) over a config's JSON, without reading any file: what
+    /// a sweep grain checks a submitted plan's configs with. <see cref="Problems"/> checks these and the rest.
+    /// </summary>
+    public static IEnumerable<TrainingConfigProblem> OptionProblems(JsonObject json)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        var problems = new List<TrainingConfigProblem>();
-        var json = JsonSerializer.SerializeToNode(config)!.AsObject();
+        ArgumentNullException.ThrowIfNull(json);
         foreach (var option in All)
         {
             var node = json[option.Key];
             if (option.Check(node) is { } need)
-                problems.Add(new(option.Key, $"{option.Key} must be {need}, got {Shown(node)}"));
+                yield return new(option.Key, $"{option.Key} must be {need}, got {Shown(node)}");
         }
+    }
+
+    /// <summary>Every rule <paramref name="config"/> breaks; empty when it is valid.</summary>
+    public static IReadOnlyList<TrainingConfigProblem> Problems(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var problems = new List<TrainingConfigProblem>(OptionProblems(JsonSerializer.SerializeToNode(config)!.AsObject()));
         if (config.Model.Trim().Length == 0) problems.Add(new("model", "model must not be empty"));
         if (config.Dataset.Trim().Length == 0) problems.Add(new("dataset", "dataset must not be empty"));
         if (config.Epochs == 0 && config.MaxSteps == 0)

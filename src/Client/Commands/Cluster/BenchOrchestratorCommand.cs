@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using Orchestrator.Contracts.Hosting;
 using System.CommandLine;
 using System.Diagnostics;
@@ -80,7 +81,7 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
                 "");
             var grain = client.GetGrain<ISweepGrain>("bench-orchestrator");
             var clock = Stopwatch.StartNew();
-            var submit = await grain.SubmitAsync(new SweepSubmission(yaml, "bench.yaml"), cancellationToken);
+            var submit = await grain.SubmitAsync(yaml, "bench.yaml", cancellationToken);
             if (!submit.Accepted) throw new InvalidOperationException(submit.Message);
             var submitted = clock.Elapsed;
             SweepStatus status;

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using System.CommandLine;
 using Orchestrator.Client.Connection;
 using Orchestrator.Client.Leaderboards;
@@ -28,7 +29,7 @@ public sealed class RunCommand : ClusterCommand
     {
         var output = ConsoleOutput.Create(parseResult);
         var file = parseResult.GetValue(SweepFileArgument)!;
-        var (spec, yaml) = SweepFiles.Load(file);
+        var spec = SweepFiles.Load(file);
         var address = ConnectionOptions.Resolve(parseResult);
         if (address.Kind != ClusterKind.Embedded)
             throw new UserInputException("run trains on this machine; to use a cluster, use 'submit --watch'", ExitCodes.UsageError);
@@ -39,7 +40,7 @@ public sealed class RunCommand : ClusterCommand
         await using var session = await ClusterSession.ConnectAsync(address, slots, cancellationToken);
         if (!session.HostsSilo)
             output.Note($"another process hosts {address.DataDir}; following its silo");
-        var result = await session.Client.GetGrain<ISweepGrain>(spec.Name).SubmitAsync(new SweepSubmission(yaml, file.Name), cancellationToken);
+        var result = await session.Client.SubmitAsync(spec, cancellationToken);
         if (!result.Accepted) throw new UserInputException(result.Message, ExitCodes.InvalidInput);
         output.Note($"{spec.Name}: {result.Message}");
 

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Sweeps;
 using System.CommandLine;
 using Orchestrator.Client.Connection;
 using Orchestrator.Client.Output;
@@ -22,10 +23,10 @@ public sealed class SubmitCommand : ClusterCommand
     {
         var output = ConsoleOutput.Create(parseResult);
         var file = parseResult.GetValue(SweepFileArgument)!;
-        var (spec, yaml) = SweepFiles.Load(file);
+        var spec = SweepFiles.Load(file);
         var address = ConnectionOptions.Resolve(parseResult);
         await using var session = await ClusterSession.ConnectAsync(address, 0, cancellationToken);
-        var result = await session.Client.GetGrain<ISweepGrain>(spec.Name).SubmitAsync(new SweepSubmission(yaml, file.Name), cancellationToken);
+        var result = await session.Client.SubmitAsync(spec, cancellationToken);
         // Every refusal (invalid file, a changed spec under this name, a cancelled sweep) is the user's to fix: exit 2.
         if (!result.Accepted) throw new UserInputException(result.Message, ExitCodes.InvalidInput);
         if (output.IsJson)
