@@ -151,7 +151,7 @@ public sealed class BayesSweepTests : IAsyncLifetime
 
         var first = await cluster.Sweep(Name).LeaseAsync(Worker, 8);
         Assert.Equal(3, first.Count); // parallel: 3, three different points
-        Assert.Equal(3, first.Select(l => l.ConfigJson).Distinct().Count());
+        Assert.Equal(3, first.Select(l => System.Text.Json.JsonSerializer.Serialize(l.Config)).Distinct().Count());
         foreach (var lease in first)
             await cluster.Sweep(Name).CompleteTrialAsync(Completion(lease.TrialId, lease.Attempt, 0.5));
         await RunAsync(cluster.Sweep(Name), 10);

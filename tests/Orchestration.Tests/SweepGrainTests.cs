@@ -59,7 +59,7 @@ public sealed class SweepGrainTests : HandDrivenCluster
         // The slot never saw `lost` (its silo died mid-call, or the call timed out) and asks again.
         var again = (await Sweep.LeaseAsync(Worker, 1)).Single();
         Assert.Equal((lost.TrialId, lost.Attempt), (again.TrialId, again.Attempt));
-        Assert.Equal(lost.ConfigJson, again.ConfigJson);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(lost.Config), System.Text.Json.JsonSerializer.Serialize(again.Config));
 
         var trials = await Sweep.GetTrialsAsync();
         Assert.Equal(1, trials.Single(t => t.TrialId == lost.TrialId).Attempts);

@@ -1,3 +1,5 @@
+using Orchestrator.Trials.Configuration;
+
 namespace Orchestrator.Contracts.Sweeps;
 
 /// <summary>A worker's slot asking for work: who it is and what it can hold.</summary>
@@ -11,7 +13,8 @@ public sealed record WorkerSlot(
 /// <summary>
 /// A trial handed to a worker: everything the trainer needs, plus where to resume from (checkpoints newest first; older
 /// ones are the fallback when a newer one is corrupt). <c>Pack</c> names the pack it trains in (the leases handed out
-/// together by one <see cref="ISweepGrain.LeasePackAsync"/>), null when it trains alone.
+/// together by one <see cref="ISweepGrain.LeasePackAsync"/>), null when it trains alone. The config and the base are
+/// the trial model's records, typed from the plan to the trainer (<see cref="TrialModelSurrogates"/> carries them).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("TrialLease")]
 public sealed record TrialLease(
@@ -19,8 +22,8 @@ public sealed record TrialLease(
     [property: Id(1)] string TrialId,
     [property: Id(2)] int Attempt,
     [property: Id(3)] Trials.TrialKind Kind,
-    [property: Id(4)] string ConfigJson,
-    [property: Id(5)] string BaseJson,
+    [property: Id(4)] TrainingConfig Config,
+    [property: Id(5)] BaseModelSpec Base,
     [property: Id(6)] IReadOnlyList<TrialCheckpoint> Checkpoints,
     [property: Id(7)] long MemoryEstimateBytes,
     [property: Id(8)] string Model,

@@ -234,7 +234,7 @@ public sealed class SweepGrain(
     }
 
     private TrialLease LeaseOf(TrialEntry trial, int attempt, SweepSettings settings, string? pack = null) =>
-        new(Name, trial.Id, attempt, trial.Plan.Kind, trial.Plan.ConfigJson, settings.BaseJson,
+        new(Name, trial.Id, attempt, trial.Plan.Kind, trial.Config, settings.BaseSpec,
             trial.Checkpoints.ToList(), trial.Plan.MemoryBytes, settings.Model, settings.Dataset, pack);
 
     public async Task<TrialDirective> ReportProgressAsync(TrialProgressReport report, CancellationToken cancellationToken = default)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Sweeps;
 using Orchestrator.Sweeps.EarlyStopping;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Grains.Sweeps;
 
@@ -22,8 +23,11 @@ public sealed record SweepSettings(
 
     [JsonIgnore] public MetricObjective Objective => new(Metric, Maximize);
 
-    /// <summary>The JSON a lease carries for the base (<c>null</c> when there is none).</summary>
+    /// <summary>The JSON of the base (<c>null</c> when there is none), as the sweep's view shows it.</summary>
     [JsonIgnore] public string BaseJson => Base is { } b ? b.GetRawText() : "null";
+
+    /// <summary>The base every lease carries, typed (no base: an empty spec).</summary>
+    [JsonIgnore] public BaseModelSpec BaseSpec => Base?.Deserialize<BaseModelSpec>() ?? new BaseModelSpec();
 
     public static SweepSettings Of(SweepSpec spec) => new(
         spec.Task.Model, spec.Task.Dataset,

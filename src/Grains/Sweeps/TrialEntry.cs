@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Orchestrator.Trials.Configuration;
+
 namespace Orchestrator.Grains.Sweeps;
 
 /// <summary>One trial inside a sweep's ledger: its journaled plan and everything that happened to it.</summary>
@@ -15,6 +18,11 @@ public sealed class TrialEntry(PlannedTrial plan, int index)
     public IReadOnlyDictionary<string, ParameterValue> ConfigValues => _configValues ??= Plan.ConfigValues;
 
     private IReadOnlyDictionary<string, ParameterValue>? _configValues;
+
+    /// <summary>The plan's config as the trial model's record, read once: every lease of this trial carries it.</summary>
+    public TrainingConfig Config => _config ??= Plan.Config.Deserialize<TrainingConfig>() ?? throw new InvalidOperationException($"trial {Id} has no config");
+
+    private TrainingConfig? _config;
     /// <summary>Changed only through <see cref="SweepLedger"/>, which keeps its per-state counts and queue in step.</summary>
     public TrialState State { get; internal set; } = TrialState.Queued;
     /// <summary>Number of times the trial was leased; the current attempt's number.</summary>

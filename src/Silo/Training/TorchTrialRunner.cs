@@ -26,10 +26,7 @@ public sealed class TorchTrialRunner : ITrialRunner
 
     private static TrainingRequest RequestOf(TrialLease lease, TrialWorkspace workspace)
     {
-        var config = JsonSerializer.Deserialize<TrainingConfig>(lease.ConfigJson)
-            ?? throw new InvalidOperationException($"trial {lease.TrialId} has no config");
-        var baseSpec = JsonSerializer.Deserialize<BaseModelSpec>(lease.BaseJson) ?? new BaseModelSpec();
-        return new TrainingRequest(config, baseSpec, workspace.OutputDirectory, workspace.BaseCacheDirectory)
+        return new TrainingRequest(lease.Config, lease.Base, workspace.OutputDirectory, workspace.BaseCacheDirectory)
         {
             ResumeFrom = workspace.ResumeFrom,
             Device = workspace.Device,
