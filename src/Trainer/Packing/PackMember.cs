@@ -38,7 +38,8 @@ internal sealed class PackMember : IDisposable
         Options = options;
         Config = options.Config;
         BatchesPerEpoch = batchesPerEpoch;
-        TotalSteps = Config.MaxSteps > 0 ? Config.MaxSteps : (long)Math.Max(0, Config.Epochs) * batchesPerEpoch;
+        Cadence = StepCadence.Of(Config, batchesPerEpoch); // a member takes one micro-batch per step
+        TotalSteps = Cadence.TotalSteps;
         Schedule = new LearningRateSchedule(Config.Schedule, Config.LearningRate, LearningRateSchedule.WarmupStepsOf(Config, TotalSteps), TotalSteps);
         Parameters = options.Trainable.Select(t => t.Parameter).ToList();
         if (Parameters.Count == 0) throw new ArgumentException("A pack member trains at least one parameter (LoRA only).", nameof(options));
@@ -70,6 +71,7 @@ internal sealed class PackMember : IDisposable
     public PackMemberOptions Options { get; }
     public TrainingConfig Config { get; }
     public int BatchesPerEpoch { get; }
+    public StepCadence Cadence { get; }
     public long TotalSteps { get; }
     public LearningRateSchedule Schedule { get; }
     public List<Parameter> Parameters { get; }

@@ -149,7 +149,7 @@ public static class PackedTrainingLoop
         var endOfEpoch = ++m.BatchInEpoch == m.BatchesPerEpoch;
         if (endOfEpoch) { m.Epoch++; m.BatchInEpoch = 0; }
 
-        var evaluate = (config.EvalEvery > 0 ? m.Step % config.EvalEvery == 0 : endOfEpoch) || m.Step == m.TotalSteps;
+        var evaluate = m.Cadence.Evaluates(m.Step, endOfEpoch);
         var keepGoing = true;
         if (evaluate)
         {
@@ -163,7 +163,7 @@ public static class PackedTrainingLoop
         }
 
         var checkpointDirectory = m.Options.CheckpointOutputDirectory;
-        var checkpoint = checkpointDirectory is not null && (config.CheckpointEvery > 0 ? m.Step % config.CheckpointEvery == 0 : evaluate);
+        var checkpoint = checkpointDirectory is not null && m.Cadence.Checkpoints(m.Step, evaluate);
         void Checkpoint()
         {
             Store();

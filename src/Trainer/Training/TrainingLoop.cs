@@ -57,7 +57,8 @@ public static class TrainingLoop
         var accumulation = config.GradientAccumulationSteps;
         if (accumulation <= 0) throw new ArgumentException("gradient_accumulation_steps must be positive");
         var batchesPerEpoch = data.TrainBatchCount(config.BatchSize);
-        long totalSteps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Max(0, config.Epochs) * StepsPerEpoch(batchesPerEpoch, accumulation);
+        var cadence = StepCadence.Of(config, batchesPerEpoch, accumulation);
+        long totalSteps = cadence.TotalSteps;
         var schedule = new LearningRateSchedule(config.Schedule, config.LearningRate, LearningRateSchedule.WarmupStepsOf(config, totalSteps), totalSteps);
         // LoRA+ splits the parameters into groups at their own learning rates; the trainable list follows the groups'
         // order, which is the order of the optimizer's states that checkpoints pair with names.
@@ -129,7 +130,7 @@ public static class TrainingLoop
                 var endOfEpoch = batchInEpoch == batchesPerEpoch;
                 if (endOfEpoch) { epoch++; batchInEpoch = 0; }
 
-                var evaluate = (config.EvalEvery > 0 ? step % config.EvalEvery == 0 : endOfEpoch) || step == totalSteps;
+                var evaluate = cadence.Evaluates(step, endOfEpoch);
                 var keepGoing = true;
                 if (evaluate)
                 {
@@ -140,8 +141,7 @@ public static class TrainingLoop
                     lossCount = 0;
                 }
 
-                var checkpoint = options.CheckpointOutputDirectory is not null &&
-                    (config.CheckpointEvery > 0 ? step % config.CheckpointEvery == 0 : evaluate);
+                var checkpoint = options.CheckpointOutputDirectory is not null && cadence.Checkpoints(step, evaluate);
                 void Checkpoint()
                 {
                     var manifest = new CheckpointManifest
@@ -199,9 +199,6 @@ public static class TrainingLoop
 
         return new TrainingLoopResult(lastMetrics, step, totalSteps, evaluations, stopped, lastCheckpoint, watch.Elapsed);
     }
-
-    /// <summary>Optimiser steps in an epoch of <paramref name="batchesPerEpoch"/> micro-batches: the last step takes what is left, as transformers' does.</summary>
-    public static long StepsPerEpoch(int batchesPerEpoch, int accumulation) => (batchesPerEpoch + accumulation - 1) / accumulation;
 
     /// <summary>
     /// Forward and backward over <paramref name="microBatches"/> consecutive micro-batches of the epoch's order from
