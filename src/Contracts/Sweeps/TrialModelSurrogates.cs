@@ -13,22 +13,23 @@ public static class TrialModelSurrogates
     internal static T Read<T>(string json) => JsonSerializer.Deserialize<T>(json) ?? throw new JsonException($"a {typeof(T).Name} on the wire was null");
 }
 
-[GenerateSerializer, Alias("TrialModelJson")]
-public struct TrialModelJson
+/// <summary>A record that crosses the wire as its JSON (the one surrogate shape: the trial model's records here, the sweep plan's in Grains).</summary>
+[GenerateSerializer, Alias("JsonSurrogate")]
+public struct JsonSurrogate
 {
     [Id(0)] public string Json;
 }
 
 [RegisterConverter]
-public sealed class TrainingConfigConverter : IConverter<TrainingConfig, TrialModelJson>
+public sealed class TrainingConfigConverter : IConverter<TrainingConfig, JsonSurrogate>
 {
-    public TrainingConfig ConvertFromSurrogate(in TrialModelJson surrogate) => TrialModelSurrogates.Read<TrainingConfig>(surrogate.Json);
-    public TrialModelJson ConvertToSurrogate(in TrainingConfig value) => new() { Json = JsonSerializer.Serialize(value) };
+    public TrainingConfig ConvertFromSurrogate(in JsonSurrogate surrogate) => TrialModelSurrogates.Read<TrainingConfig>(surrogate.Json);
+    public JsonSurrogate ConvertToSurrogate(in TrainingConfig value) => new() { Json = JsonSerializer.Serialize(value) };
 }
 
 [RegisterConverter]
-public sealed class BaseModelSpecConverter : IConverter<BaseModelSpec, TrialModelJson>
+public sealed class BaseModelSpecConverter : IConverter<BaseModelSpec, JsonSurrogate>
 {
-    public BaseModelSpec ConvertFromSurrogate(in TrialModelJson surrogate) => TrialModelSurrogates.Read<BaseModelSpec>(surrogate.Json);
-    public TrialModelJson ConvertToSurrogate(in BaseModelSpec value) => new() { Json = JsonSerializer.Serialize(value) };
+    public BaseModelSpec ConvertFromSurrogate(in JsonSurrogate surrogate) => TrialModelSurrogates.Read<BaseModelSpec>(surrogate.Json);
+    public JsonSurrogate ConvertToSurrogate(in BaseModelSpec value) => new() { Json = JsonSerializer.Serialize(value) };
 }

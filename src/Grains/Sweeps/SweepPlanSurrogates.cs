@@ -7,22 +7,16 @@ namespace Orchestrator.Grains.Sweeps;
 /// (<see cref="JournalJson"/>), so the form a grain receives is the form it journals and replays, and the records stay
 /// free of Orleans attributes. Found by Orleans itself (<c>[RegisterConverter]</c>) on the client and every silo.
 /// </summary>
-[GenerateSerializer, Alias("JournalJson")]
-public struct JournalJsonSurrogate
+[RegisterConverter]
+public sealed class SweepSettingsConverter : IConverter<SweepSettings, JsonSurrogate>
 {
-    [Id(0)] public string Json;
+    public SweepSettings ConvertFromSurrogate(in JsonSurrogate surrogate) => JournalJson.Deserialize<SweepSettings>(surrogate.Json);
+    public JsonSurrogate ConvertToSurrogate(in SweepSettings value) => new() { Json = JournalJson.Serialize(value) };
 }
 
 [RegisterConverter]
-public sealed class SweepSettingsConverter : IConverter<SweepSettings, JournalJsonSurrogate>
+public sealed class PlannedTrialConverter : IConverter<PlannedTrial, JsonSurrogate>
 {
-    public SweepSettings ConvertFromSurrogate(in JournalJsonSurrogate surrogate) => JournalJson.Deserialize<SweepSettings>(surrogate.Json);
-    public JournalJsonSurrogate ConvertToSurrogate(in SweepSettings value) => new() { Json = JournalJson.Serialize(value) };
-}
-
-[RegisterConverter]
-public sealed class PlannedTrialConverter : IConverter<PlannedTrial, JournalJsonSurrogate>
-{
-    public PlannedTrial ConvertFromSurrogate(in JournalJsonSurrogate surrogate) => JournalJson.Deserialize<PlannedTrial>(surrogate.Json);
-    public JournalJsonSurrogate ConvertToSurrogate(in PlannedTrial value) => new() { Json = JournalJson.Serialize(value) };
+    public PlannedTrial ConvertFromSurrogate(in JsonSurrogate surrogate) => JournalJson.Deserialize<PlannedTrial>(surrogate.Json);
+    public JsonSurrogate ConvertToSurrogate(in PlannedTrial value) => new() { Json = JournalJson.Serialize(value) };
 }

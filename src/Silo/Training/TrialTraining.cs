@@ -17,40 +17,9 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
     public string WorkFolder(TrialLease lease) => Path.Combine(options.DataDir, "work", lease.Sweep, lease.TrialId, $"attempt-{lease.Attempt}");
 
     /// <summary>Trains into <c>{work}/out</c>.</summary>
-    public async Task<TrainingOutcome> TrainAsync(RunningTrial trial, string work)
-    {
-        var lease = trial.Lease;
-        var candidates = lease.Checkpoints.Select(c => (TrialCheckpoint?)c).Append(null).ToList();
-        foreach (var checkpoint in candidates)
-        {
-            TryDelete(work);
-            Directory.CreateDirectory(work);
-            string? resume = null;
-            if (checkpoint is not null)
-            {
-                resume = Path.Combine(work, "resume");
-                try
-                {
-                    await store.DownloadDirectoryAsync(checkpoint.Location, resume, CancellationToken.None);
-                }
-                catch (ArtifactCorruptException e)
-                {
-                    logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint.Location, e.Message);
-                    continue;
-                }
-            }
-            var workspace = Workspace(work, resume);
-            try
-            {
-                return await RunOnOwnThreadAsync(() => runner.Run(lease, workspace, trial, trial.StopToken));
-            }
-            catch (CheckpointCorruptException e)
-            {
-                logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint?.Location, e.Message);
-            }
-        }
-        throw new InvalidOperationException($"trial {lease.TrialId}: no usable starting point");
-    }
+    public Task<TrainingOutcome> TrainAsync(RunningTrial trial, string work) =>
+        FromNewestGoodCheckpointAsync(trial.Lease, work,
+            resume => RunOnOwnThreadAsync(() => runner.Run(trial.Lease, Workspace(work, resume), trial, trial.StopToken)));
 
     /// <summary>The most trials this silo's runner trains in one pack (1: none).</summary>
     public int MaxPack => runner.MaxPack;
@@ -85,27 +54,48 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
     }
 
     /// <summary>The newest of the lease's checkpoints that downloads and loads, in <c>{work}/resume</c>; null: start fresh.</summary>
-    private async Task<string?> StartingPointAsync(TrialLease lease, string work)
+    private Task<string?> StartingPointAsync(TrialLease lease, string work) =>
+        FromNewestGoodCheckpointAsync(lease, work, resume =>
+        {
+            if (resume is not null) CheckpointDirectory.Load(resume).Dispose();
+            return Task.FromResult(resume);
+        });
+
+    /// <summary>
+    /// The one fallback rule: <paramref name="start"/> runs from the lease's newest checkpoint (downloaded into
+    /// <c>{work}/resume</c>), and from the next older one whenever a checkpoint does not download intact or does not load
+    /// (<see cref="CheckpointCorruptException"/>), down to a fresh start (null).
+    /// </summary>
+    private async Task<T> FromNewestGoodCheckpointAsync<T>(TrialLease lease, string work, Func<string?, Task<T>> start)
     {
-        foreach (var checkpoint in lease.Checkpoints)
+        foreach (var checkpoint in lease.Checkpoints.Select(c => (TrialCheckpoint?)c).Append(null))
         {
             TryDelete(work);
             Directory.CreateDirectory(work);
-            var resume = Path.Combine(work, "resume");
+            string? resume = null;
+            if (checkpoint is not null)
+            {
+                resume = Path.Combine(work, "resume");
+                try
+                {
+                    await store.DownloadDirectoryAsync(checkpoint.Location, resume, CancellationToken.None);
+                }
+                catch (ArtifactCorruptException e)
+                {
+                    logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint.Location, e.Message);
+                    continue;
+                }
+            }
             try
             {
-                await store.DownloadDirectoryAsync(checkpoint.Location, resume, CancellationToken.None);
-                CheckpointDirectory.Load(resume).Dispose();
-                return resume;
+                return await start(resume);
             }
-            catch (Exception e) when (e is ArtifactCorruptException or CheckpointCorruptException)
+            catch (CheckpointCorruptException e)
             {
-                logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint.Location, e.Message);
+                logger.LogWarning("Trial {Trial}: checkpoint {Location} is corrupt ({Error}); trying an older one", lease.TrialId, checkpoint?.Location, e.Message);
             }
         }
-        TryDelete(work);
-        Directory.CreateDirectory(work);
-        return null;
+        throw new InvalidOperationException($"trial {lease.TrialId}: no usable starting point");
     }
 
     private TrialWorkspace Workspace(string work, string? resume) =>
