@@ -35,14 +35,14 @@ cd "$work"
 run=$!; pids+=("$run")
 url="$(url_in "$work/run-rank.log")"
 until [[ "$(status_of mnist-rank "$work/rank" | field succeeded)" -ge 12 ]]; do sleep 1; done
-shot dashboard-running-sweep.png 2700 "$url"
+shot dashboard-running-sweep.png 2560 "$url"
 wait "$run"
 
 # Finished: a dashboard started after the run (curves come from each trial's metrics.jsonl).
 "${cli[@]}" dashboard --data-dir "$work/rank" --port 0 --slots 2 > "$work/dashboard-rank.log" 2>&1 &
 pids+=("$!")
 base="$(url_in "$work/dashboard-rank.log")"
-shot dashboard-mnist-rank-finished.png 2700 "${base}#/sweep/mnist-rank"
+shot dashboard-mnist-rank-finished.png 2560 "${base}#/sweep/mnist-rank"
 # Compare: the best LoRA trial of rank 1 and of rank 64, and the best full fine-tuning.
 ids="$("${cli[@]}" leaderboard mnist-rank --data-dir "$work/rank" --format json | /usr/bin/python3 -c '
 import json, sys
@@ -50,9 +50,9 @@ rows = json.load(sys.stdin)
 def best(pred): return next(r["trialId"] for r in rows if pred(r))
 lora = lambda rank: lambda r: r["kind"] == "lora" and r["parameters"].get("rank") == rank
 print(",".join([best(lora(1)), best(lora(64)), best(lambda r: r["kind"] == "full")]))')"
-shot dashboard-compare.png 1500 "${base}#/compare/mnist-rank/$ids"
+shot dashboard-compare.png 1360 "${base}#/compare/mnist-rank/$ids"
 
 # mnist-pareto: a `run` beside that dashboard attaches to it, trains in its process and prints its URL.
 "${cli[@]}" run "$root/sweeps/mnist-pareto.yaml" --data-dir "$work/rank" --report "$work/report-pareto" > "$work/run-pareto.log" 2>&1
 grep -q "dashboard: ${base}#/sweep/mnist-pareto" "$work/run-pareto.log" || { echo "run did not print the dashboard's URL:"; cat "$work/run-pareto.log"; exit 1; }
-shot dashboard-mnist-pareto.png 2400 "${base}#/sweep/mnist-pareto"
+shot dashboard-mnist-pareto.png 2200 "${base}#/sweep/mnist-pareto"
