@@ -84,6 +84,39 @@ public sealed class RunDashboardTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_run_whose_dashboard_host_stops_mid_sweep_takes_the_silo_over_finishes_the_sweep_and_prints_its_own_url()
+    {
+        var dataDir = Path.Combine(_dir, "data");
+        var dashboardLog = Path.Combine(_dir, "dashboard.log");
+        var dashboard = OrchestratorCli.Start(["dashboard", "--data-dir", dataDir, "--port", "0"], dashboardLog, _dir);
+        var dashboardUrl = await PrintedUrlAsync(dashboard, dashboardLog);
+        var sweep = new MnistTestSweep("handover") { Rank = "{ values: [1, 2] }", MaxSteps = 300, EvalEvery = 100 };
+        var runLog = Path.Combine(_dir, "run.log");
+        await using var run = OrchestratorCli.Start(["run", sweep.WriteTo(_dir), "--data-dir", dataDir, "--report", Path.Combine(_dir, "report")], runLog, _dir);
+
+        // Once a trial trains in the dashboard's process, that process is stopped (Ctrl+C).
+        using var http = new HttpClient();
+        await run.WaitUntilReadyAsync(async ct =>
+        {
+            using var page = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"{dashboardUrl}api/sweeps/handover/trials", ct));
+            return page.RootElement.GetProperty("rows").EnumerateArray().Any(r =>
+                r.GetProperty("worker").GetString()?.StartsWith($"embedded-{dashboard.Id}/", StringComparison.Ordinal) == true && r.GetProperty("step").GetInt64() > 0);
+        }, TimeSpan.FromSeconds(180), CancellationToken.None);
+        await dashboard.StopAsync(TimeSpan.FromSeconds(150));
+        await dashboard.DisposeAsync();
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(300)), run.LogTail());
+        await run.StopAsync(TimeSpan.Zero); // records the exit code in the log
+        var printed = await File.ReadAllTextAsync(runLog);
+        Assert.Contains($"dashboard: {dashboardUrl}#/sweep/handover\n", printed.ReplaceLineEndings("\n"));
+        Assert.Matches(@"dashboard: http://127\.0\.0\.1:\d+/#/sweep/handover \(this machine only", printed);
+        Assert.Contains("exited with code 0", printed);
+        var trials = CliJson.Parse<List<TrialRow>>((await OrchestratorCli.RunAsync(["trials", "handover", "--data-dir", dataDir, "--json"], _dir)).Stdout);
+        Assert.Equal(2, trials.Count);
+        Assert.All(trials, t => Assert.True(t.Is("succeeded"), t.ToString()));
+    }
+
+    [Fact]
     public async Task Run_with_a_dashboard_port_in_use_exits_with_one_line_naming_the_port()
     {
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -42,21 +42,33 @@ public sealed class RunCommand : ClusterCommand
         if (dashboardPort is < 0 or > 65535) throw new UserInputException($"--dashboard-port {dashboardPort} is not valid: use 0 (a free one) to 65535", ExitCodes.UsageError);
         var hosting = new EmbeddedHosting(slots, "run") { Dashboard = new EmbeddedDashboard(dashboardPort, DashboardCommand.ReadToken(parseResult)) };
 
+        var dataDir = Path.GetFullPath(address.DataDir);
         await using var session = await ClusterSession.ConnectAsync(address, hosting, cancellationToken);
-        AnnounceSilo(output, session, hosting, spec, Path.GetFullPath(address.DataDir));
+        AnnounceSilo(output, session, hosting, spec, dataDir);
         var result = await session.Client.GetGrain<ISweepGrain>(spec.Name).SubmitAsync(new SweepSubmission(yaml, file.Name), cancellationToken);
         if (!result.Accepted) throw new UserInputException(result.Message, ExitCodes.InvalidInput);
         output.Note($"{spec.Name}: {result.Message}");
 
-        var status = await new SweepWatcher(output, TimeSpan.FromMilliseconds(500))
-            .WatchAsync(ct => ClusterSession.ConnectAsync(address, slots, ct), session, spec.Name, cancellationToken);
+        // A client whose host stops (a `dashboard` closed mid-sweep) reconnects: to another holder, or it hosts the
+        // silo itself and the sweep resumes here; either way it says where the sweep trains now and its page.
+        var reconnected = false;
+        var status = await new SweepWatcher(output, TimeSpan.FromMilliseconds(500)).WatchAsync(async ct =>
+        {
+            var again = await ClusterSession.ConnectAsync(address, hosting, ct);
+            reconnected = true;
+            AnnounceSilo(output, again, hosting, spec, dataDir);
+            return again;
+        }, session, spec.Name, cancellationToken);
 
-        var grain = session.Client.GetGrain<ISweepGrain>(spec.Name);
+        // After a reconnect the first session's client has no gateway left; the watcher has closed its own.
+        await using var after = reconnected ? await ClusterSession.ConnectAsync(address, hosting with { Slots = 0, Dashboard = new() }, cancellationToken) : null;
+        var client = (after ?? session).Client;
+        var grain = client.GetGrain<ISweepGrain>(spec.Name);
         var trials = await grain.GetTrialsAsync(cancellationToken);
         var specView = (await grain.GetSpecAsync(cancellationToken))!;
         var reportDir = parseResult.GetValue(ReportOption)?.FullName ?? Path.Combine("reports", spec.Name);
         var report = StudyReport.Write(reportDir, specView, trials);
-        var entries = await session.Client.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.SweepKey(spec.Name)).GetAsync(0, cancellationToken);
+        var entries = await client.GetGrain<ILeaderboardGrain>(ILeaderboardGrain.SweepKey(spec.Name)).GetAsync(0, cancellationToken);
         if (output.IsJson)
         {
             output.Json(new { status, report = report.Markdown, plots = report.Plots });
