@@ -43,7 +43,6 @@ public sealed class RunDashboardTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("watched");
         await Assertions.Expect(page.Locator("#trials tr.state-running td.step")).ToHaveTextAsync(new Regex(@"^[1-9]\d*/1000000$"), new() { Timeout = 120_000 });
         await Assertions.Expect(page.Locator("#status-state")).ToHaveTextAsync("running");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(_dir, "run-printed-url.png") });
 
         // The page is read-only; the sweep is cancelled from a second CLI process (a client of run's silo), and the
         // open page follows it without a reload while `run` ends.
