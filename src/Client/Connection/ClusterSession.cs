@@ -136,7 +136,7 @@ public sealed class ClusterSession : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException)
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
             // Taken since the check above (Kestrel binds after the silo has started): stop what did start.
             await StopQuietlyAsync(app);
