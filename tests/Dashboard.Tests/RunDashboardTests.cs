@@ -51,6 +51,10 @@ public sealed class RunDashboardTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("#status-state")).ToHaveTextAsync("cancelled", new() { Timeout = 60_000 });
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(90)), $"run did not end after the cancel (an open page must not hold it for the host's 120 s shutdown timeout)\n{run.LogTail()}");
+
+        // The page outlives its server: it says it is offline and keeps the last state it heard.
+        await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("● offline");
+        await Assertions.Expect(page.Locator("#status-state")).ToHaveTextAsync("cancelled");
     }
 
     [Fact]
