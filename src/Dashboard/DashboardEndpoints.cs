@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts.Leaderboards;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Dashboard.Api;
@@ -187,35 +188,42 @@ public static class DashboardEndpoints
         return Json(await feed!.GetCurvesAsync(wanted, cancellationToken));
     }
 
-    private static IResult Events(string name, SweepFeeds feeds, HttpContext context) =>
-        SweepName.Check(name) is { } problem ? Error(400, problem) : TypedResults.ServerSentEvents(EventsAsync(feeds[name], context.RequestAborted), "update");
+    private static IResult Events(string name, SweepFeeds feeds, HttpContext context, IHostApplicationLifetime lifetime) =>
+        SweepName.Check(name) is { } problem ? Error(400, problem) : TypedResults.ServerSentEvents(EventsAsync(feeds[name], context.RequestAborted, lifetime.ApplicationStopping), "update");
 
-    private static async IAsyncEnumerable<string> EventsAsync(SweepFeed feed, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="stopping">Ends the stream when the process stops: an open page must not hold up the exit of a
+    /// `run` whose sweep ended (the web host waits for open requests), and it gets that ending first.</param>
+    private static async IAsyncEnumerable<string> EventsAsync(SweepFeed feed, [EnumeratorCancellation] CancellationToken aborted, CancellationToken stopping)
     {
-        var (updates, subscription) = await feed.SubscribeAsync(cancellationToken);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, stopping);
+        var (updates, subscription) = await feed.SubscribeAsync(ended.Token);
         using (subscription)
         {
-            while (true)
+            while (!ended.IsCancellationRequested)
             {
-                SweepUpdate update;
+                SweepUpdate? update = null;
                 try
                 {
-                    if (!await updates.WaitToReadAsync(cancellationToken)) yield break;
-                    if (!updates.TryRead(out update!)) continue;
+                    if (!await updates.WaitToReadAsync(ended.Token)) yield break;
+                    updates.TryRead(out update);
                 }
                 catch (OperationCanceledException)
                 {
-                    yield break;
                 }
-                yield return JsonSerializer.Serialize(new
-                {
-                    update.Status,
-                    trials = update.Trials.Select(t => TrialTable.Row(t, t.Metric(update.Status.Metric))),
-                    update.Truncated,
-                }, DashboardJson.Options);
+                if (update is not null) yield return Event(update);
             }
+            if (aborted.IsCancellationRequested) yield break;
+            await feed.RefreshNowAsync(TimeSpan.FromSeconds(5));
+            while (updates.TryRead(out var last)) yield return Event(last);
         }
     }
+
+    private static string Event(SweepUpdate update) => JsonSerializer.Serialize(new
+    {
+        update.Status,
+        trials = update.Trials.Select(t => TrialTable.Row(t, t.Metric(update.Status.Metric))),
+        update.Truncated,
+    }, DashboardJson.Options);
 
     private static async Task<IResult> TrialAsync(string name, string trial, IClusterClient client, IArtifactStore store, SweepFeeds feeds, CancellationToken cancellationToken)
     {

@@ -42,4 +42,15 @@ public sealed class DashboardVerbTests
             TempFolder.TryDelete(dataDir);
         }
     }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65")]
+    public async Task The_dashboard_verb_refuses_trainer_slots_outside_1_to_64_naming_the_value(string slots)
+    {
+        var result = await OrchestratorCli.RunAsync(["dashboard", "--data-dir", Path.Combine(Path.GetTempPath(), $"dashboard-slots-{Guid.NewGuid():N}"), "--slots", slots]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: --slots {slots} is not valid: use 1 to 64", result.Stderr.Trim());
+    }
 }

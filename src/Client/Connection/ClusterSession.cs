@@ -1,7 +1,7 @@
 using Orchestrator.Contracts.Hosting;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,8 +15,9 @@ namespace Orchestrator.Client.Connection;
 
 /// <summary>
 /// A verb's connection to the cluster. Embedded: the first process on a data directory hosts the silo itself
-/// (it holds `silo.lock` and publishes its gateway in `gateway.json`); any other process on the same directory
-/// connects to that gateway, so `status` or `leaderboard` work beside a running `run`. Cluster: an Orleans client
+/// (it holds `silo.lock` and publishes its gateway, trainer slots and dashboard URL in `gateway.json`); any other
+/// process on the same directory connects to that gateway, so `status` or `leaderboard` work beside a running `run`,
+/// and a `run` started beside a `dashboard` trains in the dashboard's process. Cluster: an Orleans client
 /// over Redis membership or a known gateway.
 /// </summary>
 public sealed class ClusterSession : IAsyncDisposable
@@ -25,7 +26,8 @@ public sealed class ClusterSession : IAsyncDisposable
     private readonly FileStream? _lock;
     private readonly string? _gatewayFile;
 
-    private ClusterSession(IHost host, IClusterClient client, IArtifactStore store, bool hostsSilo, FileStream? siloLock, string? gatewayFile)
+    private ClusterSession(IHost host, IClusterClient client, IArtifactStore store, bool hostsSilo, FileStream? siloLock, string? gatewayFile,
+        EmbeddedGateway? embedded)
     {
         _host = host;
         Client = client;
@@ -33,6 +35,7 @@ public sealed class ClusterSession : IAsyncDisposable
         HostsSilo = hostsSilo;
         _lock = siloLock;
         _gatewayFile = gatewayFile;
+        Embedded = embedded;
     }
 
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(20);
@@ -43,16 +46,26 @@ public sealed class ClusterSession : IAsyncDisposable
     /// <summary>True when this process runs the embedded silo (and its trainer slots).</summary>
     public bool HostsSilo { get; }
     public IServiceProvider Services => _host.Services;
+    /// <summary>
+    /// Embedded mode: what the silo this session uses publishes (this process's own, or the holder's): its trainer
+    /// slots, its owner and its dashboard's URL. Null for a cluster.
+    /// </summary>
+    public EmbeddedGateway? Embedded { get; }
 
     /// <param name="slots">Trainer slots if this process ends up hosting the embedded silo.</param>
-    public static async Task<ClusterSession> ConnectAsync(ClusterAddress address, int slots, CancellationToken cancellationToken,
+    public static Task<ClusterSession> ConnectAsync(ClusterAddress address, int slots, CancellationToken cancellationToken,
+        Action<IServiceCollection>? configureSilo = null) =>
+        ConnectAsync(address, new EmbeddedHosting(slots), cancellationToken, configureSilo);
+
+    /// <param name="hosting">What this process offers if it ends up hosting the embedded silo.</param>
+    public static async Task<ClusterSession> ConnectAsync(ClusterAddress address, EmbeddedHosting hosting, CancellationToken cancellationToken,
         Action<IServiceCollection>? configureSilo = null)
     {
         try
         {
             return address.Kind switch
             {
-                ClusterKind.Embedded => await ConnectEmbeddedAsync(address, slots, cancellationToken, configureSilo),
+                ClusterKind.Embedded => await ConnectEmbeddedAsync(address, hosting, cancellationToken, configureSilo),
                 _ => await ConnectClientAsync(address, cancellationToken),
             };
         }
@@ -66,13 +79,13 @@ public sealed class ClusterSession : IAsyncDisposable
         }
     }
 
-    private static async Task<ClusterSession> ConnectEmbeddedAsync(ClusterAddress address, int slots, CancellationToken cancellationToken,
+    private static async Task<ClusterSession> ConnectEmbeddedAsync(ClusterAddress address, EmbeddedHosting hosting, CancellationToken cancellationToken,
         Action<IServiceCollection>? configureSilo)
     {
         var dataDir = Path.GetFullPath(address.DataDir);
         Directory.CreateDirectory(dataDir);
         var lockPath = Path.Combine(dataDir, "silo.lock");
-        var gatewayFile = Path.Combine(dataDir, "gateway.json");
+        var gatewayFile = Path.Combine(dataDir, EmbeddedGateway.FileName);
         FileStream? siloLock = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (siloLock is null)
@@ -84,65 +97,85 @@ public sealed class ClusterSession : IAsyncDisposable
             }
             catch (IOException)
             {
-                // Another process hosts this data directory's silo. A verb that trains (run) waits for a holder that
-                // only reads (status, trials: they exit in seconds) rather than attaching to a silo that cannot train;
-                // anything else becomes that silo's client.
-                var gateway = await TryReadGatewayAsync(gatewayFile, cancellationToken);
-                if (gateway is not null && !(slots > 0 && gateway.Slots == 0 && DateTime.UtcNow < deadline))
-                    return await ConnectClientAsync(address with { Kind = ClusterKind.Gateway, Value = $"127.0.0.1:{gateway.GatewayPort}", Tls = null }, cancellationToken);
+                // Another process hosts this data directory's silo. A verb that trains (run) waits for a holder
+                // without trainer slots (status, trials: they exit in seconds; `dashboard` brings slots) rather than
+                // attaching to a silo that cannot train; anything else becomes that silo's client.
+                var gateway = await EmbeddedGateway.TryReadAsync(gatewayFile, cancellationToken);
+                if (gateway is not null && !(hosting.Slots > 0 && gateway.Slots == 0 && DateTime.UtcNow < deadline))
+                    return await ConnectClientAsync(address with { Kind = ClusterKind.Gateway, Value = $"127.0.0.1:{gateway.GatewayPort}", Tls = null }, cancellationToken, gateway);
             }
             if (DateTime.UtcNow >= deadline)
                 throw new UserInputException($"another process holds {lockPath} but publishes no gateway; is it still starting?", ExitCodes.ClusterUnreachable);
             await Task.Delay(200, cancellationToken);
         }
 
+        var dashboard = hosting.Dashboard;
+        if (dashboard.Port != 0 && !FreePort.IsFree(dashboard.Address, dashboard.Port))
+        {
+            siloLock.Dispose();
+            throw DashboardPortInUse(dashboard);
+        }
         var options = new SiloHostOptions
         {
             Cluster = SiloHostOptions.Localhost,
             DataDir = dataDir,
             Storage = address.Storage,
             StorageContainer = address.Container,
-            Slots = slots,
+            Slots = hosting.Slots,
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
-            HttpPort = 0,
+            HttpPort = dashboard.Port,
+            HttpAddress = dashboard.Address.ToString(),
+            DashboardToken = dashboard.Token,
             ServiceId = address.ServiceId,
             ClusterId = address.ClusterId,
             SiloName = $"embedded-{Environment.ProcessId}",
         };
         var app = SiloHost.Build(options, SiloConsoleLog.OnStandardError(configureSilo));
-        await app.StartAsync(cancellationToken);
-        await File.WriteAllTextAsync(gatewayFile, JsonSerializer.Serialize(new GatewayInfo(options.GatewayPort, Environment.ProcessId, slots)), cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // Taken since the check above (Kestrel binds after the silo has started): stop what did start.
+            await StopQuietlyAsync(app);
+            siloLock.Dispose();
+            throw DashboardPortInUse(dashboard);
+        }
+        catch
+        {
+            siloLock.Dispose();
+            throw;
+        }
+        var published = new EmbeddedGateway(options.GatewayPort, Environment.ProcessId, hosting.Slots, ServedUrl(app.Urls), hosting.Owner);
+        await published.WriteAsync(gatewayFile, cancellationToken);
         return new ClusterSession(app, app.Services.GetRequiredService<IClusterClient>(), app.Services.GetRequiredService<IArtifactStore>(),
-            hostsSilo: true, siloLock, gatewayFile);
+            hostsSilo: true, siloLock, gatewayFile, published);
     }
 
-    /// <summary>
-    /// The gateway of the process holding the lock, or null while there is none to use: the holder writes gateway.json
-    /// only once its silo has started, and a holder killed with -9 leaves a stale one behind (the caller then tries the
-    /// lock again). Found by tests/Reliability.Tests: `trials` polled while `run` was starting.
-    /// </summary>
-    private static async Task<GatewayInfo?> TryReadGatewayAsync(string gatewayFile, CancellationToken cancellationToken)
+    private static UserInputException DashboardPortInUse(EmbeddedDashboard dashboard) =>
+        new($"{dashboard.PortOption} {dashboard.Port}: {dashboard.Address}:{dashboard.Port} is already in use (choose another port, or 0 for a free one)", ExitCodes.UsageError);
+
+    /// <summary>The URL a browser on this machine opens: an all-interfaces bind is reached on loopback.</summary>
+    public static string ServedUrl(IEnumerable<string> urls) =>
+        urls.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://[::1]:", StringComparison.Ordinal).TrimEnd('/') + "/";
+
+    private static async Task StopQuietlyAsync(WebApplication app)
     {
         try
         {
-            return JsonSerializer.Deserialize<GatewayInfo>(await File.ReadAllTextAsync(gatewayFile, cancellationToken)) is { } gateway && IsAlive(gateway.ProcessId)
-                ? gateway
-                : null;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await app.StopAsync(timeout.Token);
         }
-        catch (Exception e) when (e is IOException or JsonException)
+        catch (Exception)
         {
-            return null;
+            // Nothing ran on it yet; what matters is the one-line error.
         }
-
-        static bool IsAlive(int pid)
-        {
-            try { using var process = System.Diagnostics.Process.GetProcessById(pid); return !process.HasExited; }
-            catch (ArgumentException) { return false; }
-        }
+        await app.DisposeAsync();
     }
 
-    private static async Task<ClusterSession> ConnectClientAsync(ClusterAddress address, CancellationToken cancellationToken)
+    private static async Task<ClusterSession> ConnectClientAsync(ClusterAddress address, CancellationToken cancellationToken, EmbeddedGateway? embedded = null)
     {
         ClusterCredentials? credentials;
         try
@@ -199,7 +232,7 @@ public sealed class ClusterSession : IAsyncDisposable
         var store = address.Storage is { } s
             ? ArtifactStoreFactory.Create(s, address.Container)
             : ArtifactStoreFactory.Create(Path.Combine(Path.GetFullPath(address.DataDir), "artifacts"));
-        return new ClusterSession(host, host.Services.GetRequiredService<IClusterClient>(), store, hostsSilo: false, null, null);
+        return new ClusterSession(host, host.Services.GetRequiredService<IClusterClient>(), store, hostsSilo: false, null, null, embedded);
     }
 
     public async ValueTask DisposeAsync()
@@ -221,6 +254,4 @@ public sealed class ClusterSession : IAsyncDisposable
             _lock?.Dispose();
         }
     }
-
-    private sealed record GatewayInfo(int GatewayPort, int ProcessId, int Slots = 0);
 }

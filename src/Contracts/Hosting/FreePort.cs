@@ -30,11 +30,14 @@ public static class FreePort
         throw new InvalidOperationException($"no free TCP port in {Range.Low}–{Range.High - 1}");
     }
 
-    private static bool Bindable(int port)
+    private static bool Bindable(int port) => IsFree(IPAddress.Any, port);
+
+    /// <summary>True when <paramref name="port"/> binds on <paramref name="address"/> now: a port a user chose is checked before a server starts on it.</summary>
+    public static bool IsFree(IPAddress address, int port)
     {
         try
         {
-            using var listener = new TcpListener(IPAddress.Any, port);
+            using var listener = new TcpListener(address, port);
             listener.Start();
             listener.Stop();
             return true;

@@ -120,13 +120,30 @@ public sealed class SweepFeed(string name, IClusterClient client, IArtifactStore
         }
     }
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks the grain now, whatever the poll interval, and sends what changed to every subscriber: the last word of a
+    /// process that stops (a `run` whose sweep ended) before its streams close. A grain that does not answer is let go.
+    /// </summary>
+    public async Task RefreshNowAsync(TimeSpan timeout)
+    {
+        using var bounded = new CancellationTokenSource(timeout);
+        try
+        {
+            await RefreshAsync(bounded.Token, force: true);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Stopping anyway: the page keeps the last view it had.
+        }
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken, bool force = false)
     {
         await _refresh.WaitAsync(cancellationToken);
         try
         {
             var current = Volatile.Read(ref _snapshot);
-            if (current is not null && DateTimeOffset.UtcNow - current.HeardAt < options.PollInterval / 2) return; // another caller just did
+            if (!force && current is not null && DateTimeOffset.UtcNow - current.HeardAt < options.PollInterval / 2) return; // another caller just did
             var changes = await Grain.GetChangesAsync(_version, cancellationToken);
             SweepUpdate update;
             Channel<SweepUpdate>[] subscribers;

@@ -96,23 +96,31 @@ function chart(el) {
   return c;
 }
 
+// A stream that ends says so next to the dot: the process serving the page stopped (a `run` whose sweep ended serves
+// its page only while it runs) or cannot be reached; the page keeps the last state it heard.
+function showLive(on, lost = false) {
+  live.classList.toggle('on', on);
+  live.textContent = lost ? '● offline' : '●';
+  live.title = on ? 'live updates' : lost ? 'offline: the process serving this page has stopped or cannot be reached; this is the last state it sent (retrying every 3 s)' : 'live updates';
+}
+
 // Server-sent events read through fetch rather than EventSource, which cannot send the token header. Reconnects like
 // EventSource does: a silo that restarts is followed again a few seconds later.
 function subscribe(sweep, onUpdate) {
   const stop = new AbortController();
-  cleanup.push(() => { stop.abort(); live.classList.remove('on'); });
+  cleanup.push(() => { stop.abort(); showLive(false); });
   (async () => {
     while (!stop.signal.aborted) {
       try {
         const response = await call(`/api/sweeps/${enc(sweep)}/events`, { signal: stop.signal, headers: { Accept: 'text/event-stream' } });
         if (response.ok && response.body) {
-          live.classList.add('on');
+          showLive(true);
           await readEvents(response.body, (event, data) => { if (event === 'update') onUpdate(JSON.parse(data)); });
         }
       } catch (e) {
         if (e instanceof NeedsToken && !stop.signal.aborted) { askForToken(); return; }
       }
-      live.classList.remove('on');
+      if (!stop.signal.aborted) showLive(false, true);
       if (!stop.signal.aborted) await new Promise(resolve => setTimeout(resolve, 3000));
     }
   })();

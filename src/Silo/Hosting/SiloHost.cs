@@ -51,8 +51,8 @@ public static class SiloHost
         // Orleans is chatty at Information and warns about GC settings at start; the CLI shows errors only.
         builder.Logging.AddFilter("Orleans", logLevel >= LogLevel.Warning ? LogLevel.Error : LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", logLevel >= LogLevel.Warning ? LogLevel.Error : LogLevel.Warning);
-        // HTTP port 0 (the CLI's in-process silo): an ephemeral loopback port nobody is told about, never a fixed one.
-        builder.WebHost.UseUrls(options.HttpPort > 0 ? $"http://0.0.0.0:{options.HttpPort}" : "http://127.0.0.1:0");
+        // HTTP port 0 (the CLI's in-process silo): a free loopback port, which that process then publishes.
+        builder.WebHost.UseUrls(options.HttpUrl);
         builder.UseOrleans(silo => SiloConfiguration.Configure(silo, options));
         configureServices?.Invoke(builder.Services);
         builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans", tags: ["ready"]);

@@ -34,8 +34,10 @@ public sealed record SiloHostOptions
     public string? DashboardToken { get; init; }
     public int SiloPort { get; init; } = SiloEndpoints.SiloPort;
     public int GatewayPort { get; init; } = SiloEndpoints.GatewayPort;
-    /// <summary>Health, metrics and dashboard; 0 disables HTTP (the CLI's in-process silo).</summary>
+    /// <summary>Health, metrics and dashboard; 0: a free port (the CLI's in-process silo, which publishes the one it got).</summary>
     public int HttpPort { get; init; } = SiloEndpoints.HttpPort;
+    /// <summary>The IP address HTTP listens on; null: every interface for a fixed <see cref="HttpPort"/>, loopback for port 0.</summary>
+    public string? HttpAddress { get; init; }
     public string ServiceId { get; init; } = "lora-orchestrator";
     public string ClusterId { get; init; } = "default";
     /// <summary>Silo name (Kubernetes: the pod name).</summary>
@@ -54,6 +56,17 @@ public sealed record SiloHostOptions
     public bool IsCluster => !string.Equals(Cluster, Localhost, StringComparison.OrdinalIgnoreCase);
 
     public string ResolvedStorage => Storage ?? Path.Combine(DataDir, "artifacts");
+
+    /// <summary>What Kestrel binds: <see cref="HttpAddress"/> (or its default) and <see cref="HttpPort"/>.</summary>
+    public string HttpUrl
+    {
+        get
+        {
+            var address = IPAddress.Parse(HttpAddress ?? (HttpPort > 0 ? "0.0.0.0" : "127.0.0.1"));
+            var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+            return string.Create(CultureInfo.InvariantCulture, $"http://{host}:{HttpPort}");
+        }
+    }
 
     /// <summary>The Redis server of cluster mode, with its password and TLS settings.</summary>
     public RedisConnection Redis => IsCluster
@@ -128,7 +141,9 @@ public sealed record SiloHostOptions
         if (Accelerator is not ("cpu" or "gpu")) throw new SiloHostOptionsException($"accelerator '{Accelerator}' is not valid: use cpu or gpu");
         foreach (var (name, port) in new[] { ("silo port", SiloPort), ("gateway port", GatewayPort) })
             if (port is < 1 or > 65535) throw new SiloHostOptionsException($"{name} {port} is not valid: use 1 to 65535");
-        if (HttpPort is < 0 or > 65535) throw new SiloHostOptionsException($"HTTP port {HttpPort} is not valid: use 0 (off) to 65535");
+        if (HttpPort is < 0 or > 65535) throw new SiloHostOptionsException($"HTTP port {HttpPort} is not valid: use 0 (a free one) to 65535");
+        if (HttpAddress is { } httpAddress && !IPAddress.TryParse(httpAddress, out _))
+            throw new SiloHostOptionsException($"HTTP address '{httpAddress}' is not an IP address");
         if (Orchestrator.Storage.ArtifactStoreFactory.Problem(ResolvedStorage) is { } storageProblem) throw new SiloHostOptionsException(storageProblem);
         return this;
     }

@@ -17,7 +17,7 @@ public sealed class SiloCommand : OrchestratorCommand
     private static readonly Option<string?> DeviceOption = new("--device") { Description = "cpu or cuda:N. Env: ORCHESTRATOR_DEVICE." };
     private static readonly Option<int?> SiloPortOption = new("--silo-port") { Description = "Env: ORCHESTRATOR_SILO_PORT (default 11111)." };
     private static readonly Option<int?> GatewayPortOption = new("--gateway-port") { Description = "Env: ORCHESTRATOR_GATEWAY_PORT (default 30000)." };
-    private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health, metrics and the web dashboard; 0 = off. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
+    private static readonly Option<int?> HttpPortOption = new("--http-port") { Description = "Health, metrics and the web dashboard (every interface); 0 = a free port on loopback. Env: ORCHESTRATOR_HTTP_PORT (default 8080)." };
     private static readonly Option<string?> NameOption = new("--name") { Description = "Silo name. Env: POD_NAME." };
     private static readonly Option<string?> AddressOption = new("--address") { Description = "The IP other silos reach this one on; the silo then listens on every interface, which needs TLS (or --insecure). Env: POD_IP (default: loopback only)." };
     private static readonly Option<bool> InsecureOption = new("--insecure") { Description = "Allow listening beyond loopback without TLS. Env: ORCHESTRATOR_INSECURE." };
