@@ -55,7 +55,8 @@ public static class PackedTrialTrainer
             var resolved = configs.Select(c => NamedResourceResolution.Resolve(c, first.Resources, cancellationToken)).ToList();
             using var data = DatasetCatalog.Load(resolved[0], first.DataDirectory);
             var baseWatch = Stopwatch.StartNew();
-            var baseModel = BaseModelCache.Get(resolved[0].Model, resolved[0].Dataset, data, first.Base, first.BaseCacheDirectory, configs[0].Seed, cancellationToken);
+            var baseModel = BaseModelCache.Get(resolved[0].Model, resolved[0].Dataset, data, first.Base, first.BaseCacheDirectory, configs[0].Seed, cancellationToken,
+                load: BaseLoad.Of(configs[0]));
             var baseElapsed = baseWatch.Elapsed;
             using var model = baseModel.Model;
             model.to(device); // before injection: the members' adapters are not children the model would move

@@ -18,19 +18,17 @@ public static class BaseQuantization
     public static (int Layers, long Bytes) Apply(nn.Module model, string? quantize)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!QuantizeModes.IsQuantized(quantize)) return (0, 0);
-        Func<Tensor, IQuantizedWeight> quantizer = quantize switch
-        {
-            QuantizeModes.Nf4 => w => Nf4.Quantize(w),
-            QuantizeModes.Int8 => w => Int8Rowwise.Quantize(w),
-            _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, "one of " + string.Join(", ", QuantizeModes.Values)),
-        };
+        if (QuantizerFor(quantize) is not { } quantizer) return (0, 0);
         int layers = 0;
         long bytes = 0;
         void Quantize(TorchSharp.Modules.Linear linear)
         {
-            var weight = quantizer(linear.weight!);
-            FrozenLinear.Quantize(linear, weight);
+            // Quantised as it loaded (TensorByTensorLoader): counted, not quantised twice.
+            if (FrozenLinear.QuantizedWeightOf(linear) is not { } weight)
+            {
+                weight = quantizer(linear.weight!);
+                FrozenLinear.Quantize(linear, weight);
+            }
             layers++;
             bytes += weight.Bytes;
         }
@@ -44,4 +42,13 @@ public static class BaseQuantization
         }
         return (layers, bytes);
     }
+
+    /// <summary>The quantiser of a quantize value; null for none.</summary>
+    public static Func<Tensor, IQuantizedWeight>? QuantizerFor(string? quantize) => quantize switch
+    {
+        null or QuantizeModes.None => null,
+        QuantizeModes.Nf4 => w => Nf4.Quantize(w),
+        QuantizeModes.Int8 => w => Int8Rowwise.Quantize(w),
+        _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, "one of " + string.Join(", ", QuantizeModes.Values)),
+    };
 }
