@@ -50,13 +50,25 @@ public static class Nf4
         ArgumentNullException.ThrowIfNull(quantized);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var packed = quantized.Packed.to(ScalarType.Int64);
-        var codes = stack([packed.div(16, RoundingMode.floor), packed.remainder(16)], 1).reshape(-1, BlockSize);
-        var levels = tensor(Levels, device: packed.device);
-        var values = levels.index_select(0, codes.reshape(-1)).view(-1, BlockSize).mul_(quantized.Absmax.unsqueeze(1));
+        // Each byte looked up at once as its pair of levels (high nibble first): one int32 index per byte and the
+        // output itself are all it allocates, a fraction of widening every code to int64.
+        var pairs = PairTable(quantized.Packed.device).index_select(0, quantized.Packed.to(ScalarType.Int32));
+        var values = pairs.view(-1, BlockSize).mul_(quantized.Absmax.unsqueeze(1));
         var count = quantized.Shape.Aggregate(1L, (a, b) => a * b);
         var weight = values.reshape(-1).narrow(0, 0, count).reshape(quantized.Shape);
         return (dtype == ScalarType.Float32 ? weight.contiguous() : weight.to(dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[256, 2]: a packed byte's two levels, the high nibble's first.</summary>
+    private static Tensor PairTable(Device device)
+    {
+        var table = new float[256 * 2];
+        for (var b = 0; b < 256; b++)
+        {
+            table[2 * b] = Levels[b >> 4];
+            table[2 * b + 1] = Levels[b & 15];
+        }
+        return tensor(table, [256, 2], device: device);
     }
 
     /// <summary>Between consecutive levels: a normalised value above a midpoint takes the upper level.</summary>
