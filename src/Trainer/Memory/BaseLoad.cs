@@ -9,7 +9,7 @@ namespace Orchestrator.Trainer.Memory;
 /// where every base weight stays frozen (the option rules refuse half and quantised bases with adapter full and with
 /// trained biases), so the base ends up exactly as converting or quantising it after loading would leave it.
 /// </summary>
-public sealed record BaseLoad(string? BaseDtype, string? Quantize)
+public sealed record BaseLoad(string? BaseDtype, string? Quantize, bool DoubleQuant = false)
 {
     /// <summary>Every weight as the model's own fp32.</summary>
     public static BaseLoad Fp32 { get; } = new(null, null);
@@ -18,7 +18,7 @@ public sealed record BaseLoad(string? BaseDtype, string? Quantize)
     public static BaseLoad Of(TrainingConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new BaseLoad(config.BaseDtype, config.Quantize);
+        return new BaseLoad(config.BaseDtype, config.Quantize, config.DoubleQuant);
     }
 
     /// <summary>The torch type linear and embedding weights take as they load.</summary>

@@ -28,7 +28,7 @@ public static class TensorByTensorLoader
         ArgumentNullException.ThrowIfNull(names);
         ArgumentNullException.ThrowIfNull(load);
         var slots = Slots(model);
-        var quantizer = BaseQuantization.QuantizerFor(load.Quantize);
+        var quantizer = BaseQuantization.QuantizerFor(load.Quantize, load.DoubleQuant);
         using var noGrad = no_grad();
         foreach (var (modelName, checkpointName) in names)
         {

@@ -62,7 +62,7 @@ public static class PackedTrialTrainer
             model.to(device); // before injection: the members' adapters are not children the model would move
             var injection = PackedLoraInjector.Inject(model, resolved);
             // Members share both (PackCompatibility.Key); their adapters stay fp32.
-            BaseQuantization.Apply(model, configs[0].Quantize);
+            BaseQuantization.Apply(model, configs[0].Quantize, configs[0].DoubleQuant);
             BasePrecision.Apply(model, configs[0].BaseDtype);
             peak.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());

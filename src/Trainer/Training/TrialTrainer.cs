@@ -89,7 +89,7 @@ public static class TrialTrainer
                 foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
-        BaseQuantization.Apply(model, config.Quantize); // after injection (layers quantised as they loaded are kept): the adapters stay fp32
+        BaseQuantization.Apply(model, config.Quantize, config.DoubleQuant); // after injection (layers quantised as they loaded are kept): the adapters stay fp32
         BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
         peak.EndLoading();

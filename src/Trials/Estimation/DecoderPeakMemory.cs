@@ -42,7 +42,7 @@ public static class DecoderPeakMemory
             var values = linear.In * linear.Out;
             weights += config.Quantize switch
             {
-                QuantizeModes.Nf4 => Nf4Bytes(values),
+                QuantizeModes.Nf4 => Nf4Bytes(values, config.DoubleQuant),
                 QuantizeModes.Int8 => values + linear.Out * 4,
                 _ => values * baseBytes,
             };
@@ -78,10 +78,17 @@ public static class DecoderPeakMemory
             ActivationBytes: activations) { RuntimeBytes = runtime };
     }
 
-    /// <summary>NF4 as stored: two codes per byte and a 4-byte absmax per block of 64, the last block padded.</summary>
-    public static long Nf4Bytes(long values)
+    /// <summary>
+    /// NF4 as stored: two codes per byte and a 4-byte absmax per block of 64, the last block padded; double-quantised,
+    /// a byte per block's scale, a 4-byte absmax per 256 of those and a 4-byte offset.
+    /// </summary>
+    public static long Nf4Bytes(long values, bool doubleQuant = false)
     {
         var blocks = (values + Nf4BlockSize - 1) / Nf4BlockSize;
-        return blocks * Nf4BlockSize / 2 + blocks * 4;
+        var scales = doubleQuant ? blocks + (blocks + ScaleBlockSize - 1) / ScaleBlockSize * 4 + 4 : blocks * 4;
+        return blocks * Nf4BlockSize / 2 + scales;
     }
+
+    /// <summary>Double quantisation's blocks of NF4 scales.</summary>
+    public const int ScaleBlockSize = 256;
 }
