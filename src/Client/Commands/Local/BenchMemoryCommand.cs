@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Orchestrator.Client.Output;
 using Orchestrator.Trainer.Estimation;
 using Orchestrator.Trials.Configuration;
@@ -36,8 +37,15 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
     }
 
     /// <summary>One combination: its settings, the measured peak (null when the run failed), the estimate, and why it failed.</summary>
-    public sealed record Row(string BaseDtype, string Quantize, bool GradientCheckpointing, long? PeakMemoryBytes, long? PeakMemoryTrainingBytes,
-        long? EstimateBytes, double? EstimateError, string? Problem);
+    public sealed record Row(
+        [property: JsonPropertyName("base_dtype")] string BaseDtype,
+        [property: JsonPropertyName("quantize")] string Quantize,
+        [property: JsonPropertyName("gradient_checkpointing")] bool GradientCheckpointing,
+        [property: JsonPropertyName("peak_memory_bytes")] long? PeakMemoryBytes,
+        [property: JsonPropertyName("peak_memory_training_bytes")] long? PeakMemoryTrainingBytes,
+        [property: JsonPropertyName("estimate_bytes")] long? EstimateBytes,
+        [property: JsonPropertyName("estimate_error")] double? EstimateError,
+        [property: JsonPropertyName("problem")] string? Problem);
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
