@@ -3,6 +3,7 @@
 Usage: /usr/bin/python3 random_llama_folder.py OUT [hidden layers intermediate vocab heads]
 Defaults: the issue-27 model, hidden 1024, 12 layers, intermediate 2752, vocab 8000, 16 heads (about 170M parameters).
 Weights N(0, 0.02) as transformers initialises them, norms ones; written tensor by tensor so the writer stays small.
+Also a byte-level BPE tokenizer.json (ids 0-256), so a text corpus trains on it.
 """
 import json
 import os
@@ -47,7 +48,36 @@ def main():
     }
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    write_tokenizer(out)
     print(sum(torch.Size(s).numel() for _, s in shapes), "parameters")
+
+
+def byte_symbols():
+    """GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map past U+0100."""
+    symbols, extra = [], 256
+    for b in range(256):
+        if 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255:
+            symbols.append(chr(b))
+        else:
+            symbols.append(chr(extra))
+            extra += 1
+    return symbols
+
+
+def write_tokenizer(out):
+    """A byte-level BPE tokenizer.json (256 byte tokens, no merges, <|endoftext|> as id 256) so text corpora tokenize."""
+    vocab = {symbol: i for i, symbol in enumerate(byte_symbols())}
+    tokenizer = {
+        "version": "1.0",
+        "added_tokens": [{"id": 256, "content": "<|endoftext|>", "special": True}],
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "vocab": vocab, "merges": []},
+    }
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f)
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump({"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}, f)
 
 
 if __name__ == "__main__":

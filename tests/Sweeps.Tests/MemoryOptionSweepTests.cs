@@ -47,4 +47,18 @@ public sealed class MemoryOptionSweepTests
         Assert.Equal(6, problem.Line);
         Assert.Contains("fp32, bf16, fp16", problem.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Bitsandbytes_use_double_quant_sweeps_double_quant_on_nf4_and_is_refused_without_it()
+    {
+        var trials = SweepExpander.Expand(SweepFile.Parse(Head + """
+              load_in_4bit: { value: true }
+              bnb_4bit_use_double_quant: { values: [true, false] }
+            """, "qlora.yaml"));
+        Assert.Equal([true, false], trials.Select(t => t.Config.DoubleQuant));
+        Assert.All(trials, t => Assert.Equal(QuantizeModes.Nf4, t.Config.Quantize));
+
+        var invalid = Assert.Throws<SweepValidationException>(() => SweepFile.Parse(Head + "  double_quant: { value: true }\n", "qlora.yaml"));
+        Assert.Contains(invalid.Problems, p => p.Message.Contains("double_quant quantises NF4's block scales, but quantize is none", StringComparison.Ordinal));
+    }
 }

@@ -68,7 +68,10 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
 
     /// <summary>
     /// A Hugging Face decoder folder from its config.json alone: LoRA as <see cref="ParameterReport.ForDecoder"/> counts
-    /// it, `full` trains everything, `base` nothing; activations of its layers plus the logits over its vocabulary.
+    /// it, `full` trains everything, `base` nothing. As trained here (dtype fp32, the default: what the scheduler and
+    /// pack: auto ask) it is <see cref="DecoderPeakMemory"/>'s CPU peak with base_dtype, quantize and
+    /// gradient_checkpointing; for another training dtype asked of `estimate`, the plain sum of weights, gradients,
+    /// optimiser and activations of its layers plus the logits over its vocabulary.
     /// </summary>
     private static MemoryEstimate EstimateDecoder(TrainingConfig config, DecoderArchitecture decoder, string dtype)
     {
@@ -80,6 +83,8 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
             (total, trainable) = (report.TotalParameters, report.TrainableParameters);
         }
         else if (config.Adapter == AdapterModes.Full) trainable = total;
+        // The CPU peak with the memory options (base_dtype, quantize, gradient_checkpointing), as bench memory measures it.
+        if (dtype == MemoryEstimator.Fp32) return DecoderPeakMemory.Estimate(config, decoder, total, trainable);
         var activations = MemoryEstimator.TransformerActivationBytes(config.BatchSize, config.SequenceLength, decoder.Hidden, decoder.Layers, decoder.Heads, dtype)
             + (long)config.BatchSize * config.SequenceLength * decoder.VocabSize * MemoryEstimator.DTypeBytes(dtype);
         return MemoryEstimator.Estimate(total, trainable, dtype, activations);

@@ -15,13 +15,13 @@ public sealed record LoraStart(Tensor A, Tensor B, Tensor? Residual);
 public static class LoraInit
 {
     /// <summary>
-    /// The start <paramref name="init"/> gives a layer with base weight <paramref name="weight"/> [out, in]. Tensors
-    /// are float32 on the CPU (the generator's device); the caller owns them.
+    /// The start <paramref name="init"/> gives a layer of <paramref name="outFeatures"/> × <paramref name="inFeatures"/>
+    /// with base weight <paramref name="weight"/> (read by PiSSA and OLoRA only: a quantised base holds a placeholder).
+    /// Tensors are float32 on the CPU (the generator's device); the caller owns them.
     /// </summary>
-    public static LoraStart Create(string init, Tensor weight, int rank, double scaling, Generator generator)
+    public static LoraStart Create(string init, Tensor weight, long outFeatures, long inFeatures, int rank, double scaling, Generator generator)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        var (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1]);
         if (init == InitModes.Pissa) return Pissa(weight, rank, scaling, subspaceIterations: null, generator);
         if (InitModes.PissaIterations(init) is { } iterations) return Pissa(weight, rank, scaling, iterations, generator);
         if (init == InitModes.Olora) return Olora(weight, rank, scaling);

@@ -82,11 +82,12 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             if (baseLayer.bias is { } bias) bias.requires_grad = false;
 
             var device = weight.device;
-            var dtype = weight.dtype;
+            // fp32 over a half-precision or quantised base (PEFT's autocast_adapter_dtype), else the base's own type.
+            var dtype = weight.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : weight.dtype;
             using (no_grad())
             {
                 // Drawn on the CPU so one generator gives the same adapter on every device.
-                var start = LoraInit.Create(settings.Init, weight, settings.Rank, settings.Scaling, generator);
+                var start = LoraInit.Create(settings.Init, weight, OutFeatures, InFeatures, settings.Rank, settings.Scaling, generator);
                 lora_A = new Parameter(Placed(start.A, dtype, device), requires_grad: true);
                 lora_B = new Parameter(Placed(start.B, dtype, device), requires_grad: true);
                 if (start.Residual is { } residual)

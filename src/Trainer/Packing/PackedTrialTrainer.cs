@@ -55,13 +55,14 @@ public static class PackedTrialTrainer
             var resolved = configs.Select(c => NamedResourceResolution.Resolve(c, first.Resources, cancellationToken)).ToList();
             using var data = DatasetCatalog.Load(resolved[0], first.DataDirectory);
             var baseWatch = Stopwatch.StartNew();
-            var baseModel = BaseModelCache.Get(resolved[0].Model, resolved[0].Dataset, data, first.Base, first.BaseCacheDirectory, configs[0].Seed, cancellationToken);
+            var baseModel = BaseModelCache.Get(resolved[0].Model, resolved[0].Dataset, data, first.Base, first.BaseCacheDirectory, configs[0].Seed, cancellationToken,
+                load: BaseLoad.Of(configs[0]));
             var baseElapsed = baseWatch.Elapsed;
             using var model = baseModel.Model;
             model.to(device); // before injection: the members' adapters are not children the model would move
             var injection = PackedLoraInjector.Inject(model, resolved);
             // Members share both (PackCompatibility.Key); their adapters stay fp32.
-            BaseQuantization.Apply(model, configs[0].Quantize);
+            BaseQuantization.Apply(model, configs[0].Quantize, configs[0].DoubleQuant);
             BasePrecision.Apply(model, configs[0].BaseDtype);
             peak.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());

@@ -117,13 +117,7 @@ public static class SafetensorsFile
         var tensors = new Dictionary<string, Tensor>(header.Tensors.Count, StringComparer.Ordinal);
         try
         {
-            foreach (var info in header.Tensors)
-            {
-                var bytes = new byte[info.ByteLength];
-                stream.Position = header.DataStart + info.Begin;
-                stream.ReadExactly(bytes);
-                tensors.Add(info.Name, FromBytes(bytes, info.ScalarType, info.Shape));
-            }
+            foreach (var info in header.Tensors) tensors.Add(info.Name, ReadTensor(stream, header, info));
         }
         catch
         {
@@ -139,10 +133,38 @@ public static class SafetensorsFile
         return ReadHeader(stream, path);
     }
 
-    private static FileStream OpenRead(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+    /// <summary>
+    /// One tensor of an open file (on the CPU, in the file's dtype, owned by the caller), read straight into the
+    /// tensor's own memory: loading tensor by tensor holds no other copy of it, managed or native.
+    /// </summary>
+    public static Tensor ReadTensor(Stream stream, SafetensorsHeader header, SafetensorsTensorInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(info);
+        var tensor = torch.empty(info.Shape, dtype: info.ScalarType);
+        try
+        {
+            if (info.ByteLength > 0)
+            {
+                stream.Position = header.DataStart + info.Begin;
+                stream.ReadExactly(tensor.bytes);
+            }
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+        return tensor;
+    }
 
-    private static SafetensorsHeader ReadHeader(FileStream stream, string path)
+    /// <summary>Opens a safetensors file for reading tensor by tensor (<see cref="ReadHeader(FileStream, string)"/>, <see cref="ReadTensor"/>).</summary>
+    public static FileStream OpenRead(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+
+    /// <summary>The validated header of an open file (read from its start); <paramref name="path"/> names it in errors.</summary>
+    public static SafetensorsHeader ReadHeader(FileStream stream, string path)
     {
         var fileLength = stream.Length;
         if (fileLength < 8)
@@ -150,6 +172,7 @@ public static class SafetensorsFile
             throw new SafetensorsFormatException(path, $"the file is {fileLength} bytes, shorter than the 8-byte header length (truncated).");
         }
         Span<byte> lengthBytes = stackalloc byte[8];
+        stream.Position = 0;
         stream.ReadExactly(lengthBytes);
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > MaxHeaderBytes)
@@ -287,13 +310,6 @@ public static class SafetensorsFile
         using var scope = torch.NewDisposeScope();
         var contiguous = tensor.detach().cpu().contiguous();
         return contiguous.bytes.ToArray();
-    }
-
-    private static Tensor FromBytes(byte[] bytes, ScalarType scalarType, long[] shape)
-    {
-        var tensor = torch.empty(shape, dtype: scalarType);
-        if (bytes.Length > 0) tensor.bytes = bytes;
-        return tensor;
     }
 
     // serde_json's escaping: quote, backslash and control characters only; everything else is raw UTF-8.

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Memory;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Models.HuggingFace;
@@ -100,8 +101,9 @@ public static class BaseModelCache
     /// initialised from <paramref name="initSeed"/>. The model is on the CPU, in training mode, all weights trainable.
     /// </summary>
     /// <param name="pooling">An encoder's classification pooling, overriding the folder's own (null: the folder's).</param>
+    /// <param name="load">The form a decoder folder's frozen weights load in (base_dtype, quantize), tensor by tensor; null: fp32.</param>
     public static BaseModel Get(string model, string datasetName, ITrainingDataset data, BaseModelSpec spec, string cacheDirectory,
-        long initSeed, CancellationToken cancellationToken = default, EncoderPooling? pooling = null)
+        long initSeed, CancellationToken cancellationToken = default, EncoderPooling? pooling = null, BaseLoad? load = null)
     {
         var vocabSize = data.Task == TaskKind.CausalLm ? (int)data.Classes : LlamaConfig.ByteVocabSize;
         var hash = Hash(model, datasetName, spec, vocabSize);
@@ -119,7 +121,7 @@ public static class BaseModelCache
             // A decoder folder of any family (llama, mistral, qwen2, qwen3, gpt2), by its config.json's model_type.
             if (!MetricNames.IsLanguageModelling(data.Task))
                 throw new ArgumentException($"decoder '{huggingFaceFolder}' trains on text (a causal language modelling dataset), not '{datasetName}'");
-            var decoder = CausalLanguageModels.FromPretrained(huggingFaceFolder);
+            var decoder = CausalLanguageModels.FromPretrained(huggingFaceFolder, load);
             if (data.Classes > decoder.VocabSize)
             {
                 decoder.Dispose();

@@ -69,7 +69,7 @@ public static class TrialTrainer
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
         var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken,
-            EncoderPoolings.Parse(resolved.Pooling));
+            EncoderPoolings.Parse(resolved.Pooling), BaseLoad.Of(config)); // a decoder's base loads half or quantised, tensor by tensor
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
         CheckDecoderFits(model, data, config);
@@ -89,7 +89,7 @@ public static class TrialTrainer
                 foreach (var (name, p) in model.named_parameters()) p.requires_grad = ModulesToSave.Covers(head, name);
                 break;
         }
-        BaseQuantization.Apply(model, config.Quantize); // after injection: the adapters stay fp32
+        BaseQuantization.Apply(model, config.Quantize, config.DoubleQuant); // after injection (layers quantised as they loaded are kept): the adapters stay fp32
         BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
         peak.EndLoading();

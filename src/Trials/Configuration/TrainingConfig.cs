@@ -121,6 +121,10 @@ public sealed record TrainingConfig
     // --- memory (gradient checkpointing) --------------------------------------------------------------------------
     /// <summary>Recompute each decoder layer's activations in the backward instead of keeping them. Left out of the JSON when false.</summary>
     [JsonPropertyName("gradient_checkpointing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool GradientCheckpointing { get; init; }
+
+    // --- memory (NF4 double quantisation) -------------------------------------------------------------------------
+    /// <summary>With quantize nf4, the block scales quantised to 8 bits in blocks of 256 (QLoRA's double quantisation). Left out of the JSON when false.</summary>
+    [JsonPropertyName("double_quant"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool DoubleQuant { get; init; }
 }
 
 /// <summary>How a frozen base's linear weights may be held (QLoRA's NF4, LLM.int8()'s row-wise int8) or not.</summary>

@@ -3,10 +3,14 @@ using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Trials.Estimation;
 
-/// <summary>Training memory, by part. Optimiser state is AdamW's two fp32 moments per trainable parameter.</summary>
+/// <summary>
+/// Training memory, by part. Optimiser state is AdamW's two fp32 moments per trainable parameter.
+/// <see cref="RuntimeBytes"/> is what a CPU process needs beyond those (<see cref="DecoderPeakMemory"/>; 0 elsewhere).
+/// </summary>
 public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes)
 {
-    public long TotalBytes => WeightsBytes + GradientBytes + OptimizerBytes + ActivationBytes;
+    public long RuntimeBytes { get; init; }
+    public long TotalBytes => WeightsBytes + GradientBytes + OptimizerBytes + ActivationBytes + RuntimeBytes;
     public double TotalGiB => TotalBytes / (double)(1L << 30);
 }
 

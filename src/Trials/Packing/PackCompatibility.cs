@@ -60,6 +60,7 @@ public static class PackCompatibility
         // Members share the frozen base, so they share its precision; absent for fp32, so fp32 keys keep their value.
         if (BaseDtypes.IsHalf(config.BaseDtype)) shared["base_dtype"] = config.BaseDtype;
         if (QuantizeModes.IsQuantized(config.Quantize)) shared["quantize"] = config.Quantize;
+        if (config.DoubleQuant) shared["double_quant"] = "true";
         return FileHashes.Sha256(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shared)))[..16];
     }
 }

@@ -49,6 +49,7 @@ public static class MachineOutputInvocations
             "generate" => [Json("--model", TinyLlama(sweep), "--prompt", "Review: the plot. ", "--no-chat-template", "--max-new-tokens", "3", "--json")],
             "certs create" => [Json("--out", sweep.NewFolder("certs"), "--days", "2", "--json")],
             "bench trainer" => [Json("--model", "mlp", "--steps", "8", "--threads", "1", "--json")],
+            "bench memory" => [BenchMemoryOfTinyLlama(sweep)],
             "bench pack" => [Json("--model", "mlp", "--k", "1,2", "--steps", "6", "--threads", "1", "--json")],
             "bench orchestrator" => [Json("--trials", "20", "--slots", "2", "--silos", "1", "--json")],
             "bench early-stopping" => [Json(sweep.File, "--work-dir", sweep.NewFolder("early-stopping"), "--json")],
@@ -62,6 +63,15 @@ public static class MachineOutputInvocations
     /// <summary>A random llama folder with a byte-level tokenizer and a ChatML template, as the decoder verb tests write it.</summary>
     private static string TinyLlama(FinishedSweep sweep) =>
         Orchestrator.Trainer.Tests.Instructions.TinyDecoders.Write(Path.Combine(sweep.NewFolder("decoder"), "llama"));
+
+    /// <summary>bench memory of that folder, one combination (fp32, no quantisation), one step on twenty lines of text.</summary>
+    private static MachineInvocation BenchMemoryOfTinyLlama(FinishedSweep sweep)
+    {
+        var model = TinyLlama(sweep);
+        var corpus = Orchestrator.Trainer.Tests.Instructions.TinyDecoders.WriteJsonl(Path.Combine(sweep.NewFolder("bench-memory-data"), "corpus.jsonl"),
+            Enumerable.Range(0, 20).Select(i => new { text = $"Story {i}: the cat sat on the mat." }));
+        return new(["--model", model, "--dataset", corpus, "--rank", "4", "--targets", "q_proj", "--seq-len", "16", "--steps", "1", "--json"]);
+    }
 
     /// <summary>eval of that folder on twenty prompt/completion rows.</summary>
     private static MachineInvocation EvalOfTinyLlama(FinishedSweep sweep)

@@ -58,9 +58,10 @@ public sealed class QuantizedBaseTests : IDisposable
     }
 
     [Theory]
-    [InlineData(QuantizeModes.Nf4)]
-    [InlineData(QuantizeModes.Int8)]
-    public void A_lora_fine_tune_on_a_quantised_base_trains_end_to_end_near_the_fp32_base_and_writes_the_same_peft_files(string quantize)
+    [InlineData(QuantizeModes.Nf4, false)]
+    [InlineData(QuantizeModes.Int8, false)]
+    [InlineData(QuantizeModes.Nf4, true)]
+    public void A_lora_fine_tune_on_a_quantised_base_trains_end_to_end_near_the_fp32_base_and_writes_the_same_peft_files(string quantize, bool doubleQuant)
     {
         var folder = _workspace.Sub("tiny-llama");
         using (var llama = LlamaModel.Create(Tiny, seed: 1)) llama.SavePretrained(folder);
@@ -72,7 +73,8 @@ public sealed class QuantizedBaseTests : IDisposable
         var spec = new BaseModelSpec { Checkpoint = folder };
 
         var fp32 = TrialTrainer.Run(new TrainingRequest(config, spec, _workspace.Sub("fp32"), _workspace.Sub("bases")), null, CancellationToken.None);
-        var quantized = TrialTrainer.Run(new TrainingRequest(config with { Quantize = quantize }, spec, _workspace.Sub(quantize), _workspace.Sub("bases")), null, CancellationToken.None);
+        var quantized = TrialTrainer.Run(new TrainingRequest(config with { Quantize = quantize, DoubleQuant = doubleQuant }, spec, _workspace.Sub(quantize), _workspace.Sub("bases")),
+            null, CancellationToken.None);
 
         var (a, b) = (fp32.Metrics[MetricNames.TestLoss], quantized.Metrics[MetricNames.TestLoss]);
         Assert.True(Math.Abs(b - a) / a < 0.02, $"test_loss fp32 {a}, {quantize} {b}");
@@ -94,5 +96,16 @@ public sealed class QuantizedBaseTests : IDisposable
         var problem = Assert.Single(config.Problems(), p => p.Key == "quantize");
 
         Assert.Contains(message, problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Double_quant_is_bitsandbytes_bnb_4bit_use_double_quant_needs_nf4_and_leaves_trial_ids_alone_when_off()
+    {
+        Assert.Equal("double_quant", TrainingOptions.Aliases["bnb_4bit_use_double_quant"]);
+        var problem = Assert.Single(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Int8, DoubleQuant = true }.Problems(),
+            p => p.Key == "double_quant");
+        Assert.Contains("double_quant quantises NF4's block scales, but quantize is int8", problem.Message, StringComparison.Ordinal);
+        Assert.Empty(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Nf4, DoubleQuant = true }.Problems());
+        Assert.DoesNotContain("double_quant", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Nf4 }));
     }
 }

@@ -12,6 +12,7 @@ public sealed class BenchCommand : Command
     {
         Subcommands.Add(new BenchTrainerCommand());
         Subcommands.Add(new BenchPackCommand());
+        Subcommands.Add(new BenchMemoryCommand());
         foreach (var command in more) Subcommands.Add(command);
     }
 }

@@ -242,7 +242,7 @@ public sealed class EstimateCommand : OrchestratorCommand
         {
             var keys = rows.SelectMany(r => r.Trial.Parameters.Keys).Distinct().Where(k => k != "seed").ToList();
             output.Table(
-                ["trial", "kind", .. keys, "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
+                ["trial", "kind", .. keys, "weights", "gradients", "optimizer", "activations", "runtime", "total", $"fit on {gpuText}"],
                 rows.Select(r => (IReadOnlyList<string>)
                 [
                     r.Trial.TrialId, r.Trial.Kind.Name(), .. keys.Select(k => r.Trial.Parameters.TryGetValue(k, out var v) ? v.ToString() : "-"),
@@ -250,9 +250,10 @@ public sealed class EstimateCommand : OrchestratorCommand
                         ? new[]
                         {
                             ConsoleOutput.Bytes(m.WeightsBytes), ConsoleOutput.Bytes(m.GradientBytes), ConsoleOutput.Bytes(m.OptimizerBytes),
-                            ConsoleOutput.Bytes(m.ActivationBytes), ConsoleOutput.Bytes(m.TotalBytes), Fits(m).ToString("N0", CultureInfo.InvariantCulture),
+                            ConsoleOutput.Bytes(m.ActivationBytes), ConsoleOutput.Bytes(m.RuntimeBytes), ConsoleOutput.Bytes(m.TotalBytes),
+                            Fits(m).ToString("N0", CultureInfo.InvariantCulture),
                         }
-                        : ["-", "-", "-", "-", "-", "-"],
+                        : ["-", "-", "-", "-", "-", "-", "-"],
                 ]));
             if (sized.Count > 0)
             {
@@ -271,6 +272,7 @@ public sealed class EstimateCommand : OrchestratorCommand
         m.GradientBytes,
         m.OptimizerBytes,
         m.ActivationBytes,
+        m.RuntimeBytes,
         m.TotalBytes,
         m.TotalGiB,
     };

@@ -15,22 +15,20 @@ namespace Orchestrator.Trainer.Memory.Quantization;
 public static class BaseQuantization
 {
     /// <summary>Quantises the model's frozen linear layers; returns how many, and the bytes their weights now hold.</summary>
-    public static (int Layers, long Bytes) Apply(nn.Module model, string? quantize)
+    public static (int Layers, long Bytes) Apply(nn.Module model, string? quantize, bool doubleQuant = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!QuantizeModes.IsQuantized(quantize)) return (0, 0);
-        Func<Tensor, IQuantizedWeight> quantizer = quantize switch
-        {
-            QuantizeModes.Nf4 => w => Nf4.Quantize(w),
-            QuantizeModes.Int8 => w => Int8Rowwise.Quantize(w),
-            _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, "one of " + string.Join(", ", QuantizeModes.Values)),
-        };
+        if (QuantizerFor(quantize, doubleQuant) is not { } quantizer) return (0, 0);
         int layers = 0;
         long bytes = 0;
         void Quantize(TorchSharp.Modules.Linear linear)
         {
-            var weight = quantizer(linear.weight!);
-            FrozenLinear.Quantize(linear, weight);
+            // Quantised as it loaded (TensorByTensorLoader): counted, not quantised twice.
+            if (FrozenLinear.QuantizedWeightOf(linear) is not { } weight)
+            {
+                weight = quantizer(linear.weight!);
+                FrozenLinear.Quantize(linear, weight);
+            }
             layers++;
             bytes += weight.Bytes;
         }
@@ -44,4 +42,13 @@ public static class BaseQuantization
         }
         return (layers, bytes);
     }
+
+    /// <summary>The quantiser of a quantize value (NF4 with its block scales double-quantised when asked); null for none.</summary>
+    public static Func<Tensor, IQuantizedWeight>? QuantizerFor(string? quantize, bool doubleQuant = false) => quantize switch
+    {
+        null or QuantizeModes.None => null,
+        QuantizeModes.Nf4 => w => Nf4.Quantize(w, doubleQuant),
+        QuantizeModes.Int8 => w => Int8Rowwise.Quantize(w),
+        _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, "one of " + string.Join(", ", QuantizeModes.Values)),
+    };
 }

@@ -23,8 +23,13 @@ public static class Nf4
         0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
     ];
 
-    /// <summary>Quantises <paramref name="weight"/> (any float type, any shape); the caller owns the result.</summary>
-    public static Nf4Tensor Quantize(Tensor weight)
+    /// <summary>
+    /// Quantises <paramref name="weight"/> (any float type, any shape); the caller owns the result. With
+    /// <paramref name="doubleQuant"/> (QLoRA's double quantisation, bitsandbytes' compress_statistics) the codes are the
+    /// same, and the fp32 block absmax is kept as its mean (the offset) plus 8-bit codes of absmax − offset in blocks of
+    /// 256 (<see cref="BlockwiseDynamic8"/>): 4.127 bits per value instead of 4.5.
+    /// </summary>
+    public static Nf4Tensor Quantize(Tensor weight, bool doubleQuant = false)
     {
         ArgumentNullException.ThrowIfNull(weight);
         using var scope = NewDisposeScope();
@@ -41,7 +46,11 @@ public static class Nf4
         var pairs = codes.view(-1, 2);
         if (pairs.shape[0] * 2 != codes.shape[0]) throw new InvalidOperationException("A block of 64 holds whole pairs.");
         var packed = pairs.select(1, 0).mul(16).add_(pairs.select(1, 1)).to(ScalarType.Byte);
-        return new Nf4Tensor(packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope(), weight.shape);
+        if (!doubleQuant) return new Nf4Tensor(packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope(), weight.shape);
+        var offset = absmax.mean();
+        var (scaleCodes, scaleAbsmax) = BlockwiseDynamic8.Quantize(absmax - offset);
+        return new Nf4Tensor(packed.MoveToOuterDisposeScope(), null, weight.shape,
+            new Nf4Scales(scaleCodes.MoveToOuterDisposeScope(), scaleAbsmax.MoveToOuterDisposeScope(), offset.MoveToOuterDisposeScope()));
     }
 
     /// <summary>The fp32 (or <paramref name="dtype"/>) weight an <see cref="Nf4Tensor"/> stands for; the caller owns it.</summary>
@@ -50,13 +59,26 @@ public static class Nf4
         ArgumentNullException.ThrowIfNull(quantized);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var packed = quantized.Packed.to(ScalarType.Int64);
-        var codes = stack([packed.div(16, RoundingMode.floor), packed.remainder(16)], 1).reshape(-1, BlockSize);
-        var levels = tensor(Levels, device: packed.device);
-        var values = levels.index_select(0, codes.reshape(-1)).view(-1, BlockSize).mul_(quantized.Absmax.unsqueeze(1));
+        // Each byte looked up at once as its pair of levels (high nibble first): one int32 index per byte and the
+        // output itself are all it allocates, a fraction of widening every code to int64.
+        var pairs = PairTable(quantized.Packed.device).index_select(0, quantized.Packed.to(ScalarType.Int32));
+        var absmax = quantized.Absmax ?? quantized.Scales!.Dequantize();
+        var values = pairs.view(-1, BlockSize).mul_(absmax.unsqueeze(1));
         var count = quantized.Shape.Aggregate(1L, (a, b) => a * b);
         var weight = values.reshape(-1).narrow(0, 0, count).reshape(quantized.Shape);
         return (dtype == ScalarType.Float32 ? weight.contiguous() : weight.to(dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[256, 2]: a packed byte's two levels, the high nibble's first.</summary>
+    private static Tensor PairTable(Device device)
+    {
+        var table = new float[256 * 2];
+        for (var b = 0; b < 256; b++)
+        {
+            table[2 * b] = Levels[b >> 4];
+            table[2 * b + 1] = Levels[b & 15];
+        }
+        return tensor(table, [256, 2], device: device);
     }
 
     /// <summary>Between consecutive levels: a normalised value above a midpoint takes the upper level.</summary>
@@ -68,21 +90,54 @@ public static class Nf4
     }
 }
 
-/// <summary>An NF4 weight: packed codes [numel/2 rounded up to whole blocks] (uint8), absmax per block [blocks] (fp32), and the weight's shape.</summary>
-public sealed class Nf4Tensor(Tensor packed, Tensor absmax, long[] shape) : IQuantizedWeight
+/// <summary>
+/// Double-quantised NF4 block scales: absmax = <see cref="Codes"/> (uint8, bitsandbytes' dynamic map) × the absmax of
+/// their block of 256 (<see cref="Absmax"/>, fp32) + <see cref="Offset"/> (fp32, the mean of the original scales).
+/// </summary>
+public sealed class Nf4Scales(Tensor codes, Tensor absmax, Tensor offset) : IDisposable
+{
+    public Tensor Codes { get; } = codes;
+    public Tensor Absmax { get; } = absmax;
+    public Tensor Offset { get; } = offset;
+
+    /// <summary>A byte per NF4 block, four per block of 256 of those, four for the offset.</summary>
+    public long Bytes => Codes.numel() + Absmax.numel() * 4 + 4;
+
+    /// <summary>The fp32 block absmax these stand for (bitsandbytes: dequantize_blockwise, then += offset); the caller owns it.</summary>
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        return BlockwiseDynamic8.Dequantize(Codes, Absmax).add_(Offset).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Codes.Dispose();
+        Absmax.Dispose();
+        Offset.Dispose();
+    }
+}
+
+/// <summary>
+/// An NF4 weight: packed codes [numel/2 rounded up to whole blocks] (uint8), and the absmax per block of 64: fp32
+/// [blocks] (<see cref="Absmax"/>), or double-quantised (<see cref="Scales"/>); and the weight's shape.
+/// </summary>
+public sealed class Nf4Tensor(Tensor packed, Tensor? absmax, long[] shape, Nf4Scales? scales = null) : IQuantizedWeight
 {
     public Tensor Dequantize(ScalarType dtype) => Nf4.Dequantize(this, dtype);
 
     public Tensor Packed { get; } = packed;
-    public Tensor Absmax { get; } = absmax;
+    public Tensor? Absmax { get; } = absmax;
+    public Nf4Scales? Scales { get; } = scales;
     public long[] Shape { get; } = shape;
 
-    /// <summary>Bytes held: half a byte per value plus four per block of 64 (4.5 bits per value).</summary>
-    public long Bytes => Packed.numel() + Absmax.numel() * 4;
+    /// <summary>Bytes held: half a byte per value plus four per block of 64 (4.5 bits per value), or the double-quantised scales'.</summary>
+    public long Bytes => Packed.numel() + (Absmax?.numel() * 4 ?? Scales!.Bytes);
 
     public void Dispose()
     {
         Packed.Dispose();
-        Absmax.Dispose();
+        Absmax?.Dispose();
+        Scales?.Dispose();
     }
 }

@@ -25,7 +25,9 @@ public static class FrozenLinear
     {
         Quantized.AddOrUpdate(layer, weight);
         var old = layer.weight!;
-        layer.weight = new Parameter(empty(0, dtype: old.dtype, device: old.device), requires_grad: false);
+        // A layer built on the meta device to be loaded quantised gets its placeholder on the CPU, as every other weight.
+        var device = old.device_type == DeviceType.META ? CPU : old.device;
+        layer.weight = new Parameter(empty(0, dtype: old.dtype, device: device), requires_grad: false);
         old.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using Orchestrator.Trainer.Memory;
 using Orchestrator.Trainer.Models.Llama;
 using Orchestrator.Trials.Models.Decoders;
 
@@ -8,15 +9,18 @@ public static class CausalLanguageModels
 {
     public const string ConfigFileName = "config.json";
 
-    /// <summary>Loads <c>config.json</c> and the weights of a Hugging Face decoder folder, by its model_type (<see cref="DecoderModelTypes.All"/>).</summary>
-    public static ICausalLanguageModel FromPretrained(string folder)
+    /// <summary>
+    /// Loads <c>config.json</c> and the weights of a Hugging Face decoder folder, by its model_type
+    /// (<see cref="DecoderModelTypes.All"/>), tensor by tensor in the form <paramref name="load"/> gives (fp32 when null).
+    /// </summary>
+    public static ICausalLanguageModel FromPretrained(string folder, BaseLoad? load = null)
     {
         var configPath = Path.Combine(folder, ConfigFileName);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"Decoder folder '{folder}' has no {ConfigFileName}.", configPath);
         return DecoderModelTypes.Read(configPath) switch
         {
-            Gpt2Config.ModelTypeName => Gpt2Model.FromPretrained(folder),
-            _ => LlamaModel.FromPretrained(folder),
+            Gpt2Config.ModelTypeName => Gpt2Model.FromPretrained(folder, load),
+            _ => LlamaModel.FromPretrained(folder, load),
         };
     }
 

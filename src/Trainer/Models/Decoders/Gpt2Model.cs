@@ -1,3 +1,5 @@
+using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trainer.Safetensors;
 using Orchestrator.Trials.Models.Decoders;
 using TorchSharp;
@@ -22,12 +24,12 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 
     public Gpt2Config Config { get; }
 
-    private Gpt2Model(Gpt2Config config) : base("GPT2LMHeadModel")
+    private Gpt2Model(Gpt2Config config, Device? weights = null) : base("GPT2LMHeadModel")
     {
         config.Validate();
         Config = config;
-        transformer = new Gpt2Backbone(config);
-        lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
+        transformer = new Gpt2Backbone(config, weights);
+        lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false, device: weights);
         lm_head.weight = transformer.TokenEmbedding.weight!;
         RegisterComponents();
     }
@@ -49,23 +51,23 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
         return gpt2;
     }
 
-    /// <summary>Loads <c>config.json</c> and the weights (single file or shards; F32, BF16 or F16) of a GPT-2 folder.</summary>
-    public static Gpt2Model FromPretrained(string folder)
+    /// <summary>
+    /// Loads <c>config.json</c> and the weights (single file or shards; F32, BF16 or F16) of a GPT-2 folder, tensor by
+    /// tensor into a model built on the meta device, in the form <paramref name="load"/> gives (fp32 when null).
+    /// </summary>
+    public static Gpt2Model FromPretrained(string folder, BaseLoad? load = null)
     {
         var configPath = Path.Combine(folder, Gpt2Config.FileName);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"GPT-2 folder '{folder}' has no {Gpt2Config.FileName}.", configPath);
-        var gpt2 = new Gpt2Model(Gpt2Config.Load(configPath));
+        var config = Gpt2Config.Load(configPath);
+        using var checkpoint = DecoderCheckpoint.Open(folder);
+        var gpt2 = new Gpt2Model(config, torch.META);
         try
         {
-            var (tensors, source) = DecoderCheckpoint.Read(folder);
-            try
-            {
-                gpt2.LoadWeights(tensors, source);
-            }
-            finally
-            {
-                foreach (var tensor in tensors.Values) tensor.Dispose();
-            }
+            var names = gpt2.CheckNames(checkpoint);
+            TensorByTensorLoader.Load(gpt2, checkpoint, names, load ?? BaseLoad.Fp32,
+                (name, tensor) => IsConv1DWeight(name) ? tensor.t().contiguous() : tensor);
+            gpt2.lm_head.weight = gpt2.transformer.TokenEmbedding.weight!; // tied: the head shares the loaded embedding
         }
         catch
         {
@@ -120,24 +122,29 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     /// <summary>The tensor names a checkpoint of this model holds (transformers' GPT2LMHeadModel names).</summary>
     public IEnumerable<string> WeightNames() => state_dict().Keys.Where(name => name != "lm_head.weight");
 
-    private void LoadWeights(IReadOnlyDictionary<string, Tensor> checkpoint, string source)
+    /// <summary>(model name, checkpoint name) of every weight to load, once names and shapes (from the headers) match the model's.</summary>
+    private List<(string ModelName, string CheckpointName)> CheckNames(CheckpointTensors checkpoint)
     {
+        var source = checkpoint.Source;
         // GPT2Model exports (openai-community/gpt2) have no `transformer.` prefix and carry the causal-mask buffers attn.bias / attn.masked_bias.
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in checkpoint)
+        var tensors = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var checkpointNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in checkpoint.Names)
         {
             if (name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || name == "lm_head.weight")
                 continue;
-            tensors[name.StartsWith("transformer.", StringComparison.Ordinal) ? name : "transformer." + name] = tensor;
+            var modelName = name.StartsWith("transformer.", StringComparison.Ordinal) ? name : "transformer." + name;
+            tensors[modelName] = checkpoint.ShapeOf(name);
+            checkpointNames[modelName] = name;
         }
         var own = state_dict();
         var expected = WeightNames().ToList();
         var missing = expected.Where(name => !tensors.ContainsKey(name)).ToList();
         var unexpected = tensors.Keys.Where(name => !own.ContainsKey(name)).Order(StringComparer.Ordinal).ToList();
-        long[] Shape(string name) => IsConv1DWeight(name) ? tensors[name].shape.Reverse().ToArray() : tensors[name].shape;
+        long[] Shape(string name) => IsConv1DWeight(name) ? tensors[name].Reverse().ToArray() : tensors[name];
         var mismatched = expected.Where(tensors.ContainsKey)
             .Where(name => !own[name].shape.SequenceEqual(Shape(name)))
-            .Select(name => $"{name} (checkpoint [{string.Join(",", tensors[name].shape)}], model [{string.Join(",", own[name].shape)}]{(IsConv1DWeight(name) ? " transposed" : "")})")
+            .Select(name => $"{name} (checkpoint [{string.Join(",", tensors[name])}], model [{string.Join(",", own[name].shape)}]{(IsConv1DWeight(name) ? " transposed" : "")})")
             .ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
@@ -147,11 +154,7 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
             if (mismatched.Count > 0) parts.Add($"shape mismatch: {string.Join(", ", mismatched)}");
             throw new InvalidDataException($"'{source}' does not match its config.json: {string.Join("; ", parts)}.");
         }
-        using var noGrad = torch.no_grad();
-        foreach (var name in expected)
-        {
-            own[name].copy_(IsConv1DWeight(name) ? tensors[name].t() : tensors[name]);
-        }
+        return expected.Select(name => (name, checkpointNames[name])).ToList();
     }
 }
 
@@ -165,11 +168,11 @@ internal sealed class Gpt2Backbone : nn.Module
     private readonly LayerNorm ln_f;
 #pragma warning restore IDE1006
 
-    public Gpt2Backbone(Gpt2Config config) : base("GPT2Model")
+    public Gpt2Backbone(Gpt2Config config, Device? weights) : base("GPT2Model")
     {
-        wte = nn.Embedding(config.VocabSize, config.NEmbd);
-        wpe = nn.Embedding(config.NPositions, config.NEmbd);
-        h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(i => new Gpt2Block(config, i)).ToArray());
+        wte = nn.Embedding(config.VocabSize, config.NEmbd, device: weights);
+        wpe = nn.Embedding(config.NPositions, config.NEmbd, device: weights);
+        h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(i => new Gpt2Block(config, i, weights)).ToArray());
         ln_f = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);
         RegisterComponents();
     }
@@ -196,12 +199,12 @@ internal sealed class Gpt2Block : nn.Module
     private readonly Gpt2Mlp mlp;
 #pragma warning restore IDE1006
 
-    public Gpt2Block(Gpt2Config config, int layer) : base("GPT2Block")
+    public Gpt2Block(Gpt2Config config, int layer, Device? weights) : base("GPT2Block")
     {
         ln_1 = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);
-        attn = new Gpt2Attention(config, layer);
+        attn = new Gpt2Attention(config, layer, weights);
         ln_2 = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);
-        mlp = new Gpt2Mlp(config);
+        mlp = new Gpt2Mlp(config, weights);
         RegisterComponents();
     }
 
@@ -223,13 +226,13 @@ internal sealed class Gpt2Attention : nn.Module
     private readonly int _headDim;
     private readonly double _scale;
 
-    public Gpt2Attention(Gpt2Config config, int layer) : base("GPT2Attention")
+    public Gpt2Attention(Gpt2Config config, int layer, Device? weights) : base("GPT2Attention")
     {
         _heads = config.NHead;
         _headDim = config.HeadDimension;
         _scale = (config.ScaleAttnWeights ? 1.0 / Math.Sqrt(_headDim) : 1.0) / (config.ScaleAttnByInverseLayerIdx ? layer + 1 : 1);
-        c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd);
-        c_proj = nn.Linear(config.NEmbd, config.NEmbd);
+        c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, device: weights);
+        c_proj = nn.Linear(config.NEmbd, config.NEmbd, device: weights);
         RegisterComponents();
     }
 
@@ -256,10 +259,10 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
     private readonly string _activation;
 
-    public Gpt2Mlp(Gpt2Config config) : base("GPT2MLP")
+    public Gpt2Mlp(Gpt2Config config, Device? weights) : base("GPT2MLP")
     {
-        c_fc = nn.Linear(config.NEmbd, config.Inner);
-        c_proj = nn.Linear(config.Inner, config.NEmbd);
+        c_fc = nn.Linear(config.NEmbd, config.Inner, device: weights);
+        c_proj = nn.Linear(config.Inner, config.NEmbd, device: weights);
         _activation = config.ActivationFunction;
         RegisterComponents();
     }

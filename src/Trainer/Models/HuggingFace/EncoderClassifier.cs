@@ -173,34 +173,10 @@ public sealed class EncoderClassifier : nn.Module<Tensor, Tensor>, IModulesToSav
     public static (Dictionary<string, Tensor> Tensors, string Source) ReadCheckpoint(string folder)
     {
         var single = Path.Combine(folder, WeightsFileName);
-        if (File.Exists(single)) return (SafetensorsFile.ReadAll(single).Tensors, single);
-        var index = Path.Combine(folder, ShardIndexFileName);
-        if (!File.Exists(index))
+        if (!File.Exists(single) && !File.Exists(Path.Combine(folder, ShardIndexFileName)))
             throw new FileNotFoundException($"Encoder folder '{folder}' has neither {WeightsFileName} nor {ShardIndexFileName}.", single);
-        var shards = ShardIndex.Read(index);
-        var all = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var shard in shards.Files)
-            {
-                var path = Path.Combine(folder, shard);
-                if (!File.Exists(path)) throw new FileNotFoundException($"{index} names shard '{shard}', which is not in '{folder}'.", path);
-                foreach (var (name, tensor) in SafetensorsFile.ReadAll(path).Tensors)
-                {
-                    if (shards.WeightMap.TryGetValue(name, out var owner) && owner == shard && all.TryAdd(name, tensor)) continue;
-                    tensor.Dispose(); // not this shard's by the index, or a duplicate
-                }
-            }
-            var absent = shards.WeightMap.Keys.Where(name => !all.ContainsKey(name)).Order(StringComparer.Ordinal).ToList();
-            if (absent.Count > 0)
-                throw new InvalidDataException($"{index} maps tensors its shards do not hold: {string.Join(", ", absent.Take(10))}{(absent.Count > 10 ? ", …" : "")}.");
-        }
-        catch
-        {
-            foreach (var tensor in all.Values) tensor.Dispose();
-            throw;
-        }
-        return (all, index);
+        using var checkpoint = CheckpointTensors.Open(folder, WeightsFileName, ShardIndexFileName);
+        return (checkpoint.ReadAll(), checkpoint.Source);
     }
 
     /// <summary>A checkpoint tensor's name in this model (prefixed, LayerNorm weight/bias), or null for tensors the classifier does not use.</summary>

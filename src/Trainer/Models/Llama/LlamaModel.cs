@@ -4,6 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Memory;
+using Orchestrator.Trainer.Models.HuggingFace;
 
 namespace Orchestrator.Trainer.Models.Llama;
 
@@ -25,12 +26,13 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 
     public LlamaConfig Config { get; }
 
-    private LlamaModel(LlamaConfig config) : base("LlamaForCausalLM")
+    /// <param name="weights">Where the linear and embedding weights are built: the CPU, or the meta device (no memory) for a model whose weights then load tensor by tensor.</param>
+    private LlamaModel(LlamaConfig config, Device? weights = null) : base("LlamaForCausalLM")
     {
         config.Validate();
         Config = config;
-        model = new LlamaBackbone(config);
-        var head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        model = new LlamaBackbone(config, weights);
+        var head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: weights);
         if (config.TieWordEmbeddings) head.weight = model.EmbedTokens.weight!;
         lm_head = head;
         RegisterComponents();
@@ -55,35 +57,29 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
         return llama;
     }
 
-    /// <summary>Loads <c>config.json</c> and <c>model.safetensors</c> from a Hugging Face model folder.</summary>
-    public static LlamaModel FromPretrained(string folder)
+    /// <summary>
+    /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or shards) of a Hugging Face model folder,
+    /// tensor by tensor into a model built on the meta device, each linear and embedding weight taking the form
+    /// <paramref name="load"/> gives it (fp32 when null: the file's values, bit for bit for an F32 file).
+    /// </summary>
+    public static LlamaModel FromPretrained(string folder, BaseLoad? load = null)
     {
         var configPath = Path.Combine(folder, LlamaConfig.FileName);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"Llama folder '{folder}' has no {LlamaConfig.FileName}.", configPath);
-        var llama = new LlamaModel(LlamaConfig.Load(configPath));
-        Dictionary<string, Tensor> tensors;
-        string source;
+        var config = LlamaConfig.Load(configPath);
+        using var checkpoint = DecoderCheckpoint.Open(folder);
+        var llama = new LlamaModel(config, torch.META);
         try
         {
-            (tensors, source) = DecoderCheckpoint.Read(folder);
+            var expected = llama.CheckNames(checkpoint);
+            TensorByTensorLoader.Load(llama, checkpoint, expected.Select(name => (name, name)), load ?? BaseLoad.Fp32);
+            // The head shared the embedding's meta weight; it shares the loaded one now.
+            if (config.TieWordEmbeddings) ((Linear)llama.lm_head).weight = llama.model.EmbedTokens.weight!;
         }
         catch
         {
             llama.Dispose();
             throw;
-        }
-        try
-        {
-            llama.LoadWeights(tensors, source);
-        }
-        catch
-        {
-            llama.Dispose();
-            throw;
-        }
-        finally
-        {
-            foreach (var tensor in tensors.Values) tensor.Dispose();
         }
         return llama;
     }
@@ -126,18 +122,20 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 
     private Dictionary<string, Tensor> StateDict => state_dict();
 
-    private void LoadWeights(IReadOnlyDictionary<string, Tensor> tensors, string source)
+    /// <summary>The names to load, once the checkpoint's names and shapes (from its headers) match the model's.</summary>
+    private List<string> CheckNames(CheckpointTensors checkpoint)
     {
         var own = StateDict;
         var expected = WeightNames().ToList();
-        var missing = expected.Where(name => !tensors.ContainsKey(name)).ToList();
+        var source = checkpoint.Source;
+        var missing = expected.Where(name => !checkpoint.Contains(name)).ToList();
         // Old exports carry rotary_emb.inv_freq; a tied checkpoint may still hold lm_head.weight.
-        var unexpected = tensors.Keys
+        var unexpected = checkpoint.Names
             .Where(name => !own.ContainsKey(name) && !name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).ToList();
-        var mismatched = expected.Where(tensors.ContainsKey)
-            .Where(name => !own[name].shape.SequenceEqual(tensors[name].shape))
-            .Select(name => $"{name} (checkpoint [{string.Join(",", tensors[name].shape)}], model [{string.Join(",", own[name].shape)}])")
+        var mismatched = expected.Where(checkpoint.Contains)
+            .Where(name => !own[name].shape.SequenceEqual(checkpoint.ShapeOf(name)))
+            .Select(name => $"{name} (checkpoint [{string.Join(",", checkpoint.ShapeOf(name))}], model [{string.Join(",", own[name].shape)}])")
             .ToList();
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
@@ -147,11 +145,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
             if (mismatched.Count > 0) parts.Add($"shape mismatch: {string.Join(", ", mismatched)}");
             throw new InvalidDataException($"'{source}' does not match its config.json: {string.Join("; ", parts)}.");
         }
-        using var noGrad = torch.no_grad();
-        foreach (var name in expected)
-        {
-            own[name].copy_(tensors[name]);
-        }
+        return expected;
     }
 }
 
@@ -167,11 +161,11 @@ internal sealed class LlamaBackbone : nn.Module
 
     private readonly LlamaConfig _config;
 
-    public LlamaBackbone(LlamaConfig config) : base("LlamaModel")
+    public LlamaBackbone(LlamaConfig config, Device? weights) : base("LlamaModel")
     {
         _config = config;
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: weights);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config, weights)).ToArray());
         norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
         rotary_emb = new LlamaRotaryEmbedding(config);
         RegisterComponents();
@@ -210,10 +204,10 @@ internal sealed class LlamaDecoderLayer : nn.Module
     private readonly LlamaRmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
 
-    public LlamaDecoderLayer(LlamaConfig config) : base("LlamaDecoderLayer")
+    public LlamaDecoderLayer(LlamaConfig config, Device? weights) : base("LlamaDecoderLayer")
     {
-        self_attn = new LlamaAttention(config);
-        mlp = new LlamaMlp(config);
+        self_attn = new LlamaAttention(config, weights);
+        mlp = new LlamaMlp(config, weights);
         input_layernorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
         post_attention_layernorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
         RegisterComponents();
@@ -241,15 +235,15 @@ internal sealed class LlamaAttention : nn.Module
     private readonly int _kvHeads;
     private readonly int _headDim;
 
-    public LlamaAttention(LlamaConfig config) : base("LlamaAttention")
+    public LlamaAttention(LlamaConfig config, Device? weights) : base("LlamaAttention")
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.HeadDimension;
-        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
-        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
-        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
-        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionBias);
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias, device: weights);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: weights);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: weights);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionBias, device: weights);
         if (config.QkNorm)
         {
             q_norm = new LlamaRmsNorm(_headDim, config.RmsNormEps);
@@ -316,11 +310,11 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     private nn.Module<Tensor, Tensor> down_proj;
 #pragma warning restore IDE1006
 
-    public LlamaMlp(LlamaConfig config) : base("LlamaMLP")
+    public LlamaMlp(LlamaConfig config, Device? weights) : base("LlamaMLP")
     {
-        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias);
-        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias);
-        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: config.MlpBias);
+        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias, device: weights);
+        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias, device: weights);
+        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: config.MlpBias, device: weights);
         RegisterComponents();
     }
 
