@@ -17,7 +17,7 @@ public sealed class ImdbInstructionsTests : IDisposable
     public void A_review_becomes_a_prompt_cut_at_a_word_boundary_and_its_label_a_completion_with_a_leading_space()
     {
         Assert.Equal("Review: Short and sweet.\nSentiment:", ImdbInstructions.Prompt("Short and sweet."));
-        var longReview = string.Join(' ', Enumerable.Repeat("wonderful", 60)); // 599 characters
+        var longReview = string.Join(' ', Enumerable.Repeat("wonderful", 60)); // 599 characters, more than the cut
         var cut = ImdbInstructions.Cut(longReview);
         Assert.EndsWith("wonderful …", cut, StringComparison.Ordinal);
         Assert.True(cut.Length <= ImdbInstructions.MaxReviewCharacters + 2, cut.Length.ToString());

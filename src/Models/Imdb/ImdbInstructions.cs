@@ -18,13 +18,14 @@ public sealed record PromptCompletion([property: JsonPropertyName("prompt")] str
 public static class ImdbInstructions
 {
     public const string DatasetName = NamedDatasets.ImdbInstruct;
-    /// <summary>A review's first 400 characters (about 100 tokens of a 2k BPE vocabulary): prompts fit seq_len 128 with the label.</summary>
-    public const int MaxReviewCharacters = 400;
+    /// <summary>A review's first 300 characters (about 80 tokens of imdb-llama's 2k BPE vocabulary): prompt and label fit seq_len 128.</summary>
+    public const int MaxReviewCharacters = 300;
 
     private static readonly JsonSerializerOptions JsonLines = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary><c>{cache}/data/imdb-instruct</c>.</summary>
-    public static string FolderOf(string? cacheRoot = null) => Path.Combine(CacheFolder.Data(cacheRoot), DatasetName);
+    /// <summary><c>{cache}/data/imdb-instruct-{MaxReviewCharacters}</c>: another cut is another folder, never a stale one.</summary>
+    public static string FolderOf(string? cacheRoot = null) =>
+        Path.Combine(CacheFolder.Data(cacheRoot), $"{DatasetName}-{MaxReviewCharacters.ToString(CultureInfo.InvariantCulture)}");
 
     public static string Prompt(string review) => $"Review: {Cut(review)}\nSentiment:";
 

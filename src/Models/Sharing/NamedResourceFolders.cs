@@ -33,7 +33,7 @@ public sealed class NamedResourceFolders(IArtifactStore? store = null, string? c
         if (dataset == ImdbInstructions.DatasetName)
         {
             var imdb = DatasetFolder(ImdbReviews.DatasetName, cancellationToken);
-            return Provide(ImdbInstructions.FolderOf(cacheRoot), ArtifactPaths.PreparedDataset(ImdbInstructions.DatasetName),
+            return Provide(ImdbInstructions.FolderOf(cacheRoot), ArtifactPaths.PreparedDataset($"{ImdbInstructions.DatasetName}-{ImdbInstructions.MaxReviewCharacters}"),
                 temp => ImdbInstructions.Build(temp, imdb), $"dataset '{dataset}' (from {ImdbReviews.DatasetName})", cancellationToken);
         }
         if (dataset != ImdbReviews.DatasetName)

@@ -16,7 +16,7 @@ public static class NamedDatasets
 
     /// <summary>
     /// The IMDB reviews as prompt/completion rows (TRL's format) for a decoder: the prompt is the review (cut at a word
-    /// boundary to at most 400 characters) and "\nSentiment:", the completion " positive" or " negative"; the same
+    /// boundary to at most 300 characters) and "\nSentiment:", the completion " positive" or " negative"; the same
     /// train/validation/test reviews as <see cref="Imdb"/>.
     /// </summary>
     public const string ImdbInstruct = "imdb-instruct";
