@@ -189,7 +189,7 @@ public static partial class TrainingOptions
 
     public static readonly IReadOnlyList<TrainingOption> All =
     [
-        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), a decoder pretrained here by name (imdb-llama; pretrained once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
         new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text; imdb, labelled movie reviews, with an encoder), a .jsonl file of texts, or a folder of MNIST IDX files; "
             + "with an encoder model, labelled texts: a .jsonl ({\"text\", \"label\"}) or .csv (text,label header) split 80/10/10, or a folder of train/validation/test files.") { IsTask = true },
         new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
