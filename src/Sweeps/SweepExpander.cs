@@ -75,14 +75,21 @@ public static class SweepExpander
         if (spec.Baselines.Contains(BaselineKind.Base))
         {
             // A frozen encoder still trains its classification head (a linear probe), so it trains like the others;
-            // any other frozen base only evaluates, once per repeat.
+            // any other frozen base only evaluates, once per repeat, on the same examples as the others (what
+            // shapes the evaluated data stays: a decoder's prompts cut at another seq_len would be other examples).
             var probeTrains = MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset) == TaskKind.TextClassification;
             foreach (var combo in swept)
                 AddTrial(AdapterModes.Base, WithBaselineValues(spec, BaselineKind.Base,
-                    combo.Where(kv => kv.Key == "seed" || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly))));
+                    combo.Where(kv => kv.Key == "seed" || EvaluatedDataKeys.Contains(kv.Key) || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly))));
         }
         return trials;
     }
+
+    /// <summary>The parameters that decide which examples a frozen base is evaluated on, and how they are scored.</summary>
+    private static readonly HashSet<string> EvaluatedDataKeys = new(StringComparer.Ordinal)
+    {
+        "seq_len", "max_eval_samples", "completion_only_loss", "assistant_only_loss", "chat_template",
+    };
 
     /// <summary>A baseline's parameters: the swept ones, with the values the sweep gives that baseline in their place (or added after them).</summary>
     private static List<KeyValuePair<string, JsonNode>> WithBaselineValues(SweepSpec spec, BaselineKind kind, IEnumerable<KeyValuePair<string, JsonNode>> swept)

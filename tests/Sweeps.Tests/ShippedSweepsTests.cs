@@ -1,3 +1,4 @@
+using Orchestrator.Trials.Metrics;
 using Orchestrator.Contracts.Trials;
 namespace Orchestrator.Sweeps.Tests;
 
@@ -30,6 +31,7 @@ public class ShippedSweepsTests
     [InlineData("mnist-rank-lr-asha.yaml", 28, 0, 0)]
     [InlineData("mnist-smoke.yaml", 2, 1, 0)]
     [InlineData("imdb-variants.yaml", 32, 2, 2)]
+    [InlineData("imdb-instruct.yaml", 4, 1, 1)]
     public void Shipped_sweep_has_the_documented_trial_counts(string file, int lora, int full, int frozen)
     {
         var trials = SweepExpander.Expand(SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, file)));
@@ -47,6 +49,19 @@ public class ShippedSweepsTests
         Assert.All(trials.Where(t => t.Kind == TrialKind.Lora), t => Assert.Equal((1.0, 2e-4, 5, 128), (t.Config.Alpha / t.Config.Rank, t.Config.LearningRate, t.Config.Epochs, t.Config.BatchSize)));
         Assert.Equal((5, 2e-4, 128), (spec.Task.Base!.Pretrain!.Epochs, spec.Task.Base.Pretrain.LearningRate, spec.Task.Base.Pretrain.BatchSize));
         Assert.Equal(2, spec.Parallel);
+    }
+
+    [Fact]
+    public void The_decoder_study_crosses_rank_with_attention_or_all_linear_and_scores_the_frozen_base_on_the_same_examples()
+    {
+        var spec = SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, "imdb-instruct.yaml"));
+        var trials = SweepExpander.Expand(spec);
+        var lora = trials.Where(t => t.Kind == TrialKind.Lora).ToList();
+        Assert.Equal([4, 16], lora.Select(t => t.Config.Rank).Distinct().Order());
+        Assert.Equal(["[all-linear]", "[q_proj,v_proj]"], lora.Select(t => "[" + string.Join(",", t.Config.TargetModules) + "]").Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(TaskKind.InstructionLabels, MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset));
+        // Nothing of a frozen decoder trains; it is evaluated on the prompts the adapters are, cut at the same seq_len.
+        Assert.All(trials.Where(t => t.Kind == TrialKind.Base), t => Assert.Equal((128, 300), (t.Config.SequenceLength, t.Config.MaxEvalSamples)));
     }
 
     [Fact]

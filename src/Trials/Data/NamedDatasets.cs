@@ -13,4 +13,20 @@ public static class NamedDatasets
 
     public static bool IsLabelledText(string? dataset) =>
         dataset is not null && LabelledText.Contains(dataset, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The IMDB reviews as prompt/completion rows (TRL's format) for a decoder: the prompt is the review (cut at a word
+    /// boundary to at most 300 characters) and "\nSentiment:", the completion " positive" or " negative"; the same
+    /// train/validation/test reviews as <see cref="Imdb"/>.
+    /// </summary>
+    public const string ImdbInstruct = "imdb-instruct";
+
+    public static readonly IReadOnlyList<string> Instructions = [ImdbInstruct];
+
+    /// <summary>True for a named dataset of prompt/completion rows whose completions are labels.</summary>
+    public static bool IsInstructionLabels(string? dataset) =>
+        dataset is not null && Instructions.Contains(dataset, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every named dataset.</summary>
+    public static IReadOnlyList<string> All => [.. LabelledText, .. Instructions];
 }

@@ -74,6 +74,7 @@ public static class MetricNames
         BuiltInDatasets.SyntheticRegression => TaskKind.Regression,
         BuiltInDatasets.Text => TaskKind.CausalLm,
         _ when IsEncoder(model) && (NamedDatasets.IsLabelledText(dataset) || DatasetProbe.IsLabelledText(dataset)) => TaskKind.TextClassification,
+        _ when IsDecoderFolder(model) && NamedDatasets.IsInstructionLabels(dataset) => TaskKind.InstructionLabels,
         _ when IsDecoderFolder(model) && DatasetProbe.IsInstructionData(dataset) => DatasetProbe.InstructionTask(dataset),
         _ when NamedDatasets.IsLabelledText(dataset) => TaskKind.TextClassification,
         _ when dataset.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => TaskKind.TextClassification,
@@ -82,9 +83,9 @@ public static class MetricNames
         _ => null,
     };
 
-    /// <summary>A Hugging Face model folder (config.json) that is not an encoder: a decoder, whose datasets are TRL's rows.</summary>
+    /// <summary>A Hugging Face model folder (config.json) that is not an encoder, or a named decoder: a decoder, whose datasets are TRL's rows.</summary>
     public static bool IsDecoderFolder(string model) =>
-        model.Length > 0 && File.Exists(Path.Combine(model, "config.json")) && !EncoderConfig.IsEncoderFolder(model);
+        NamedDecoders.Find(model) is not null || model.Length > 0 && File.Exists(Path.Combine(model, "config.json")) && !EncoderConfig.IsEncoderFolder(model);
 
     private static bool IsEncoder(string model) => NamedEncoders.Find(model) is not null || EncoderConfig.IsEncoderFolder(model);
 

@@ -16,7 +16,7 @@ namespace Orchestrator.Client.Commands.Local;
 /// </summary>
 public sealed class EvalCommand : OrchestratorCommand
 {
-    private static readonly Option<string> ModelOption = new("--model") { Description = "A Hugging Face decoder folder (config.json, weights, tokenizer).", Required = true };
+    private static readonly Option<string> ModelOption = new("--model") { Description = "A Hugging Face decoder folder (config.json, weights, tokenizer), or a named decoder (imdb-llama: its cached folder, pretrained first if absent).", Required = true };
     private static readonly Option<string> DatasetOption = new("--dataset") { Description = "TRL rows: a .jsonl or .parquet file ({\"text\"}, {\"prompt\", \"completion\"} or {\"messages\"}), or a folder of train/validation/test splits.", Required = true };
     private static readonly Option<string?> AdapterOption = new("--adapter") { Description = "A PEFT LoRA adapter folder to apply to the model." };
     private static readonly Option<string> SplitOption = new("--split") { Description = "Which rows: all, train, validation or test (a single file is cut 80/10/10 as training cuts it).", DefaultValueFactory = _ => "all" };
@@ -36,7 +36,7 @@ public sealed class EvalCommand : OrchestratorCommand
     protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var modelFolder = parseResult.GetValue(ModelOption)!;
+        var modelFolder = LocalDecoder.FolderOf(parseResult.GetValue(ModelOption)!);
         var datasetPath = parseResult.GetValue(DatasetOption)!;
         var adapterFolder = parseResult.GetValue(AdapterOption);
         var split = parseResult.GetValue(SplitOption)!;

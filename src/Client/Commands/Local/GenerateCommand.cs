@@ -14,7 +14,7 @@ namespace Orchestrator.Client.Commands.Local;
 /// </summary>
 public sealed class GenerateCommand : OrchestratorCommand
 {
-    private static readonly Option<string> ModelOption = new("--model") { Description = "A Hugging Face decoder folder (config.json, weights, tokenizer).", Required = true };
+    private static readonly Option<string> ModelOption = new("--model") { Description = "A Hugging Face decoder folder (config.json, weights, tokenizer), or a named decoder (imdb-llama: its cached folder, pretrained first if absent).", Required = true };
     private static readonly Option<string?> AdapterOption = new("--adapter") { Description = "A PEFT LoRA adapter folder to apply to the model." };
     private static readonly Option<string?> PromptOption = new("--prompt") { Description = "The text to continue (a user message when the folder has a chat template)." };
     private static readonly Option<string?> MessagesOption = new("--messages") { Description = "A JSON file of the conversation so far: [{\"role\": \"user\", \"content\": \"...\"}, ...] (or {\"messages\": [...]})." };

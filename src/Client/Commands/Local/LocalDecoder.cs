@@ -20,9 +20,19 @@ internal sealed class LocalDecoder : IDisposable
     public nn.Module<Tensor, Tensor> Module => (nn.Module<Tensor, Tensor>)Model;
     public ModelTokenizer Tokenizer { get; }
 
+    /// <summary>
+    /// The folder <paramref name="model"/> names: a named decoder (`imdb-llama`) is its cached folder, pretrained here
+    /// first when this machine has none; anything else is taken as a folder.
+    /// </summary>
+    public static string FolderOf(string model) =>
+        Orchestrator.Trials.Models.Named.NamedDecoders.Find(model) is { } named
+            ? new Orchestrator.Models.Sharing.NamedResourceFolders().DecoderFolder(named, CancellationToken.None)
+            : model;
+
     /// <exception cref="UserInputException">The folder or adapter is missing or unreadable, named.</exception>
     public static LocalDecoder Load(string modelFolder, string? adapterFolder)
     {
+        modelFolder = FolderOf(modelFolder);
         if (!Directory.Exists(modelFolder) || !File.Exists(Path.Combine(modelFolder, "config.json")))
             throw new UserInputException($"--model '{modelFolder}' is not a Hugging Face model folder (a folder with config.json and the weights).", ExitCodes.NotFound);
         if (adapterFolder is not null && !Directory.Exists(adapterFolder))

@@ -90,7 +90,7 @@ public sealed class TextClassificationDataset : ITrainingDataset
     }
 
     /// <summary>At most <paramref name="max"/> rows (0: all), chosen by a fixed permutation and kept in file order.</summary>
-    public static IReadOnlyList<LabelledText> Subset(IReadOnlyList<LabelledText> rows, int max, int stream) =>
+    public static IReadOnlyList<T> Subset<T>(IReadOnlyList<T> rows, int max, int stream) =>
         max <= 0 || max >= rows.Count ? rows
             : DataOrder.Permutation(rows.Count, SplitSeed, stream).Take(max).Order().Select(i => rows[i]).ToList();
 

@@ -55,7 +55,7 @@ public sealed class InstructionDataset : ITrainingDataset
         var template = config.ChatTemplate is { } file
             ? ChatTemplate.Parse(File.Exists(file) ? File.ReadAllText(file) : throw new FileNotFoundException($"chat_template file '{file}' does not exist", file))
             : tokenizer.ChatTemplate();
-        var splits = InstructionSplits.Load(dataset);
+        var splits = InstructionSplits.Load(dataset).Subsets(config.MaxTrainSamples, config.MaxEvalSamples);
         return Create(Path.GetFileName(Path.TrimEndingDirectorySeparator(dataset)), splits, tokenizer, template, config);
     }
 

@@ -14,6 +14,15 @@ public sealed record InstructionSplits(IReadOnlyList<InstructionRow> Train, IRea
 
     public IEnumerable<InstructionRow> All => Train.Concat(Validation).Concat(Test);
 
+    /// <summary>
+    /// At most <paramref name="maxTrain"/> training and <paramref name="maxEval"/> validation and test rows (0: all):
+    /// fixed random subsets, the same for every trial, drawn as labelled text's are (max_train_samples, max_eval_samples).
+    /// </summary>
+    public InstructionSplits Subsets(int maxTrain, int maxEval) => maxTrain <= 0 && maxEval <= 0 ? this : new(
+        Classification.TextClassificationDataset.Subset(Train, maxTrain, 1),
+        Classification.TextClassificationDataset.Subset(Validation, maxEval, 2),
+        Classification.TextClassificationDataset.Subset(Test, maxEval, 3));
+
     public static InstructionSplits Load(string dataset)
     {
         if (DatasetRows.IsRowFile(dataset))

@@ -137,7 +137,7 @@ public sealed class ModelTokenizer
     }
 
     // GPT-2's pre-tokenizer pattern (ByteLevel with use_regex, which tokenizer.json files without a Split carry).
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    internal const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private static string? SplitPattern(JsonElement root)
     {

@@ -35,9 +35,10 @@ public sealed record DecoderArchitecture(
         catch (InvalidDataException) { return false; }
     }
 
-    /// <summary>The decoder <paramref name="model"/> is when it is a readable decoder folder here, else null.</summary>
+    /// <summary>The decoder <paramref name="model"/> is when it is a named decoder or a readable decoder folder here, else null.</summary>
     public static DecoderArchitecture? Of(string model)
     {
+        if (Named.NamedDecoders.Find(model) is { } named) return FromLlama(named.Config);
         if (!IsDecoderFolder(model)) return null;
         try { return Load(model); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }

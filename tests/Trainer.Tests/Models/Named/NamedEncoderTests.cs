@@ -69,6 +69,7 @@ public sealed class NamedEncoderTests
     {
         public string ModelFolder(NamedEncoder model, CancellationToken cancellationToken) => "/models/" + model.Name;
         public string DatasetFolder(string dataset, CancellationToken cancellationToken) => "/data/" + dataset;
+        public string DecoderFolder(NamedDecoder model, CancellationToken cancellationToken) => "/models/" + model.Name;
     }
 
     [Fact]
