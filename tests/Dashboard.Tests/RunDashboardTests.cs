@@ -93,7 +93,9 @@ public sealed class RunDashboardTests : IAsyncLifetime
         var dashboardLog = Path.Combine(_dir, "dashboard.log");
         var dashboard = OrchestratorCli.Start(["dashboard", "--data-dir", dataDir, "--port", "0"], dashboardLog, _dir);
         var dashboardUrl = await PrintedUrlAsync(dashboard, dashboardLog);
-        var sweep = new MnistTestSweep("handover") { Rank = "{ values: [1, 2] }", MaxSteps = 300, EvalEvery = 100 };
+        // Trials long enough (3,000 steps, progress every second) that the probe below always sees one mid-training: with
+        // 300 steps both trials once finished between two probes, and the run exited before the dashboard was stopped.
+        var sweep = new MnistTestSweep("handover") { Rank = "{ values: [1, 2] }", MaxSteps = 3000, EvalEvery = 500 };
         var runLog = Path.Combine(_dir, "run.log");
         await using var run = OrchestratorCli.Start(["run", sweep.WriteTo(_dir), "--data-dir", dataDir, "--report", Path.Combine(_dir, "report")], runLog, _dir);
 
