@@ -19,8 +19,11 @@ public sealed record CanonicalSpec(string Json, string Hash)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var json = ToNode(spec).ToJsonString();
-        return new CanonicalSpec(json, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json))));
+        return new CanonicalSpec(json, HashOf(json));
     }
+
+    /// <summary>The hash of a canonical spec's JSON: SHA-256 of its UTF-8 bytes, lower-case hex (what a grain checks a plan's hash with).</summary>
+    public static string HashOf(string json) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
 
     /// <summary>
     /// What changed from <paramref name="before"/> to <paramref name="after"/>, one line per field

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using Orchestrator.Sweeps;
 using Orchestrator.Trials.Configuration;
@@ -22,7 +20,7 @@ public static class SweepPlanCheck
             return $"this cluster reads sweep plans of version {SweepPlan.CurrentVersion}, the client sent version {plan.Version}: submit with a CLI of the cluster's version";
         if (plan.Name != grainName)
             return $"the sweep file names '{plan.Name}', not '{grainName}'";
-        if (Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(plan.SpecJson))) != plan.SpecHash)
+        if (CanonicalSpec.HashOf(plan.SpecJson) != plan.SpecHash)
             return "the plan's spec hash does not match its spec";
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var trial in plan.Trials)
