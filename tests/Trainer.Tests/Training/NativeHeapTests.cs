@@ -3,6 +3,9 @@ using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Training;
 
+// Alone: a trial running beside it (PeakMemory.Start calls malloc_trim) may give the freed block back to the kernel
+// between the two allocations, which is what failed it once in CI (every page faulted again).
+[Collection(AloneInProcess.Name)]
 public sealed class NativeHeapTests
 {
     private const int PageSize = 4096;
