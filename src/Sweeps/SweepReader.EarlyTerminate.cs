@@ -25,7 +25,7 @@ internal sealed partial class SweepReader
             if (k.ContainsKey("s") && k.TryGetValue("brackets", out var both)) Add(both, "give s (W&B's name) or brackets, not both");
             var bracketsNode = k.GetValueOrDefault("s") ?? k.GetValueOrDefault("brackets");
             int minIter = k.TryGetValue("min_iter", out var mi) ? (int)(Int(mi, "min_iter", 1, SweepFile.MaxIterLimit) ?? 1) : 1;
-            int eta = k.TryGetValue("eta", out var en) ? (int)(Int(en, "eta", 2, 100) ?? 3) : 3;
+            double eta = k.TryGetValue("eta", out var en) ? Eta(en) ?? 3 : 3;
             if (k.TryGetValue("strict", out var strict))
             {
                 if (!(strict is YScalar { Plain: true } st && TryBool(st.Value, out _))) Add(strict, $"strict must be true or false, got {Written(strict)}");
@@ -37,7 +37,7 @@ internal sealed partial class SweepReader
             {
                 // W&B: min_iter and s without max_iter; the rungs are min_iter·eta^k for k < s.
                 var top = minIter * Math.Pow(eta, sGiven);
-                if (top > SweepFile.MaxIterLimit) { Add(bracketsNode, $"min_iter {minIter} × eta {eta}^s {sGiven} is over {SweepFile.MaxIterLimit} iterations"); return null; }
+                if (top > SweepFile.MaxIterLimit) { Add(bracketsNode, $"min_iter {minIter} × eta {Text(eta)}^s {sGiven} is over {SweepFile.MaxIterLimit} iterations"); return null; }
                 maxIter = (int)top;
             }
             else if (type == "hyperband" && k.ContainsKey("min_iter") && bracketsNode is null)
@@ -59,7 +59,7 @@ internal sealed partial class SweepReader
             int brackets = type == "asha" ? 1 : rungs;
             if (bracketsNode is not null && Int(bracketsNode, k.ContainsKey("s") ? "s" : "brackets", 1, 100) is { } br)
             {
-                if (br > rungs) Add(bracketsNode, $"{(k.ContainsKey("s") ? "s" : "brackets")} must be at most {rungs} (the rungs between min_iter {minIter} and max_iter {maxIter} with eta {eta}), got {br}");
+                if (br > rungs) Add(bracketsNode, $"{(k.ContainsKey("s") ? "s" : "brackets")} must be at most {rungs} (the rungs between min_iter {minIter} and max_iter {maxIter} with eta {Text(eta)}), got {br}");
                 brackets = (int)br;
             }
             return type == "asha" ? new AshaSpec(minIter, maxIter.Value, eta, brackets) : new HyperbandSpec(minIter, maxIter.Value, eta, brackets);
@@ -67,4 +67,18 @@ internal sealed partial class SweepReader
         if (type is not null) Add(typeNode, $"early_terminate.type must be asha, hyperband or median, got '{YamlTree.Truncate(type)}'");
         return null;
     }
+
+    /// <summary>
+    /// eta, the factor between rungs: W&amp;B and Ray Tune take any number above 1 (eta 1.5 gives W&amp;B's bands 30, 45,
+    /// 67 from min_iter 30); at most <see cref="EarlyStopping.AshaRungs.MaxEta"/>.
+    /// </summary>
+    private double? Eta(YNode node)
+    {
+        if (Number(node, "eta") is not { } eta) return null;
+        if (double.IsFinite(eta) && eta > 1 && eta <= EarlyStopping.AshaRungs.MaxEta) return eta;
+        Add(node, $"eta must be a number above 1 and at most {EarlyStopping.AshaRungs.MaxEta} (the factor between rungs), got {Written(node)}");
+        return null;
+    }
+
+    private static string Text(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -126,10 +126,10 @@ public static class DistributionNames
 public abstract record EarlyTerminationSpec;
 
 /// <summary>Asynchronous successive halving; rungs at min_iter·eta^k &lt; max_iter. Brackets &gt; 1 behave like <see cref="HyperbandSpec"/>.</summary>
-public sealed record AshaSpec(int MinIter, int MaxIter, int Eta, int Brackets) : EarlyTerminationSpec;
+public sealed record AshaSpec(int MinIter, int MaxIter, double Eta, int Brackets) : EarlyTerminationSpec;
 
 /// <summary>Several ASHA brackets, bracket s starting its rungs at min_iter·eta^s.</summary>
-public sealed record HyperbandSpec(int MinIter, int MaxIter, int Eta, int Brackets) : EarlyTerminationSpec;
+public sealed record HyperbandSpec(int MinIter, int MaxIter, double Eta, int Brackets) : EarlyTerminationSpec;
 
 /// <summary>Median stopping: from start_iter on, once min_trials trials have completed.</summary>
 public sealed record MedianStopSpec(int MinTrials, int StartIter) : EarlyTerminationSpec;

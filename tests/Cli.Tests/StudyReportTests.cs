@@ -146,6 +146,39 @@ public sealed class StudyReportTests : IDisposable
     }
 
     [Fact]
+    public void A_variant_study_draws_a_line_per_variant_named_as_the_papers_do_and_a_bar_chart_per_rank_with_the_spread()
+    {
+        var spec = new SweepSpecView("name: variants\n", "variants.yaml", "minilm-l6", "imdb", "test_accuracy", Maximize: true);
+        Dictionary<string, ParameterValue> V(bool dora, string init, int ratio, int rank, int seed) => new(P(rank, seed, "query,value"))
+        {
+            ["use_dora"] = ParameterValue.Of(dora),
+            ["init"] = ParameterValue.Of(init),
+            ["loraplus_lr_ratio"] = ParameterValue.Of(ratio),
+        };
+        var variants = new[] { (false, "kaiming", 0), (true, "kaiming", 0), (false, "pissa", 0), (false, "kaiming", 16), (true, "pissa", 16) };
+        var trials = (from v in variants.Select((v, i) => (v, i))
+                      from rank in new[] { 2, 8 }
+                      from seed in new[] { 0, 1 }
+                      select Trial($"v{v.i}-r{rank}-s{seed}", "lora", V(v.v.Item1, v.v.Item2, v.v.Item3, rank, seed), TrialState.Succeeded,
+                          0.7 + v.i * 0.01 + seed * 0.02, trainable: rank * 1000 + (v.v.Item1 ? 500 : 0))).ToList();
+        trials.Add(Trial("full-0", "full", Seed(0), TrialState.Succeeded, 0.85, trainable: 22_000_000));
+
+        var files = StudyReport.Write(_dir, spec, trials);
+
+        Assert.Equal(["metric-vs-rank.png", "lora-variants-r2.png", "lora-variants-r8.png"], files.Plots.Select(Path.GetFileName));
+        foreach (var plot in files.Plots) AssertPng(plot);
+        var markdown = File.ReadAllText(files.Markdown);
+        Assert.Contains("| LoRA variant | rank | n | mean test_accuracy | std | min | max | trainable parameters |", markdown);
+        Assert.Contains("## LoRA variant at rank 8", markdown);
+        // Each variant by its name, with its mean, sample std and per-seed values at the rank: 0.7 + i·0.01 + {0, 0.02}.
+        Assert.Contains("| LoRA | 2,000 | 2 | 0.71 | 0.0141 | 0.7, 0.72 |", markdown);
+        Assert.Contains("| DoRA | 8,500 | 2 | 0.72 | 0.0141 | 0.71, 0.73 |", markdown);
+        Assert.Contains("| PiSSA | 2,000 | 2 | 0.73 | 0.0141 | 0.72, 0.74 |", markdown);
+        Assert.Contains("| LoRA+ 16 | 8,000 | 2 | 0.74 | 0.0141 | 0.73, 0.75 |", markdown);
+        Assert.Contains("| DoRA + PiSSA + LoRA+ 16 | 2,500 | 2 | 0.75 | 0.0141 | 0.74, 0.76 |", markdown);
+    }
+
+    [Fact]
     public void A_rank_study_has_no_configuration_section_its_rank_table_says_it_all()
     {
         var spec = new SweepSpecView("name: ranks\n", "ranks.yaml", "mlp", "mnist", "test_accuracy", Maximize: true);

@@ -122,10 +122,34 @@ public class WandbGridAndHyperbandTests
     }
 
     [Fact]
-    public void A_fractional_eta_is_refused_saying_it_must_be_an_integer()
+    public void A_fractional_eta_gives_W_and_Bs_bands_rounded_down_and_keeps_the_top_n_over_eta()
     {
-        // W&B takes eta 1.5 (bands 30, 45, 67); the rungs here are integer powers.
-        var error = Assert.Throws<SweepValidationException>(() => Parse("method: grid\nparameters:\n  rank: { values: [4, 8] }\nearly_terminate: { type: hyperband, min_iter: 30, eta: 1.5 }"));
-        Assert.Contains("eta must be an integer from 2 to 100, got 1.5", Assert.Single(error.Problems).Message);
+        // W&B's hyperband_stop_runs: bands int(min_iter·eta^k), min_iter 30, eta 1.5 → 30, 45, 67, 101, 151.
+        var spec = Parse("method: grid\nparameters:\n  rank: { values: [4, 8] }\nearly_terminate: { type: hyperband, min_iter: 30, eta: 1.5 }");
+        var hyperband = Assert.IsType<HyperbandSpec>(spec.EarlyTerminate);
+        Assert.Equal(1.5, hyperband.Eta);
+        Assert.Equal([30, 45, 67, 101, 151], AshaRungs.Milestones(hyperband.MinIter, hyperband.MaxIter, hyperband.Eta, 0).Take(5));
+        // A rung that rounds onto the one before it is one rung: 1, 1.2, 1.44, 1.73, 2.07, 2.49, 2.99, 3.58 → 1, 2, 3.
+        Assert.Equal([1, 2, 3], AshaRungs.Milestones(1, 4, 1.2, 0));
+
+        // With eta 1.5 the top floor(n / 1.5) at a rung go on: 1 of 2, 2 of 3, 2 of 4, 3 of 5, 4 of 6.
+        var policy = EarlyStoppingPolicy.Create(new AshaSpec(1, 10, 1.5, 1), MetricGoal.Maximize);
+        Assert.Equal(Decision.Continue, policy.Report("a", 1, 0.9));
+        Assert.Equal(Decision.Continue, policy.Report("b", 1, 0.95)); // best of 2
+        Assert.Equal(Decision.Stop, policy.Report("c", 1, 0.1)); // third of 3
+        Assert.Equal(Decision.Continue, policy.Report("d", 1, 0.92)); // second of 4
+        Assert.Equal(Decision.Continue, policy.Report("e", 1, 0.91)); // third of 5 (keep 3)
+        Assert.Equal(Decision.Stop, policy.Report("f", 1, 0.5)); // fifth of 6 (keep 4)
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("0.5")]
+    [InlineData("101")]
+    [InlineData(".inf")]
+    public void An_eta_of_1_or_less_or_over_100_is_refused_naming_the_range(string eta)
+    {
+        var error = Assert.Throws<SweepValidationException>(() => Parse($"method: grid\nparameters:\n  rank: {{ values: [4, 8] }}\nearly_terminate: {{ type: hyperband, min_iter: 30, eta: {eta} }}"));
+        Assert.Contains($"eta must be a number above 1 and at most 100 (the factor between rungs), got {eta}", Assert.Single(error.Problems).Message);
     }
 }

@@ -14,8 +14,9 @@ public sealed record StudyReportFiles(string Markdown, IReadOnlyList<string> Plo
 /// <summary>
 /// The study report of one sweep: <c>report.md</c> with a table of every trial, plus PNG plots. The rank plot follows
 /// the "accuracy vs rank" figure of the LoRA rank study: metric against rank on a log2 axis, one line per
-/// target-module set with mean ± min–max over seeds, full fine-tuning and the frozen base as horizontal lines, and
-/// trainable parameters on the right axis. When target modules vary at one rank, a bar chart compares them.
+/// target-module set (or LoRA variant, or other configuration: <see cref="ConfigurationLabels"/>) with mean ± min–max
+/// over seeds, full fine-tuning and the frozen base as horizontal lines, and trainable parameters on the right axis.
+/// When several of them share a rank, a bar chart per rank compares them with mean ± std over seeds.
 /// </summary>
 public static class StudyReport
 {
@@ -31,7 +32,7 @@ public static class StudyReport
         var plots = new List<string>();
         var sections = new StringBuilder();
 
-        var targetRanks = study.RanksWithSeveralTargetSets().ToList();
+        var targetRanks = study.RanksWithSeveralConfigurations().ToList();
         var loraRanks = study.Groups.SelectMany(g => g.Points).Select(p => p.Rank).Distinct().Count();
         // With one rank there is no curve to draw: the bar chart carries the comparison. With many ranks the curves
         // already compare the target sets; a bar chart per rank would only repeat them.
@@ -45,7 +46,7 @@ public static class StudyReport
         }
         foreach (var rank in targetRanks)
         {
-            var file = $"target-modules-r{rank}.png";
+            var file = study.Labels.ByTargetModules ? $"target-modules-r{rank}.png" : $"{study.Labels.Noun.Replace(' ', '-').ToLowerInvariant()}s-r{rank}.png";
             var path = Path.Combine(outputDir, file);
             TargetPlot(study, rank).SavePng(path, Width, Height);
             plots.Add(path);
@@ -99,7 +100,7 @@ public static class StudyReport
                 var xs = points.Select(p => Math.Log2(p.Rank)).ToArray();
                 var means = points.Select(p => p.Mean).ToArray();
                 var line = plot.Add.Scatter(xs, means, color);
-                line.LegendText = $"LoRA on {group.Label}";
+                line.LegendText = study.Labels.ByTargetModules ? $"LoRA on {group.Label}" : group.Label;
                 line.LineWidth = 2;
                 line.MarkerSize = 8;
                 var bars = plot.Add.ErrorBar(xs, means, points.Select(p => p.Max - p.Mean).ToArray());
@@ -162,7 +163,7 @@ public static class StudyReport
     private static Plot TargetPlot(Study study, int rank)
     {
         var plot = new Plot();
-        plot.Title($"{study.Spec.Model} on {study.Spec.Dataset}: target modules at rank {rank}");
+        plot.Title($"{study.Spec.Model} on {study.Spec.Dataset}: {study.Labels.Noun} at rank {rank}");
         plot.YLabel($"{study.Metric} (mean, bars: ± std over seeds)");
         var palette = new ScottPlot.Palettes.Category10();
         var entries = study.Groups
@@ -182,8 +183,9 @@ public static class StudyReport
         barPlot.ValueLabelStyle.FontSize = 14;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             entries.Select((_, i) => (double)i).ToArray(),
-            entries.Select(e => $"{ShortLabel(e.Group.Label)}\n{e.Point!.TrainableParameters:N0} trainable params").ToArray());
-        plot.Axes.Bottom.Label.Text = entries.All(e => e.Group.Label.Split(',').All(m => m.EndsWith("_proj", StringComparison.Ordinal)))
+            entries.Select(e => $"{(study.Labels.ByTargetModules ? ShortLabel(e.Group.Label) : TickLabel(e.Group.Label))}\n{e.Point!.TrainableParameters:N0} trainable params").ToArray());
+        plot.Axes.Bottom.Label.Text = !study.Labels.ByTargetModules ? study.Labels.Noun
+            : entries.All(e => e.Group.Label.Split(',').All(m => m.EndsWith("_proj", StringComparison.Ordinal)))
             ? "target modules (*_proj)"
             : "target modules";
         foreach (var baseline in study.Baselines)
@@ -232,7 +234,7 @@ public static class StudyReport
         md.AppendLine();
         md.AppendLine("Lines: mean over seeds of succeeded trials; error bars: min–max; dotted lines (right axis): trainable parameters. Pruned trials are drawn as crosses and are not in the means; failed trials are not plotted.");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| target modules | rank | n | mean {Escape(study.Metric)} | std | min | max | trainable parameters |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {study.Labels.Noun} | rank | n | mean {Escape(study.Metric)} | std | min | max | trainable parameters |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var group in study.Groups)
             foreach (var p in group.Points)
@@ -248,15 +250,18 @@ public static class StudyReport
     private static string TargetSection(Study study, int rank, string file)
     {
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"## Target modules at rank {rank}");
+        var noun = study.Labels.Noun;
+        md.AppendLine(CultureInfo.InvariantCulture, $"## {char.ToUpperInvariant(noun[0])}{noun[1..]} at rank {rank}");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"![target modules at rank {rank}]({file})");
+        md.AppendLine(CultureInfo.InvariantCulture, $"![{noun} at rank {rank}]({file})");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| target modules | trainable parameters | n | mean {Escape(study.Metric)} | std |");
-        md.AppendLine("|---|---:|---:|---:|---:|");
+        md.AppendLine("Bars: mean over seeds; error bars: ± sample standard deviation over seeds.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {noun} | trainable parameters | n | mean {Escape(study.Metric)} | std | per seed |");
+        md.AppendLine("|---|---:|---:|---:|---:|---|");
         foreach (var group in study.Groups)
             if (group.Points.FirstOrDefault(p => p.Rank == rank) is { Scores.Count: > 0 } p)
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {Escape(group.Label)} | {p.TrainableParameters:N0} | {p.Scores.Count} | {Fmt(p.Mean)} | {Fmt(p.Std)} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {Escape(group.Label)} | {p.TrainableParameters:N0} | {p.Scores.Count} | {Fmt(p.Mean)} | {Fmt(p.Std)} | {string.Join(", ", p.Scores.Select(Fmt))} |");
         md.AppendLine();
         return md.ToString();
     }
@@ -334,6 +339,9 @@ public static class StudyReport
         return md.ToString();
     }
 
+    /// <summary>"DoRA + PiSSA + LoRA+ 16" over three lines: tick labels must fit under a bar.</summary>
+    private static string TickLabel(string label) => label.Replace(" + ", "\n+ ", StringComparison.Ordinal).Replace(", ", "\n", StringComparison.Ordinal);
+
     /// <summary>"q_proj,k_proj" → "q, k" when every module is a projection: tick labels must fit under a bar.</summary>
     private static string ShortLabel(string label)
     {
@@ -363,15 +371,16 @@ public static class StudyReport
     // ---- the data behind the plots --------------------------------------------------------------------------------
 
     private sealed record Study(SweepSpecView Spec, IReadOnlyList<TrialRecord> Trials, string Metric, bool Maximize,
-        IReadOnlyList<TargetGroup> Groups, IReadOnlyList<Baseline> Baselines)
+        ConfigurationLabels Labels, IReadOnlyList<ConfigurationGroup> Groups, IReadOnlyList<Baseline> Baselines)
     {
         public static Study From(SweepSpecView spec, IReadOnlyList<TrialRecord> trials)
         {
             var metric = spec.Metric;
             var lora = trials.Where(t => t.Kind == TrialKind.Lora && Rank(t) is not null).ToList();
+            var labels = ConfigurationLabels.Of(lora);
             var groups = lora
-                .GroupBy(t => TargetLabel(t))
-                .Select(g => new TargetGroup(g.Key, g.GroupBy(t => Rank(t)!.Value).OrderBy(r => r.Key).Select(r => RankPoint.From(r.Key, r.ToList(), metric)).ToList()))
+                .GroupBy(labels.Label)
+                .Select(g => new ConfigurationGroup(g.Key, g.GroupBy(t => Rank(t)!.Value).OrderBy(r => r.Key).Select(r => RankPoint.From(r.Key, r.ToList(), metric)).ToList()))
                 .OrderBy(g => g.Points.Count > 0 ? g.Points.Average(p => (double)p.TrainableParameters) : 0)
                 .ThenBy(g => g.Label, StringComparer.Ordinal)
                 .ToList();
@@ -383,15 +392,15 @@ public static class StudyReport
                 var scores = done.Select(t => t.Metrics[metric]).ToList();
                 baselines.Add(new Baseline(kind, scores.Count, scores.Average(), Std(scores), scores.Min(), scores.Max(), (long)done.Average(t => (double)t.TrainableParameters)));
             }
-            return new Study(spec, trials, metric, spec.Maximize, groups, baselines);
+            return new Study(spec, trials, metric, spec.Maximize, labels, groups, baselines);
         }
 
-        public IEnumerable<int> RanksWithSeveralTargetSets() =>
+        public IEnumerable<int> RanksWithSeveralConfigurations() =>
             Groups.SelectMany(g => g.Points.Where(p => p.Scores.Count > 0).Select(p => (g.Label, p.Rank)))
                 .GroupBy(x => x.Rank).Where(r => r.Select(x => x.Label).Distinct().Count() >= 2).Select(r => r.Key).Order();
     }
 
-    private sealed record TargetGroup(string Label, IReadOnlyList<RankPoint> Points);
+    private sealed record ConfigurationGroup(string Label, IReadOnlyList<RankPoint> Points);
 
     private sealed record Baseline(TrialKind Kind, int Count, double Mean, double Std, double Min, double Max, long TrainableParameters);
 
@@ -447,13 +456,4 @@ public static class StudyReport
 
     /// <summary>The trial's LoRA rank: its <c>rank</c> parameter, else the rank in its config.</summary>
     private static int? Rank(TrialRecord t) => t.Value("rank") is { Kind: ParameterValueKind.Integer } rank ? (int)rank.Integer : null;
-
-    /// <summary>A readable name for the trial's target modules ("l1,l2,l3", "q_proj,v_proj"), the same for the same set.</summary>
-    private static string TargetLabel(TrialRecord t)
-    {
-        if (t.Value("target_modules") is { Kind: ParameterValueKind.List, Items: { Count: > 0 } modules })
-            return string.Join(",", modules);
-        if (t.Value("target_modules_regex") is { Kind: ParameterValueKind.Text } regex) return regex.ToString();
-        return "default targets";
-    }
 }

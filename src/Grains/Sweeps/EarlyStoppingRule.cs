@@ -1,3 +1,4 @@
+using System.Globalization;
 using Orchestrator.Sweeps;
 using Orchestrator.Sweeps.EarlyStopping;
 
@@ -7,12 +8,12 @@ namespace Orchestrator.Grains.Sweeps;
 /// The early-stopping rule as journaled: a flat, typed record whose fields are fixed here, independent of how the
 /// sweep file spells them. The policy is rebuilt from it on replay.
 /// </summary>
-public sealed record EarlyStoppingRule(string Type, int MinIter = 0, int MaxIter = 0, int Eta = 0, int Brackets = 0, int MinTrials = 0, int StartIter = 0)
+public sealed record EarlyStoppingRule(string Type, int MinIter = 0, int MaxIter = 0, double Eta = 0, int Brackets = 0, int MinTrials = 0, int StartIter = 0)
 {
     /// <summary>The rule in words, as a prune decision names it: "asha(min_iter 1, max_iter 9, eta 3, brackets 1)".</summary>
     public string Description => Type == "median"
         ? $"median(min_trials {MinTrials}, start_iter {StartIter})"
-        : $"{Type}(min_iter {MinIter}, max_iter {MaxIter}, eta {Eta}, brackets {Brackets})";
+        : $"{Type}(min_iter {MinIter}, max_iter {MaxIter}, eta {Eta.ToString(CultureInfo.InvariantCulture)}, brackets {Brackets})";
 
     public static EarlyStoppingRule? Of(EarlyTerminationSpec? spec) => spec switch
     {

@@ -6,13 +6,24 @@ namespace Orchestrator.Sweeps.EarlyStopping;
 
 public static class AshaRungs
 {
-    /// <summary>Rung iterations of bracket <paramref name="bracket"/>: min_iter·eta^(bracket+k) below max_iter, ascending.</summary>
-    public static IReadOnlyList<int> Milestones(int minIter, int maxIter, int eta, int bracket)
+    /// <summary>The largest factor between rungs a sweep may ask for.</summary>
+    public const double MaxEta = 100;
+
+    /// <summary>
+    /// Rung iterations of bracket <paramref name="bracket"/>: min_iter·eta^(bracket+k) below max_iter, ascending. A
+    /// fractional eta rounds each rung down, as W&amp;B's bands do (int(min_iter·eta^k): min_iter 30, eta 1.5 → 30, 45,
+    /// 67, 101); a rung that rounds onto the one before it is the same rung, listed once.
+    /// </summary>
+    public static IReadOnlyList<int> Milestones(int minIter, int maxIter, double eta, int bracket)
     {
         var result = new List<int>();
-        long r = minIter;
+        double r = minIter;
         for (int s = 0; s < bracket && r < maxIter; s++) r *= eta;
-        for (; r < maxIter; r *= eta) result.Add((int)r);
+        for (; r < maxIter; r *= eta)
+        {
+            var milestone = (int)Math.Floor(r);
+            if (result.Count == 0 || result[^1] != milestone) result.Add(milestone);
+        }
         return result;
     }
 }
@@ -29,7 +40,7 @@ public static class AshaRungs
 /// </summary>
 internal sealed class AshaPolicy : EarlyStoppingPolicy
 {
-    private readonly int _eta;
+    private readonly double _eta;
     private readonly Rung[][] _brackets;
 
     private sealed class Rung(int milestone)
@@ -39,9 +50,9 @@ internal sealed class AshaPolicy : EarlyStoppingPolicy
         public HashSet<string> Trials { get; } = new(StringComparer.Ordinal);
     }
 
-    public AshaPolicy(MetricGoal goal, int minIter, int maxIter, int eta, int brackets) : base(goal)
+    public AshaPolicy(MetricGoal goal, int minIter, int maxIter, double eta, int brackets) : base(goal)
     {
-        if (minIter < 1 || maxIter <= minIter || eta < 2 || brackets < 1) throw new ArgumentException("ASHA needs 1 ≤ min_iter < max_iter, eta ≥ 2, brackets ≥ 1");
+        if (minIter < 1 || maxIter <= minIter || !(eta > 1) || brackets < 1) throw new ArgumentException("ASHA needs 1 ≤ min_iter < max_iter, eta > 1, brackets ≥ 1");
         _eta = eta;
         _brackets = Enumerable.Range(0, brackets)
             .Select(s => AshaRungs.Milestones(minIter, maxIter, eta, s).Select(m => new Rung(m)).ToArray())
@@ -65,7 +76,7 @@ internal sealed class AshaPolicy : EarlyStoppingPolicy
             if (!rung.Trials.Add(trialId)) return Decision.Continue;
             rung.Scores.Add(score);
             int better = rung.Scores.Count(s => s > score);
-            int keep = Math.Max(1, rung.Scores.Count / _eta);
+            int keep = Math.Max(1, (int)Math.Floor(rung.Scores.Count / _eta));
             return better < keep ? Decision.Continue : Decision.Stop;
         }
         return Decision.Continue;

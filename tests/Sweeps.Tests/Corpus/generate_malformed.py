@@ -184,7 +184,7 @@ cases = [
  ("early-no-type", "needs type", add("early_terminate: { max_iter: 9 }\n")),
  ("early-asha-no-max", "needs max_iter", add("early_terminate: { type: asha, min_iter: 1 }\n")),
  ("early-asha-max-le-min", "max_iter must be greater than min_iter", add("early_terminate: { type: asha, min_iter: 9, max_iter: 3 }\n")),
- ("early-asha-eta-one", "eta must be an integer ≥ 2", add("early_terminate: { type: asha, max_iter: 27, eta: 1 }\n")),
+ ("early-asha-eta-one", "eta must be a number above 1", add("early_terminate: { type: asha, max_iter: 27, eta: 1 }\n")),
  ("early-asha-unknown-key", "unknown key 'max_t' (did you mean 'max_iter'?)", add("early_terminate: { type: asha, max_iter: 27, max_t: 27 }\n")),
  ("early-hyperband-brackets", "brackets must be at most 3", add("early_terminate: { type: hyperband, min_iter: 1, max_iter: 27, eta: 3, brackets: 9 }\n")),
  ("early-median-min-trials-zero", "min_trials must be an integer ≥ 1", add("early_terminate: { type: median, min_trials: 0 }\n")),

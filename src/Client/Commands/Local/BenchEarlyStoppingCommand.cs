@@ -180,8 +180,8 @@ public sealed class BenchEarlyStoppingCommand : OrchestratorCommand
 
     private static string Describe(EarlyTerminationSpec? spec) => spec switch
     {
-        AshaSpec a => $"asha(min_iter {a.MinIter}, max_iter {a.MaxIter}, eta {a.Eta}, brackets {a.Brackets})",
-        HyperbandSpec h => $"hyperband(min_iter {h.MinIter}, max_iter {h.MaxIter}, eta {h.Eta}, brackets {h.Brackets})",
+        AshaSpec a => $"asha(min_iter {a.MinIter}, max_iter {a.MaxIter}, eta {a.Eta.ToString(System.Globalization.CultureInfo.InvariantCulture)}, brackets {a.Brackets})",
+        HyperbandSpec h => $"hyperband(min_iter {h.MinIter}, max_iter {h.MaxIter}, eta {h.Eta.ToString(System.Globalization.CultureInfo.InvariantCulture)}, brackets {h.Brackets})",
         MedianStopSpec m => $"median(min_trials {m.MinTrials}, start_iter {m.StartIter})",
         _ => "none",
     };
