@@ -156,7 +156,9 @@ public static class StudyReport
             plot.Axes.SetLimitsX(-1, 1);
         }
         plot.Axes.Right.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("N0", CultureInfo.InvariantCulture) };
-        plot.ShowLegend(study.Maximize ? Alignment.LowerRight : Alignment.UpperRight);
+        // Many lines (a variant study) would cover the data inside the frame: their legend goes beside it.
+        if (study.Groups.Count > 4) plot.ShowLegend(Edge.Right);
+        else plot.ShowLegend(study.Maximize ? Alignment.LowerRight : Alignment.UpperRight);
         return plot;
     }
 
@@ -183,7 +185,9 @@ public static class StudyReport
         barPlot.ValueLabelStyle.FontSize = 14;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             entries.Select((_, i) => (double)i).ToArray(),
-            entries.Select(e => $"{(study.Labels.ByTargetModules ? ShortLabel(e.Group.Label) : TickLabel(e.Group.Label))}\n{e.Point!.TrainableParameters:N0} trainable params").ToArray());
+            entries.Select(e => study.Labels.ByTargetModules
+                ? $"{ShortLabel(e.Group.Label)}\n{e.Point!.TrainableParameters:N0} trainable params"
+                : $"{TickLabel(e.Group.Label)}\n{e.Point!.TrainableParameters:N0} params").ToArray());
         plot.Axes.Bottom.Label.Text = !study.Labels.ByTargetModules ? study.Labels.Noun
             : entries.All(e => e.Group.Label.Split(',').All(m => m.EndsWith("_proj", StringComparison.Ordinal)))
             ? "target modules (*_proj)"
@@ -282,8 +286,12 @@ public static class StudyReport
             .Where(p => keep(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
         if (scored.Where(t => t.Kind == TrialKind.Lora).Select(t => Label(t, k => !PlottedParameters.Contains(k))).Distinct().Count() < 2) return null;
 
+        // Only what varies between the rows names them: a value every trial shares (batch_size, epochs) says nothing.
+        var varying = scored.SelectMany(t => t.Parameters.Keys).Distinct(StringComparer.Ordinal)
+            .Where(k => k != "seed" && scored.Select(t => t.Parameters.TryGetValue(k, out var v) ? v.ToString() : "–").Distinct(StringComparer.Ordinal).Count() > 1)
+            .ToHashSet(StringComparer.Ordinal);
         var objective = spec.Objective;
-        var rows = scored.GroupBy(t => (t.Kind, Label: Label(t, k => k != "seed")))
+        var rows = scored.GroupBy(t => (t.Kind, Label: Label(t, varying.Contains)))
             .Select(g =>
             {
                 var scores = g.Select(t => t.Metric(metric)!.Value).ToList();
@@ -297,7 +305,7 @@ public static class StudyReport
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"\n## Configurations across seeds ({(objective.Maximize ? "highest" : "lowest")} mean {Escape(metric)} first)");
         md.AppendLine();
-        md.AppendLine("Each row is one setting of every swept parameter but the seed; std is the sample standard deviation over its seeds. "
+        md.AppendLine("Each row is one setting of the swept parameters that differ between trials (the seed aside: it is what the row averages over); std is the sample standard deviation over its seeds. "
             + "Two rows whose means differ by less than about their std apart are not told apart by this many seeds.");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"| configuration | kind | n | mean {Escape(metric)} | std | min | max | trainable parameters |");
