@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 
 namespace Orchestrator.Sweeps.Search;
@@ -78,6 +79,11 @@ public sealed class TpeSampler
         var goodIndices = new List<int>(good);
         for (int i = 0; i < good; i++) { isGood[_ranking[i]] = true; goodIndices.Add(_ranking[i]); }
         goodIndices.Sort();
+        // Each bad observation's age among the bad ones: its index less the good ones before it.
+        var badPosition = new int[n];
+        for (int i = 0, goodSoFar = 0; i < n; i++)
+            if (isGood[i]) goodSoFar++;
+            else badPosition[i] = i - goodSoFar;
         var liars = running.Select(Encode).ToList();
         int bad = n - good + liars.Count;
         var badWeights = RampWeights(bad);
@@ -112,12 +118,12 @@ public sealed class TpeSampler
                     if (isGood[i]) { goodX.Add(x); continue; }
                     while (next < liarOrder.Count && liarOrder[next].X < x) { badX.Add(liarOrder[next].X); badW.Add(badWeights[liarOrder[next].Position]); next++; }
                     badX.Add(x);
-                    badW.Add(badWeights[i - GoodBefore(goodIndices, i)]);
+                    badW.Add(badWeights[badPosition[i]]);
                 }
                 for (; next < liarOrder.Count; next++) { badX.Add(liarOrder[next].X); badW.Add(badWeights[liarOrder[next].Position]); }
             }
-            var l = new ParzenEstimator(dim, goodX.ToArray(), Enumerable.Repeat(1.0, goodX.Count).ToArray());
-            var g = new ParzenEstimator(dim, badX.ToArray(), badW.ToArray());
+            var l = new ParzenEstimator(dim, CollectionsMarshal.AsSpan(goodX), Ones(goodX.Count));
+            var g = new ParzenEstimator(dim, CollectionsMarshal.AsSpan(badX), CollectionsMarshal.AsSpan(badW));
             var candidates = l.Sample(rng, _options.Candidates);
             var lp = l.LogPdf(candidates);
             var gp = g.LogPdf(candidates);
@@ -129,11 +135,11 @@ public sealed class TpeSampler
         return _space.Values(point);
     }
 
-    private static int GoodBefore(List<int> goodIndices, int index)
+    private static double[] Ones(int count)
     {
-        int count = 0;
-        foreach (var g in goodIndices) { if (g < index) count++; else break; }
-        return count;
+        var ones = new double[count];
+        Array.Fill(ones, 1.0);
+        return ones;
     }
 
     /// <summary>Optuna's default_weights: 1 for the newest 25, a ramp from 1/n up to 1 for the older ones.</summary>
