@@ -41,7 +41,7 @@ public sealed class SweepGrain(
 
         // Workers of running trials get a full timeout from now to report, whatever happened while this was inactive.
         var now = time.GetUtcNow();
-        foreach (var trial in _ledger.Trials.Where(t => t.State == TrialState.Running))
+        foreach (var trial in _ledger.Running)
             trial.LastHeartbeat = now;
 
         if (_ledger.State is SweepState.Running or SweepState.Paused)
@@ -184,7 +184,7 @@ public sealed class SweepGrain(
         if (settings.PackSetting.Mode == PackMode.Off) return await LeaseAsync(worker, 1, cancellationToken);
         if (Unanswered(worker, maxMembers, settings) is { Count: > 0 } unanswered) return unanswered;
         // A pack occupies one slot: `parallel` counts the slots the sweep's running trials are on.
-        var slots = _ledger.Trials.Where(t => t.State == TrialState.Running).Select(t => t.Worker).Distinct(StringComparer.Ordinal).Count();
+        var slots = _ledger.Running.Select(t => t.Worker).Distinct(StringComparer.Ordinal).Count();
         if (slots >= settings.Parallel) return [];
         await SuggestAsync(Math.Min(maxMembers, settings.PackSetting.Size), cancellationToken);
 
@@ -202,8 +202,8 @@ public sealed class SweepGrain(
     private List<TrialLease> Unanswered(WorkerSlot worker, int max, SweepSettings settings)
     {
         var now = time.GetUtcNow();
-        return _ledger.Trials
-            .Where(t => t.State == TrialState.Running && t.Worker == worker.WorkerId)
+        return _ledger.Running
+            .Where(t => t.Worker == worker.WorkerId)
             .Take(max)
             .Select(t =>
             {
@@ -336,7 +336,7 @@ public sealed class SweepGrain(
     private async Task CheckHeartbeatsAsync(CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() - _options.HeartbeatTimeout;
-        var running = _ledger.Trials.Where(t => t.State == TrialState.Running).ToList();
+        var running = _ledger.Running.ToList();
         var lost = running.Where(t => t.LastHeartbeat < deadline).ToList();
         // A pack trains on one slot: when one member's worker is lost, every member of that pack on it is. Each member
         // beats on its own, so the last beats land a little apart; re-queued one check apart, the first members were

@@ -15,6 +15,8 @@ public sealed class SweepLedger
     private const int CheckpointsKept = 3;
     private readonly Dictionary<string, TrialEntry> _byId = new(StringComparer.Ordinal);
     private readonly SortedSet<int> _queued = [];
+    /// <summary>Indices of the running trials, in order: a lease looks for the ones its worker already holds without scanning every trial.</summary>
+    private readonly SortedSet<int> _running = [];
     private readonly int[] _counts = new int[Enum.GetValues<TrialState>().Length];
     private EarlyStoppingPolicy? _earlyStopping;
     private (string Trial, int Attempt, int Iteration)? _undecidedStop;
@@ -79,6 +81,9 @@ public sealed class SweepLedger
 
     /// <summary>Queued trials, lowest index (grid order) first.</summary>
     public IEnumerable<TrialEntry> Queued => _queued.Select(i => Trials[i]);
+
+    /// <summary>The running trials, in plan order.</summary>
+    public IEnumerable<TrialEntry> Running => _running.Select(i => Trials[i]);
 
     public void Apply(SweepEvent e)
     {
@@ -233,8 +238,10 @@ public sealed class SweepLedger
         if (trial.State == state) return;
         _counts[(int)trial.State]--;
         if (trial.State == TrialState.Queued) _queued.Remove(trial.Index);
+        if (trial.State == TrialState.Running) _running.Remove(trial.Index);
         trial.State = state;
         _counts[(int)state]++;
         if (state == TrialState.Queued) _queued.Add(trial.Index);
+        if (state == TrialState.Running) _running.Add(trial.Index);
     }
 }
