@@ -34,8 +34,6 @@ public sealed record TrialPlan(string TrialId, TrialKind Kind, IReadOnlyDictiona
 public static class SweepExpander
 {
     private static readonly JsonSerializerOptions Json = new();
-    /// <summary>Every default of a trainer config as JSON: the template each trial's values are written over.</summary>
-    private static readonly JsonObject DefaultConfigJson = JsonSerializer.SerializeToNode(TrainingOptions.Defaults, Json)!.AsObject();
 
     /// <summary>Expansions by spec instance: validation expands a parsed spec, and its submission must not do it again.</summary>
     private static readonly ConditionalWeakTable<SweepSpec, IReadOnlyList<TrialPlan>> Expanded = new();
@@ -172,7 +170,9 @@ public static class SweepExpander
         var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(sweepSeed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
         long trainerSeed = (long)(BitConverter.ToUInt64(seedMaterial, 0) & long.MaxValue);
 
-        var json = (JsonObject)DefaultConfigJson.DeepClone();
+        // Only what differs from the defaults: an option absent from the JSON keeps TrainingConfig's own default, which
+        // is what TrainingOptions.Defaults holds (a copy of every default per trial cost more than the rest of the plan).
+        var json = new JsonObject();
         json["model"] = model;
         json["dataset"] = dataset;
         foreach (var (k, v) in values) json[k] = v.DeepClone();
