@@ -59,6 +59,20 @@ public sealed class AdapterMergeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_model_that_is_neither_a_folder_nor_a_named_decoder_is_named_in_one_line()
+    {
+        var gpt2 = Path.Combine(_dir, "gpt2");
+        DecoderReference.Write("gpt2", gpt2);
+
+        var result = await CliProcess.RunAsync(["adapter", "merge", "--model", "no-such-llama", "--adapter", Path.Combine(gpt2, "adapter"), "-o", Path.Combine(_dir, "out")]);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--model '", result.Stderr);
+        Assert.Contains("no-such-llama' is not a folder", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Fact]
     public async Task Merging_into_a_folder_that_is_not_empty_is_refused()
     {
         var gpt2 = Path.Combine(_dir, "gpt2");

@@ -5,14 +5,14 @@ using Orchestrator.Trainer.Peft;
 namespace Orchestrator.Client.Commands.Local;
 
 /// <summary>
-/// <c>adapter merge --model DIR --adapter DIR -o OUT</c>: PEFT's <c>merge_and_unload</c> of a LoRA adapter into its
+/// <c>adapter merge --model DIR|NAME --adapter DIR -o OUT</c>: PEFT's <c>merge_and_unload</c> of a LoRA adapter into its
 /// Hugging Face decoder base, written as a plain model folder (no cluster needed).
 /// </summary>
 public sealed class AdapterMergeCommand : OrchestratorCommand
 {
-    private static readonly Option<DirectoryInfo> ModelOption = new("--model")
+    private static readonly Option<string> ModelOption = new("--model")
     {
-        Description = "The base: a Hugging Face decoder folder (llama, mistral, qwen2, qwen3, gpt2).", Required = true,
+        Description = "The base: a Hugging Face decoder folder (llama, mistral, qwen2, qwen3, gpt2), or a named decoder (imdb-llama: its cached folder, pretrained first if absent).", Required = true,
     };
 
     private static readonly Option<DirectoryInfo> AdapterOption = new("--adapter")
@@ -36,7 +36,7 @@ public sealed class AdapterMergeCommand : OrchestratorCommand
     protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = ConsoleOutput.Create(parseResult);
-        var model = parseResult.GetValue(ModelOption)!.FullName;
+        var model = Path.GetFullPath(LocalDecoder.FolderOf(parseResult.GetValue(ModelOption)!));
         var adapter = parseResult.GetValue(AdapterOption)!.FullName;
         var outDir = parseResult.GetValue(OutOption)!.FullName;
         if (!Directory.Exists(model)) throw new UserInputException($"--model '{model}' is not a folder.", ExitCodes.NotFound);
