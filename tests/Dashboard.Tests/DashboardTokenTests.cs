@@ -45,6 +45,37 @@ public sealed class DashboardTokenTests(GuardedDashboard dashboard) : IClassFixt
         }
     }
 
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData("Bearer wrong-token", HttpStatusCode.Unauthorized)]
+    [InlineData("Basic " + "YW55Ondyb25nLXRva2Vu", HttpStatusCode.Unauthorized)] // any:wrong-token
+    [InlineData("Basic " + "cmVhZC10b2tlbi01YjFl", HttpStatusCode.Unauthorized)] // the token without a user name and colon
+    [InlineData("Basic " + "YW55OnJlYWQtdG9rZW4tNWIxZQ==", HttpStatusCode.OK)] // any:read-token-5b1e, what a browser sends
+    [InlineData("Bearer " + GuardedDashboard.Token, HttpStatusCode.OK)]
+    public async Task The_Orleans_statistics_dashboard_needs_the_token_as_a_bearer_or_as_Basics_password(string? authorization, HttpStatusCode expected)
+    {
+        // Redirects followed by hand, each with the header: .NET drops Authorization on a redirect, a browser re-sends Basic.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        var url = new Uri(Url + "dashboard");
+        HttpResponseMessage response;
+        for (var hops = 0; ; hops++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            response = await http.SendAsync(request);
+            if ((int)response.StatusCode is < 300 or >= 400 || hops == 5) break;
+            url = new Uri(url, response.Headers.Location!);
+            response.Dispose();
+        }
+        using var _ = response;
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.Unauthorized)
+            Assert.StartsWith("Basic realm=", response.Headers.WwwAuthenticate.ToString()); // the browser asks for the password
+        else
+            Assert.Contains("<html", (await response.Content.ReadAsStringAsync()).ToLowerInvariant());
+    }
+
     [Fact]
     public async Task With_the_token_the_reads_the_file_download_and_the_event_stream_are_200()
     {

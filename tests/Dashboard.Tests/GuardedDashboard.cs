@@ -6,7 +6,7 @@ using Orchestrator.TestServers;
 namespace Orchestrator.Dashboard.Tests;
 
 /// <summary>
-/// One embedded silo started with a dashboard token, and one finished sweep (4 real MNIST trials) with files to
+/// One embedded silo started with a dashboard token (and the Orleans statistics dashboard at /dashboard), and one finished sweep (4 real MNIST trials) with files to
 /// download: shared by the tests of <see cref="DashboardTokenTests"/>.
 /// </summary>
 public sealed class GuardedDashboard : IAsyncLifetime
@@ -22,7 +22,7 @@ public sealed class GuardedDashboard : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Silo = await DashboardSilo.StartAsync(new SiloHostOptions { DataDir = _dataDir, Slots = 1, DashboardToken = Token, ServiceId = "dashboard-guarded" });
+        Silo = await DashboardSilo.StartAsync(new SiloHostOptions { DataDir = _dataDir, Slots = 1, DashboardToken = Token, ServiceId = "dashboard-guarded", Dashboard = true });
         await Silo.SubmitAsync(Sweeps.Ranks(SweepName));
         await Silo.WaitAsync(SweepName, s => s.IsTerminal, TimeSpan.FromSeconds(180));
         using var http = WithToken();

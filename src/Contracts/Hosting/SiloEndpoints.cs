@@ -11,4 +11,6 @@ public static class SiloEndpoints
     public const string ReadyPath = "/health/ready";
     public const string StartupPath = "/health/startup";
     public const string MetricsPath = "/metrics";
+    /// <summary>The Orleans statistics dashboard (`silo --dashboard`), behind the dashboard token when one is set.</summary>
+    public const string OrleansDashboardPath = "/dashboard";
 }

@@ -24,6 +24,29 @@ public static class DashboardToken
     /// <summary>Whether a read may go ahead: always without a configured token, else only with it.</summary>
     public static bool MayRead(HttpRequest request, string? token) => string.IsNullOrEmpty(token) || Carries(request, token);
 
+    /// <summary>
+    /// Whether a page the browser opens by itself (the Orleans statistics dashboard at /dashboard, whose scripts send no
+    /// bearer header) may be served: always without a configured token, else with the token as a bearer header or as
+    /// HTTP Basic's password (any user name), which the browser asks for once after <see cref="BasicChallenge"/>.
+    /// </summary>
+    public static bool MayOpen(HttpRequest request, string? token) =>
+        string.IsNullOrEmpty(token) || Carries(request, token) || CarriesAsPassword(request, token);
+
+    /// <summary>The WWW-Authenticate value that makes a browser ask for a user name and password.</summary>
+    public const string BasicChallenge = "Basic realm=\"orchestrator\", charset=\"UTF-8\"";
+
+    private static bool CarriesAsPassword(HttpRequest request, string token)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string scheme = "Basic ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return false;
+        byte[] decoded;
+        try { decoded = Convert.FromBase64String(header[scheme.Length..].Trim()); }
+        catch (FormatException) { return false; }
+        var colon = Array.IndexOf(decoded, (byte)':');
+        return colon >= 0 && CryptographicOperations.FixedTimeEquals(decoded.AsSpan(colon + 1), Encoding.UTF8.GetBytes(token));
+    }
+
     private static bool Carries(HttpRequest request, string token)
     {
         var header = request.Headers.Authorization.ToString();

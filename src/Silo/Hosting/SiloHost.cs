@@ -66,7 +66,22 @@ public static class SiloHost
         app.MapGet(SiloEndpoints.MetricsPath, (SiloMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
         app.MapDashboard();
         if (options.Dashboard)
-            Orleans.Dashboard.ServiceCollectionExtensions.MapOrleansDashboard(app, "/dashboard");
+        {
+            // The Orleans statistics dashboard is behind the same token as ours: a browser cannot add a bearer header
+            // to a page it opens, so it also takes the token as Basic's password and asks for it once.
+            if (!string.IsNullOrEmpty(options.DashboardToken))
+                app.UseWhen(c => c.Request.Path.StartsWithSegments(SiloEndpoints.OrleansDashboardPath), guarded => guarded.Use(async (context, next) =>
+                {
+                    if (Orchestrator.Dashboard.Security.DashboardToken.MayOpen(context.Request, options.DashboardToken))
+                    {
+                        await next(context);
+                        return;
+                    }
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    context.Response.Headers.WWWAuthenticate = Orchestrator.Dashboard.Security.DashboardToken.BasicChallenge;
+                }));
+            Orleans.Dashboard.ServiceCollectionExtensions.MapOrleansDashboard(app, SiloEndpoints.OrleansDashboardPath);
+        }
         return app;
     }
 }
