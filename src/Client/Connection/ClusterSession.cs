@@ -212,10 +212,12 @@ public sealed class ClusterSession : IAsyncDisposable
             timeout.CancelAfter(ConnectTimeout);
             var start = host.StartAsync(timeout.Token);
             // Orleans keeps retrying a gateway that refuses us until the timeout; a connect that is slow gets asked
-            // why, so a refused client hears it in seconds, and as a refusal rather than "unreachable".
+            // why, so a refused client hears it in seconds, and as a refusal rather than "unreachable". A certificate
+            // turned away counts once two probes in a row saw it (a loaded gateway may drop one probe, not two).
+            var probeRefused = false;
             while (await Task.WhenAny(start, Task.Delay(RefusalCheckInterval, cancellationToken)) != start)
             {
-                refusal = await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, connectFailed: false, cancellationToken);
+                (refusal, probeRefused) = await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, probeRefusalIsAnswer: probeRefused, cancellationToken);
                 if (refusal is null) continue;
                 timeout.Cancel();
                 break;
@@ -224,7 +226,7 @@ public sealed class ClusterSession : IAsyncDisposable
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            refusal ??= await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, connectFailed: true, cancellationToken);
+            refusal ??= (await ConnectionRefusal.ExplainAsync(host.Services, address, credentials, refusals, probeRefusalIsAnswer: true, cancellationToken)).Refusal;
             host.Dispose();
             if (refusal is not null) throw new UserInputException(refusal, ExitCodes.ClusterUnreachable);
             throw;

@@ -18,32 +18,34 @@ internal static class ConnectionRefusal
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
-    /// <param name="connectFailed">
-    /// False while the client's own connect is only slow: then a probe that saw our certificate turned away is not
-    /// taken as the answer (a loaded gateway can drop a probe too), only refusals that are certain are.
+    /// <param name="probeRefusalIsAnswer">
+    /// False while the client's own connect is only slow and no earlier probe was refused: then a probe that saw our
+    /// certificate turned away is not yet taken as the answer (a loaded gateway can drop one probe too), only refusals
+    /// that are certain are. True after the connect failed, or when the probe before this one was refused as well.
     /// </param>
-    public static async Task<string?> ExplainAsync(IServiceProvider services, ClusterAddress address, ClusterCredentials? credentials, TlsRefusals refusals,
-        bool connectFailed, CancellationToken cancellationToken)
+    /// <returns>The refusal in words (null: nothing points at one), and whether this probe saw our certificate turned away.</returns>
+    public static async Task<(string? Refusal, bool ProbeRefused)> ExplainAsync(IServiceProvider services, ClusterAddress address, ClusterCredentials? credentials,
+        TlsRefusals refusals, bool probeRefusalIsAnswer, CancellationToken cancellationToken)
     {
         if (address.Kind == ClusterKind.Redis && await address.Redis().CredentialProblemAsync(ProbeTimeout) is { } redisProblem)
-            return redisProblem;
+            return (redisProblem, false);
         if (refusals.Last is { } refused)
-            return $"the cluster's gateway is not one this client trusts ({refused}): is {TlsFiles.AuthorityOption} the cluster's CA?";
+            return ($"the cluster's gateway is not one this client trusts ({refused}): is {TlsFiles.AuthorityOption} the cluster's CA?", false);
 
         foreach (var gateway in await GatewaysAsync(services, address))
         {
             var (handshake, untrusted) = await HandshakeAsync(gateway, credentials, cancellationToken);
             // Decided by this probe, not by whichever of the client's own connection attempts failed first.
             if (untrusted is not null)
-                return $"the cluster's gateway is not one this client trusts ({untrusted}): is {TlsFiles.AuthorityOption} the cluster's CA?";
+                return ($"the cluster's gateway is not one this client trusts ({untrusted}): is {TlsFiles.AuthorityOption} the cluster's CA?", false);
             if (handshake == Handshake.NotTls || (handshake == Handshake.Admitted && credentials is not null)) continue;
-            if (credentials is not null && !connectFailed) continue;
-            return credentials is null
+            if (credentials is not null && !probeRefusalIsAnswer) return (null, true);
+            return (credentials is null
                 ? $"the cluster requires a client certificate: pass {TlsFiles.Usage}"
                 : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (serial {credentials.Certificate.SerialNumber}, issued by '{credentials.Certificate.Issuer}'): " +
-                  $"it admits only certificates issued by its own CA and not revoked ({RevokedSerials.Option}); ask its operator whether this one was";
+                  $"it admits only certificates issued by its own CA and not revoked ({RevokedSerials.Option}); ask its operator whether this one was", true);
         }
-        return null;
+        return (null, false);
     }
 
     private static async Task<IReadOnlyList<IPEndPoint>> GatewaysAsync(IServiceProvider services, ClusterAddress address)
