@@ -14,6 +14,9 @@ namespace Orchestrator.Trainer.Models.Decoders;
 /// <c>c_attn</c>, <c>c_proj</c> and <c>c_fc</c> as Conv1D (weight [in, out]); here they are Linear (weight [out, in]),
 /// transposed when a checkpoint is read and back when one is written, so module paths, checkpoints and PEFT adapter
 /// keys are transformers' (lora_A [r, in], lora_B [out, r] either way; the adapter config says fan_in_fan_out).
+/// Dropout is transformers' too, in the same places and while training only: <c>drop</c> on the embeddings
+/// (embd_pdrop), <c>attn_dropout</c> on the attention probabilities (attn_pdrop), <c>resid_dropout</c> and the MLP's
+/// <c>dropout</c> on the output projections (resid_pdrop); in eval mode the model is deterministic.
 /// </summary>
 public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 {
@@ -166,12 +169,14 @@ internal sealed class Gpt2Backbone : nn.Module
     private readonly Embedding wpe;
     private readonly ModuleList<Gpt2Block> h;
     private readonly LayerNorm ln_f;
+    private readonly Dropout drop;
 #pragma warning restore IDE1006
 
     public Gpt2Backbone(Gpt2Config config, Device? weights) : base("GPT2Model")
     {
         wte = nn.Embedding(config.VocabSize, config.NEmbd, device: weights);
         wpe = nn.Embedding(config.NPositions, config.NEmbd, device: weights);
+        drop = nn.Dropout(config.EmbdPdrop);
         h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(i => new Gpt2Block(config, i, weights)).ToArray());
         ln_f = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);
         RegisterComponents();
@@ -183,7 +188,7 @@ internal sealed class Gpt2Backbone : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         positionIds ??= CausalMasks.PositionIds(inputIds, attentionMask);
-        var hidden = wte.forward(inputIds) + wpe.forward(positionIds);
+        var hidden = drop.forward(wte.forward(inputIds) + wpe.forward(positionIds));
         var mask = CausalMasks.Blocked(inputIds.shape[1], attentionMask, hidden.device);
         foreach (var block in h) hidden = block.Forward(hidden, mask);
         return ln_f.forward(hidden).MoveToOuterDisposeScope();
@@ -221,6 +226,8 @@ internal sealed class Gpt2Attention : nn.Module
 #pragma warning disable IDE1006
     private nn.Module<Tensor, Tensor> c_attn;
     private nn.Module<Tensor, Tensor> c_proj;
+    private readonly Dropout attn_dropout;
+    private readonly Dropout resid_dropout;
 #pragma warning restore IDE1006
     private readonly int _heads;
     private readonly int _headDim;
@@ -233,6 +240,8 @@ internal sealed class Gpt2Attention : nn.Module
         _scale = (config.ScaleAttnWeights ? 1.0 / Math.Sqrt(_headDim) : 1.0) / (config.ScaleAttnByInverseLayerIdx ? layer + 1 : 1);
         c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, device: weights);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, device: weights);
+        attn_dropout = nn.Dropout(config.AttnPdrop);
+        resid_dropout = nn.Dropout(config.ResidPdrop);
         RegisterComponents();
     }
 
@@ -245,9 +254,9 @@ internal sealed class Gpt2Attention : nn.Module
         var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
         var scores = torch.matmul(q, k.transpose(-1, -2)).mul_(_scale);
         scores = scores.masked_fill(blocked, float.MinValue);
-        var weights = torch.nn.functional.softmax(scores, -1).to(v.dtype);
+        var weights = attn_dropout.forward(torch.nn.functional.softmax(scores, -1).to(v.dtype));
         var attended = torch.matmul(weights, v).transpose(1, 2).contiguous().view(batch, tokens, width);
-        return c_proj.forward(attended).MoveToOuterDisposeScope();
+        return resid_dropout.forward(c_proj.forward(attended)).MoveToOuterDisposeScope();
     }
 }
 
@@ -256,6 +265,7 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 #pragma warning disable IDE1006
     private nn.Module<Tensor, Tensor> c_fc;
     private nn.Module<Tensor, Tensor> c_proj;
+    private readonly Dropout dropout;
 #pragma warning restore IDE1006
     private readonly string _activation;
 
@@ -263,6 +273,7 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
     {
         c_fc = nn.Linear(config.NEmbd, config.Inner, device: weights);
         c_proj = nn.Linear(config.Inner, config.NEmbd, device: weights);
+        dropout = nn.Dropout(config.ResidPdrop);
         _activation = config.ActivationFunction;
         RegisterComponents();
     }
@@ -277,7 +288,7 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
             "gelu" => torch.nn.functional.gelu(inner),
             _ => NewGelu(inner),
         };
-        return c_proj.forward(activated).MoveToOuterDisposeScope();
+        return dropout.forward(c_proj.forward(activated)).MoveToOuterDisposeScope();
     }
 
     /// <summary>gelu_new (the tanh approximation GPT-2 was trained with): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>

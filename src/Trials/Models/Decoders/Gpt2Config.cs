@@ -26,6 +26,12 @@ public sealed record Gpt2Config
     public bool ScaleAttnByInverseLayerIdx { get; init; }
     public bool ReorderAndUpcastAttn { get; init; }
     public bool TieWordEmbeddings { get; init; } = true;
+    /// <summary>Dropout on the summed token and position embeddings while training (transformers' default 0.1).</summary>
+    public double EmbdPdrop { get; init; } = 0.1;
+    /// <summary>Dropout on the attention probabilities while training.</summary>
+    public double AttnPdrop { get; init; } = 0.1;
+    /// <summary>Dropout on the attention's and the MLP's output projections while training.</summary>
+    public double ResidPdrop { get; init; } = 0.1;
     public string ModelType { get; init; } = ModelTypeName;
     public IReadOnlyList<string> Architectures { get; init; } = ["GPT2LMHeadModel"];
     public string TorchDtype { get; init; } = "float32";
@@ -76,6 +82,8 @@ public sealed record Gpt2Config
         if (!Activations.Contains(ActivationFunction))
             problems.Add($"activation_function '{ActivationFunction}' is not supported ({string.Join(", ", Activations)})");
         if (ReorderAndUpcastAttn) problems.Add("reorder_and_upcast_attn is not supported");
+        foreach (var (name, p) in new[] { ("embd_pdrop", EmbdPdrop), ("attn_pdrop", AttnPdrop), ("resid_pdrop", ResidPdrop) })
+            if (!(p >= 0 && p < 1)) problems.Add($"{name} {p} must be at least 0 and below 1");
         if (!TieWordEmbeddings) problems.Add("tie_word_embeddings false is not supported (GPT-2 ties lm_head to wte)");
         if (problems.Count > 0) throw new InvalidDataException($"{source}: {string.Join("; ", problems)}.");
     }
