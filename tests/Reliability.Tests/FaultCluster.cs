@@ -189,12 +189,20 @@ public sealed class FaultCluster : IAsyncDisposable
             TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds; a query that fails mid-fault is retried.</summary>
-    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan timeout)
+    /// <summary>
+    /// Polls <c>trials --json</c> until <paramref name="condition"/> holds; a query that fails mid-fault is retried.
+    /// <paramref name="stall"/> is how long the trials may go without any change (a step, a state, an attempt, a
+    /// worker) before the wait fails: real training on shared cores is as slow as the machine is busy, so the wait
+    /// follows progress rather than the clock (a fixed 180 s once ran out at steps 970, 920 and 770 of 1,000 under a
+    /// load average of 15). Five stalls in all bound it.
+    /// </summary>
+    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall)
     {
-        var deadline = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        var overall = Stopwatch.StartNew();
         string last = "";
-        while (deadline.Elapsed < timeout)
+        string? progress = null;
+        while (sinceProgress.Elapsed < stall && overall.Elapsed < 5 * stall)
         {
             var result = await CliAsync("trials", sweep, "--json");
             if (result.ExitCode == 0)
@@ -202,6 +210,11 @@ public sealed class FaultCluster : IAsyncDisposable
                 var trials = CliJson.Parse<List<TrialRow>>(result.Stdout);
                 if (condition(trials)) return trials;
                 last = string.Join("; ", trials.Select(t => t.ToString()));
+                if (last != progress)
+                {
+                    progress = last;
+                    sinceProgress.Restart();
+                }
             }
             else
             {
@@ -209,11 +222,11 @@ public sealed class FaultCluster : IAsyncDisposable
             }
             await Task.Delay(250);
         }
-        throw new TimeoutException($"{what}: not within {timeout.TotalSeconds:0} s. Last: {last}\n{LogTails()}");
+        throw new TimeoutException($"{what}: not reached, {(sinceProgress.Elapsed >= stall ? $"no trial changed for {stall.TotalSeconds:0} s" : $"still changing after {overall.Elapsed.TotalSeconds:0} s")}. Last: {last}\n{LogTails()}");
     }
 
-    public Task<IReadOnlyList<TrialRow>> WaitFinishedAsync(string sweep, TimeSpan timeout) =>
-        WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials => trials.Count > 0 && trials.All(t => t.IsTerminal), timeout);
+    public Task<IReadOnlyList<TrialRow>> WaitFinishedAsync(string sweep, TimeSpan stall) =>
+        WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials => trials.Count > 0 && trials.All(t => t.IsTerminal), stall);
 
     /// <summary>
     /// The promises of the issue, checked after a fault: the sweep is Finished, nothing queued or running, every
