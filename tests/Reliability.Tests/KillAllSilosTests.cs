@@ -26,7 +26,7 @@ public sealed class KillAllSilosTests(ITestOutputHelper output)
         await Task.WhenAll(Enumerable.Range(0, cluster.Silos.Count).Select(i => cluster.StartSiloAsync(i, TimeSpan.FromSeconds(180))));
         var siloUp = restart.Elapsed;
         await cluster.WaitForTrialsAsync(sweep.Name, "a trial training again after the restart",
-            trials => trials.Any(t => t.Is("running") && t.Attempts >= 2) || trials.All(t => t.IsTerminal), TimeSpan.FromSeconds(150));
+            trials => trials.Any(t => t.Is("running") && t.Attempts >= 2) || trials.All(t => t.IsTerminal), TimeSpan.FromSeconds(300)); // nothing changes until the heartbeat check re-queues: a wide stall
         var recovery = restart.Elapsed;
 
         await cluster.WaitFinishedAsync(sweep.Name, TimeSpan.FromSeconds(180));
