@@ -66,12 +66,12 @@ public static class SweepExpander
         foreach (var combo in combos)
         {
             if (swept.Count >= spec.RunCap) break;
-            var kind = combo.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
+            var kind = combo.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterKind.Lora.ConfigName();
             if (AddTrial(kind, combo)) swept.Add(combo);
         }
         if (spec.Baselines.Contains(BaselineKind.Full))
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Full, WithBaselineValues(spec, BaselineKind.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly)));
+                AddTrial(AdapterKind.Full.ConfigName(), WithBaselineValues(spec, BaselineKind.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly)));
         if (spec.Baselines.Contains(BaselineKind.Base))
         {
             // A frozen encoder still trains its classification head (a linear probe), so it trains like the others;
@@ -79,7 +79,7 @@ public static class SweepExpander
             // shapes the evaluated data stays: a decoder's prompts cut at another seq_len would be other examples).
             var probeTrains = MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset) == TaskKind.TextClassification;
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Base, WithBaselineValues(spec, BaselineKind.Base,
+                AddTrial(AdapterKind.Base.ConfigName(), WithBaselineValues(spec, BaselineKind.Base,
                     combo.Where(kv => kv.Key == "seed" || EvaluatedDataKeys.Contains(kv.Key) || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly))));
         }
         return trials;
@@ -114,7 +114,7 @@ public static class SweepExpander
     /// <summary>The trial of a suggested set of parameters (file order): the same id, seed and config a grid or random sweep would give it.</summary>
     public static TrialPlan PlanOf(string sweep, long seed, string model, string dataset, IReadOnlyList<KeyValuePair<string, JsonNode>> values)
     {
-        var kind = values.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
+        var kind = values.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterKind.Lora.ConfigName();
         return Plan(sweep, seed, model, dataset, kind, values.ToList());
     }
 
