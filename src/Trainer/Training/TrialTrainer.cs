@@ -143,7 +143,7 @@ public static class TrialTrainer
             Base = request.Base,
             BaseModelHash = baseModel.Hash,
             BaseModelSource = baseModel.Source,
-            Task = task.ToString(),
+            Task = task,
             Metrics = new SortedDictionary<string, double>(loop.Metrics.ToDictionary(), StringComparer.Ordinal),
             TrainableParameters = trainableParameters,
             TotalParameters = totalParameters,
