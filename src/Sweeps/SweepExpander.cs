@@ -52,7 +52,7 @@ public static class SweepExpander
 
         var trials = new List<TrialPlan>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        bool AddTrial(string kind, List<KeyValuePair<string, JsonNode>> values)
+        bool AddTrial(TrialKind kind, List<KeyValuePair<string, JsonNode>> values)
         {
             var plan = Plan(spec, kind, values);
             if (!ids.Add(plan.TrialId)) return false;
@@ -64,12 +64,11 @@ public static class SweepExpander
         foreach (var combo in combos)
         {
             if (swept.Count >= spec.RunCap) break;
-            var kind = combo.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
-            if (AddTrial(kind, combo)) swept.Add(combo);
+            if (AddTrial(KindOf(combo), combo)) swept.Add(combo);
         }
         if (spec.Baselines.Contains(BaselineKind.Full))
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Full, WithBaselineValues(spec, BaselineKind.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly)));
+                AddTrial(TrialKind.Full, WithBaselineValues(spec, BaselineKind.Full, combo.Where(kv => !TrainerParameters.All[kv.Key].LoraOnly)));
         if (spec.Baselines.Contains(BaselineKind.Base))
         {
             // A frozen encoder still trains its classification head (a linear probe), so it trains like the others;
@@ -77,7 +76,7 @@ public static class SweepExpander
             // shapes the evaluated data stays: a decoder's prompts cut at another seq_len would be other examples).
             var probeTrains = MetricNames.TaskOf(spec.Task.Model, spec.Task.Dataset) == TaskKind.TextClassification;
             foreach (var combo in swept)
-                AddTrial(AdapterModes.Base, WithBaselineValues(spec, BaselineKind.Base,
+                AddTrial(TrialKind.Base, WithBaselineValues(spec, BaselineKind.Base,
                     combo.Where(kv => kv.Key == "seed" || EvaluatedDataKeys.Contains(kv.Key) || (probeTrains && !TrainerParameters.All[kv.Key].LoraOnly))));
         }
         return trials;
@@ -112,8 +111,7 @@ public static class SweepExpander
     /// <summary>The trial of a suggested set of parameters (file order): the same id, seed and config a grid or random sweep would give it.</summary>
     public static TrialPlan PlanOf(string sweep, long seed, string model, string dataset, IReadOnlyList<KeyValuePair<string, JsonNode>> values)
     {
-        var kind = values.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrainerParameters.Display(a) : AdapterModes.Lora;
-        return Plan(sweep, seed, model, dataset, kind, values.ToList());
+        return Plan(sweep, seed, model, dataset, KindOf(values), values.ToList());
     }
 
     private static IEnumerable<List<KeyValuePair<string, JsonNode>>> Grid(SweepSpec spec)
@@ -147,10 +145,14 @@ public static class SweepExpander
     /// <summary>A placeholder resolved in <see cref="Plan"/> once the trial's rank is known.</summary>
     private static JsonNode PerRankNode(PerRankParameter p) => new JsonObject { ["per_rank"] = p.Factor };
 
-    private static TrialPlan Plan(SweepSpec spec, string kind, List<KeyValuePair<string, JsonNode>> values) =>
+    /// <summary>The kind a swept `adapter` value names (validated with the other values), lora when none is swept.</summary>
+    private static TrialKind KindOf(IEnumerable<KeyValuePair<string, JsonNode>> values) =>
+        values.FirstOrDefault(kv => kv.Key == "adapter").Value is { } a ? TrialKinds.Parse(TrainerParameters.Display(a)) : TrialKind.Lora;
+
+    private static TrialPlan Plan(SweepSpec spec, TrialKind kind, List<KeyValuePair<string, JsonNode>> values) =>
         Plan(spec.Name, spec.Seed, spec.Task.Model, spec.Task.Dataset, kind, values);
 
-    private static TrialPlan Plan(string sweep, long sweepSeed, string model, string dataset, string kind, List<KeyValuePair<string, JsonNode>> values)
+    private static TrialPlan Plan(string sweep, long sweepSeed, string model, string dataset, TrialKind kind, List<KeyValuePair<string, JsonNode>> values)
     {
         // Parameters keep file order for tables; the id hashes them sorted, so reordering the file keeps the ids.
         values = values.Select(kv => kv.Value is JsonObject perRank && perRank["per_rank"] is { } factor
@@ -164,7 +166,7 @@ public static class SweepExpander
             display[k] = TrainerParameters.Display(v);
             typed[k] = ParameterValue.FromJson(v);
         }
-        var material = TrialIds.Material(sweep, kind, display);
+        var material = TrialIds.Material(sweep, kind.Name(), display);
         var id = TrialIds.Of(material);
 
         var seedMaterial = SHA256.HashData(Encoding.UTF8.GetBytes(sweepSeed.ToString(CultureInfo.InvariantCulture) + "\n" + material));
@@ -177,9 +179,9 @@ public static class SweepExpander
         json["dataset"] = dataset;
         foreach (var (k, v) in values) json[k] = v.DeepClone();
 
-        json["adapter"] = kind;
+        json["adapter"] = kind.Name();
         json["seed"] = trainerSeed;
         var config = json.Deserialize<TrainingConfig>(Json)!;
-        return new TrialPlan(id, TrialKinds.Parse(kind), typed, config);
+        return new TrialPlan(id, kind, typed, config);
     }
 }

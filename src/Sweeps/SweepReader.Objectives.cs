@@ -7,7 +7,7 @@ internal sealed partial class SweepReader
     /// <summary>No metric (allowed for grid and random, as in W&amp;B): rank by the task's loss, lower is better.</summary>
     private MetricSpec DefaultMetric(TaskSpec task, YMapping top)
     {
-        var reported = MetricNames.ReportedBy(task.Model, task.Dataset, AdapterModes.Lora);
+        var reported = MetricNames.ReportedBy(task.Model, task.Dataset, AdapterKind.Lora);
         var name = reported is null || reported.Contains(MetricNames.TestLoss) ? MetricNames.TestLoss : reported[0];
         Warn(top, $"no metric: trials are ranked by {name} (minimize); add metric: {{ name: ..., goal: maximize }} to rank by another");
         return new MetricSpec(name, MetricGoal.Minimize);
@@ -41,7 +41,7 @@ internal sealed partial class SweepReader
         return result;
     }
 
-    private void CheckMetric(SweepSpec spec, IReadOnlyList<string> kinds, YMapping top)
+    private void CheckMetric(SweepSpec spec, IReadOnlyList<AdapterKind> kinds, YMapping top)
     {
         foreach (var objective in spec.Objectives.Count > 0 ? spec.Objectives : [spec.Metric])
         {
@@ -50,7 +50,7 @@ internal sealed partial class SweepReader
         }
     }
 
-    private void CheckMetric(SweepSpec spec, string name, IReadOnlyList<string> kinds, YMapping top)
+    private void CheckMetric(SweepSpec spec, string name, IReadOnlyList<AdapterKind> kinds, YMapping top)
     {
         var byKind = kinds.Select(kind => (Kind: kind, Metrics: MetricNames.ReportedBy(spec.Task.Model, spec.Task.Dataset, kind))).ToList();
         if (byKind.Count == 0 || byKind.Any(k => k.Metrics is null)) return; // a dataset only loading can classify
@@ -63,14 +63,14 @@ internal sealed partial class SweepReader
             var suggestion = Suggestions.DidYouMean(name, known, MetricAliases.Suggestions) ?? Suggestions.DidYouMean("test_" + name, known)
                 ?? (name.Length >= 4 ? known.FirstOrDefault(k => k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) : null);
             var hint = suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
-            Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds)} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}"
+            Add(at, $"unknown metric '{YamlTree.Truncate(name)}': {string.Join(" and ", kinds.Select(k => k.ConfigName()))} trials of {spec.Task.Model} on {spec.Task.Dataset} report {string.Join(", ", known)}{hint}"
                 + (spec.Objectives.Count > 1 ? $"; every trial also has {string.Join(", ", SystemObjectives.All)}" : ""));
             return;
         }
         var silent = kinds.Except(reporting).ToList();
         if (silent.Count > 0)
             Warnings.Add(new SweepProblem(file, at.Line, at.Column,
-                $"metric '{name}' is not reported by {string.Join(" and ", silent)} trials (only by {string.Join(" and ", reporting)}); they will have no score"));
+                $"metric '{name}' is not reported by {string.Join(" and ", silent.Select(k => k.ConfigName()))} trials (only by {string.Join(" and ", reporting.Select(k => k.ConfigName()))}); they will have no score"));
     }
 
     /// <summary>

@@ -113,8 +113,8 @@ internal sealed partial class SweepReader
             case OptionKind.String:
             {
                 // PEFT's init_lora_weights: true is our kaiming; Hugging Face's constant_with_warmup is our constant (it warms up too).
-                if (key == "init" && node is YScalar { Plain: true } iv && TryBool(iv.Value, out var initFlag) && initFlag) return JsonValue.Create(InitModes.Kaiming);
-                if (key == "schedule" && node is YScalar { Value: "constant_with_warmup" }) return JsonValue.Create(Schedules.Constant);
+                if (key == "init" && node is YScalar { Plain: true } iv && TryBool(iv.Value, out var initFlag) && initFlag) return JsonValue.Create(LoraInitMethod.Kaiming.ToString());
+                if (key == "schedule" && node is YScalar { Value: "constant_with_warmup" }) return JsonValue.Create(ScheduleKind.Constant.ConfigName());
                 var s = String(node, key);
                 if (s is null) return null;
                 if (option.CheckString(s) is { } need)

@@ -152,7 +152,7 @@ internal sealed partial class SweepReader(string file)
                 Add(at.Item1, at.Item2, $"{problem.Message} (in {trial.Kind.Name()} trial {trial.TrialId}{(values.Length > 0 ? ": " + YamlTree.Truncate(values, 120) : "")})");
             }
         }
-        CheckMetric(spec, trials.Select(t => t.Kind.Name()).Distinct().ToList(), top);
+        CheckMetric(spec, trials.Select(t => t.Kind.Adapter()).Distinct().ToList(), top);
         var accumulating = trials.Count(t => t.Config.GradientAccumulationSteps > 1);
         if (spec.Pack.Mode != PackMode.Off && accumulating > 0 && _pack is { } packNode)
             // Said, not hidden: these trials run alone whatever pack asks.

@@ -23,8 +23,8 @@ public class LoraVariantSweepTests
         var trials = SweepExpander.Expand(SweepFile.Parse(Yaml, "variants.yaml"));
         Assert.Equal(2 * 2 * 4 * 2, trials.Count);
         Assert.All(trials, t => Assert.Empty(t.Config.Problems()));
-        Assert.Equal(["kaiming", "olora", "pissa", "pissa_niter_4"], trials.Select(t => t.Config.Init).Distinct().Order(StringComparer.Ordinal));
-        Assert.Contains(trials, t => t.Config.UseDora && t.Config.LoraPlusLrRatio == 16 && t.Config.Init == "pissa_niter_4");
+        Assert.Equal(["kaiming", "olora", "pissa", "pissa_niter_4"], trials.Select(t => t.Config.Init.ToString()).Distinct().Order(StringComparer.Ordinal));
+        Assert.Contains(trials, t => t.Config.UseDora && t.Config.LoraPlusLrRatio == 16 && t.Config.Init == LoraInitMethod.PissaNiter(4));
         Assert.Equal(trials.Count, trials.Select(t => t.TrialId).Distinct().Count());
     }
 

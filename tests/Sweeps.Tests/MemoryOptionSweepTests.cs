@@ -24,15 +24,15 @@ public sealed class MemoryOptionSweepTests
             """, "qlora.yaml"));
 
         Assert.Equal(2, trials.Count);
-        Assert.All(trials, t => Assert.Equal((BaseDtypes.Bf16, true), (t.Config.BaseDtype, t.Config.GradientCheckpointing)));
-        Assert.Equal([QuantizeModes.Nf4, QuantizeModes.None], trials.Select(t => t.Config.Quantize));
+        Assert.All(trials, t => Assert.Equal((BaseDtype.Bf16, true), (t.Config.BaseDtype, t.Config.GradientCheckpointing)));
+        Assert.Equal([QuantizeMode.Nf4, QuantizeMode.None], trials.Select(t => t.Config.Quantize));
     }
 
     [Fact]
     public void Bitsandbytes_quant_type_names_the_quantize_value_and_its_fp4_is_refused_by_name()
     {
         var trials = SweepExpander.Expand(SweepFile.Parse(Head + "  bnb_4bit_quant_type: { value: nf4 }\n", "qlora.yaml"));
-        Assert.Equal(QuantizeModes.Nf4, Assert.Single(trials).Config.Quantize);
+        Assert.Equal(QuantizeMode.Nf4, Assert.Single(trials).Config.Quantize);
 
         var invalid = Assert.Throws<SweepValidationException>(() => SweepFile.Parse(Head + "  bnb_4bit_quant_type: { value: fp4 }\n", "qlora.yaml"));
         Assert.Contains(invalid.Problems, p => p.Message.Contains("'fp4'", StringComparison.Ordinal) && p.Message.Contains("none, nf4, int8", StringComparison.Ordinal));
@@ -56,7 +56,7 @@ public sealed class MemoryOptionSweepTests
               bnb_4bit_use_double_quant: { values: [true, false] }
             """, "qlora.yaml"));
         Assert.Equal([true, false], trials.Select(t => t.Config.DoubleQuant));
-        Assert.All(trials, t => Assert.Equal(QuantizeModes.Nf4, t.Config.Quantize));
+        Assert.All(trials, t => Assert.Equal(QuantizeMode.Nf4, t.Config.Quantize));
 
         var invalid = Assert.Throws<SweepValidationException>(() => SweepFile.Parse(Head + "  double_quant: { value: true }\n", "qlora.yaml"));
         Assert.Contains(invalid.Problems, p => p.Message.Contains("double_quant quantises NF4's block scales, but quantize is none", StringComparison.Ordinal));

@@ -54,7 +54,7 @@ public class SweepExpanderTests
     public void Config_carries_the_task_and_every_parameter()
     {
         var t = SweepExpander.Expand(Parse(Grid))[3];
-        Assert.Equal(("mlp", "mnist", "lora", 8, 32.0, 2e-4), (t.Config.Model, t.Config.Dataset, t.Config.Adapter, t.Config.Rank, t.Config.Alpha, t.Config.LearningRate));
+        Assert.Equal(("mlp", "mnist", AdapterKind.Lora, 8, 32.0, 2e-4), (t.Config.Model, t.Config.Dataset, t.Config.Adapter, t.Config.Rank, t.Config.Alpha, t.Config.LearningRate));
         Assert.Equal(["l1", "l2"], t.Config.TargetModules);
         Assert.Equal(new TrainingConfig().BatchSize, t.Config.BatchSize);
     }
@@ -118,10 +118,10 @@ public class SweepExpanderTests
         var full = trials.Where(t => t.Kind == TrialKind.Full).ToList();
         Assert.Equal(4, full.Count); // 2 lr x 2 seeds; rank and alpha dropped
         Assert.All(full, t => Assert.Equal(["lr", "seed"], t.Parameters.Keys.Order()));
-        Assert.All(full, t => Assert.Equal("full", t.Config.Adapter));
+        Assert.All(full, t => Assert.Equal(AdapterKind.Full, t.Config.Adapter));
         var bases = trials.Where(t => t.Kind == TrialKind.Base).ToList();
         Assert.Equal(["0", "1"], bases.Select(t => t.Parameters["seed"].ToString()));
-        Assert.All(bases, t => Assert.Equal("base", t.Config.Adapter));
+        Assert.All(bases, t => Assert.Equal(AdapterKind.Base, t.Config.Adapter));
         Assert.Equal(trials.Count, trials.Select(t => t.TrialId).Distinct().Count());
         Assert.DoesNotContain(trials, t => t.Config.Seed is 0 or 1); // the trainer seed is derived, not the repeat index
     }

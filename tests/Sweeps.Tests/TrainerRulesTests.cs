@@ -137,7 +137,7 @@ public sealed class TrainerRulesTests : IDisposable
     public void Every_metric_the_catalog_names_for_a_dataset_is_accepted()
     {
         foreach (var dataset in new[] { "mnist", "synthetic-regression", "text" })
-            foreach (var metric in MetricNames.ReportedBy(dataset, AdapterModes.Lora)!)
+            foreach (var metric in MetricNames.ReportedBy(dataset, AdapterKind.Lora)!)
                 SweepFile.Parse(Sweep("  rank: { value: 4 }", task: $"{{ model: {(dataset == "text" ? "llama" : "mlp")}, dataset: {dataset} }}", metric: metric), "r.yaml");
     }
 }

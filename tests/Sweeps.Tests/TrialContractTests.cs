@@ -98,5 +98,9 @@ public sealed class TrialContractTests
         Assert.Contains("allowed: lora, full, base", Assert.Throws<FormatException>(() => TrialKinds.Parse("qlora")).Message);
     }
 
+    [Fact]
+    public void Trial_kinds_are_the_adapters_a_config_can_train_one_for_one() =>
+        Assert.Equal(Orchestrator.Trials.Configuration.ConfigNames<Orchestrator.Trials.Configuration.AdapterKind>.All, TrialKinds.Names);
+
     private sealed record Holder(string Id, double? Score);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Contracts.Trials;
 
@@ -8,16 +9,22 @@ namespace Orchestrator.Contracts.Trials;
 [JsonConverter(typeof(TrialKindJsonConverter))]
 public enum TrialKind { Lora, Full, Base }
 
-/// <summary>The wire and display names of <see cref="TrialKind"/>: `lora`, `full`, `base` (the trainer's `adapter` values).</summary>
+/// <summary>
+/// The wire and display names of <see cref="TrialKind"/>: its config's <see cref="AdapterKind"/> words (`lora`, `full`,
+/// `base`). TrialKind stays the wire type (Orleans alias, journals) because the trial model carries no Orleans attributes.
+/// </summary>
 public static class TrialKinds
 {
-    public static string Name(this TrialKind kind) => kind switch
+    /// <summary>The adapter a trial of this kind trains.</summary>
+    public static AdapterKind Adapter(this TrialKind kind) => kind switch
     {
-        TrialKind.Lora => "lora",
-        TrialKind.Full => "full",
-        TrialKind.Base => "base",
+        TrialKind.Lora => AdapterKind.Lora,
+        TrialKind.Full => AdapterKind.Full,
+        TrialKind.Base => AdapterKind.Base,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
+
+    public static string Name(this TrialKind kind) => kind.Adapter().ConfigName();
 
     private static readonly TrialKind[] All = Enum.GetValues<TrialKind>(); // GetValues allocates: expansion parses a kind per trial
 

@@ -112,7 +112,7 @@ public static class TrainerBenchmark
         if (setup.SequenceLength > 0 && !decoder)
             // Enough rows for the bare loop's cycle of batches; evaluation (after the timed steps) on one batch.
             // [CLS] through BERT's pooler, as the PyTorch reference computes it, whatever the encoder's own pooling.
-            named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize, Pooling = EncoderPoolings.Cls };
+            named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize, Pooling = EncoderPooling.Cls };
         var config = NamedResourceResolution.Resolve(named, resources, CancellationToken.None);
         try
         {
@@ -142,7 +142,7 @@ public static class TrainerBenchmark
     /// <summary>A built-in model, a Hugging Face encoder folder with a head for the dataset's classes, or a decoder folder.</summary>
     private static nn.Module<Tensor, Tensor> CreateModel(TrainingConfig config, ITrainingDataset data) =>
         EncoderConfig.IsEncoderFolder(config.Model)
-            ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed, EncoderPoolings.Parse(config.Pooling))
+            ? EncoderClassifier.FromPretrained(config.Model, (int)data.Classes, config.Seed, config.Pooling)
             : DecoderArchitecture.IsDecoderFolder(config.Model)
                 ? (nn.Module<Tensor, Tensor>)CausalLanguageModels.FromPretrained(config.Model)
                 : ModelCatalog.Create(config.Model, config.Seed);

@@ -26,7 +26,7 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         if (DecoderArchitecture.Of(config.Model) is { } decoder) return EstimateDecoder(config, decoder, dtype);
         using var model = ModelCatalog.Create(config.Model, config.Seed);
         long total, trainable;
-        if (config.Adapter == AdapterModes.Lora)
+        if (config.Adapter == AdapterKind.Lora)
         {
             var injection = LoraInjector.Inject(model, config, config.Seed);
             (total, trainable) = (injection.TotalParameters, injection.TrainableParameters);
@@ -34,7 +34,7 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         else
         {
             total = ParameterCount.Total(model);
-            trainable = config.Adapter == AdapterModes.Full ? total : 0;
+            trainable = config.Adapter == AdapterKind.Full ? total : 0;
         }
         return MemoryEstimator.Estimate(total, trainable, dtype, ActivationBytes(config, dtype));
     }
@@ -50,11 +50,11 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         long trainable;
         switch (config.Adapter)
         {
-            case AdapterModes.Lora:
+            case AdapterKind.Lora:
                 var report = ParameterReport.ForEncoder(config.Model, encoder, config.Rank, config.TargetModules, config.Bias, config.UseDora);
                 (total, trainable) = (report.TotalParameters, report.TrainableParameters);
                 break;
-            case AdapterModes.Full:
+            case AdapterKind.Full:
                 trainable = total;
                 break;
             default:
@@ -77,12 +77,12 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
     {
         var total = decoder.ParameterCount;
         long trainable = 0;
-        if (config.Adapter == AdapterModes.Lora)
+        if (config.Adapter == AdapterKind.Lora)
         {
             var report = ParameterReport.ForDecoder(config.Model, decoder, config.Rank, config.TargetModules, config.Bias);
             (total, trainable) = (report.TotalParameters, report.TrainableParameters);
         }
-        else if (config.Adapter == AdapterModes.Full) trainable = total;
+        else if (config.Adapter == AdapterKind.Full) trainable = total;
         // The CPU peak with the memory options (base_dtype, quantize, gradient_checkpointing), as bench memory measures it.
         if (dtype == MemoryEstimator.Fp32) return DecoderPeakMemory.Estimate(config, decoder, total, trainable);
         var activations = MemoryEstimator.TransformerActivationBytes(config.BatchSize, config.SequenceLength, decoder.Hidden, decoder.Layers, decoder.Heads, dtype)

@@ -19,15 +19,14 @@ public static class LoraInit
     /// with base weight <paramref name="weight"/> (read by PiSSA and OLoRA only: a quantised base holds a placeholder).
     /// Tensors are float32 on the CPU (the generator's device); the caller owns them.
     /// </summary>
-    public static LoraStart Create(string init, Tensor weight, long outFeatures, long inFeatures, int rank, double scaling, Generator generator)
+    public static LoraStart Create(LoraInitMethod init, Tensor weight, long outFeatures, long inFeatures, int rank, double scaling, Generator generator)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        if (init == InitModes.Pissa) return Pissa(weight, rank, scaling, subspaceIterations: null, generator);
-        if (InitModes.PissaIterations(init) is { } iterations) return Pissa(weight, rank, scaling, iterations, generator);
-        if (init == InitModes.Olora) return Olora(weight, rank, scaling);
+        if (init.Kind == LoraInitKind.Pissa) return Pissa(weight, rank, scaling, init.SubspaceIterations, generator);
+        if (init.Kind == LoraInitKind.Olora) return Olora(weight, rank, scaling);
 
         var a = empty(rank, inFeatures, dtype: ScalarType.Float32);
-        if (init == InitModes.Gaussian)
+        if (init.Kind == LoraInitKind.Gaussian)
         {
             // PEFT's init_lora_weights="gaussian": A ~ N(0, (1/r)²).
             a.normal_(0, 1.0 / rank, generator);

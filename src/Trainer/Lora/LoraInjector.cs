@@ -48,8 +48,7 @@ public static class LoraInjector
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
-        if (TrainingOptions.Get("bias").CheckString(config.Bias) is { } need)
-            throw new InvalidTrainingConfigException([new("bias", $"bias must be {need}, got '{config.Bias}'")]);
+        if (!Enum.IsDefined(config.Bias)) throw new ArgumentOutOfRangeException(nameof(config), config.Bias, "not a bias mode");
 
         var linears = LinearModules(model).ToList();
         var targets = SelectTargets(linears.Select(l => l.Path).ToList(), config).ToHashSet(StringComparer.Ordinal);
@@ -73,13 +72,13 @@ public static class LoraInjector
         foreach (var (name, parameter) in model.named_parameters())
             if (ModulesToSave.Covers(modulesToSave, name)) parameter.requires_grad = true;
 
-        if (config.Bias == BiasModes.All)
+        if (config.Bias == BiasMode.All)
         {
             // PEFT: every bias in the model trains, adapted or not.
             foreach (var (name, parameter) in model.named_parameters())
                 if (IsBias(name)) parameter.requires_grad = true;
         }
-        else if (config.Bias == BiasModes.LoraOnly)
+        else if (config.Bias == BiasMode.LoraOnly)
         {
             foreach (var module in adapted)
                 if (module.Layer.BaseLayer.bias is not null) module.Layer.BiasTrains = true;

@@ -9,12 +9,12 @@ using static TorchSharp.torch;
 namespace Orchestrator.Trainer.Lora;
 
 /// <summary>The knobs of one adapted layer (PEFT's per-layer LoRA settings).</summary>
-public sealed record LoraLayerSettings(int Rank, double Alpha, double Dropout = 0, bool UseRslora = false, string Init = InitModes.Kaiming, bool UseDora = false)
+public sealed record LoraLayerSettings(int Rank, double Alpha, double Dropout = 0, bool UseRslora = false, LoraInitMethod Init = default, bool UseDora = false)
 {
     /// <summary>alpha/r, or alpha/sqrt(r) with rsLoRA (Kalajdzievski 2023), which keeps updates stable at high rank.</summary>
     public double Scaling => UseRslora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
 
-    /// <summary>The same rules as <see cref="TrainingConfig"/> (rank, alpha, dropout, init of <see cref="TrainingOptions"/>), checked per layer.</summary>
+    /// <summary>The same rules as <see cref="TrainingConfig"/> (rank, alpha, dropout of <see cref="TrainingOptions"/>), checked per layer; init is valid by its type.</summary>
     /// <exception cref="InvalidTrainingConfigException">A setting breaks its rule.</exception>
     public void Validate()
     {
@@ -26,7 +26,6 @@ public sealed record LoraLayerSettings(int Rank, double Alpha, double Dropout = 
         Check("rank", TrainingOptions.Get("rank").CheckInt(Rank), Rank);
         Check("alpha", TrainingOptions.Get("alpha").CheckNumber(Alpha), Alpha);
         Check("dropout", TrainingOptions.Get("dropout").CheckNumber(Dropout), Dropout);
-        Check("init", TrainingOptions.Get("init").CheckString(Init), $"'{Init}'");
         if (problems.Count > 0) throw new InvalidTrainingConfigException(problems);
     }
 }

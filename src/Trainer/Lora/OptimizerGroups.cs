@@ -26,7 +26,7 @@ public static class OptimizerGroups
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(trainable);
         ArgumentNullException.ThrowIfNull(config);
-        if (config.LoraPlusLrRatio <= 0 || config.Adapter != AdapterModes.Lora)
+        if (config.LoraPlusLrRatio <= 0 || config.Adapter != AdapterKind.Lora)
             return [new OptimizerGroup(Single, trainable, 1, config.WeightDecay)];
 
         var normParameters = NormParameterNames(model);

@@ -17,7 +17,7 @@ public sealed record ParameterReport(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("rank")] int Rank,
     [property: JsonPropertyName("targets")] IReadOnlyList<string> Targets,
-    [property: JsonPropertyName("bias")] string Bias,
+    [property: JsonPropertyName("bias"), JsonConverter(typeof(ConfigEnumConverter<BiasMode>))] BiasMode Bias,
     [property: JsonPropertyName("adapted_modules")] IReadOnlyList<string> AdaptedModules,
     [property: JsonPropertyName("trainable_params")] long TrainableParameters,
     [property: JsonPropertyName("total_params")] long TotalParameters)
@@ -37,7 +37,7 @@ public sealed record ParameterReport(
     /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>). A Hugging Face encoder folder
     /// is counted from its config.json alone (<see cref="ForEncoder"/>).
     /// </summary>
-    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None, bool useDora = false)
+    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None, bool useDora = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
@@ -70,7 +70,7 @@ public sealed record ParameterReport(
     /// An encoder's sequence classifier with LoRA, counted from its config (no weights): the head (modules_to_save,
     /// config num_labels or 2) trains in full and is never a target; every linear layer has a bias.
     /// </summary>
-    public static ParameterReport ForEncoder(string model, EncoderConfig encoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None, bool useDora = false)
+    public static ParameterReport ForEncoder(string model, EncoderConfig encoder, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None, bool useDora = false)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         var labels = encoder.NumLabels ?? 2;
@@ -86,8 +86,8 @@ public sealed record ParameterReport(
         var layerNormBiases = (long)encoder.HiddenSize * (1 + 2L * encoder.NumHiddenLayers);
         var biases = bias switch
         {
-            BiasModes.LoraOnly => adapted.Sum(l => l.Out),
-            BiasModes.All => adaptable.Sum(l => l.Out) + layerNormBiases,
+            BiasMode.LoraOnly => adapted.Sum(l => l.Out),
+            BiasMode.All => adaptable.Sum(l => l.Out) + layerNormBiases,
             _ => 0,
         };
         var total = encoder.ParameterCount(labels) + lora;
@@ -102,7 +102,7 @@ public sealed record ParameterReport(
     /// A Hugging Face decoder folder with LoRA, counted from its config.json alone (no weights): targets as training
     /// selects them (the model type's default when none; all-linear leaves out lm_head).
     /// </summary>
-    public static ParameterReport ForDecoder(string model, DecoderArchitecture decoder, int rank, IReadOnlyList<string> targets, string bias = BiasModes.None)
+    public static ParameterReport ForDecoder(string model, DecoderArchitecture decoder, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None)
     {
         ArgumentNullException.ThrowIfNull(decoder);
         var effectiveTargets = targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? [] : targets;
@@ -115,8 +115,8 @@ public sealed record ParameterReport(
         var lora = adapted.Sum(l => rank * (l.In + l.Out));
         var biases = bias switch
         {
-            BiasModes.LoraOnly => adapted.Where(l => l.Bias).Sum(l => l.Out),
-            BiasModes.All => decoder.Linears.Where(l => l.Bias).Sum(l => l.Out),
+            BiasMode.LoraOnly => adapted.Where(l => l.Bias).Sum(l => l.Out),
+            BiasMode.All => decoder.Linears.Where(l => l.Bias).Sum(l => l.Out),
             _ => 0,
         };
         return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + biases, decoder.ParameterCount + lora)

@@ -9,7 +9,7 @@ namespace Orchestrator.Trainer.Memory;
 /// where every base weight stays frozen (the option rules refuse half and quantised bases with adapter full and with
 /// trained biases), so the base ends up exactly as converting or quantising it after loading would leave it.
 /// </summary>
-public sealed record BaseLoad(string? BaseDtype, string? Quantize, bool DoubleQuant = false)
+public sealed record BaseLoad(BaseDtype? BaseDtype, QuantizeMode? Quantize, bool DoubleQuant = false)
 {
     /// <summary>Every weight as the model's own fp32.</summary>
     public static BaseLoad Fp32 { get; } = new(null, null);

@@ -16,12 +16,12 @@ namespace Orchestrator.Trainer.Memory;
 public static class BasePrecision
 {
     /// <summary>The torch type of a base_dtype value (null is fp32).</summary>
-    public static ScalarType Of(string? baseDtype) => baseDtype switch
+    public static ScalarType Of(BaseDtype? baseDtype) => baseDtype switch
     {
-        null or BaseDtypes.Fp32 => ScalarType.Float32,
-        BaseDtypes.Bf16 => ScalarType.BFloat16,
-        BaseDtypes.Fp16 => ScalarType.Float16,
-        _ => throw new ArgumentOutOfRangeException(nameof(baseDtype), baseDtype, "one of " + string.Join(", ", BaseDtypes.Values)),
+        null or BaseDtype.Fp32 => ScalarType.Float32,
+        BaseDtype.Bf16 => ScalarType.BFloat16,
+        BaseDtype.Fp16 => ScalarType.Float16,
+        _ => throw new ArgumentOutOfRangeException(nameof(baseDtype), baseDtype, null),
     };
 
     /// <summary>
@@ -31,7 +31,7 @@ public static class BasePrecision
     /// <exception cref="InvalidTrainingConfigException">The device cannot compute in the config's base_dtype.</exception>
     public static void CheckDevice(TrainingConfig config, Device device)
     {
-        if (!BaseDtypes.IsHalf(config.BaseDtype)) return;
+        if (!config.BaseDtype.IsHalf()) return;
         var dtype = Of(config.BaseDtype);
         try
         {
@@ -43,15 +43,15 @@ public static class BasePrecision
         catch (Exception e) when (e is ExternalException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidTrainingConfigException([new TrainingConfigProblem("base_dtype",
-                $"base_dtype {config.BaseDtype} cannot compute on device {device.type}: its libtorch has no {dtype} matrix product here ({FirstLine(e.Message)}); use base_dtype bf16 or fp32")]);
+                $"base_dtype {config.BaseDtype?.ConfigName()} cannot compute on device {device.type}: its libtorch has no {dtype} matrix product here ({FirstLine(e.Message)}); use base_dtype bf16 or fp32")]);
         }
     }
 
     /// <summary>Converts every all-frozen leaf module of <paramref name="model"/> to the config's base type; returns how many it converted.</summary>
-    public static int Apply(nn.Module model, string? baseDtype)
+    public static int Apply(nn.Module model, BaseDtype? baseDtype)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!BaseDtypes.IsHalf(baseDtype)) return 0;
+        if (!baseDtype.IsHalf()) return 0;
         var dtype = Of(baseDtype);
         var converted = 0;
         foreach (var module in model.modules().ToList())

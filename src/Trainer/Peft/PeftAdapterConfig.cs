@@ -29,7 +29,7 @@ public sealed record PeftAdapterConfig
     /// <summary>PEFT's target_modules given as a string: a regex matched against the whole module path.</summary>
     public string? TargetModulesRegex { get; init; }
     public double LoraDropout { get; init; }
-    public string Bias { get; init; } = BiasModes.None;
+    public BiasMode Bias { get; init; } = BiasMode.None;
     public bool UseRslora { get; init; }
     public bool UseDora { get; init; }
     /// <summary>PEFT's init_lora_weights as text: `true` (Kaiming-uniform A, zero B), `false`, or a method name such as `gaussian`.</summary>
@@ -65,7 +65,7 @@ public sealed record PeftAdapterConfig
                 : config.TargetModules.ToArray();
         // PiSSA / OLoRA adapters are saved against the unmodified base (LoraWeights.GetAgainstUnmodifiedBase): rank 2r at
         // the same scaling, written as PEFT's save_pretrained(path_initial_model_for_weight_conversion=…) writes them.
-        var converted = InitModes.ChangesBase(config.Init);
+        var converted = config.Init.ChangesBase;
         var rankFactor = converted ? 2 : 1;
         var alphaFactor = !converted ? 1.0 : config.UseRslora ? Math.Sqrt(2) : 2.0;
         return new PeftAdapterConfig
@@ -80,7 +80,7 @@ public sealed record PeftAdapterConfig
             Bias = config.Bias,
             UseRslora = config.UseRslora,
             UseDora = config.UseDora,
-            InitLoraWeights = config.Init == InitModes.Gaussian ? "gaussian" : "true",
+            InitLoraWeights = config.Init.Kind == LoraInitKind.Gaussian ? "gaussian" : "true",
             BaseModelNameOrPath = baseModelName,
             LayersToTransform = config.LayersToTransform?.ToArray(),
             ModulesToSave = modulesToSave is { Count: > 0 } ? modulesToSave.ToArray() : null,
@@ -97,7 +97,7 @@ public sealed record PeftAdapterConfig
             ["alpha_pattern"] = w => WriteMap(w, AlphaPattern, (x, v) => WriteNumber(x, v)),
             ["auto_mapping"] = w => w.WriteNullValue(),
             ["base_model_name_or_path"] = w => WriteStringOrNull(w, BaseModelNameOrPath),
-            ["bias"] = w => w.WriteStringValue(Bias),
+            ["bias"] = w => w.WriteStringValue(Bias.ConfigName()),
             ["fan_in_fan_out"] = w => w.WriteBooleanValue(FanInFanOut),
             ["inference_mode"] = w => w.WriteBooleanValue(InferenceMode),
             ["init_lora_weights"] = w =>
@@ -182,7 +182,9 @@ public sealed record PeftAdapterConfig
                 TargetModules = target is { ValueKind: JsonValueKind.Array } list ? list.EnumerateArray().Select(e => e.GetString()!).ToArray() : null,
                 TargetModulesRegex = target is { ValueKind: JsonValueKind.String } regex ? regex.GetString() : null,
                 LoraDropout = Get(root, "lora_dropout") is { ValueKind: JsonValueKind.Number } d ? d.GetDouble() : 0,
-                Bias = String(root, "bias", source) ?? BiasModes.None,
+                Bias = String(root, "bias", source) is not { } bias ? BiasMode.None
+                    : ConfigNames<BiasMode>.TryParse(bias, out var mode) ? mode
+                    : throw new InvalidDataException($"{source}: bias is '{bias}'; expected one of {string.Join(", ", ConfigNames<BiasMode>.All)}."),
                 UseRslora = Get(root, "use_rslora") is { ValueKind: JsonValueKind.True },
                 UseDora = Get(root, "use_dora") is { ValueKind: JsonValueKind.True },
                 InitLoraWeights = init switch

@@ -22,7 +22,7 @@ public static class PeftAdapterLoader
             var modules = weights.Keys.Select(PeftAdapter.ModulePathOf).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
             var config = new TrainingConfig
             {
-                Adapter = AdapterModes.Lora, Rank = adapter.R, Alpha = adapter.LoraAlpha, UseRslora = adapter.UseRslora, Bias = adapter.Bias,
+                Adapter = AdapterKind.Lora, Rank = adapter.R, Alpha = adapter.LoraAlpha, UseRslora = adapter.UseRslora, Bias = adapter.Bias,
                 TargetModules = modules,
                 RankPattern = adapter.RankPattern.Count > 0 ? adapter.RankPattern : null,
                 AlphaPattern = adapter.AlphaPattern.Count > 0 ? adapter.AlphaPattern : null,

@@ -172,8 +172,8 @@ public static class BaseModelCache
         foreach (var (_, p) in trainable) p.requires_grad = true;
         var config = new TrainingConfig
         {
-            Model = model, Dataset = datasetName, Adapter = AdapterModes.Full,
-            LearningRate = pretrain.LearningRate, WeightDecay = 0, Schedule = Schedules.Constant, GradClip = 0,
+            Model = model, Dataset = datasetName, Adapter = AdapterKind.Full,
+            LearningRate = pretrain.LearningRate, WeightDecay = 0, Schedule = ScheduleKind.Constant, GradClip = 0,
             BatchSize = pretrain.BatchSize, Epochs = pretrain.Epochs, Seed = pretrain.Seed,
         };
         var result = TrainingLoop.Run(network, data, trainable, new TrainingLoopOptions { Config = config, CancellationToken = cancellationToken });

@@ -78,8 +78,8 @@ public static class DecoderPretraining
         var trainable = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         var config = new TrainingConfig
         {
-            Model = decoder.Name, Dataset = recipe.Corpus, Adapter = AdapterModes.Full,
-            LearningRate = recipe.LearningRate, WeightDecay = 0.1, Schedule = Schedules.Cosine, GradClip = 1.0,
+            Model = decoder.Name, Dataset = recipe.Corpus, Adapter = AdapterKind.Full,
+            LearningRate = recipe.LearningRate, WeightDecay = 0.1, Schedule = ScheduleKind.Cosine, GradClip = 1.0,
             WarmupRatio = (double)recipe.WarmupSteps / recipe.MaxSteps,
             BatchSize = recipe.BatchSize, MaxSteps = recipe.MaxSteps, Epochs = 1, Seed = recipe.Seed, SequenceLength = recipe.SequenceLength,
         };

@@ -42,7 +42,7 @@ public static class NamedResourceResolution
                 : decoder is not null ? resources.DecoderFolder(decoder, cancellationToken)
                 : config.Model,
             // A named encoder's pooling is part of what its name means (a folder converted before its pooling file was written has none).
-            Pooling = config.Pooling ?? (encoder is null ? null : EncoderPoolings.Name(encoder.Config.Pooling)),
+            Pooling = config.Pooling ?? encoder?.Config.Pooling,
             Dataset = namedDataset ? resources.DatasetFolder(config.Dataset.ToLowerInvariant(), cancellationToken) : config.Dataset,
         };
     }

@@ -9,10 +9,9 @@ namespace Orchestrator.Trainer.Training;
 /// </summary>
 public sealed class LearningRateSchedule
 {
-    public LearningRateSchedule(string kind, double peak, long warmupSteps, long totalSteps)
+    public LearningRateSchedule(ScheduleKind kind, double peak, long warmupSteps, long totalSteps)
     {
-        if (!Schedules.Values.Contains(kind))
-            throw new ArgumentException($"unknown schedule '{kind}' (expected one of {string.Join(", ", Schedules.Values)})", nameof(kind));
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a schedule");
         Kind = kind;
         Peak = peak;
         WarmupSteps = Math.Max(0, warmupSteps);
@@ -23,7 +22,7 @@ public sealed class LearningRateSchedule
     public static long WarmupStepsOf(TrainingConfig config, long totalSteps) =>
         config.WarmupSteps > 0 ? config.WarmupSteps : (long)Math.Ceiling(config.WarmupRatio * totalSteps);
 
-    public string Kind { get; }
+    public ScheduleKind Kind { get; }
     public double Peak { get; }
     public long WarmupSteps { get; }
     public long TotalSteps { get; }
@@ -37,8 +36,8 @@ public sealed class LearningRateSchedule
         var decaySteps = (double)Math.Max(1, TotalSteps - WarmupSteps);
         return Kind switch
         {
-            Schedules.Linear => Math.Max(0.0, (TotalSteps - step) / decaySteps),
-            Schedules.Cosine => Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * (step - WarmupSteps) / decaySteps))),
+            ScheduleKind.Linear => Math.Max(0.0, (TotalSteps - step) / decaySteps),
+            ScheduleKind.Cosine => Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * (step - WarmupSteps) / decaySteps))),
             _ => 1.0,
         };
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Orchestrator.Trials.Configuration;
+using Orchestrator.Trials.Metrics;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -12,7 +13,8 @@ public sealed record TrialResult
     [JsonPropertyName("base")] public required BaseModelSpec Base { get; init; }
     [JsonPropertyName("base_model_hash")] public required string BaseModelHash { get; init; }
     [JsonPropertyName("base_model_source")] public required string BaseModelSource { get; init; }
-    [JsonPropertyName("task")] public required string Task { get; init; }
+    /// <summary>Written as the member name (`Classification`, `CausalLm`, ...), as result.json always held it.</summary>
+    [JsonPropertyName("task"), JsonConverter(typeof(JsonStringEnumConverter<TaskKind>))] public required TaskKind Task { get; init; }
     [JsonPropertyName("metrics")] public required IReadOnlyDictionary<string, double> Metrics { get; init; }
     [JsonPropertyName("trainable_params")] public long TrainableParameters { get; init; }
     [JsonPropertyName("total_params")] public long TotalParameters { get; init; }

@@ -69,7 +69,7 @@ public static class TrialTrainer
         using var data = DatasetCatalog.Load(resolved, request.DataDirectory);
         var baseWatch = Stopwatch.StartNew();
         var baseModel = BaseModelCache.Get(resolved.Model, resolved.Dataset, data, request.Base, request.BaseCacheDirectory, config.Seed, cancellationToken,
-            EncoderPoolings.Parse(resolved.Pooling), BaseLoad.Of(config)); // a decoder's base loads half or quantised, tensor by tensor
+            resolved.Pooling, BaseLoad.Of(config)); // a decoder's base loads half or quantised, tensor by tensor
         var baseElapsed = baseWatch.Elapsed;
         using var model = baseModel.Model;
         CheckDecoderFits(model, data, config);
@@ -77,10 +77,10 @@ public static class TrialTrainer
         LoraInjection? injection = null;
         switch (config.Adapter)
         {
-            case AdapterModes.Lora:
+            case AdapterKind.Lora:
                 injection = LoraInjector.Inject(model, resolved, config.Seed);
                 break;
-            case AdapterModes.Full:
+            case AdapterKind.Full:
                 foreach (var p in model.parameters()) p.requires_grad = true;
                 break;
             default:
@@ -100,7 +100,7 @@ public static class TrialTrainer
         var loop = TrainingLoop.Run(model, data, trainable, new TrainingLoopOptions
         {
             Config = config,
-            CheckpointOutputDirectory = config.Adapter == AdapterModes.Base ? null : request.OutputDirectory,
+            CheckpointOutputDirectory = config.Adapter == AdapterKind.Base ? null : request.OutputDirectory,
             Resume = resume,
             Observer = observer,
             CancellationToken = cancellationToken,
@@ -143,7 +143,7 @@ public static class TrialTrainer
             Base = request.Base,
             BaseModelHash = baseModel.Hash,
             BaseModelSource = baseModel.Source,
-            Task = task.ToString(),
+            Task = task,
             Metrics = new SortedDictionary<string, double>(loop.Metrics.ToDictionary(), StringComparer.Ordinal),
             TrainableParameters = trainableParameters,
             TotalParameters = totalParameters,
@@ -206,14 +206,14 @@ public static class TrialTrainer
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
         switch (config.Adapter)
         {
-            case AdapterModes.Lora:
+            case AdapterKind.Lora:
             {
                 foreach (var (name, sha) in WriteAdapter(outputDirectory, config, baseModelName, LoraWeights.GetAgainstUnmodifiedBase(model),
                              injection!.Modules.Select(m => m.Path).ToList(), ModulesToSave.Of(model)))
                     files[name] = sha;
                 break;
             }
-            case AdapterModes.Full:
+            case AdapterKind.Full:
             {
                 var path = Path.Combine(outputDirectory, FullModelFile);
                 using (var scope = torch.NewDisposeScope())

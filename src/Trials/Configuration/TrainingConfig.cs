@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Orchestrator.Trials.Models.HuggingFace;
 
 namespace Orchestrator.Trials.Configuration;
 
@@ -8,6 +9,10 @@ namespace Orchestrator.Trials.Configuration;
 /// where it has the knob. The initialisers below are the only defaults; the rules and help of every key are in
 /// <see cref="TrainingOptions"/>.
 /// </summary>
+/// <remarks>
+/// Closed sets are enums spelled by <see cref="ConfigNames{T}"/>; each such property names its converter, since a
+/// converter on the property outranks one in the caller's options (the CLI's and dashboard's camelCase enum converter).
+/// </remarks>
 public sealed record TrainingConfig
 {
     /// <summary>Every rule of <see cref="TrainingOptions"/> this config breaks; empty when it can train.</summary>
@@ -27,7 +32,7 @@ public sealed record TrainingConfig
     /// <summary>Built-in dataset name (`mnist`, `synthetic-regression`, `text`) or a path (labelled .jsonl / .csv or a folder of splits with an encoder model).</summary>
     [JsonPropertyName("dataset")] public string Dataset { get; init; } = "mnist";
     /// <summary>`lora` (adapter), `full` (every weight trains) or `base` (evaluate the frozen base only).</summary>
-    [JsonPropertyName("adapter")] public string Adapter { get; init; } = AdapterModes.Lora;
+    [JsonPropertyName("adapter"), JsonConverter(typeof(ConfigEnumConverter<AdapterKind>))] public AdapterKind Adapter { get; init; } = AdapterKind.Lora;
 
     // --- LoRA (PEFT LoraConfig) ---------------------------------------------------------------------------------
     [JsonPropertyName("rank")] public int Rank { get; init; } = 8;
@@ -41,16 +46,16 @@ public sealed record TrainingConfig
     [JsonPropertyName("alpha_pattern")] public IReadOnlyDictionary<string, double>? AlphaPattern { get; init; }
     [JsonPropertyName("dropout")] public double Dropout { get; init; }
     /// <summary>`none`, `all` or `lora_only` (PEFT's bias).</summary>
-    [JsonPropertyName("bias")] public string Bias { get; init; } = BiasModes.None;
+    [JsonPropertyName("bias"), JsonConverter(typeof(ConfigEnumConverter<BiasMode>))] public BiasMode Bias { get; init; } = BiasMode.None;
     [JsonPropertyName("use_rslora")] public bool UseRslora { get; init; }
-    /// <summary>`kaiming` (PEFT's default, init_lora_weights=true), `gaussian`, `pissa`, `pissa_niter_K` or `olora` (<see cref="InitModes"/>).</summary>
-    [JsonPropertyName("init")] public string Init { get; init; } = InitModes.Kaiming;
+    /// <summary>`kaiming` (PEFT's default, init_lora_weights=true), `gaussian`, `pissa`, `pissa_niter_K` or `olora` (<see cref="LoraInitMethod"/>).</summary>
+    [JsonPropertyName("init")] public LoraInitMethod Init { get; init; } = LoraInitMethod.Kaiming;
 
     // --- optimisation -------------------------------------------------------------------------------------------
     [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
     /// <summary>`constant`, `linear` or `cosine`.</summary>
-    [JsonPropertyName("schedule")] public string Schedule { get; init; } = Schedules.Constant;
+    [JsonPropertyName("schedule"), JsonConverter(typeof(ConfigEnumConverter<ScheduleKind>))] public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; }
     /// <summary>Warm-up as a fraction of the steps (Hugging Face's warmup_ratio), used when warmup_steps is 0. Left out of the JSON at 0, so configs written before it keep their bytes (and their checkpoints' config hash).</summary>
     [JsonPropertyName("warmup_ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double WarmupRatio { get; init; }
@@ -87,7 +92,7 @@ public sealed record TrainingConfig
     /// <summary>Labelled text: at most this many validation and test examples each (fixed random subsets); 0 means all.</summary>
     [JsonPropertyName("max_eval_samples")] public int MaxEvalSamples { get; init; }
     /// <summary>An encoder's head input: `cls` or `mean`; null means the model's own (<see cref="Models.HuggingFace.EncoderConfig.Pooling"/>). Left out of the JSON when null, so configs written before it keep their bytes.</summary>
-    [JsonPropertyName("pooling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Pooling { get; init; }
+    [JsonPropertyName("pooling"), JsonConverter(typeof(ConfigEnumConverter<EncoderPooling>)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public EncoderPooling? Pooling { get; init; }
 
     // --- instruction tuning (TRL SFTTrainer) ---------------------------------------------------------------------
     // Each is left out of the JSON at its default, so configs written before them keep their bytes (trial ids, checkpoint hashes).
@@ -111,12 +116,12 @@ public sealed record TrainingConfig
     [JsonPropertyName("loraplus_lr_ratio"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double LoraPlusLrRatio { get; init; }
 
     // --- memory (base precision) ----------------------------------------------------------------------------------
-    /// <summary>The frozen base's weights' type: `fp32`, `bf16` or `fp16` (<see cref="BaseDtypes"/>); null means fp32. Left out of the JSON when null, so configs written before it keep their bytes.</summary>
-    [JsonPropertyName("base_dtype"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BaseDtype { get; init; }
+    /// <summary>The frozen base's weights' type: `fp32`, `bf16` or `fp16` (<see cref="Configuration.BaseDtype"/>); null means fp32. Left out of the JSON when null, so configs written before it keep their bytes.</summary>
+    [JsonPropertyName("base_dtype"), JsonConverter(typeof(ConfigEnumConverter<BaseDtype>)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public BaseDtype? BaseDtype { get; init; }
 
     // --- memory (quantised base) ----------------------------------------------------------------------------------
-    /// <summary>The frozen base's linear weights quantised: `none`, `nf4` or `int8` (<see cref="QuantizeModes"/>); null means none. Left out of the JSON when null.</summary>
-    [JsonPropertyName("quantize"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quantize { get; init; }
+    /// <summary>The frozen base's linear weights quantised: `none`, `nf4` or `int8` (<see cref="QuantizeMode"/>); null means none. Left out of the JSON when null.</summary>
+    [JsonPropertyName("quantize"), JsonConverter(typeof(ConfigEnumConverter<QuantizeMode>)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public QuantizeMode? Quantize { get; init; }
 
     // --- memory (gradient checkpointing) --------------------------------------------------------------------------
     /// <summary>Recompute each decoder layer's activations in the backward instead of keeping them. Left out of the JSON when false.</summary>
@@ -125,80 +130,4 @@ public sealed record TrainingConfig
     // --- memory (NF4 double quantisation) -------------------------------------------------------------------------
     /// <summary>With quantize nf4, the block scales quantised to 8 bits in blocks of 256 (QLoRA's double quantisation). Left out of the JSON when false.</summary>
     [JsonPropertyName("double_quant"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool DoubleQuant { get; init; }
-}
-
-/// <summary>How a frozen base's linear weights may be held (QLoRA's NF4, LLM.int8()'s row-wise int8) or not.</summary>
-public static class QuantizeModes
-{
-    public const string None = "none";
-    public const string Nf4 = "nf4";
-    public const string Int8 = "int8";
-    public static readonly IReadOnlyList<string> Values = [None, Nf4, Int8];
-
-    /// <summary>Whether a config's base is quantised (a null quantize is none).</summary>
-    public static bool IsQuantized(string? quantize) => quantize is Nf4 or Int8;
-}
-
-/// <summary>The types a frozen base can be stored and multiplied in; LoRA's A and B, their gradients and AdamW state stay fp32.</summary>
-public static class BaseDtypes
-{
-    public const string Fp32 = "fp32";
-    public const string Bf16 = "bf16";
-    public const string Fp16 = "fp16";
-    public static readonly IReadOnlyList<string> Values = [Fp32, Bf16, Fp16];
-
-    /// <summary>Whether a config's base is stored in a half-precision type (a null base_dtype is fp32).</summary>
-    public static bool IsHalf(string? dtype) => dtype is Bf16 or Fp16;
-}
-
-public static class AdapterModes
-{
-    public const string Lora = "lora";
-    public const string Full = "full";
-    public const string Base = "base";
-    public static readonly IReadOnlyList<string> All = [Lora, Full, Base];
-}
-
-public static class BiasModes
-{
-    public const string None = "none";
-    public const string All = "all";
-    public const string LoraOnly = "lora_only";
-    public static readonly IReadOnlyList<string> Values = [None, All, LoraOnly];
-}
-
-/// <summary>PEFT's init_lora_weights methods we train.</summary>
-public static class InitModes
-{
-    public const string Kaiming = "kaiming";
-    public const string Gaussian = "gaussian";
-    /// <summary>A, B from W's top-r singular vectors scaled by √σ; the base keeps the residual.</summary>
-    public const string Pissa = "pissa";
-    /// <summary>`pissa_niter_K`: PiSSA through a randomized SVD with K subspace iterations.</summary>
-    public const string PissaNiterPrefix = "pissa_niter_";
-    /// <summary>A, B from the QR decomposition of W; the base keeps the residual.</summary>
-    public const string Olora = "olora";
-    public static readonly IReadOnlyList<string> Values = [Kaiming, Gaussian, Pissa, Olora];
-
-    /// <summary>The values as a message lists them.</summary>
-    public const string Described = "kaiming, gaussian, pissa, pissa_niter_K (K ≥ 1 subspace iterations) or olora";
-
-    public static bool IsValid(string init) => Values.Contains(init) || PissaIterations(init) is not null;
-
-    /// <summary>K of `pissa_niter_K` (K an integer ≥ 1, as PEFT parses it), or null for any other value.</summary>
-    public static int? PissaIterations(string init) =>
-        init.StartsWith(PissaNiterPrefix, StringComparison.Ordinal)
-        && int.TryParse(init.AsSpan(PissaNiterPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) && k >= 1
-            ? k : null;
-
-    /// <summary>Whether the method moves part of the base weight into the adapter (PiSSA, OLoRA): the adapter is then saved against the unmodified base.</summary>
-    public static bool ChangesBase(string init) => init == Pissa || init == Olora || PissaIterations(init) is not null;
-}
-
-public static class Schedules
-{
-    public const string Constant = "constant";
-    public const string Linear = "linear";
-    public const string Cosine = "cosine";
-    public static readonly IReadOnlyList<string> Values = [Constant, Linear, Cosine];
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Orchestrator.Trials.Models.Decoders;
+using Orchestrator.Trials.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 
 namespace Orchestrator.Trials.Configuration;
@@ -63,6 +64,7 @@ public sealed class TrainingOption
         {
             null => "none",
             string s => s,
+            Enum or LoraInitMethod => JsonSerializer.SerializeToNode(Default)!.GetValue<string>(),
             bool b => b ? "true" : "false",
             IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
             var other => JsonSerializer.Serialize(other),
@@ -74,7 +76,7 @@ public sealed class TrainingOption
         OptionKind.Int => IntRequirement(),
         OptionKind.Number => NumberRequirement(),
         OptionKind.Bool => "true or false",
-        OptionKind.String => Allowed is { } a ? "one of " + string.Join(", ", a) : Key == "init" ? "one of " + InitModes.Described : "text",
+        OptionKind.String => Allowed is { } a ? "one of " + string.Join(", ", a) : Key == "init" ? "one of " + LoraInitMethod.Described : "text",
         OptionKind.StringList => "a list of names",
         OptionKind.IntList => $"a list of integers, each {IntRequirement()}",
         OptionKind.IntMap => $"a mapping of module pattern to {IntRequirement()}",
@@ -97,7 +99,7 @@ public sealed class TrainingOption
     /// <summary>The rule a text value breaks, or null when it is allowed.</summary>
     public string? CheckString(string value) =>
         Allowed is { } allowed && !allowed.Contains(value) ? "one of " + string.Join(", ", allowed)
-        : Key == "init" && !InitModes.IsValid(value) ? "one of " + InitModes.Described
+        : Key == "init" && !LoraInitMethod.TryParse(value, out _) ? "one of " + LoraInitMethod.Described
         : Key == "target_modules_regex" && !TrainingOptions.IsValidRegex(value) ? "a valid regular expression"
         : null;
 
@@ -192,7 +194,7 @@ public static partial class TrainingOptions
         new TrainingOption("model", OptionKind.String, "Built-in model (mlp, transformer-block, llama), a pretrained encoder by name (minilm-l6, arctic-xs; fetched once), a decoder pretrained here by name (imdb-llama; pretrained once), or a Hugging Face model folder (llama family; bert, distilbert or roberta encoders for text classification).") { IsTask = true },
         new TrainingOption("dataset", OptionKind.String, "Built-in dataset (mnist, synthetic-regression, text; imdb, labelled movie reviews, with an encoder), a .jsonl file of texts, or a folder of MNIST IDX files; "
             + "with an encoder model, labelled texts: a .jsonl ({\"text\", \"label\"}) or .csv (text,label header) split 80/10/10, or a folder of train/validation/test files.") { IsTask = true },
-        new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = AdapterModes.All, LoraOnly = true },
+        new TrainingOption("adapter", OptionKind.String, "What trains: lora (an adapter), full (every weight) or base (nothing; evaluates the frozen base).") { Allowed = ConfigNames<AdapterKind>.All, LoraOnly = true },
         new TrainingOption("rank", OptionKind.Int, "LoRA rank r (PEFT's r).") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
         new TrainingOption("alpha", OptionKind.Number, "LoRA alpha (PEFT's lora_alpha, and its default): the update is scaled by alpha/r "
             + "(alpha/sqrt(r) with use_rslora), so by 1 at the default rank 8; give alpha = rank for scaling 1 at any rank.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
@@ -202,7 +204,7 @@ public static partial class TrainingOptions
         new TrainingOption("rank_pattern", OptionKind.IntMap, "Per-module rank: a regex matched against the end of the module path → rank.") { MinInt = 1, MaxInt = 4096, LoraOnly = true },
         new TrainingOption("alpha_pattern", OptionKind.NumberMap, "Per-module alpha: a regex matched against the end of the module path → alpha.") { MinNumber = 0, MinExclusive = true, LoraOnly = true },
         new TrainingOption("dropout", OptionKind.Number, "LoRA dropout probability on the adapter's input (PEFT's lora_dropout).") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true, LoraOnly = true },
-        new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).") { Allowed = BiasModes.Values, LoraOnly = true },
+        new TrainingOption("bias", OptionKind.String, "Which biases train: none, all or lora_only (PEFT's bias).") { Allowed = ConfigNames<BiasMode>.All, LoraOnly = true },
         new TrainingOption("use_rslora", OptionKind.Bool, "Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).") { LoraOnly = true },
         new TrainingOption("init", OptionKind.String, "Adapter initialisation (PEFT's init_lora_weights): kaiming (its default, init_lora_weights=true) or gaussian draw A and zero B; "
             + "pissa (A, B from W's top-r singular vectors scaled by √σ), pissa_niter_K (the same through a randomized SVD with K subspace iterations) and olora (from W's QR) "
@@ -210,7 +212,7 @@ public static partial class TrainingOptions
             + "path_initial_model_for_weight_conversion does.") { LoraOnly = true },
         new TrainingOption("lr", OptionKind.Number, "Learning rate (AdamW).") { MinNumber = 0, MinExclusive = true },
         new TrainingOption("weight_decay", OptionKind.Number, "AdamW weight decay.") { MinNumber = 0 },
-        new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = Schedules.Values },
+        new TrainingOption("schedule", OptionKind.String, "Learning-rate schedule: constant, linear or cosine (after the warm-up).") { Allowed = ConfigNames<ScheduleKind>.All },
         new TrainingOption("warmup_steps", OptionKind.Int, "Linear learning-rate warm-up steps."),
         new TrainingOption("warmup_ratio", OptionKind.Number, "Warm-up as a fraction of all steps (Hugging Face's warmup_ratio); used when warmup_steps is 0.") { MinNumber = 0, MaxNumber = 1, MaxExclusive = true },
         new TrainingOption("grad_clip", OptionKind.Number, "Max gradient norm; 0 turns clipping off.") { MinNumber = 0 },
@@ -228,7 +230,7 @@ public static partial class TrainingOptions
         new TrainingOption("tokenizer", OptionKind.String, "A tokenizer file for the text dataset; byte-level when absent."),
         new TrainingOption("max_train_samples", OptionKind.Int, "Labelled text and instruction data: train on at most this many examples of the training split, a fixed random subset (the same for every trial); 0: all.") { MinInt = 0 },
         new TrainingOption("max_eval_samples", OptionKind.Int, "Labelled text and instruction data: score at most this many examples of the validation and of the test split, fixed random subsets (the same for every trial); 0: all.") { MinInt = 0 },
-        new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = EncoderPoolings.Values },
+        new TrainingOption("pooling", OptionKind.String, "Encoders: what the classification head reads, cls (the first token, through BERT's pooler, as transformers' *ForSequenceClassification) or mean (the masked mean of the tokens, sentence-transformers' pooling). When absent, the model's own: mean for minilm-l6 and for sentence-transformers folders whose 1_Pooling/config.json says so, cls otherwise.") { Allowed = ConfigNames<EncoderPooling>.All },
         // Instruction tuning of decoders (TRL SFTTrainer's knobs): which tokens carry the loss, packing, the chat template.
         new TrainingOption("completion_only_loss", OptionKind.Bool, "Prompt/completion rows: the loss on the completion's tokens only (TRL's completion_only_loss); false: on the prompt too.") { OmittedAsTrue = true },
         new TrainingOption("assistant_only_loss", OptionKind.Bool, "Conversations: the loss on the assistant turns only (TRL's assistant_only_loss); false: on every token of the rendered conversation.") { OmittedAsTrue = true },
@@ -242,11 +244,11 @@ public static partial class TrainingOptions
         // memory: base precision (issue 27)
         new TrainingOption("base_dtype", OptionKind.String, "The frozen base's weights: fp32 (the default when absent), bf16 or fp16, stored and multiplied in that type (the activations through the base too, "
             + "as transformers with torch_dtype); LoRA's A and B, their gradients and AdamW state stay fp32 and the loss is computed in fp32. "
-            + "Decoders (causal language modelling) only, with bias none; not with adapter: full (no fp32 master weights are kept); fp16 only on a device that multiplies in it.") { Allowed = BaseDtypes.Values },
+            + "Decoders (causal language modelling) only, with bias none; not with adapter: full (no fp32 master weights are kept); fp16 only on a device that multiplies in it.") { Allowed = ConfigNames<BaseDtype>.All },
         // memory: quantised base (issue 27)
         new TrainingOption("quantize", OptionKind.String, "The frozen base's linear weights quantised (QLoRA): none (the default when absent), nf4 (4-bit NormalFloat in blocks of 64 with an fp32 absmax each, bitsandbytes' levels) "
             + "or int8 (absmax per output row); each is de-quantised for its own product in the forward and again in the backward, so one layer's full-precision weight exists at a time. "
-            + "The output head, embeddings and norms stay in base_dtype. Adapters are the same PEFT files. Decoders only, with adapter lora and bias none.") { Allowed = QuantizeModes.Values },
+            + "The output head, embeddings and norms stay in base_dtype. Adapters are the same PEFT files. Decoders only, with adapter lora and bias none.") { Allowed = ConfigNames<QuantizeMode>.All },
         // memory: gradient checkpointing (issue 27)
         new TrainingOption("gradient_checkpointing", OptionKind.Bool, "Keep only each decoder layer's input for the backward and recompute its activations there "
             + "(transformers' gradient_checkpointing_enable()): less activation memory for one more forward per step, with the loss and gradients bit for bit those without. "
@@ -282,8 +284,8 @@ public static partial class TrainingOptions
     public static readonly IReadOnlyDictionary<string, (string Key, string WhenTrue, string WhenFalse)> FlagAliases =
         new Dictionary<string, (string, string, string)>(StringComparer.Ordinal)
         {
-            ["bf16"] = ("base_dtype", BaseDtypes.Bf16, BaseDtypes.Fp32), ["fp16"] = ("base_dtype", BaseDtypes.Fp16, BaseDtypes.Fp32),
-            ["load_in_4bit"] = ("quantize", QuantizeModes.Nf4, QuantizeModes.None), ["load_in_8bit"] = ("quantize", QuantizeModes.Int8, QuantizeModes.None),
+            ["bf16"] = ("base_dtype", BaseDtype.Bf16.ConfigName(), BaseDtype.Fp32.ConfigName()), ["fp16"] = ("base_dtype", BaseDtype.Fp16.ConfigName(), BaseDtype.Fp32.ConfigName()),
+            ["load_in_4bit"] = ("quantize", QuantizeMode.Nf4.ConfigName(), QuantizeMode.None.ConfigName()), ["load_in_8bit"] = ("quantize", QuantizeMode.Int8.ConfigName(), QuantizeMode.None.ConfigName()),
         };
 
     private static readonly Dictionary<string, TrainingOption> ByKey = All.ToDictionary(o => o.Key, StringComparer.Ordinal);
@@ -354,21 +356,21 @@ public static partial class TrainingOptions
             problems.Add(new("pooling", $"pooling chooses an encoder's classification head; model '{config.Model}' with dataset '{config.Dataset}' is {kind}"));
         if (EncoderConfig.Of(config.Model) is { } encoder && config.SequenceLength > encoder.MaxSequenceLength)
             problems.Add(new("seq_len", $"seq_len must be at most {encoder.MaxSequenceLength} for model {config.Model} (its position embeddings), got {config.SequenceLength}"));
-        if (config.Adapter == AdapterModes.Lora) problems.AddRange(TargetProblems(config));
+        if (config.Adapter == AdapterKind.Lora) problems.AddRange(TargetProblems(config));
         problems.AddRange(DecoderFolderProblems(config));
-        if (config.Adapter == AdapterModes.Lora && InitModes.ChangesBase(config.Init) && config.UseRslora && (config.RankPattern is { Count: > 0 } || config.AlphaPattern is { Count: > 0 }))
+        if (config.Adapter == AdapterKind.Lora && config.Init.ChangesBase && config.UseRslora && (config.RankPattern is { Count: > 0 } || config.AlphaPattern is { Count: > 0 }))
             problems.Add(new("init", $"init '{config.Init}' is saved against the unmodified base at rank 2r, which PEFT cannot express with use_rslora and rank_pattern or alpha_pattern together; drop one of them"));
         problems.AddRange(BaseDtypeProblems(config));
-        if (config.Adapter == AdapterModes.Lora && (config.UseDora || InitModes.ChangesBase(config.Init))
-            && (BaseDtypes.IsHalf(config.BaseDtype) || QuantizeModes.IsQuantized(config.Quantize)))
+        if (config.Adapter == AdapterKind.Lora && (config.UseDora || config.Init.ChangesBase)
+            && (config.BaseDtype.IsHalf() || config.Quantize.IsQuantized()))
             // DoRA's column norms and PiSSA / OLoRA's rewrite of W read the base weight in full precision; with a half or
             // quantised base that path is not built (PEFT dequantises for them), so it is refused rather than run wrong.
             problems.Add(new(config.UseDora ? "use_dora" : "init",
-                $"{(config.UseDora ? "use_dora" : $"init {config.Init}")} needs the base weight in fp32; it is not supported with base_dtype {config.BaseDtype ?? BaseDtypes.Fp32} and quantize {config.Quantize ?? QuantizeModes.None}"));
+                $"{(config.UseDora ? "use_dora" : $"init {config.Init}")} needs the base weight in fp32; it is not supported with base_dtype {(config.BaseDtype ?? BaseDtype.Fp32).ConfigName()} and quantize {(config.Quantize ?? QuantizeMode.None).ConfigName()}"));
         problems.AddRange(QuantizeProblems(config));
         if (config.GradientCheckpointing && MetricNames.TaskOf(config.Model, config.Dataset) is { } layered && !MetricNames.IsLanguageModelling(layered))
             problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes decoder layers; model '{config.Model}' on dataset '{config.Dataset}' is {layered}; remove it"));
-        if (config.GradientCheckpointing && config.Adapter == AdapterModes.Lora && config.Dropout > 0)
+        if (config.GradientCheckpointing && config.Adapter == AdapterKind.Lora && config.Dropout > 0)
             problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes each layer in the backward, where LoRA dropout {config.Dropout} would draw other masks than the forward's; use dropout 0"));
         return problems;
     }
@@ -406,28 +408,30 @@ public static partial class TrainingOptions
     /// <summary>Where a half-precision base cannot train: full fine-tuning (no fp32 master weights here) and models fed float features.</summary>
     private static IEnumerable<TrainingConfigProblem> BaseDtypeProblems(TrainingConfig config)
     {
-        if (!BaseDtypes.IsHalf(config.BaseDtype)) yield break;
-        if (config.Adapter == AdapterModes.Full)
-            yield return new("base_dtype", $"base_dtype {config.BaseDtype} stores frozen weights in half precision, but adapter full trains every weight and no fp32 master copy is kept; "
+        if (config.BaseDtype is not { } dtype || !config.BaseDtype.IsHalf()) yield break;
+        var name = dtype.ConfigName();
+        if (config.Adapter == AdapterKind.Full)
+            yield return new("base_dtype", $"base_dtype {name} stores frozen weights in half precision, but adapter full trains every weight and no fp32 master copy is kept; "
                 + "use base_dtype fp32 with adapter full, or adapter lora");
         if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
-            yield return new("base_dtype", $"base_dtype {config.BaseDtype} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
-        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
-            yield return new("base_dtype", $"base_dtype {config.BaseDtype} keeps every frozen layer in half precision, but bias {config.Bias} trains the base's biases; use bias none or base_dtype fp32");
+            yield return new("base_dtype", $"base_dtype {name} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
+        if (config.Adapter == AdapterKind.Lora && config.Bias != BiasMode.None)
+            yield return new("base_dtype", $"base_dtype {name} keeps every frozen layer in half precision, but bias {config.Bias.ConfigName()} trains the base's biases; use bias none or base_dtype fp32");
     }
 
     /// <summary>Where a quantised base cannot train: anything but LoRA on a decoder with frozen biases.</summary>
     private static IEnumerable<TrainingConfigProblem> QuantizeProblems(TrainingConfig config)
     {
-        if (config.DoubleQuant && config.Quantize != QuantizeModes.Nf4)
-            yield return new("double_quant", $"double_quant quantises NF4's block scales, but quantize is {config.Quantize ?? QuantizeModes.None}; use quantize nf4 or remove double_quant");
-        if (!QuantizeModes.IsQuantized(config.Quantize)) yield break;
-        if (config.Adapter == AdapterModes.Full)
-            yield return new("quantize", $"quantize {config.Quantize} freezes the base in {config.Quantize}, but adapter full trains every weight; use adapter lora (QLoRA) or quantize none");
+        if (config.DoubleQuant && config.Quantize != QuantizeMode.Nf4)
+            yield return new("double_quant", $"double_quant quantises NF4's block scales, but quantize is {(config.Quantize ?? QuantizeMode.None).ConfigName()}; use quantize nf4 or remove double_quant");
+        if (config.Quantize is not { } quantize || !config.Quantize.IsQuantized()) yield break;
+        var name = quantize.ConfigName();
+        if (config.Adapter == AdapterKind.Full)
+            yield return new("quantize", $"quantize {name} freezes the base in {name}, but adapter full trains every weight; use adapter lora (QLoRA) or quantize none");
         if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
-            yield return new("quantize", $"quantize {config.Quantize} is for decoders (causal language modelling); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use quantize none");
-        if (config.Adapter == AdapterModes.Lora && config.Bias != BiasModes.None)
-            yield return new("quantize", $"quantize {config.Quantize} freezes the base, but bias {config.Bias} trains its biases; use bias none");
+            yield return new("quantize", $"quantize {name} is for decoders (causal language modelling); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use quantize none");
+        if (config.Adapter == AdapterKind.Lora && config.Bias != BiasMode.None)
+            yield return new("quantize", $"quantize {name} freezes the base, but bias {config.Bias.ConfigName()} trains its biases; use bias none");
     }
 
     private static IEnumerable<TrainingConfigProblem> TargetProblems(TrainingConfig config)

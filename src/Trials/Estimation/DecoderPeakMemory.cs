@@ -34,16 +34,16 @@ public static class DecoderPeakMemory
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(decoder);
-        var baseBytes = BaseDtypes.IsHalf(config.BaseDtype) ? 2 : 4;
-        var quantized = QuantizeModes.IsQuantized(config.Quantize);
+        var baseBytes = config.BaseDtype.IsHalf() ? 2 : 4;
+        var quantized = config.Quantize.IsQuantized();
         long weights = 0;
         foreach (var linear in decoder.Linears)
         {
             var values = linear.In * linear.Out;
             weights += config.Quantize switch
             {
-                QuantizeModes.Nf4 => Nf4Bytes(values, config.DoubleQuant),
-                QuantizeModes.Int8 => values + linear.Out * 4,
+                QuantizeMode.Nf4 => Nf4Bytes(values, config.DoubleQuant),
+                QuantizeMode.Int8 => values + linear.Out * 4,
                 _ => values * baseBytes,
             };
             if (linear.Bias) weights += linear.Out * baseBytes;

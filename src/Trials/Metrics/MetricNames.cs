@@ -50,16 +50,16 @@ public static class MetricNames
     /// train_loss for trials that take optimiser steps (lora, full; a `base` trial only evaluates, except a text
     /// classifier's, whose head trains on the frozen base). Null when the task cannot be told without loading.
     /// </summary>
-    public static IReadOnlyList<string>? ReportedBy(string model, string dataset, string adapter)
+    public static IReadOnlyList<string>? ReportedBy(string model, string dataset, AdapterKind adapter)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (TaskOf(model, dataset) is not { } task) return null;
         IReadOnlyList<string> evaluated = [.. Validated(task), .. Evaluated(task)];
-        return adapter == AdapterModes.Base && task != TaskKind.TextClassification ? evaluated : [TrainLoss, .. evaluated];
+        return adapter == AdapterKind.Base && task != TaskKind.TextClassification ? evaluated : [TrainLoss, .. evaluated];
     }
 
-    /// <summary>As <see cref="ReportedBy(string, string, string)"/> for a dataset whose task does not depend on the model.</summary>
-    public static IReadOnlyList<string>? ReportedBy(string dataset, string adapter) => ReportedBy("", dataset, adapter);
+    /// <summary>As <see cref="ReportedBy(string, string, AdapterKind)"/> for a dataset whose task does not depend on the model.</summary>
+    public static IReadOnlyList<string>? ReportedBy(string dataset, AdapterKind adapter) => ReportedBy("", dataset, adapter);
 
     /// <summary>
     /// The task of a (model, dataset) pair as the trainer's DatasetCatalog.Load resolves it, or null when only loading

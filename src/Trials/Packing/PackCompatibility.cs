@@ -21,13 +21,13 @@ public static class PackCompatibility
     public static string? WhyNotPackable(TrainingConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.Adapter != AdapterModes.Lora) return $"adapter '{config.Adapter}' trains no LoRA (only LoRA trials pack)";
-        if (config.Bias != BiasModes.None) return $"bias '{config.Bias}' trains a weight of the shared base";
+        if (config.Adapter != AdapterKind.Lora) return $"adapter '{config.Adapter.ConfigName()}' trains no LoRA (only LoRA trials pack)";
+        if (config.Bias != BiasMode.None) return $"bias '{config.Bias.ConfigName()}' trains a weight of the shared base";
         if (config.GradientCheckpointing) return "gradient_checkpointing recomputes layers in the backward (the packed loop does not checkpoint)";
         if (config.GradientAccumulationSteps > 1)
             return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
         if (config.UseDora) return "use_dora trains a magnitude per output row whose norms are per member (packed layers compute plain LoRA)";
-        if (InitModes.ChangesBase(config.Init)) return $"init '{config.Init}' moves part of the base weight into the adapter, and the base is shared by the pack";
+        if (config.Init.ChangesBase) return $"init '{config.Init}' moves part of the base weight into the adapter, and the base is shared by the pack";
         if (config.LoraPlusLrRatio > 0) return $"loraplus_lr_ratio {config.LoraPlusLrRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} steps lora_B at its own learning rate (a pack steps a member's A and B at one)";
         if (!Models.BuiltInModels.Names.Contains(config.Model))
             return $"model '{config.Model}' is not built in (a pretrained encoder trains its classifier head per trial, modules_to_save, which members cannot share)";
@@ -58,8 +58,8 @@ public static class PackCompatibility
             ["tokenizer"] = config.Tokenizer,
         };
         // Members share the frozen base, so they share its precision; absent for fp32, so fp32 keys keep their value.
-        if (BaseDtypes.IsHalf(config.BaseDtype)) shared["base_dtype"] = config.BaseDtype;
-        if (QuantizeModes.IsQuantized(config.Quantize)) shared["quantize"] = config.Quantize;
+        if (config.BaseDtype is { } dtype && config.BaseDtype.IsHalf()) shared["base_dtype"] = dtype.ConfigName();
+        if (config.Quantize is { } quantize && config.Quantize.IsQuantized()) shared["quantize"] = quantize.ConfigName();
         if (config.DoubleQuant) shared["double_quant"] = "true";
         return FileHashes.Sha256(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shared)))[..16];
     }

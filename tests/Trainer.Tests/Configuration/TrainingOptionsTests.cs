@@ -68,16 +68,21 @@ public sealed class TrainingOptionsTests
     [InlineData("target_modules_regex", "(", "a valid regular expression")]
     public void A_text_value_outside_its_rule_is_refused_with_the_allowed_values(string key, string value, string need)
     {
-        var e = Assert.Throws<InvalidTrainingConfigException>(() => With(key, value).Validate());
-        Assert.Equal($"{key} must be {need}, got '{value}'", Assert.Single(e.Problems).Message);
+        // Words are checked in the JSON form a sweep or `train` gives them, before the record is typed ...
+        var json = JsonSerializer.SerializeToNode(new TrainingConfig())!.AsObject();
+        json[key] = value;
+        Assert.Equal($"{key} must be {need}, got '{value}'", Assert.Single(TrainingOptions.OptionProblems(json)).Message);
+        // ... and the typed record cannot hold a word outside its set.
+        if (key == "target_modules_regex") Assert.Throws<InvalidTrainingConfigException>(() => With(key, value).Validate());
+        else Assert.Throws<JsonException>(() => With(key, value));
     }
 
     [Fact]
     public void Validate_lists_every_broken_rule_at_once()
     {
-        var config = new TrainingConfig { Rank = 0, Dropout = 1, Bias = "some", Epochs = 0 };
+        var config = new TrainingConfig { Rank = 0, Dropout = 1, WarmupSteps = -1, Epochs = 0 };
         var e = Assert.Throws<InvalidTrainingConfigException>(() => config.Validate());
-        Assert.Equal(["rank", "dropout", "bias", "epochs"], e.Problems.Select(p => p.Key));
+        Assert.Equal(["rank", "dropout", "warmup_steps", "epochs"], e.Problems.Select(p => p.Key));
     }
 
     [Fact]
@@ -100,7 +105,7 @@ public sealed class TrainingOptionsTests
 
     [Fact]
     public void Targets_are_not_checked_for_trials_that_train_no_adapter() =>
-        Assert.Empty(new TrainingConfig { Adapter = AdapterModes.Full, TargetModules = ["fc1"] }.Problems());
+        Assert.Empty(new TrainingConfig { Adapter = AdapterKind.Full, TargetModules = ["fc1"] }.Problems());
 
     [Theory]
     [InlineData(BuiltInModels.Mlp, new[] { "l1", "l2", "l3" })]

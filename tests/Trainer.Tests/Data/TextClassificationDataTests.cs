@@ -98,8 +98,8 @@ public sealed class TextClassificationDataTests : IDisposable
         var file = TinyEncoders.WriteToyJsonl(_workspace.Sub("toy.jsonl"));
         Assert.Equal(TaskKind.TextClassification, MetricNames.TaskOf(folder, file));
         Assert.Equal(TaskKind.CausalLm, MetricNames.TaskOf("llama", file));
-        Assert.Contains(MetricNames.TestMacroF1, MetricNames.ReportedBy(folder, file, AdapterModes.Lora)!);
-        Assert.DoesNotContain(MetricNames.TestMacroF1, MetricNames.ReportedBy("mnist", AdapterModes.Lora)!);
+        Assert.Contains(MetricNames.TestMacroF1, MetricNames.ReportedBy(folder, file, AdapterKind.Lora)!);
+        Assert.DoesNotContain(MetricNames.TestMacroF1, MetricNames.ReportedBy("mnist", AdapterKind.Lora)!);
 
         using var data = DatasetCatalog.Load(new TrainingConfig { Model = folder, Dataset = file, SequenceLength = 12 });
         var classes = Assert.IsType<TextClassificationDataset>(data);

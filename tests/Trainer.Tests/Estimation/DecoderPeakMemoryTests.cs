@@ -46,9 +46,9 @@ public sealed class DecoderPeakMemoryTests : IDisposable
         var folder = Llama168M();
         var decoder = DecoderArchitecture.Load(folder);
         var fp32 = TrialMemoryEstimator.Estimate(Lora(folder));
-        var bf16 = TrialMemoryEstimator.Estimate(Lora(folder) with { BaseDtype = BaseDtypes.Bf16 });
-        var nf4 = TrialMemoryEstimator.Estimate(Lora(folder) with { Quantize = QuantizeModes.Nf4 });
-        var int8 = TrialMemoryEstimator.Estimate(Lora(folder) with { Quantize = QuantizeModes.Int8 });
+        var bf16 = TrialMemoryEstimator.Estimate(Lora(folder) with { BaseDtype = BaseDtype.Bf16 });
+        var nf4 = TrialMemoryEstimator.Estimate(Lora(folder) with { Quantize = QuantizeMode.Nf4 });
+        var int8 = TrialMemoryEstimator.Estimate(Lora(folder) with { Quantize = QuantizeMode.Int8 });
 
         const long adapters = 3_747_840; // r=16 on the 7 projections of 12 layers: 16 x (in + out) each
         Assert.Equal(adapters * 4, fp32.GradientBytes);
@@ -80,7 +80,7 @@ public sealed class DecoderPeakMemoryTests : IDisposable
     [Fact]
     public void The_scheduler_reads_the_same_estimate_as_estimate_and_bench_memory()
     {
-        var config = Lora(Llama168M()) with { Quantize = QuantizeModes.Nf4, BaseDtype = BaseDtypes.Bf16, GradientCheckpointing = true };
+        var config = Lora(Llama168M()) with { Quantize = QuantizeMode.Nf4, BaseDtype = BaseDtype.Bf16, GradientCheckpointing = true };
         ITrialMemoryEstimator scheduler = TrialMemoryEstimator.Instance;
         Assert.Equal(TrialMemoryEstimator.Estimate(config), scheduler.Estimate(config));
         Assert.Equal(TrialMemoryEstimator.Estimate(config).TotalBytes,

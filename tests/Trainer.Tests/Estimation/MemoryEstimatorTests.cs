@@ -79,9 +79,9 @@ public sealed class MemoryEstimatorTests
         Assert.Equal(8_192 * 4, lora.GradientBytes);
         Assert.Equal(8_192 * 8, lora.OptimizerBytes);
 
-        var full = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Full });
+        var full = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterKind.Full });
         Assert.Equal(full.WeightsBytes, full.GradientBytes);
-        Assert.Equal(0, TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Base }).OptimizerBytes);
+        Assert.Equal(0, TrialMemoryEstimator.Estimate(config with { Adapter = AdapterKind.Base }).OptimizerBytes);
     }
 
     [Fact]

@@ -23,8 +23,8 @@ public sealed class InstructionTaskTests : IDisposable
         Assert.Equal(TaskKind.InstructionTuning, MetricNames.TaskOf(folder, chat));
         Assert.Equal(TaskKind.CausalLm, MetricNames.TaskOf("llama", free)); // the built-in llama keeps reading a .jsonl as a corpus
         Assert.Equal([MetricNames.TrainLoss, MetricNames.ValLoss, MetricNames.ValPerplexity, MetricNames.TestLoss, MetricNames.TestPerplexity, MetricNames.TestAccuracy],
-            MetricNames.ReportedBy(folder, labels, AdapterModes.Lora));
-        Assert.DoesNotContain(MetricNames.TestAccuracy, MetricNames.ReportedBy(folder, free, AdapterModes.Lora)!);
+            MetricNames.ReportedBy(folder, labels, AdapterKind.Lora));
+        Assert.DoesNotContain(MetricNames.TestAccuracy, MetricNames.ReportedBy(folder, free, AdapterKind.Lora)!);
     }
 
     [Theory]

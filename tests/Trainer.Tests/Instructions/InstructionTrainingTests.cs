@@ -61,7 +61,7 @@ public sealed class InstructionTrainingTests : IDisposable
         var data = SentimentData(120);
         var config = new TrainingConfig
         {
-            Model = folder, Dataset = data, Adapter = AdapterModes.Lora, Rank = 8, Alpha = 16, TargetModules = ["all-linear"], SequenceLength = 48,
+            Model = folder, Dataset = data, Adapter = AdapterKind.Lora, Rank = 8, Alpha = 16, TargetModules = ["all-linear"], SequenceLength = 48,
             BatchSize = 16, MaxSteps = 60, EvalEvery = 30, LearningRate = 1e-2, Seed = 1,
         };
         Assert.Equal(TaskKind.InstructionLabels, MetricNames.TaskOf(folder, data));
@@ -69,7 +69,7 @@ public sealed class InstructionTrainingTests : IDisposable
 
         var outcome = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), _workspace.Sub("trial"), _workspace.Sub("bases")), observer, CancellationToken.None);
 
-        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterModes.Lora)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterKind.Lora)!.Order(), outcome.Metrics.Keys.Order());
         Assert.Equal([MetricNames.TestAccuracy, MetricNames.TestLoss, MetricNames.TestPerplexity, MetricNames.TrainLoss, MetricNames.ValLoss, MetricNames.ValPerplexity],
             outcome.Metrics.Keys.Order(StringComparer.Ordinal));
         var evaluations = observer.Progress.Where(p => p.IsEvaluation).ToList();
@@ -90,12 +90,12 @@ public sealed class InstructionTrainingTests : IDisposable
         }));
         var config = new TrainingConfig
         {
-            Model = folder, Dataset = data, Adapter = AdapterModes.Lora, SequenceLength = 128, BatchSize = 4, MaxSteps = 4, PackSequences = true, Seed = 1,
+            Model = folder, Dataset = data, Adapter = AdapterKind.Lora, SequenceLength = 128, BatchSize = 4, MaxSteps = 4, PackSequences = true, Seed = 1,
         };
 
         var outcome = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), _workspace.Sub("trial"), _workspace.Sub("bases")), null, CancellationToken.None);
 
-        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterModes.Lora)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterKind.Lora)!.Order(), outcome.Metrics.Keys.Order());
         Assert.All(outcome.Metrics.Values, v => Assert.True(double.IsFinite(v)));
         using var dataset = InstructionDataset.Load(data, folder, config);
         Assert.True(dataset.TrainCount < 24, $"24 training conversations packed into {dataset.TrainCount} windows");

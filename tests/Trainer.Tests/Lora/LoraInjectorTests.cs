@@ -130,10 +130,10 @@ public sealed class LoraInjectorTests
     }
 
     [Theory]
-    [InlineData(BiasModes.None, new string[0])]
-    [InlineData(BiasModes.LoraOnly, new[] { "l1.base_layer.bias" })]
-    [InlineData(BiasModes.All, new[] { "l1.base_layer.bias", "l2.bias", "l3.bias" })]
-    public void After_backward_only_adapter_parameters_and_the_bias_mode_s_biases_have_gradients(string bias, string[] trainedBiases)
+    [InlineData(BiasMode.None, new string[0])]
+    [InlineData(BiasMode.LoraOnly, new[] { "l1.base_layer.bias" })]
+    [InlineData(BiasMode.All, new[] { "l1.base_layer.bias", "l2.bias", "l3.bias" })]
+    public void After_backward_only_adapter_parameters_and_the_bias_mode_s_biases_have_gradients(BiasMode bias, string[] trainedBiases)
     {
         using var scope = NewDisposeScope();
         using var model = new MlpModel(seed: 1, dropout: 0);

@@ -21,10 +21,10 @@ public sealed class LoraWeightsTests
     }
 
     [Theory]
-    [InlineData(BiasModes.None, new string[0])]
-    [InlineData(BiasModes.LoraOnly, new[] { "base_model.model.l2.base_layer.bias" })]
-    [InlineData(BiasModes.All, new[] { "base_model.model.l1.bias", "base_model.model.l2.base_layer.bias", "base_model.model.l3.bias" })]
-    public void Trained_biases_are_saved_under_their_key_in_PEFTs_state_dict(string bias, string[] biasKeys)
+    [InlineData(BiasMode.None, new string[0])]
+    [InlineData(BiasMode.LoraOnly, new[] { "base_model.model.l2.base_layer.bias" })]
+    [InlineData(BiasMode.All, new[] { "base_model.model.l1.bias", "base_model.model.l2.base_layer.bias", "base_model.model.l3.bias" })]
+    public void Trained_biases_are_saved_under_their_key_in_PEFTs_state_dict(BiasMode bias, string[] biasKeys)
     {
         using var model = new MlpModel(1);
         LoraInjector.Inject(model, new TrainingConfig { TargetModules = ["l2"], Bias = bias }, 1);
@@ -35,7 +35,7 @@ public sealed class LoraWeightsTests
     [Fact]
     public void Weights_set_into_a_fresh_model_round_trip()
     {
-        var config = new TrainingConfig { TargetModules = ["l1", "l3"], Bias = BiasModes.LoraOnly };
+        var config = new TrainingConfig { TargetModules = ["l1", "l3"], Bias = BiasMode.LoraOnly };
         using var source = new MlpModel(1);
         var injected = LoraInjector.Inject(source, config, 1);
         using (no_grad()) foreach (var m in injected.Modules) m.Layer.LoraB.add_(0.25);
@@ -52,7 +52,7 @@ public sealed class LoraWeightsTests
     [Fact]
     public void A_wrapped_layers_bias_also_loads_from_the_unwrapped_key_older_PEFT_wrote()
     {
-        var config = new TrainingConfig { TargetModules = ["l2"], Bias = BiasModes.LoraOnly };
+        var config = new TrainingConfig { TargetModules = ["l2"], Bias = BiasMode.LoraOnly };
         using var model = new MlpModel(1);
         LoraInjector.Inject(model, config, 1);
         var weights = LoraWeights.Get(model);

@@ -8,10 +8,10 @@ namespace Orchestrator.Trainer.Tests.Lora;
 public sealed class ParameterReportTests
 {
     [Theory]
-    [InlineData(BiasModes.None, 16_384)]
-    [InlineData(BiasModes.LoraOnly, 16_896)]
-    [InlineData(BiasModes.All, 16_896)]
-    public void A_bare_512x512_layer_at_rank16_trains_16384_parameters_or_16896_with_its_bias(string bias, long expected)
+    [InlineData(BiasMode.None, 16_384)]
+    [InlineData(BiasMode.LoraOnly, 16_896)]
+    [InlineData(BiasMode.All, 16_896)]
+    public void A_bare_512x512_layer_at_rank16_trains_16384_parameters_or_16896_with_its_bias(BiasMode bias, long expected)
     {
         var report = ParameterReport.Compute("linear:512x512", 16, [], bias);
         Assert.Equal(expected, report.TrainableParameters);

@@ -27,7 +27,7 @@ public sealed class BasePrecisionTests : IDisposable
         using var llama = LlamaModel.Create(Tiny, seed: 1);
         LoraInjector.Inject(llama, new TrainingConfig { Model = "llama", Dataset = "text", Rank = 4, TargetModules = ["all-linear"] }, seed: 2);
 
-        var converted = BasePrecision.Apply(llama, BaseDtypes.Bf16);
+        var converted = BasePrecision.Apply(llama, BaseDtype.Bf16);
 
         Assert.True(converted > 0);
         foreach (var (name, parameter) in llama.named_parameters())
@@ -59,7 +59,7 @@ public sealed class BasePrecisionTests : IDisposable
         var spec = new BaseModelSpec { Checkpoint = folder };
 
         var fp32 = TrialTrainer.Run(new TrainingRequest(config, spec, _workspace.Sub("fp32"), _workspace.Sub("bases")), null, CancellationToken.None);
-        var bf16 = TrialTrainer.Run(new TrainingRequest(config with { BaseDtype = BaseDtypes.Bf16 }, spec, _workspace.Sub("bf16"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var bf16 = TrialTrainer.Run(new TrainingRequest(config with { BaseDtype = BaseDtype.Bf16 }, spec, _workspace.Sub("bf16"), _workspace.Sub("bases")), null, CancellationToken.None);
 
         var (a, b) = (fp32.Metrics[Trials.Metrics.MetricNames.TestLoss], bf16.Metrics[Trials.Metrics.MetricNames.TestLoss]);
         Assert.True(Math.Abs(b - a) / a < 0.01, $"test_loss fp32 {a}, bf16 {b}");
@@ -77,9 +77,9 @@ public sealed class BasePrecisionTests : IDisposable
     [InlineData("fp16", "lora", "mlp", "mnist", "base_dtype fp16 is for decoders")]
     public void A_base_dtype_that_cannot_train_is_refused_at_validation_naming_the_value(string dtype, string adapter, string model, string dataset, string message)
     {
-        var config = new TrainingConfig { Model = model, Dataset = dataset, Adapter = adapter, BaseDtype = dtype };
+        var problems = Configuration.ConfigJson.Problems(new TrainingConfig { Model = model, Dataset = dataset }, ("adapter", adapter), ("base_dtype", dtype));
 
-        var problem = Assert.Single(config.Problems(), p => p.Key == "base_dtype");
+        var problem = Assert.Single(problems, p => p.Key == "base_dtype");
 
         Assert.Contains(message, problem.Message, StringComparison.Ordinal);
     }
@@ -89,6 +89,6 @@ public sealed class BasePrecisionTests : IDisposable
     {
         var json = System.Text.Json.JsonSerializer.Serialize(new TrainingConfig());
         Assert.DoesNotContain("base_dtype", json, StringComparison.Ordinal);
-        Assert.Contains("\"base_dtype\":\"bf16\"", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { BaseDtype = BaseDtypes.Bf16 }), StringComparison.Ordinal);
+        Assert.Contains("\"base_dtype\":\"bf16\"", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { BaseDtype = BaseDtype.Bf16 }), StringComparison.Ordinal);
     }
 }

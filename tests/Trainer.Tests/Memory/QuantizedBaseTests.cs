@@ -48,7 +48,7 @@ public sealed class QuantizedBaseTests : IDisposable
         LoraInjector.Inject(llama, new TrainingConfig { Model = "llama", Dataset = "text", Rank = 4, TargetModules = ["q_proj", "v_proj"] }, seed: 2);
         var fullBytes = llama.parameters().Sum(p => p.numel() * 4);
 
-        var (layers, bytes) = BaseQuantization.Apply(llama, QuantizeModes.Nf4);
+        var (layers, bytes) = BaseQuantization.Apply(llama, QuantizeMode.Nf4);
 
         Assert.Equal(2 * 7, layers); // q, k, v, o, gate, up, down in each of the 2 layers
         Assert.All(llama.named_parameters().Where(p => p.name.Contains("lora_", StringComparison.Ordinal)), p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
@@ -58,10 +58,10 @@ public sealed class QuantizedBaseTests : IDisposable
     }
 
     [Theory]
-    [InlineData(QuantizeModes.Nf4, false)]
-    [InlineData(QuantizeModes.Int8, false)]
-    [InlineData(QuantizeModes.Nf4, true)]
-    public void A_lora_fine_tune_on_a_quantised_base_trains_end_to_end_near_the_fp32_base_and_writes_the_same_peft_files(string quantize, bool doubleQuant)
+    [InlineData(QuantizeMode.Nf4, false)]
+    [InlineData(QuantizeMode.Int8, false)]
+    [InlineData(QuantizeMode.Nf4, true)]
+    public void A_lora_fine_tune_on_a_quantised_base_trains_end_to_end_near_the_fp32_base_and_writes_the_same_peft_files(QuantizeMode quantize, bool doubleQuant)
     {
         var folder = _workspace.Sub("tiny-llama");
         using (var llama = LlamaModel.Create(Tiny, seed: 1)) llama.SavePretrained(folder);
@@ -73,14 +73,14 @@ public sealed class QuantizedBaseTests : IDisposable
         var spec = new BaseModelSpec { Checkpoint = folder };
 
         var fp32 = TrialTrainer.Run(new TrainingRequest(config, spec, _workspace.Sub("fp32"), _workspace.Sub("bases")), null, CancellationToken.None);
-        var quantized = TrialTrainer.Run(new TrainingRequest(config with { Quantize = quantize, DoubleQuant = doubleQuant }, spec, _workspace.Sub(quantize), _workspace.Sub("bases")),
+        var quantized = TrialTrainer.Run(new TrainingRequest(config with { Quantize = quantize, DoubleQuant = doubleQuant }, spec, _workspace.Sub(quantize.ConfigName()), _workspace.Sub("bases")),
             null, CancellationToken.None);
 
         var (a, b) = (fp32.Metrics[MetricNames.TestLoss], quantized.Metrics[MetricNames.TestLoss]);
         Assert.True(Math.Abs(b - a) / a < 0.02, $"test_loss fp32 {a}, {quantize} {b}");
         Assert.NotEqual(a, b);
         var (fpWeights, _) = PeftAdapter.Load(Path.Combine(_workspace.Sub("fp32"), TrialTrainer.AdapterFolder));
-        var (qWeights, _) = PeftAdapter.Load(Path.Combine(_workspace.Sub(quantize), TrialTrainer.AdapterFolder));
+        var (qWeights, _) = PeftAdapter.Load(Path.Combine(_workspace.Sub(quantize.ConfigName()), TrialTrainer.AdapterFolder));
         Assert.Equal(fpWeights.Keys.Order(), qWeights.Keys.Order());
         foreach (var w in fpWeights.Values.Concat(qWeights.Values)) w.Dispose();
     }
@@ -91,9 +91,9 @@ public sealed class QuantizedBaseTests : IDisposable
     [InlineData("int8", "lora", "mlp", "mnist", "quantize int8 is for decoders")]
     public void A_quantised_base_that_cannot_train_is_refused_at_validation_naming_the_value(string quantize, string adapter, string model, string dataset, string message)
     {
-        var config = new TrainingConfig { Model = model, Dataset = dataset, Adapter = adapter, Quantize = quantize };
+        var problems = Configuration.ConfigJson.Problems(new TrainingConfig { Model = model, Dataset = dataset }, ("adapter", adapter), ("quantize", quantize));
 
-        var problem = Assert.Single(config.Problems(), p => p.Key == "quantize");
+        var problem = Assert.Single(problems, p => p.Key == "quantize");
 
         Assert.Contains(message, problem.Message, StringComparison.Ordinal);
     }
@@ -102,10 +102,10 @@ public sealed class QuantizedBaseTests : IDisposable
     public void Double_quant_is_bitsandbytes_bnb_4bit_use_double_quant_needs_nf4_and_leaves_trial_ids_alone_when_off()
     {
         Assert.Equal("double_quant", TrainingOptions.Aliases["bnb_4bit_use_double_quant"]);
-        var problem = Assert.Single(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Int8, DoubleQuant = true }.Problems(),
+        var problem = Assert.Single(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeMode.Int8, DoubleQuant = true }.Problems(),
             p => p.Key == "double_quant");
         Assert.Contains("double_quant quantises NF4's block scales, but quantize is int8", problem.Message, StringComparison.Ordinal);
-        Assert.Empty(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Nf4, DoubleQuant = true }.Problems());
-        Assert.DoesNotContain("double_quant", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeModes.Nf4 }));
+        Assert.Empty(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeMode.Nf4, DoubleQuant = true }.Problems());
+        Assert.DoesNotContain("double_quant", System.Text.Json.JsonSerializer.Serialize(new TrainingConfig { Model = "llama", Dataset = "text", Quantize = QuantizeMode.Nf4 }));
     }
 }

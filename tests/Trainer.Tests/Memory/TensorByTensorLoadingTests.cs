@@ -43,9 +43,9 @@ public sealed class TensorByTensorLoadingTests : IDisposable
     }
 
     [Theory]
-    [InlineData(BaseDtypes.Bf16, ScalarType.BFloat16)]
-    [InlineData(BaseDtypes.Fp16, ScalarType.Float16)]
-    public void A_half_base_loads_its_linear_and_embedding_weights_as_converting_the_fp32_model_would(string baseDtype, ScalarType dtype)
+    [InlineData(BaseDtype.Bf16, ScalarType.BFloat16)]
+    [InlineData(BaseDtype.Fp16, ScalarType.Float16)]
+    public void A_half_base_loads_its_linear_and_embedding_weights_as_converting_the_fp32_model_would(BaseDtype baseDtype, ScalarType dtype)
     {
         var folder = TinyDecoders.Write(_workspace.Sub("llama"));
         using var fp32 = LlamaModel.FromPretrained(folder);
@@ -64,7 +64,7 @@ public sealed class TensorByTensorLoadingTests : IDisposable
     {
         var folder = TinyDecoders.Write(_workspace.Sub("llama"));
         using var fp32 = LlamaModel.FromPretrained(folder);
-        using var nf4 = LlamaModel.FromPretrained(folder, new BaseLoad(null, QuantizeModes.Nf4));
+        using var nf4 = LlamaModel.FromPretrained(folder, new BaseLoad(null, QuantizeMode.Nf4));
         var reference = fp32.named_modules().Where(m => m.module is Linear).ToDictionary(m => m.name, m => (Linear)m.module);
         var linears = nf4.named_modules().Where(m => m.module is Linear).ToList();
         Assert.Equal(2 * 7 + 1, linears.Count);
@@ -84,7 +84,7 @@ public sealed class TensorByTensorLoadingTests : IDisposable
         }
 
         var injection = LoraInjector.Inject(nf4, new TrainingConfig { Model = folder, Dataset = "text", Rank = 4, TargetModules = ["q_proj", "v_proj"] }, seed: 2);
-        var (layers, _) = BaseQuantization.Apply(nf4, QuantizeModes.Nf4);
+        var (layers, _) = BaseQuantization.Apply(nf4, QuantizeMode.Nf4);
         Assert.Equal(2 * 7, layers);
         Assert.All(injection.Modules, m => Assert.Equal(ScalarType.Float32, m.Layer.LoraA.dtype));
         using var logits = nf4.Logits(torch.tensor(new long[] { 1, 2, 3, 4 }).unsqueeze(0));
@@ -95,7 +95,7 @@ public sealed class TensorByTensorLoadingTests : IDisposable
     public void A_lora_layer_over_a_half_base_keeps_its_adapter_in_fp32_as_PEFTs_autocast_adapter_dtype()
     {
         var folder = TinyDecoders.Write(_workspace.Sub("llama"));
-        using var half = LlamaModel.FromPretrained(folder, new BaseLoad(BaseDtypes.Bf16, null));
+        using var half = LlamaModel.FromPretrained(folder, new BaseLoad(BaseDtype.Bf16, null));
         var injection = LoraInjector.Inject(half, new TrainingConfig { Model = folder, Dataset = "text", Rank = 4, TargetModules = ["q_proj"] }, seed: 2);
         Assert.All(injection.Modules, m =>
         {

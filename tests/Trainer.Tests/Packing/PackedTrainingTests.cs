@@ -41,7 +41,7 @@ public sealed class PackedTrainingTests(ITestOutputHelper output) : IDisposable
     private static TrainingConfig Mlp(int rank, long seed, double lr, double dropout, int maxSteps = 20) => new()
     {
         Model = "mlp", Dataset = "mnist", Rank = rank, Alpha = rank, TargetModules = ["l1", "l2", "l3"], Dropout = dropout,
-        BatchSize = 64, MaxSteps = maxSteps, EvalEvery = 10, LearningRate = lr, Schedule = Schedules.Cosine, WarmupSteps = 2, Seed = seed,
+        BatchSize = 64, MaxSteps = maxSteps, EvalEvery = 10, LearningRate = lr, Schedule = ScheduleKind.Cosine, WarmupSteps = 2, Seed = seed,
     };
 
     private static readonly TrainingConfig[] FourMembers =
@@ -240,9 +240,9 @@ public sealed class PackedTrainingTests(ITestOutputHelper output) : IDisposable
     {
         var lora = FourMembers[0];
         Assert.NotNull(PackCompatibility.Key(lora, new BaseModelSpec()));
-        Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterModes.Full }, new BaseModelSpec()));
-        Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterModes.Base }, new BaseModelSpec()));
-        Assert.Null(PackCompatibility.Key(lora with { Bias = BiasModes.All }, new BaseModelSpec()));
+        Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterKind.Full }, new BaseModelSpec()));
+        Assert.Null(PackCompatibility.Key(lora with { Adapter = AdapterKind.Base }, new BaseModelSpec()));
+        Assert.Null(PackCompatibility.Key(lora with { Bias = BiasMode.All }, new BaseModelSpec()));
         // A pretrained encoder's classifier head trains per trial (modules_to_save): it never packs.
         Assert.Null(PackCompatibility.Key(lora with { Model = "minilm-l6", Dataset = "imdb", TargetModules = ["query", "value"] }, new BaseModelSpec()));
         Assert.Contains("not built in", PackCompatibility.WhyNotPackable(lora with { Model = "minilm-l6" }));

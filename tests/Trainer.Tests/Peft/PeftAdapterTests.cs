@@ -27,7 +27,7 @@ public sealed class PeftAdapterTests : IDisposable
             weights[PeftAdapter.LoraBKey(path)] = torch.randn([48, 4], generator: generator);
         }
         var config = PeftAdapterConfig.FromTrainingConfig(
-            new TrainingConfig { Model = "llama", Rank = 4, Alpha = 16, TargetModules = ["q_proj", "v_proj"], Dropout = 0.05, Init = InitModes.Gaussian, UseRslora = true },
+            new TrainingConfig { Model = "llama", Rank = 4, Alpha = 16, TargetModules = ["q_proj", "v_proj"], Dropout = 0.05, Init = LoraInitMethod.Gaussian, UseRslora = true },
             Paths, "tiny-llama");
 
         PeftAdapter.Save(_directory, weights, config);
@@ -47,9 +47,9 @@ public sealed class PeftAdapterTests : IDisposable
     }
 
     [Theory]
-    [InlineData(BiasModes.All)]
-    [InlineData(BiasModes.LoraOnly)]
-    public void An_adapter_with_trained_biases_saves_them_under_PEFTs_keys_and_a_fresh_model_loaded_from_it_answers_identically(string bias)
+    [InlineData(BiasMode.All)]
+    [InlineData(BiasMode.LoraOnly)]
+    public void An_adapter_with_trained_biases_saves_them_under_PEFTs_keys_and_a_fresh_model_loaded_from_it_answers_identically(BiasMode bias)
     {
         using var scope = torch.NewDisposeScope();
         var config = new TrainingConfig { Model = "mlp", Rank = 2, Alpha = 4, TargetModules = ["l1", "l2"], Bias = bias };
@@ -64,7 +64,7 @@ public sealed class PeftAdapterTests : IDisposable
         Assert.Equal(bias, loadedConfig.Bias);
         Assert.Contains("base_model.model.l1.base_layer.bias", loaded.Keys);
         Assert.Contains("base_model.model.l2.base_layer.bias", loaded.Keys);
-        Assert.Equal(bias == BiasModes.All, loaded.ContainsKey("base_model.model.l3.bias"));
+        Assert.Equal(bias == BiasMode.All, loaded.ContainsKey("base_model.model.l3.bias"));
         using var fresh = new Orchestrator.Trainer.Models.MlpModel(1);
         Orchestrator.Trainer.Lora.LoraInjector.Inject(fresh, config, 1);
         Orchestrator.Trainer.Lora.LoraWeights.Set(fresh, loaded);
@@ -114,7 +114,7 @@ public sealed class PeftAdapterTests : IDisposable
     public void Gaussian_init_and_a_target_regex_are_written_as_PEFT_strings()
     {
         var config = PeftAdapterConfig.FromTrainingConfig(
-            new TrainingConfig { Init = InitModes.Gaussian, TargetModulesRegex = @".*\.q_proj", Dropout = 0.1 }, Paths, "base");
+            new TrainingConfig { Init = LoraInitMethod.Gaussian, TargetModulesRegex = @".*\.q_proj", Dropout = 0.1 }, Paths, "base");
         using var document = JsonDocument.Parse(config.ToJson());
         Assert.Equal("gaussian", document.RootElement.GetProperty("init_lora_weights").GetString());
         Assert.Equal(@".*\.q_proj", document.RootElement.GetProperty("target_modules").GetString());

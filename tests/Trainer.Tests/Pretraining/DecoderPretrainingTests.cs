@@ -98,13 +98,13 @@ public sealed class DecoderPretrainingTests : IDisposable
         }));
         var config = new TrainingConfig
         {
-            Model = folder, Dataset = data, Adapter = AdapterModes.Lora, Rank = 8, Alpha = 16, TargetModules = ["all-linear"], SequenceLength = 48,
+            Model = folder, Dataset = data, Adapter = AdapterKind.Lora, Rank = 8, Alpha = 16, TargetModules = ["all-linear"], SequenceLength = 48,
             BatchSize = 16, MaxSteps = 40, LearningRate = 1e-2, Seed = 1, MaxTrainSamples = 100, MaxEvalSamples = 12,
         };
         Assert.Equal(TaskKind.InstructionLabels, MetricNames.TaskOf(folder, data));
 
         var outcome = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), _workspace.Sub("trial"), _workspace.Sub("bases")), null, CancellationToken.None);
-        var frozen = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterModes.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var frozen = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterKind.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
 
         Assert.Equal([MetricNames.TestAccuracy, MetricNames.TestLoss, MetricNames.TestPerplexity, MetricNames.TrainLoss, MetricNames.ValLoss, MetricNames.ValPerplexity],
             outcome.Metrics.Keys.Order(StringComparer.Ordinal));

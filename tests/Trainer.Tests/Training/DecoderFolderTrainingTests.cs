@@ -17,7 +17,7 @@ public sealed class DecoderFolderTrainingTests : IDisposable
 
     private TrialResultView Train(string folder, TrainingConfig config)
     {
-        var before = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterModes.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var before = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterKind.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
         var after = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), _workspace.Sub("lora"), _workspace.Sub("bases")), null, CancellationToken.None);
         var (weights, adapter) = PeftAdapter.Load(Path.Combine(_workspace.Sub("lora"), TrialTrainer.AdapterFolder));
         var keys = weights.Keys.ToList();

@@ -61,7 +61,7 @@ public sealed class GradientAccumulationTests : IDisposable
         TrainingConfig Block(int batch, int accumulation) => new()
         {
             Model = "transformer-block", Dataset = "synthetic-regression", Rank = 8, Alpha = 16, TargetModules = ["q_proj", "v_proj"],
-            BatchSize = batch, GradientAccumulationSteps = accumulation, Epochs = 3, Seed = 5, GradClip = 0.5, Schedule = Schedules.Linear,
+            BatchSize = batch, GradientAccumulationSteps = accumulation, Epochs = 3, Seed = 5, GradClip = 0.5, Schedule = ScheduleKind.Linear,
         };
         var whole = TrialTrainer.Run(Request("whole", Block(50, 1)), null, CancellationToken.None);
         var accumulated = TrialTrainer.Run(Request("accumulated", Block(25, 2)), null, CancellationToken.None);
@@ -99,7 +99,7 @@ public sealed class GradientAccumulationTests : IDisposable
         var config = new TrainingConfig
         {
             Model = "mlp", Dataset = "mnist", Rank = 4, Alpha = 4, TargetModules = ["l1", "l2", "l3"], BatchSize = 64,
-            GradientAccumulationSteps = 3, MaxSteps = 12, EvalEvery = 4, Schedule = Schedules.Cosine, WarmupSteps = 2, Seed = 11,
+            GradientAccumulationSteps = 3, MaxSteps = 12, EvalEvery = 4, Schedule = ScheduleKind.Cosine, WarmupSteps = 2, Seed = 11,
         };
         var whole = TrialTrainer.Run(Request("whole", config), null, CancellationToken.None);
         var interrupted = TrialTrainer.Run(Request("interrupted", config), new RecordingObserver { StopWhen = p => p.Step >= 8 }, CancellationToken.None);
@@ -122,7 +122,7 @@ public sealed class GradientAccumulationTests : IDisposable
         var config = new TrainingConfig
         {
             Model = "transformer-block", Dataset = "synthetic-regression", Rank = 4, Alpha = 4, TargetModules = ["q_proj", "v_proj"],
-            BatchSize = 10, GradientAccumulationSteps = 3, Epochs = 2, EvalEvery = 1, Seed = 2, Schedule = Schedules.Cosine,
+            BatchSize = 10, GradientAccumulationSteps = 3, Epochs = 2, EvalEvery = 1, Seed = 2, Schedule = ScheduleKind.Cosine,
         };
         var whole = TrialTrainer.Run(Request("whole", config), null, CancellationToken.None);
         var interrupted = TrialTrainer.Run(Request("interrupted", config), new RecordingObserver { StopWhen = p => p.Step >= 5 }, CancellationToken.None);

@@ -1,3 +1,4 @@
+using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Training;
@@ -10,7 +11,7 @@ public sealed class LearningRateScheduleTests
     [InlineData(10, 1e-3)]
     [InlineData(99, 1e-3)]
     public void Constant_with_10_warmup_steps_ramps_linearly_then_holds(long step, double expected) =>
-        Assert.Equal(expected, new LearningRateSchedule("constant", 1e-3, 10, 100).At(step), 12);
+        Assert.Equal(expected, new LearningRateSchedule(ScheduleKind.Constant, 1e-3, 10, 100).At(step), 12);
 
     [Theory]
     [InlineData(0, 0.0)]
@@ -18,7 +19,7 @@ public sealed class LearningRateScheduleTests
     [InlineData(55, 0.5)]
     [InlineData(100, 0.0)]
     public void Linear_with_warmup_peaks_at_the_end_of_warmup_and_reaches_zero_at_the_last_step(long step, double factor) =>
-        Assert.Equal(factor, new LearningRateSchedule("linear", 2.0, 10, 100).At(step) / 2.0, 12);
+        Assert.Equal(factor, new LearningRateSchedule(ScheduleKind.Linear, 2.0, 10, 100).At(step) / 2.0, 12);
 
     [Theory]
     [InlineData(0, 1.0)]
@@ -26,11 +27,14 @@ public sealed class LearningRateScheduleTests
     [InlineData(25, 0.8535533905932737)]
     [InlineData(100, 0.0)]
     public void Cosine_without_warmup_follows_half_a_cosine_from_the_peak_to_zero(long step, double factor) =>
-        Assert.Equal(factor, new LearningRateSchedule("cosine", 1.0, 0, 100).Factor(step), 12);
+        Assert.Equal(factor, new LearningRateSchedule(ScheduleKind.Cosine, 1.0, 0, 100).Factor(step), 12);
 
     [Fact]
-    public void An_unknown_schedule_is_rejected() =>
-        Assert.Throws<ArgumentException>(() => new LearningRateSchedule("exponential", 1, 0, 10));
+    public void An_unknown_schedule_is_rejected()
+    {
+        Assert.False(ConfigNames<ScheduleKind>.TryParse("exponential", out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LearningRateSchedule((ScheduleKind)99, 1, 0, 10));
+    }
 
     [Theory]
     [InlineData(0, 0.1, 100, 10)]

@@ -29,7 +29,7 @@ public sealed class LlamaTextTests : IDisposable
         };
         var spec = new BaseModelSpec { Checkpoint = folder };
 
-        var before = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterModes.Base }, spec, _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var before = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterKind.Base }, spec, _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
         var after = TrialTrainer.Run(new TrainingRequest(config, spec, _workspace.Sub("lora"), _workspace.Sub("bases")), null, CancellationToken.None);
 
         Assert.InRange(before.Metrics[MetricNames.TestPerplexity], 200, 300); // ≈ uniform over 257 byte ids

@@ -12,9 +12,9 @@ public sealed class PretrainedMnistBase : IDisposable
 
     public BaseModelSpec Spec { get; } = new() { Pretrain = new PretrainSpec() };
 
-    public TrainingOutcome Run(string adapter, int rank)
+    public TrainingOutcome Run(AdapterKind adapter, int rank)
     {
-        var name = $"{adapter}-{rank}";
+        var name = $"{adapter.ConfigName()}-{rank}";
         lock (_gate)
         {
             if (_outcomes.TryGetValue(name, out var known)) return known;
@@ -43,8 +43,8 @@ public sealed class RankStudyTests(PretrainedMnistBase study) : IClassFixture<Pr
     [Fact]
     public void Lora_rank_32_on_the_pretrained_mlp_lifts_test_accuracy_above_the_base()
     {
-        var frozen = study.Run(AdapterModes.Base, 1);
-        var adapted = study.Run(AdapterModes.Lora, 32);
+        var frozen = study.Run(AdapterKind.Base, 1);
+        var adapted = study.Run(AdapterKind.Lora, 32);
         Assert.True(Accuracy(adapted) > Accuracy(frozen), $"rank 32: {Accuracy(adapted)}, base: {Accuracy(frozen)}");
         Assert.Equal(frozen.BaseModelHash, adapted.BaseModelHash);
     }
@@ -52,9 +52,9 @@ public sealed class RankStudyTests(PretrainedMnistBase study) : IClassFixture<Pr
     [Fact]
     public void Rank_1_scores_below_rank_64_and_full_fine_tuning_at_least_matches_rank_1()
     {
-        var rank1 = study.Run(AdapterModes.Lora, 1);
-        var rank64 = study.Run(AdapterModes.Lora, 64);
-        var full = study.Run(AdapterModes.Full, 1);
+        var rank1 = study.Run(AdapterKind.Lora, 1);
+        var rank64 = study.Run(AdapterKind.Lora, 64);
+        var full = study.Run(AdapterKind.Full, 1);
         Assert.True(Accuracy(rank1) < Accuracy(rank64), $"rank 1: {Accuracy(rank1)}, rank 64: {Accuracy(rank64)}");
         Assert.True(Accuracy(full) >= Accuracy(rank1), $"full: {Accuracy(full)}, rank 1: {Accuracy(rank1)}");
     }
@@ -62,7 +62,7 @@ public sealed class RankStudyTests(PretrainedMnistBase study) : IClassFixture<Pr
     [Fact]
     public void The_base_is_pretrained_once_and_cached_under_the_hash_of_model_dataset_and_spec()
     {
-        study.Run(AdapterModes.Lora, 32);
+        study.Run(AdapterKind.Lora, 32);
         var hash = BaseModelCache.Hash("mlp", "mnist", study.Spec);
         Assert.Equal(16, hash.Length);
         Assert.True(File.Exists(Path.Combine(study.CacheRoot, hash, BaseModelCache.ModelFile)));

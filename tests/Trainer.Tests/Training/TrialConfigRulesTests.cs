@@ -31,7 +31,7 @@ public sealed class TrialConfigRulesTests : IDisposable
         Assert.Equal(["l1", "l2", "l3"], AdapterTargets(_workspace.Sub("default-targets")));
         Assert.Equal(4 * (784 + 64) + 4 * (64 + 64) + 4 * (64 + 10), outcome.TrainableParameters);
         Assert.Equal(3, outcome.Steps);
-        Assert.Equal(MetricNames.ReportedBy("mnist", AdapterModes.Lora)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy("mnist", AdapterKind.Lora)!.Order(), outcome.Metrics.Keys.Order());
     }
 
     [Fact]
@@ -43,19 +43,19 @@ public sealed class TrialConfigRulesTests : IDisposable
 
         Assert.Equal(["q_proj", "v_proj"], AdapterTargets(_workspace.Sub("block")));
         Assert.Equal(8192, outcome.TrainableParameters); // rank 8 on q and v of a 256-wide block
-        Assert.Equal(MetricNames.ReportedBy("synthetic-regression", AdapterModes.Lora)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy("synthetic-regression", AdapterKind.Lora)!.Order(), outcome.Metrics.Keys.Order());
         Assert.DoesNotContain(MetricNames.TestAccuracy, outcome.Metrics.Keys);
     }
 
     [Fact]
     public void A_base_trial_reports_no_train_loss_as_the_catalog_says()
     {
-        var config = new TrainingConfig { Model = "transformer-block", Dataset = "synthetic-regression", Adapter = AdapterModes.Base, BatchSize = 10, MaxSteps = 2 };
+        var config = new TrainingConfig { Model = "transformer-block", Dataset = "synthetic-regression", Adapter = AdapterKind.Base, BatchSize = 10, MaxSteps = 2 };
 
         var outcome = TrialTrainer.Run(Request("base", config), null, CancellationToken.None);
 
-        Assert.Equal(MetricNames.ReportedBy("synthetic-regression", AdapterModes.Base)!.Order(), outcome.Metrics.Keys.Order());
-        Assert.DoesNotContain(MetricNames.TrainLoss, MetricNames.ReportedBy("synthetic-regression", AdapterModes.Base)!);
+        Assert.Equal(MetricNames.ReportedBy("synthetic-regression", AdapterKind.Base)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.DoesNotContain(MetricNames.TrainLoss, MetricNames.ReportedBy("synthetic-regression", AdapterKind.Base)!);
     }
 
     [Fact]

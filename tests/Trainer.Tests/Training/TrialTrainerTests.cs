@@ -17,7 +17,7 @@ public sealed class TrialTrainerTests : IDisposable
     private static TrainingConfig Mlp(int maxSteps = 20) => new()
     {
         Model = "mlp", Dataset = "mnist", Rank = 4, Alpha = 4, TargetModules = ["l1", "l2", "l3"],
-        BatchSize = 128, MaxSteps = maxSteps, EvalEvery = 5, Schedule = Schedules.Cosine, WarmupSteps = 3, Seed = 11,
+        BatchSize = 128, MaxSteps = maxSteps, EvalEvery = 5, Schedule = ScheduleKind.Cosine, WarmupSteps = 3, Seed = 11,
     };
 
     private TrainingRequest Request(string name, TrainingConfig config) =>
@@ -71,7 +71,7 @@ public sealed class TrialTrainerTests : IDisposable
             Model = "transformer-block", Dataset = "synthetic-regression", Rank = 8, Alpha = 16, TargetModules = ["q_proj", "v_proj"],
             BatchSize = 10, MaxSteps = 10, LearningRate = 1e-3, Seed = 1,
         };
-        var before = TrialTrainer.Run(Request("base", config with { Adapter = AdapterModes.Base }), null, CancellationToken.None);
+        var before = TrialTrainer.Run(Request("base", config with { Adapter = AdapterKind.Base }), null, CancellationToken.None);
         var after = TrialTrainer.Run(Request("lora", config), null, CancellationToken.None);
 
         Assert.Equal(8192, after.TrainableParameters);
@@ -126,8 +126,8 @@ public sealed class TrialTrainerTests : IDisposable
     [Fact]
     public void Full_mode_trains_every_weight_and_writes_model_safetensors_and_base_mode_writes_only_the_result()
     {
-        var full = TrialTrainer.Run(Request("full", Mlp(5) with { Adapter = AdapterModes.Full }), null, CancellationToken.None);
-        var frozen = TrialTrainer.Run(Request("base", Mlp(5) with { Adapter = AdapterModes.Base }), null, CancellationToken.None);
+        var full = TrialTrainer.Run(Request("full", Mlp(5) with { Adapter = AdapterKind.Full }), null, CancellationToken.None);
+        var frozen = TrialTrainer.Run(Request("base", Mlp(5) with { Adapter = AdapterKind.Base }), null, CancellationToken.None);
 
         Assert.Equal(55_050, full.TrainableParameters);
         Assert.Equal(["model.safetensors", "result.json"], full.FileSha256.Keys);

@@ -19,8 +19,8 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
 {
     private static readonly Option<string> ModelOption = new("--model") { Description = "A Hugging Face decoder folder (or a named model).", Required = true };
     private static readonly Option<string> DatasetOption = new("--dataset") { Description = "The text corpus the steps train on (.jsonl or .txt, or a named dataset).", Required = true };
-    private static readonly Option<string> BaseDtypeOption = new("--base-dtype") { Description = $"Base dtypes, comma-separated ({string.Join(", ", BaseDtypes.Values)}).", DefaultValueFactory = _ => BaseDtypes.Fp32 };
-    private static readonly Option<string> QuantizeOption = new("--quantize") { Description = $"Quantisations, comma-separated ({string.Join(", ", QuantizeModes.Values)}).", DefaultValueFactory = _ => QuantizeModes.None };
+    private static readonly Option<string> BaseDtypeOption = new("--base-dtype") { Description = $"Base dtypes, comma-separated ({string.Join(", ", ConfigNames<BaseDtype>.All)}).", DefaultValueFactory = _ => BaseDtype.Fp32.ConfigName() };
+    private static readonly Option<string> QuantizeOption = new("--quantize") { Description = $"Quantisations, comma-separated ({string.Join(", ", ConfigNames<QuantizeMode>.All)}).", DefaultValueFactory = _ => QuantizeMode.None.ConfigName() };
     private static readonly Option<bool> CheckpointingOption = new("--gradient-checkpointing") { Description = "Also run every combination with gradient checkpointing." };
     private static readonly Option<int> RankOption = new("--rank") { Description = "LoRA rank (alpha = 2 x rank).", DefaultValueFactory = _ => 16 };
     private static readonly Option<string> TargetsOption = new("--targets") { Description = "LoRA targets, comma-separated, or all-linear.", DefaultValueFactory = _ => "all-linear" };
@@ -52,8 +52,8 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         var output = ConsoleOutput.Create(parseResult);
         var model = parseResult.GetValue(ModelOption)!;
         var dataset = parseResult.GetValue(DatasetOption)!;
-        var dtypes = List(parseResult.GetValue(BaseDtypeOption)!, "--base-dtype", BaseDtypes.Values);
-        var quantizations = List(parseResult.GetValue(QuantizeOption)!, "--quantize", QuantizeModes.Values);
+        var dtypes = List<BaseDtype>(parseResult.GetValue(BaseDtypeOption)!, "--base-dtype");
+        var quantizations = List<QuantizeMode>(parseResult.GetValue(QuantizeOption)!, "--quantize");
         var targets = parseResult.GetValue(TargetsOption)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var rank = parseResult.GetValue(RankOption);
         var steps = parseResult.GetValue(StepsOption);
@@ -67,10 +67,10 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
                 {
                     var config = new TrainingConfig
                     {
-                        Model = model, Dataset = dataset, Adapter = AdapterModes.Lora, Rank = rank, Alpha = 2 * rank, TargetModules = targets,
+                        Model = model, Dataset = dataset, Adapter = AdapterKind.Lora, Rank = rank, Alpha = 2 * rank, TargetModules = targets,
                         BatchSize = parseResult.GetValue(BatchSizeOption), SequenceLength = parseResult.GetValue(SeqLenOption),
                         MaxSteps = steps, EvalEvery = steps,
-                        BaseDtype = dtype == BaseDtypes.Fp32 ? null : dtype, Quantize = quantize == QuantizeModes.None ? null : quantize,
+                        BaseDtype = dtype == BaseDtype.Fp32 ? null : dtype, Quantize = quantize == QuantizeMode.None ? null : quantize,
                         GradientCheckpointing = ckpt,
                     };
                     try
@@ -79,7 +79,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
                     }
                     catch (InvalidTrainingConfigException e)
                     {
-                        throw new UserInputException($"bench memory cannot run base_dtype {dtype}, quantize {quantize}: {e.Message}");
+                        throw new UserInputException($"bench memory cannot run base_dtype {dtype.ConfigName()}, quantize {quantize.ConfigName()}: {e.Message}");
                     }
                 }
 
@@ -114,7 +114,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
                 r.EstimateBytes is { } e ? ConsoleOutput.Bytes(e) : "-",
                 r.EstimateError is { } err ? err.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "-",
             ]));
-        if (rows.FirstOrDefault(r => r.PeakMemoryBytes is { } && r.BaseDtype == BaseDtypes.Fp32 && r.Quantize == QuantizeModes.None && !r.GradientCheckpointing) is { PeakMemoryBytes: { } fp32 })
+        if (rows.FirstOrDefault(r => r.PeakMemoryBytes is { } && r.BaseDtype == BaseDtype.Fp32.ConfigName() && r.Quantize == QuantizeMode.None.ConfigName() && !r.GradientCheckpointing) is { PeakMemoryBytes: { } fp32 })
             output.KeyValues(rows.Where(r => r.PeakMemoryBytes is not null).Select(r =>
                 (RowName(r.BaseDtype, r.Quantize, r.GradientCheckpointing), $"{(double)r.PeakMemoryBytes!.Value / fp32:0.00} x fp32")), "peak against fp32");
         foreach (var r in rows.Where(r => r.Problem is not null))
@@ -124,16 +124,17 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         return rows.All(r => r.PeakMemoryBytes is not null) ? ExitCodes.Success : ExitCodes.Failed;
     }
 
-    private static IReadOnlyList<string> List(string text, string option, IReadOnlyList<string> allowed)
+    private static IReadOnlyList<T> List<T>(string text, string option) where T : struct, Enum
     {
+        var allowed = ConfigNames<T>.All;
         var values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(v => v.ToLowerInvariant()).Distinct().ToList();
         if (values.Count == 0) throw new UserInputException($"{option} names nothing; use one or more of {string.Join(", ", allowed)}, comma-separated.");
         foreach (var value in values)
             if (!allowed.Contains(value)) throw new UserInputException($"{option} '{value}' is not allowed; use {string.Join(", ", allowed)}.");
-        return values;
+        return values.Select(v => ConfigNames<T>.TryParse(v, out var value) ? value : throw new UserInputException($"{option} '{v}' is not allowed")).ToList();
     }
 
-    private static string RowName(TrainingConfig c) => RowName(c.BaseDtype ?? BaseDtypes.Fp32, c.Quantize ?? QuantizeModes.None, c.GradientCheckpointing);
+    private static string RowName(TrainingConfig c) => RowName((c.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (c.Quantize ?? QuantizeMode.None).ConfigName(), c.GradientCheckpointing);
 
     private static string RowName(string dtype, string quantize, bool checkpointing) =>
         $"{dtype}-{quantize}{(checkpointing ? "-checkpointing" : "")}";
@@ -154,7 +155,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         var (peak, training, failure) = RunTrain(config, folder, cancellationToken);
         problem = failure ?? problem;
         double? error = peak is { } p && estimate is { } e2 && p > 0 ? (double)(e2 - p) / p : null;
-        return new Row(config.BaseDtype ?? BaseDtypes.Fp32, config.Quantize ?? QuantizeModes.None, config.GradientCheckpointing, peak, training, estimate, error, problem);
+        return new Row((config.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (config.Quantize ?? QuantizeMode.None).ConfigName(), config.GradientCheckpointing, peak, training, estimate, error, problem);
     }
 
     private static (long? Peak, long? Training, string? Problem) RunTrain(TrainingConfig config, string folder, CancellationToken cancellationToken)
@@ -166,12 +167,12 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         start.UseShellExecute = false;
         string[] args =
         [
-            "train", "--model", config.Model, "--dataset", config.Dataset, "--adapter", AdapterModes.Lora,
+            "train", "--model", config.Model, "--dataset", config.Dataset, "--adapter", AdapterKind.Lora.ConfigName(),
             "--rank", config.Rank.ToString(CultureInfo.InvariantCulture), "--alpha", config.Alpha.ToString(CultureInfo.InvariantCulture),
             "--target-modules", string.Join(",", config.TargetModules),
             "--batch-size", config.BatchSize.ToString(CultureInfo.InvariantCulture), "--seq-len", config.SequenceLength.ToString(CultureInfo.InvariantCulture),
             "--max-steps", config.MaxSteps.ToString(CultureInfo.InvariantCulture), "--eval-every", config.EvalEvery.ToString(CultureInfo.InvariantCulture),
-            "--base-dtype", config.BaseDtype ?? BaseDtypes.Fp32, "--quantize", config.Quantize ?? QuantizeModes.None,
+            "--base-dtype", (config.BaseDtype ?? BaseDtype.Fp32).ConfigName(), "--quantize", (config.Quantize ?? QuantizeMode.None).ConfigName(),
             "--out", folder,
         ];
         foreach (var a in args) start.ArgumentList.Add(a);

@@ -146,7 +146,7 @@ public sealed class EstimateCommand : OrchestratorCommand
             lora = ParameterReport.ForDecoder(model, decoder, rank, targets);
             var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = lora.Targets, BatchSize = batch, SequenceLength = sequence };
             loraMemory = TrialMemoryEstimator.Estimate(config, dtype);
-            fullMemory = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterModes.Full }, dtype);
+            fullMemory = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterKind.Full }, dtype);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or LoraTargetException or FileNotFoundException)
         {

@@ -36,8 +36,8 @@ public sealed class LoraParamsCommand : OrchestratorCommand
 
     private static readonly Option<string> BiasOption = new("--bias")
     {
-        Description = $"Which biases train: {string.Join(", ", BiasModes.Values)}.",
-        DefaultValueFactory = _ => BiasModes.None,
+        Description = $"Which biases train: {string.Join(", ", ConfigNames<BiasMode>.All)}.",
+        DefaultValueFactory = _ => BiasMode.None.ConfigName(),
     };
 
     private static readonly Option<bool> UseDoraOption = new("--use-dora")
@@ -63,12 +63,13 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         var bias = parseResult.GetValue(BiasOption)!;
         var targets = LocalOptions.SplitList(parseResult.GetValue(TargetsOption));
         if (TrainingOptions.Get("rank").CheckInt(rank) is { } rankNeed) throw new UserInputException($"--rank {rank} is not allowed; rank must be {rankNeed}.");
-        if (TrainingOptions.Get("bias").CheckString(bias) is { } biasNeed) throw new UserInputException($"--bias '{bias}' is not allowed; bias must be {biasNeed}.");
+        if (!ConfigNames<BiasMode>.TryParse(bias, out var biasMode))
+            throw new UserInputException($"--bias '{bias}' is not allowed; bias must be {TrainingOptions.Get("bias").CheckString(bias)}.");
 
         ParameterReport report;
         try
         {
-            report = ParameterReport.Compute(model, rank, targets, bias, parseResult.GetValue(UseDoraOption));
+            report = ParameterReport.Compute(model, rank, targets, biasMode, parseResult.GetValue(UseDoraOption));
         }
         catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException or InvalidDataException)
         {
@@ -84,7 +85,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         [
             ("model", report.Model),
             ("rank", report.Rank.ToString(CultureInfo.InvariantCulture)),
-            ("bias", report.Bias),
+            ("bias", report.Bias.ConfigName()),
             ("use_dora", report.UseDora ? "true" : "false"),
             ("adapted modules", string.Join(", ", report.AdaptedModules)),
             ("lora parameters", ConsoleOutput.Count(report.LoraParameters)),

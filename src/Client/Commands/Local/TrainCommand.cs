@@ -67,7 +67,7 @@ public sealed class TrainCommand : OrchestratorCommand
         {
             outcome = await output.ProgressAsync(async board =>
             {
-                var name = $"{config.Adapter} {config.Model} on {config.Dataset}";
+                var name = $"{config.Adapter.ConfigName()} {config.Model} on {config.Dataset}";
                 var bar = board.Add($"{name}: loading data and the base model (a pretrained base is cached)", Math.Max(1, config.MaxSteps));
                 var observer = new ProgressObserver(bar, name);
                 // The trainer is synchronous and CPU-bound: keep it off the thread that draws the progress bar.
@@ -90,7 +90,7 @@ public sealed class TrainCommand : OrchestratorCommand
             output.Json(new
             {
                 OutputDirectory = Path.GetFullPath(request.OutputDirectory),
-                config.Adapter,
+                Adapter = config.Adapter.ConfigName(),
                 outcome.Metrics,
                 outcome.TrainableParameters,
                 outcome.TotalParameters,
@@ -222,7 +222,7 @@ public sealed class TrainCommand : OrchestratorCommand
     {
         var shown = metrics.Where(m => m.Key.StartsWith("test_", StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal)
             .Select(m => $"{m.Key} {ConsoleOutput.Number(m.Value)}");
-        return $"{config.Adapter} {config.Model} on {config.Dataset}: {string.Join(", ", shown)}";
+        return $"{config.Adapter.ConfigName()} {config.Model} on {config.Dataset}: {string.Join(", ", shown)}";
     }
 
     /// <summary>Moves the bar with the trainer's steps; the description shows the latest loss.</summary>

@@ -15,7 +15,7 @@ namespace Orchestrator.Trainer.Memory.Quantization;
 public static class BaseQuantization
 {
     /// <summary>Quantises the model's frozen linear layers; returns how many, and the bytes their weights now hold.</summary>
-    public static (int Layers, long Bytes) Apply(nn.Module model, string? quantize, bool doubleQuant = false)
+    public static (int Layers, long Bytes) Apply(nn.Module model, QuantizeMode? quantize, bool doubleQuant = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (QuantizerFor(quantize, doubleQuant) is not { } quantizer) return (0, 0);
@@ -44,11 +44,11 @@ public static class BaseQuantization
     }
 
     /// <summary>The quantiser of a quantize value (NF4 with its block scales double-quantised when asked); null for none.</summary>
-    public static Func<Tensor, IQuantizedWeight>? QuantizerFor(string? quantize, bool doubleQuant = false) => quantize switch
+    public static Func<Tensor, IQuantizedWeight>? QuantizerFor(QuantizeMode? quantize, bool doubleQuant = false) => quantize switch
     {
-        null or QuantizeModes.None => null,
-        QuantizeModes.Nf4 => w => Nf4.Quantize(w, doubleQuant),
-        QuantizeModes.Int8 => w => Int8Rowwise.Quantize(w),
-        _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, "one of " + string.Join(", ", QuantizeModes.Values)),
+        null or QuantizeMode.None => null,
+        QuantizeMode.Nf4 => w => Nf4.Quantize(w, doubleQuant),
+        QuantizeMode.Int8 => w => Int8Rowwise.Quantize(w),
+        _ => throw new ArgumentOutOfRangeException(nameof(quantize), quantize, null),
     };
 }

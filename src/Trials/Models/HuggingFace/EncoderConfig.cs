@@ -97,7 +97,7 @@ public sealed record EncoderConfig
     /// encoder folder's config.json; null for other models and folders not on this machine. <paramref name="pooling"/>
     /// (a config's `pooling`) overrides the model's own.
     /// </summary>
-    public static EncoderConfig? Of(string model, string? pooling = null)
+    public static EncoderConfig? Of(string model, EncoderPooling? pooling = null)
     {
         EncoderConfig? config = null;
         if (Named.NamedEncoders.Find(model) is { } named) config = named.Config;
@@ -106,7 +106,7 @@ public sealed record EncoderConfig
             try { config = Load(Path.Combine(model, FileName)); }
             catch (Exception e) when (e is IOException or JsonException or InvalidDataException or UnauthorizedAccessException) { return null; }
         }
-        return config is null || EncoderPoolings.Parse(pooling) is not { } chosen ? config : config with { Pooling = chosen };
+        return config is null || pooling is not { } chosen ? config : config with { Pooling = chosen };
     }
 
     public static EncoderConfig FromJson(string json, string source = FileName)

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Trials.Models.HuggingFace;
 
@@ -8,32 +10,18 @@ namespace Orchestrator.Trials.Models.HuggingFace;
 /// mean pooling (the attention-masked mean over tokens), what embedding models such as all-MiniLM-L6-v2 were trained
 /// to summarise a text with, whose [CLS] state and pooler were never trained as a summary.
 /// </summary>
+[JsonConverter(typeof(ConfigEnumConverter<EncoderPooling>))]
 public enum EncoderPooling
 {
-    Cls,
-    Mean,
+    [JsonStringEnumMemberName("cls")] Cls,
+    [JsonStringEnumMemberName("mean")] Mean,
 }
 
-/// <summary>The names of <see cref="EncoderPooling"/> in configs, and a sentence-transformers folder's own choice.</summary>
+/// <summary>A sentence-transformers folder's own choice of <see cref="EncoderPooling"/>, read and written.</summary>
 public static class EncoderPoolings
 {
-    public const string Cls = "cls";
-    public const string Mean = "mean";
-    public static readonly IReadOnlyList<string> Values = [Cls, Mean];
-
     /// <summary>sentence-transformers' pooling config, beside config.json in a model folder it saved.</summary>
     public const string SentenceTransformersFile = "1_Pooling/config.json";
-
-    public static string Name(EncoderPooling pooling) => pooling == EncoderPooling.Mean ? Mean : Cls;
-
-    /// <summary>The pooling a config value names; null for null (the model's own).</summary>
-    public static EncoderPooling? Parse(string? value) => value switch
-    {
-        null => null,
-        Cls => EncoderPooling.Cls,
-        Mean => EncoderPooling.Mean,
-        _ => throw new ArgumentException($"pooling must be one of {string.Join(", ", Values)}, got '{value}'", nameof(value)),
-    };
 
     /// <summary>
     /// The pooling a model folder declares: mean when its sentence-transformers <c>1_Pooling/config.json</c> says

@@ -38,7 +38,7 @@ public sealed class LoraPlusTests
     {
         var config = new TrainingConfig
         {
-            Model = "mlp", Rank = 4, TargetModules = ["l1"], Bias = BiasModes.LoraOnly, UseDora = true, WeightDecay = 0.05, LoraPlusLrRatio = 8,
+            Model = "mlp", Rank = 4, TargetModules = ["l1"], Bias = BiasMode.LoraOnly, UseDora = true, WeightDecay = 0.05, LoraPlusLrRatio = 8,
         };
         var (model, trainable) = Adapted(config);
         using var _ = model;

@@ -14,7 +14,7 @@ public sealed class VariantOptionsTests
         var json = JsonSerializer.Serialize(new TrainingConfig());
         Assert.DoesNotContain("use_dora", json);
         Assert.DoesNotContain("loraplus_lr_ratio", json);
-        var varied = JsonSerializer.Serialize(new TrainingConfig { UseDora = true, LoraPlusLrRatio = 16, Init = "pissa_niter_4" });
+        var varied = JsonSerializer.Serialize(new TrainingConfig { UseDora = true, LoraPlusLrRatio = 16, Init = LoraInitMethod.PissaNiter(4) });
         Assert.Contains("\"use_dora\":true", varied);
         Assert.Contains("\"loraplus_lr_ratio\":16", varied);
         Assert.Contains("\"init\":\"pissa_niter_4\"", varied);
@@ -27,16 +27,24 @@ public sealed class VariantOptionsTests
     [InlineData("olora")]
     [InlineData("gaussian")]
     [InlineData("kaiming")]
-    public void Init_accepts_PEFTs_methods(string init) =>
-        Assert.Empty(new TrainingConfig { Init = init }.Problems());
+    public void Init_accepts_PEFTs_methods(string init)
+    {
+        Assert.Empty(new TrainingConfig { Init = LoraInitMethod.Parse(init) }.Problems());
+        Assert.Equal(init, LoraInitMethod.Parse(init).ToString());
+    }
 
     [Theory]
     [InlineData("pissa_niter_0")]
     [InlineData("pissa_niter_")]
     [InlineData("loftq")]
+    [InlineData("pissa_niter_04")] // one spelling per value: the JSON keeps the bytes it was given
     public void Init_refuses_other_values_naming_what_is_allowed(string init)
     {
-        var problem = Assert.Single(new TrainingConfig { Init = init }.Problems());
+        Assert.False(LoraInitMethod.TryParse(init, out _));
+        var json = JsonSerializer.SerializeToNode(new TrainingConfig())!.AsObject();
+        json["init"] = init;
+        Assert.Throws<JsonException>(() => json.Deserialize<TrainingConfig>());
+        var problem = Assert.Single(TrainingOptions.OptionProblems(json));
         Assert.Equal("init", problem.Key);
         Assert.Contains($"'{init}'", problem.Message);
         Assert.Contains("pissa_niter_K", problem.Message);
@@ -52,7 +60,7 @@ public sealed class VariantOptionsTests
     [Fact]
     public void PiSSA_with_rsLoRA_and_a_rank_pattern_is_refused_as_PEFT_cannot_save_it_against_the_base()
     {
-        var problem = Assert.Single(new TrainingConfig { Init = "pissa", UseRslora = true, RankPattern = new Dictionary<string, int> { ["l1"] = 4 } }.Problems());
+        var problem = Assert.Single(new TrainingConfig { Init = LoraInitMethod.Pissa, UseRslora = true, RankPattern = new Dictionary<string, int> { ["l1"] = 4 } }.Problems());
         Assert.Equal("init", problem.Key);
     }
 
@@ -71,10 +79,10 @@ public sealed class VariantOptionsTests
     [InlineData(false, "kaiming", 16.0, "loraplus_lr_ratio 16")]
     public void LoRA_variants_train_alone_and_say_why(bool useDora, string init, double ratio, string reason)
     {
-        var config = new TrainingConfig { Model = "mlp", UseDora = useDora, Init = init, LoraPlusLrRatio = ratio };
+        var config = new TrainingConfig { Model = "mlp", UseDora = useDora, Init = LoraInitMethod.Parse(init), LoraPlusLrRatio = ratio };
         Assert.Contains(reason, PackCompatibility.WhyNotPackable(config));
         Assert.Null(PackCompatibility.Key(config, new BaseModelSpec()));
-        Assert.Null(PackCompatibility.WhyNotPackable(config with { UseDora = false, Init = InitModes.Gaussian, LoraPlusLrRatio = 0 }));
+        Assert.Null(PackCompatibility.WhyNotPackable(config with { UseDora = false, Init = LoraInitMethod.Gaussian, LoraPlusLrRatio = 0 }));
     }
 
     [Fact]

@@ -25,9 +25,9 @@ public sealed class VariantTrialTests : IDisposable
         var data = TinyEncoders.WriteToyJsonl(_workspace.Sub("toy.jsonl"), rows: 96);
         var config = new TrainingConfig
         {
-            Model = folder, Dataset = data, Adapter = AdapterModes.Lora, Rank = 2, Alpha = 4, SequenceLength = 16,
+            Model = folder, Dataset = data, Adapter = AdapterKind.Lora, Rank = 2, Alpha = 4, SequenceLength = 16,
             BatchSize = 16, MaxSteps = 12, LearningRate = 5e-3, Seed = 2, Dropout = 0.1,
-            UseDora = true, Init = InitModes.Pissa, LoraPlusLrRatio = 16,
+            UseDora = true, Init = LoraInitMethod.Pissa, LoraPlusLrRatio = 16,
         };
         var output = _workspace.Sub("trial");
         var outcome = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), output, _workspace.Sub("bases")), null, CancellationToken.None);
@@ -64,8 +64,8 @@ public sealed class VariantTrialTests : IDisposable
     }
 
     [Theory]
-    [InlineData(InitModes.Pissa, true)]
-    [InlineData(InitModes.Olora, false)]
+    [InlineData("pissa", true)]
+    [InlineData("olora", false)]
     [InlineData("pissa_niter_1", true)]
     public void DoRA_and_PiSSA_or_OLoRA_on_llama_keep_the_fresh_models_logits_and_train_the_magnitudes(string init, bool useDora)
     {
@@ -78,7 +78,7 @@ public sealed class VariantTrialTests : IDisposable
         var ids = tensor(new long[] { 1, 5, 9, 3 }).reshape(1, 4);
         var before = model.forward(ids).detach().clone();
 
-        var injection = LoraInjector.Inject(model, new TrainingConfig { Rank = 4, TargetModules = ["q_proj", "v_proj"], Init = init, UseDora = useDora }, seed: 2);
+        var injection = LoraInjector.Inject(model, new TrainingConfig { Rank = 4, TargetModules = ["q_proj", "v_proj"], Init = LoraInitMethod.Parse(init), UseDora = useDora }, seed: 2);
 
         Assert.True(model.forward(ids).allclose(before, rtol: 1e-4, atol: 1e-4));
         var magnitudes = useDora ? 2 * (32 + 16) : 0; // q: 32 outputs, v: 16 (two key/value heads of 8), in two layers

@@ -55,7 +55,7 @@ public sealed class DecoderArchitectureTests(DecoderFolders folders) : IDisposab
     public void Counts_from_config_json_equal_the_loaded_model_with_lora_on_all_linear(string family)
     {
         var folder = folders.Of(family);
-        var report = ParameterReport.Compute(folder, 4, [LoraInjector.AllLinear], BiasModes.None);
+        var report = ParameterReport.Compute(folder, 4, [LoraInjector.AllLinear], BiasMode.None);
         using var model = CausalLanguageModels.FromPretrained(folder);
         var injection = LoraInjector.Inject((nn.Module)model, new TrainingConfig { Model = folder, Rank = 4, TargetModules = [LoraInjector.AllLinear] }, seed: 0);
 
@@ -78,7 +78,7 @@ public sealed class DecoderArchitectureTests(DecoderFolders folders) : IDisposab
     {
         var folder = Llama2_7B();
         var lora = TrialMemoryEstimator.Estimate(new TrainingConfig { Model = folder, Rank = 8, TargetModules = ["q_proj", "v_proj"], SequenceLength = 512 });
-        var full = TrialMemoryEstimator.Estimate(new TrainingConfig { Model = folder, Adapter = AdapterModes.Full, SequenceLength = 512 });
+        var full = TrialMemoryEstimator.Estimate(new TrainingConfig { Model = folder, Adapter = AdapterKind.Full, SequenceLength = 512 });
         Assert.Equal((6_738_415_616 + 4_194_304) * 4, lora.WeightsBytes);
         Assert.Equal(4_194_304 * 4, lora.GradientBytes);
         Assert.Equal(6_738_415_616 * 4, full.GradientBytes);

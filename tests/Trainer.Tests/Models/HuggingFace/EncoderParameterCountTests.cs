@@ -36,10 +36,10 @@ public sealed class EncoderParameterCountTests : IDisposable
     }
 
     [Theory]
-    [InlineData(EncoderFamily.Bert, BiasModes.None)]
-    [InlineData(EncoderFamily.DistilBert, BiasModes.LoraOnly)]
-    [InlineData(EncoderFamily.Roberta, BiasModes.All)]
-    public void Counts_from_the_config_match_a_built_model_with_lora_injected(EncoderFamily family, string bias)
+    [InlineData(EncoderFamily.Bert, BiasMode.None)]
+    [InlineData(EncoderFamily.DistilBert, BiasMode.LoraOnly)]
+    [InlineData(EncoderFamily.Roberta, BiasMode.All)]
+    public void Counts_from_the_config_match_a_built_model_with_lora_injected(EncoderFamily family, BiasMode bias)
     {
         var encoder = TinyEncoders.Config(family);
         using var model = EncoderClassifier.Create(encoder, numLabels: 3, seed: 1);

@@ -28,7 +28,7 @@ public sealed class EncoderTrainingTests : IDisposable
         var data = TinyEncoders.WriteToyJsonl(_workspace.Sub("toy.jsonl"), rows: 160);
         var config = new TrainingConfig
         {
-            Model = folder, Dataset = data, Adapter = AdapterModes.Lora, Rank = 4, Alpha = 8, SequenceLength = 32,
+            Model = folder, Dataset = data, Adapter = AdapterKind.Lora, Rank = 4, Alpha = 8, SequenceLength = 32,
             BatchSize = 16, MaxSteps = 120, EvalEvery = 40, LearningRate = 1e-2, Seed = 2,
         };
         var observer = new RecordingObserver();
@@ -37,7 +37,7 @@ public sealed class EncoderTrainingTests : IDisposable
         var outcome = TrialTrainer.Run(new TrainingRequest(config, new BaseModelSpec(), output, _workspace.Sub("bases")), observer, CancellationToken.None);
 
         // Validation while training, test at the end: exactly the names a sweep is told to expect.
-        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterModes.Lora)!.Order(), outcome.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterKind.Lora)!.Order(), outcome.Metrics.Keys.Order());
         var evaluations = observer.Progress.Where(p => p.IsEvaluation).ToList();
         Assert.Equal(3, evaluations.Count);
         Assert.All(evaluations, e => Assert.DoesNotContain(MetricNames.TestAccuracy, e.Metrics.Keys));
@@ -89,11 +89,11 @@ public sealed class EncoderTrainingTests : IDisposable
         };
         var head = TinyEncoders.Config(EncoderFamily.DistilBert).HeadParameterCount(2);
 
-        var probe = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterModes.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
-        var full = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterModes.Full }, new BaseModelSpec(), _workspace.Sub("full"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var probe = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterKind.Base }, new BaseModelSpec(), _workspace.Sub("base"), _workspace.Sub("bases")), null, CancellationToken.None);
+        var full = TrialTrainer.Run(new TrainingRequest(config with { Adapter = AdapterKind.Full }, new BaseModelSpec(), _workspace.Sub("full"), _workspace.Sub("bases")), null, CancellationToken.None);
 
         Assert.Equal(head, probe.TrainableParameters);
-        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterModes.Base)!.Order(), probe.Metrics.Keys.Order());
+        Assert.Equal(MetricNames.ReportedBy(folder, data, AdapterKind.Base)!.Order(), probe.Metrics.Keys.Order());
         Assert.Equal(full.TotalParameters, full.TrainableParameters);
         Assert.Equal(TinyEncoders.Config(EncoderFamily.DistilBert).ParameterCount(2), full.TotalParameters);
     }

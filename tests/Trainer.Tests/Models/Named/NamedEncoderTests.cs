@@ -1,3 +1,4 @@
+using Orchestrator.Trials.Models.HuggingFace;
 using Orchestrator.Trainer.Estimation;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Data;
@@ -21,7 +22,7 @@ public sealed class NamedEncoderTests
         Assert.Equal(TaskKind.TextClassification, MetricNames.TaskOf("MiniLM-L6", "imdb"));
         Assert.Equal(["query", "value"], TrainingOptions.DefaultTargetModules("minilm-l6"));
         Assert.Empty(MiniLmOnImdb.Problems());
-        Assert.Contains("val_accuracy", MetricNames.ReportedBy("minilm-l6", "imdb", AdapterModes.Lora)!);
+        Assert.Contains("val_accuracy", MetricNames.ReportedBy("minilm-l6", "imdb", AdapterKind.Lora)!);
     }
 
     [Fact]
@@ -76,9 +77,9 @@ public sealed class NamedEncoderTests
     public void Resolving_a_named_encoder_keeps_its_own_pooling_with_the_folder_unless_the_config_chose_one()
     {
         var resolved = NamedResourceResolution.Resolve(MiniLmOnImdb, new FixedFolders(), CancellationToken.None);
-        Assert.Equal(("/models/minilm-l6", "/data/imdb", "mean"), (resolved.Model, resolved.Dataset, resolved.Pooling));
-        Assert.Equal("cls", NamedResourceResolution.Resolve(MiniLmOnImdb with { Pooling = "cls" }, new FixedFolders(), CancellationToken.None).Pooling);
-        Assert.Equal("cls", NamedResourceResolution.Resolve(MiniLmOnImdb with { Model = "arctic-xs" }, new FixedFolders(), CancellationToken.None).Pooling);
+        Assert.Equal(("/models/minilm-l6", "/data/imdb", (EncoderPooling?)EncoderPooling.Mean), (resolved.Model, resolved.Dataset, resolved.Pooling));
+        Assert.Equal(EncoderPooling.Cls, NamedResourceResolution.Resolve(MiniLmOnImdb with { Pooling = EncoderPooling.Cls }, new FixedFolders(), CancellationToken.None).Pooling);
+        Assert.Equal(EncoderPooling.Cls, NamedResourceResolution.Resolve(MiniLmOnImdb with { Model = "arctic-xs" }, new FixedFolders(), CancellationToken.None).Pooling);
     }
 
     [Fact]
