@@ -44,6 +44,41 @@ public sealed class DecoderCountVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Estimate_with_the_base_as_a_trial_holds_it_says_the_base_in_bf16_then_nf4_then_double_quant_needs_less()
+    {
+        async Task<long> LoraWeights(params string[] memory)
+        {
+            var result = await CliProcess.RunAsync(["estimate", "--model", _folder, "-r", "8", "--targets", "q_proj,v_proj", .. memory, "--json"]);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            return JsonDocument.Parse(result.Stdout).RootElement.GetProperty("lora").GetProperty("weightsBytes").GetInt64();
+        }
+
+        var fp32 = await LoraWeights("--base-dtype", "fp32");
+        var bf16 = await LoraWeights("--base-dtype", "bf16");
+        var nf4 = await LoraWeights("--quantize", "nf4");
+        var doubleQuant = await LoraWeights("--quantize", "nf4", "--double-quant");
+
+        Assert.InRange((double)bf16 / fp32, 0.49, 0.51); // 6.7 B weights at 2 bytes instead of 4 (the adapters stay fp32)
+        // The linear layers (6.48 B values) at 4 bits plus one fp32 scale per 64 values, the embedding and the head (0.26 B)
+        // in fp32: (6.48·0.5625 + 0.26·4) / (6.74·4) = 0.174.
+        Assert.InRange((double)nf4 / fp32, 0.17, 0.18);
+        Assert.True(doubleQuant < nf4, $"double quant {doubleQuant} should be below nf4 {nf4}");
+    }
+
+    [Theory]
+    [InlineData("--double-quant", "", "--double-quant needs --quantize nf4")]
+    [InlineData("--base-dtype", "fp8", "--base-dtype 'fp8' is not allowed; use one of fp32, bf16, fp16")]
+    [InlineData("--quantize", "int4", "--quantize 'int4' is not allowed; use one of none, nf4, int8")]
+    public async Task Estimate_names_a_base_option_it_cannot_take(string option, string value, string message)
+    {
+        var result = await CliProcess.RunAsync(["estimate", "--model", _folder, option, .. value.Length > 0 ? new[] { value } : []]);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Fact]
     public async Task Estimate_refuses_a_seq_len_beyond_the_model_positions()
     {
         var result = await CliProcess.RunAsync(["estimate", "--model", _folder, "--seq-len", "8192"]);

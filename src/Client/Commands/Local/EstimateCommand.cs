@@ -33,12 +33,20 @@ public sealed class EstimateCommand : OrchestratorCommand
     private static readonly Option<string?> DTypeOption = new("--dtype") { Description = $"Weight dtype: {string.Join(", ", MemoryEstimator.DTypes)}; default bf16 with --params, fp32 for a sweep (what the trainer uses)." };
     private static readonly Option<int> BatchSizeOption = new("--batch-size") { Description = "Sequences per step (with --params).", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> SequenceLengthOption = new("--seq-len") { Description = "Tokens per sequence (with --params).", DefaultValueFactory = _ => 512 };
+    private static readonly Option<string?> BaseDtypeOption = new("--base-dtype")
+    {
+        Description = $"With --model: the frozen base's dtype as a trial's base_dtype ({string.Join(", ", ConfigNames<BaseDtype>.All)}); the estimate is then this trainer's peak as bench memory measures it.",
+    };
+    private static readonly Option<string?> QuantizeOption = new("--quantize") { Description = $"With --model: the frozen base quantised as a trial's quantize ({string.Join(", ", ConfigNames<QuantizeMode>.All)})." };
+    private static readonly Option<bool> DoubleQuantOption = new("--double-quant") { Description = "With --model and --quantize nf4: the NF4 block scales quantised again (double_quant)." };
+    private static readonly Option<bool> CheckpointingOption = new("--gradient-checkpointing") { Description = "With --model: activations recomputed in the backward (gradient_checkpointing)." };
     private static readonly Option<string> GpuMemoryOption = new("--gpu-memory") { Description = "Memory of one GPU: 80GB, 24GB, 128GB (GB read as GiB).", DefaultValueFactory = _ => "80GB" };
 
     public EstimateCommand() : base("estimate", "Estimate training memory per trial and how many trials fit on a GPU.")
     {
         Arguments.Add(SweepArgument);
-        foreach (var option in new Option[] { ParamsOption, ModelOption, RankOption, TargetsOption, DTypeOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
+        foreach (var option in new Option[] { ParamsOption, ModelOption, RankOption, TargetsOption, DTypeOption, BaseDtypeOption, QuantizeOption, DoubleQuantOption,
+                     CheckpointingOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
             Options.Add(option);
     }
 
@@ -56,7 +64,13 @@ public sealed class EstimateCommand : OrchestratorCommand
         var model = parseResult.GetValue(ModelOption);
         if (new[] { sweep, size, model }.Count(given => given is not null) > 1)
             throw new UserInputException("give one of a sweep file, --params or --model.", ExitCodes.UsageError);
-        if (model is not null) return Task.FromResult(ForModel(output, parseResult, model, dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText));
+        var memory = MemoryOptions(parseResult);
+        if (memory is not null && model is null)
+            throw new UserInputException("--base-dtype, --quantize, --double-quant and --gradient-checkpointing go with --model (a sweep's trials say their own).", ExitCodes.UsageError);
+        if (memory is not null && dtype is not null && dtype.ToLowerInvariant() != MemoryEstimator.Fp32)
+            throw new UserInputException($"--dtype {dtype} with --base-dtype/--quantize: those estimate this trainer's peak, which trains in fp32 with the base as they say; leave out --dtype.", ExitCodes.UsageError);
+        if (model is not null)
+            return Task.FromResult(ForModel(output, parseResult, model, memory is not null ? MemoryEstimator.Fp32 : dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText, memory));
         if (sweep is not null) return Task.FromResult(ForSweep(output, sweep, dtype?.ToLowerInvariant() ?? MemoryEstimator.Fp32, gpu, gpuText));
         if (size is null) throw new UserInputException("give a sweep file (estimate SWEEP.yaml) or a model size (estimate --params 7B --rank 16).", ExitCodes.UsageError);
         return Task.FromResult(ForSize(output, parseResult, size, dtype?.ToLowerInvariant() ?? MemoryEstimator.Bf16, gpu, gpuText));
@@ -125,7 +139,39 @@ public sealed class EstimateCommand : OrchestratorCommand
     }
 
     /// <summary>A decoder folder's own shape (config.json), LoRA against full fine-tuning, as <see cref="ForSize"/> for a size.</summary>
-    private static int ForModel(ConsoleOutput output, ParseResult parseResult, string model, string dtype, long gpu, string gpuText)
+    /// <summary>The base's form (base_dtype, quantize, double_quant, gradient_checkpointing) when any is given; null otherwise.</summary>
+    private static Func<TrainingConfig, TrainingConfig>? MemoryOptions(ParseResult parseResult)
+    {
+        var baseDtypeText = parseResult.GetValue(BaseDtypeOption);
+        var quantizeText = parseResult.GetValue(QuantizeOption);
+        var doubleQuant = parseResult.GetValue(DoubleQuantOption);
+        var checkpointing = parseResult.GetValue(CheckpointingOption);
+        if (baseDtypeText is null && quantizeText is null && !doubleQuant && !checkpointing) return null;
+        BaseDtype? baseDtype = null;
+        QuantizeMode? quantize = null;
+        if (baseDtypeText is not null)
+            baseDtype = ConfigNames<BaseDtype>.TryParse(baseDtypeText.ToLowerInvariant(), out var d) ? d
+                : throw new UserInputException($"--base-dtype '{baseDtypeText}' is not allowed; use one of {string.Join(", ", ConfigNames<BaseDtype>.All)}.");
+        if (quantizeText is not null)
+            quantize = ConfigNames<QuantizeMode>.TryParse(quantizeText.ToLowerInvariant(), out var q) ? q
+                : throw new UserInputException($"--quantize '{quantizeText}' is not allowed; use one of {string.Join(", ", ConfigNames<QuantizeMode>.All)}.");
+        if (doubleQuant && quantize != QuantizeMode.Nf4) throw new UserInputException("--double-quant needs --quantize nf4 (it quantises NF4's block scales).");
+        return config => config with
+        {
+            BaseDtype = baseDtype == BaseDtype.Fp32 ? null : baseDtype,
+            Quantize = quantize == QuantizeMode.None ? null : quantize,
+            DoubleQuant = doubleQuant,
+            GradientCheckpointing = checkpointing,
+        };
+    }
+
+    /// <summary>"base nf4 (double quant), fp32 training, gradient checkpointing": the base's form in words.</summary>
+    private static string BaseForm(TrainingConfig c) =>
+        $"base {(c.Quantize is { } q ? q.ConfigName() + (c.DoubleQuant ? " (double quant)" : "") : (c.BaseDtype ?? BaseDtype.Fp32).ConfigName())}, fp32 training"
+        + (c.GradientCheckpointing ? ", gradient checkpointing" : "");
+
+    private static int ForModel(ConsoleOutput output, ParseResult parseResult, string model, string dtype, long gpu, string gpuText,
+        Func<TrainingConfig, TrainingConfig>? memory)
     {
         if (!Directory.Exists(model)) throw new UserInputException($"--model '{model}' is not a folder.", ExitCodes.NotFound);
         var rank = parseResult.GetValue(RankOption);
@@ -138,6 +184,7 @@ public sealed class EstimateCommand : OrchestratorCommand
         DecoderArchitecture decoder;
         ParameterReport lora;
         MemoryEstimate loraMemory, fullMemory;
+        string baseForm;
         try
         {
             decoder = DecoderArchitecture.Load(model);
@@ -145,8 +192,11 @@ public sealed class EstimateCommand : OrchestratorCommand
                 throw new ArgumentException($"--seq-len {sequence} is beyond the {decoder.MaxPositions} positions of {model} ({decoder.ModelType})");
             lora = ParameterReport.ForDecoder(model, decoder, rank, targets);
             var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = lora.Targets, BatchSize = batch, SequenceLength = sequence };
+            if (memory is not null) config = memory(config);
             loraMemory = TrialMemoryEstimator.Estimate(config, dtype);
-            fullMemory = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterKind.Full }, dtype);
+            // Full fine-tuning trains the base itself: in fp32, never half or quantised (the trainer refuses those).
+            fullMemory = TrialMemoryEstimator.Estimate(config with { Adapter = AdapterKind.Full, BaseDtype = null, Quantize = null, DoubleQuant = false }, dtype);
+            baseForm = memory is null ? dtype : BaseForm(config);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or LoraTargetException or FileNotFoundException)
         {
@@ -163,6 +213,7 @@ public sealed class EstimateCommand : OrchestratorCommand
                 Rank = rank,
                 lora.Targets,
                 DType = dtype,
+                Base = baseForm,
                 BatchSize = batch,
                 SequenceLength = sequence,
                 TotalParameters = decoder.ParameterCount,
@@ -177,7 +228,7 @@ public sealed class EstimateCommand : OrchestratorCommand
             return ExitCodes.Success;
         }
         output.Heading(string.Create(CultureInfo.InvariantCulture,
-            $"{model} ({decoder.ModelType}, {ConsoleOutput.Count(decoder.ParameterCount)} parameters), LoRA r={rank} on {string.Join(",", lora.Targets)}, {dtype}, batch {batch} x {sequence} tokens"));
+            $"{model} ({decoder.ModelType}, {ConsoleOutput.Count(decoder.ParameterCount)} parameters), LoRA r={rank} on {string.Join(",", lora.Targets)}, {baseForm}, batch {batch} x {sequence} tokens"));
         output.Table(
             ["", "weights", "gradients", "optimizer", "activations", "total", $"fit on {gpuText}"],
             [Row("LoRA", loraMemory, loraFits), Row("full fine-tuning", fullMemory, fullFits)]);
