@@ -13,6 +13,7 @@ using Orchestrator.Dashboard.Api;
 using Orchestrator.Dashboard.Feeds;
 using Orchestrator.Dashboard.Security;
 using Orchestrator.Storage;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Dashboard;
 
@@ -240,7 +241,7 @@ public static class DashboardEndpoints
         {
             row = TrialTable.Row(t, t.Metric(status.Metric)),
             metric = status.Metric,
-            config = t.Config.ToDictionary(p => p.Key, p => p.Value.ToString()),
+            config = ShownConfig(t),
             t.TrainableParameters,
             t.TotalParameters,
             t.ElapsedSeconds,
@@ -251,6 +252,15 @@ public static class DashboardEndpoints
             files = await TrialFiles.ListAsync(store, name, trial, cancellationToken),
         });
     }
+
+    /// <summary>
+    /// A trial's settings as the page shows them: a full fine-tuning or frozen-base trial leaves out the options that
+    /// only shape a LoRA adapter (rank, alpha, target_modules, ...), whose defaults it carries but never used.
+    /// </summary>
+    private static Dictionary<string, string> ShownConfig(TrialRecord t) =>
+        t.Config.Where(p => t.Kind == TrialKind.Lora || p.Key == "adapter"
+                || !(TrainingOptions.TryGet(p.Key, out var option) && option.LoraOnly))
+            .ToDictionary(p => p.Key, p => p.Value.ToString());
 
     private static async Task<IResult> DownloadAsync(string name, string trial, string path, IArtifactStore store, CancellationToken cancellationToken)
     {

@@ -69,10 +69,7 @@ internal sealed partial class SweepReader
         bool ok = true;
         foreach (var item in seq.Items)
         {
-            // A list option (target_modules) given a plain name in values means a one-module list.
-            var value = option.Kind is OptionKind.StringList or OptionKind.IntList && item is YScalar sc && !sc.IsNull
-                ? Value(option, Wrap(sc), model)
-                : Value(option, item, model);
+            var value = Value(option, item, model);
             if (value is null) ok = false;
             else result.Add(value);
         }
@@ -90,6 +87,8 @@ internal sealed partial class SweepReader
     private JsonNode? Value(TrainingOption option, YNode node, string? model)
     {
         var key = option.Key;
+        // A list option given one plain name (target_modules: all-linear, as PEFT's string; or one module) is a one-entry list.
+        if (option.Kind is OptionKind.StringList or OptionKind.IntList && node is YScalar { IsNull: false } one) node = Wrap(one);
         switch (option.Kind)
         {
             case OptionKind.Int:

@@ -25,13 +25,14 @@ public sealed class BenchMemoryVerbTests : IDisposable
     public async Task Bench_memory_measures_each_quantisation_in_its_own_process_beside_the_estimate_as_json()
     {
         var (model, corpus) = TinyLlamaAndCorpus();
-        var result = await CliProcess.RunAsync(["bench", "memory", "--model", model, "--dataset", corpus, "--base-dtype", "fp32", "--quantize", "none,nf4",
+        var result = await CliProcess.RunAsync(["bench", "memory", "--model", model, "--dataset", corpus, "--base-dtype", "fp32", "--quantize", "none,nf4", "--double-quant",
             "--rank", "4", "--targets", "q_proj,v_proj", "--batch-size", "2", "--seq-len", "16", "--steps", "1", "--json"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var root = JsonDocument.Parse(result.Stdout).RootElement;
         var rows = root.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(["none", "nf4"], rows.Select(r => r.GetProperty("quantize").GetString()));
+        Assert.Equal(["none", "nf4", "nf4"], rows.Select(r => r.GetProperty("quantize").GetString()));
+        Assert.Equal([false, false, true], rows.Select(r => r.GetProperty("double_quant").GetBoolean()));
         Assert.All(rows, r =>
         {
             Assert.Equal("fp32", r.GetProperty("base_dtype").GetString());
@@ -45,10 +46,11 @@ public sealed class BenchMemoryVerbTests : IDisposable
     [Theory]
     [InlineData("--base-dtype", "fp8", "--base-dtype 'fp8' is not allowed; use fp32, bf16, fp16")]
     [InlineData("--quantize", "nf3", "--quantize 'nf3' is not allowed; use none, nf4, int8")]
-    public async Task Bench_memory_refuses_an_unknown_value_naming_it_and_what_is_allowed(string option, string value, string message)
+    [InlineData("--double-quant", null, "--double-quant needs nf4 among --quantize")]
+    public async Task Bench_memory_refuses_an_unknown_value_naming_it_and_what_is_allowed(string option, string? value, string message)
     {
         var (model, corpus) = TinyLlamaAndCorpus();
-        var result = await CliProcess.RunAsync(["bench", "memory", "--model", model, "--dataset", corpus, option, value]);
+        var result = await CliProcess.RunAsync(["bench", "memory", "--model", model, "--dataset", corpus, option, .. value is null ? Array.Empty<string>() : [value]]);
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains(message, result.Stderr);

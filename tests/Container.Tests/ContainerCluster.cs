@@ -116,24 +116,9 @@ public sealed class ContainerCluster : IAsyncDisposable
             Root, environment: new Dictionary<string, string>(Secrets) { ["ORLEANS_SERVICE_ID"] = OrleansId, ["ORLEANS_CLUSTER_ID"] = OrleansId });
     }
 
-    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        var last = "";
-        while (deadline.Elapsed < timeout)
-        {
-            var result = await CliAsync("trials", sweep, "--json");
-            if (result.ExitCode == 0)
-            {
-                var trials = CliJson.Parse<List<TrialRow>>(result.Stdout);
-                if (condition(trials)) return trials;
-                last = string.Join("; ", trials);
-            }
-            else last = result.ToString();
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"{what}: not within {timeout.TotalSeconds:0} s. Last: {last}\n{await LogTailsAsync()}");
-    }
+    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without progress (<see cref="TrialProgressWait"/>).</summary>
+    public Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall) =>
+        TrialProgressWait.UntilAsync(() => CliAsync("trials", sweep, "--json"), what, condition, stall, () => LogTailsAsync());
 
     public int SiloRunning(TrialRow trial) =>
         Silos.FindIndex(s => trial.Worker is { } w && w.StartsWith(s.Name + "/", StringComparison.Ordinal));
@@ -144,7 +129,7 @@ public sealed class ContainerCluster : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<TrialRow>> AssertExactlyOnceAsync(string sweep, int expectedTrials)
     {
-        var trials = await WaitForTrialsAsync(sweep, $"sweep {sweep} finished", t => t.Count > 0 && t.All(r => r.IsTerminal), TimeSpan.FromMinutes(6));
+        var trials = await WaitForTrialsAsync(sweep, $"sweep {sweep} finished", t => t.Count > 0 && t.All(r => r.IsTerminal), TimeSpan.FromMinutes(3));
         var status = CliJson.Parse<List<SweepStatusRow>>((await Checked("status", sweep, "--json")).Stdout).Single();
         var leaderboard = CliJson.Parse<List<LeaderboardRow>>((await Checked("leaderboard", sweep, "--format", "json")).Stdout);
         Assert.Equal("finished", status.State.ToLowerInvariant());

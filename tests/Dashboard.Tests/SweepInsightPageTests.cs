@@ -112,6 +112,15 @@ public sealed class SweepInsightPageTests(InsightSweep sweep) : IClassFixture<In
         var again = await Browser.OpenAsync(page.Url);
         await Assertions.Expect(again.Locator("#compare-ids")).ToHaveTextAsync(string.Join(", ", rank1.Select(t => t.TrialId)));
         await Assertions.Expect(again.Locator("#compare-config tr[data-key=lr].differs")).ToHaveCountAsync(1);
+
+        // Full fine-tuning never had a rank, alpha or target modules: beside a LoRA trial those cells are empty (–), not
+        // the defaults its config carried; the options both kinds use are shown for both.
+        var full = (await Silo.Sweep("tied").GetTrialsAsync()).First(t => t.Kind == TrialKind.Full);
+        var mixed = await Browser.OpenAsync(Silo.Url + $"#/compare/tied/{rank1[0].TrialId},{full.TrialId}");
+        foreach (var key in new[] { "rank", "alpha", "target_modules" })
+            await Assertions.Expect(mixed.Locator($"#compare-config tr[data-key={key}] td")).ToHaveTextAsync([key, rank1[0].Config[key].ToString(), "–"]);
+        await Assertions.Expect(mixed.Locator("#compare-config tr[data-key=adapter] td")).ToHaveTextAsync(["adapter", "lora", "full"]);
+        await Assertions.Expect(mixed.Locator("#compare-config tr[data-key=batch_size] td").Nth(2)).Not.ToHaveTextAsync("–");
     }
 
     [Fact]

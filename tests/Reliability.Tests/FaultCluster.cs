@@ -189,41 +189,9 @@ public sealed class FaultCluster : IAsyncDisposable
             TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>
-    /// Polls <c>trials --json</c> until <paramref name="condition"/> holds; a query that fails mid-fault is retried.
-    /// <paramref name="stall"/> is how long the trials may go without any change (a step, a state, an attempt, a
-    /// worker) before the wait fails: real training on shared cores is as slow as the machine is busy, so the wait
-    /// follows progress rather than the clock (a fixed 180 s once ran out at steps 970, 920 and 770 of 1,000 under a
-    /// load average of 15). Five stalls in all bound it.
-    /// </summary>
-    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall)
-    {
-        var sinceProgress = Stopwatch.StartNew();
-        var overall = Stopwatch.StartNew();
-        string last = "";
-        string? progress = null;
-        while (sinceProgress.Elapsed < stall && overall.Elapsed < 5 * stall)
-        {
-            var result = await CliAsync("trials", sweep, "--json");
-            if (result.ExitCode == 0)
-            {
-                var trials = CliJson.Parse<List<TrialRow>>(result.Stdout);
-                if (condition(trials)) return trials;
-                last = string.Join("; ", trials.Select(t => t.ToString()));
-                if (last != progress)
-                {
-                    progress = last;
-                    sinceProgress.Restart();
-                }
-            }
-            else
-            {
-                last = result.ToString();
-            }
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"{what}: not reached, {(sinceProgress.Elapsed >= stall ? $"no trial changed for {stall.TotalSeconds:0} s" : $"still changing after {overall.Elapsed.TotalSeconds:0} s")}. Last: {last}\n{LogTails()}");
-    }
+    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without progress (<see cref="TrialProgressWait"/>).</summary>
+    public Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall) =>
+        TrialProgressWait.UntilAsync(() => CliAsync("trials", sweep, "--json"), what, condition, stall, () => Task.FromResult(LogTails()));
 
     public Task<IReadOnlyList<TrialRow>> WaitFinishedAsync(string sweep, TimeSpan stall) =>
         WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials => trials.Count > 0 && trials.All(t => t.IsTerminal), stall);

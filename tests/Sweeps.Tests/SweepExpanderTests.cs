@@ -126,6 +126,23 @@ public class SweepExpanderTests
         Assert.DoesNotContain(trials, t => t.Config.Seed is 0 or 1); // the trainer seed is derived, not the repeat index
     }
 
+    [Fact]
+    public void A_list_option_given_one_plain_name_as_its_value_is_that_one_entry_list_as_in_values()
+    {
+        static string Sweep(string targets) => $$"""
+            name: one-name
+            task: { model: transformer-block, dataset: synthetic-regression }
+            metric: { name: test_mse, goal: minimize }
+            parameters:
+              target_modules: {{targets}}
+            """;
+        var plain = Assert.Single(SweepExpander.Expand(Parse(Sweep("{ value: all-linear }"))));
+        var listed = Assert.Single(SweepExpander.Expand(Parse(Sweep("{ value: [all-linear] }"))));
+        Assert.Equal(["all-linear"], plain.Config.TargetModules);
+        Assert.Equal(listed.TrialId, plain.TrialId);
+        Assert.Equal(["q_proj"], Assert.Single(SweepExpander.Expand(Parse(Sweep("{ value: q_proj }")))).Config.TargetModules);
+    }
+
     private const string Random = """
         name: random
         seed: 123

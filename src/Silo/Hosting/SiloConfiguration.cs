@@ -98,7 +98,7 @@ public static class SiloConfiguration
         // cluster (a pod's home is read-only); shared between silos through the artifact store either way.
         services.TryAddSingleton<INamedResources>(sp => new NamedResourceFolders(sp.GetRequiredService<IArtifactStore>(),
             options.IsCluster ? Path.Combine(options.DataDir, "cache") : null));
-        services.TryAddSingleton<TrialTraining>();
+        services.TryAddSingleton<AttemptLauncher>();
         services.TryAddSingleton<TrialArtifacts>();
         services.TryAddSingleton<SweepReports>();
         services.TryAddSingleton<WorkerHeartbeats>();

@@ -12,14 +12,14 @@ namespace Orchestrator.Silo.Training;
 
 /// <summary>
 /// The silo's workers: one loop per slot leases a trial, or a pack of trials, from the scheduler, trains it
-/// (<see cref="TrialTraining"/>), stores each trial's files (<see cref="TrialArtifacts"/>) and reports how each ended
+/// (<see cref="AttemptLauncher"/>), stores each trial's files (<see cref="TrialArtifacts"/>) and reports how each ended
 /// (<see cref="SweepReports"/>), beating every trial's heartbeat meanwhile (<see cref="WorkerHeartbeats"/>). On
 /// shutdown it stops leasing, tells running trials to stop, and hands them back so another silo resumes them from
 /// their checkpoints.
 /// </summary>
 public sealed class TrainerService(
     IGrainFactory grains,
-    TrialTraining training,
+    AttemptLauncher training,
     TrialArtifacts artifacts,
     SweepReports reports,
     WorkerHeartbeats heartbeats,
@@ -30,7 +30,7 @@ public sealed class TrainerService(
     SiloMetrics metrics,
     ILogger<TrainerService> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<int, IReadOnlyList<RunningTrial>> _running = new();
+    private readonly ConcurrentDictionary<int, IReadOnlyList<AttemptReporter>> _running = new();
     private volatile bool _draining;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -101,7 +101,7 @@ public sealed class TrainerService(
 
     private async Task RunTrialAsync(int slot, string workerId, TrialLease lease)
     {
-        var trial = new RunningTrial(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), reports, store, logger);
+        var trial = new AttemptReporter(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), reports, store, logger);
         _running[slot] = [trial];
         if (_draining) trial.Release();
         metrics.TrialStarted();
@@ -129,7 +129,7 @@ public sealed class TrainerService(
             await beating.CancelAsync();
             await beats;
             _running.TryRemove(slot, out _);
-            TrialTraining.TryDelete(work);
+            AttemptLauncher.TryDelete(work);
         }
     }
 
@@ -139,7 +139,7 @@ public sealed class TrainerService(
     /// </summary>
     private async Task RunPackAsync(int slot, string workerId, IReadOnlyList<TrialLease> leases)
     {
-        var trials = leases.Select(l => new RunningTrial(l, grains.GetGrain<ISweepGrain>(l.Sweep), reports, store, logger)).ToList();
+        var trials = leases.Select(l => new AttemptReporter(l, grains.GetGrain<ISweepGrain>(l.Sweep), reports, store, logger)).ToList();
         _running[slot] = trials;
         if (_draining) foreach (var t in trials) t.Release();
         foreach (var _ in trials) metrics.TrialStarted();
@@ -181,11 +181,11 @@ public sealed class TrainerService(
             await beating.CancelAsync();
             await Task.WhenAll(beats);
             _running.TryRemove(slot, out _);
-            foreach (var work in works) TrialTraining.TryDelete(work);
+            foreach (var work in works) AttemptLauncher.TryDelete(work);
         }
     }
 
-    private async Task FailedAsync(RunningTrial trial, Exception e)
+    private async Task FailedAsync(AttemptReporter trial, Exception e)
     {
         var lease = trial.Lease;
         metrics.TrialFailed();
@@ -201,7 +201,7 @@ public sealed class TrainerService(
     }
 
     /// <summary>metrics.jsonl is the curve's copy, not the result: a store that fails here costs the curve, never the trial.</summary>
-    private async Task StoreHistoryAsync(RunningTrial trial, (long, IReadOnlyDictionary<string, double>)? result)
+    private async Task StoreHistoryAsync(AttemptReporter trial, (long, IReadOnlyDictionary<string, double>)? result)
     {
         try
         {
@@ -213,7 +213,7 @@ public sealed class TrainerService(
         }
     }
 
-    private async Task FinishAsync(RunningTrial trial, TrainingOutcome outcome, string work)
+    private async Task FinishAsync(AttemptReporter trial, TrainingOutcome outcome, string work)
     {
         var lease = trial.Lease;
         switch (trial.Directive)
@@ -226,7 +226,7 @@ public sealed class TrainerService(
                 return;
         }
         await StoreHistoryAsync(trial, (outcome.Steps, outcome.Metrics));
-        var stored = await artifacts.UploadAsync(lease, TrialTraining.OutputFolder(work), CancellationToken.None);
+        var stored = await artifacts.UploadAsync(lease, AttemptLauncher.OutputFolder(work), CancellationToken.None);
         var completion = new TrialCompletion(lease.TrialId, lease.Attempt, outcome.Metrics, outcome.TrainableParameters,
             outcome.TotalParameters, outcome.Steps, outcome.Elapsed.TotalSeconds, trial.Directive == TrialDirective.Prune,
             stored.ResultSha256, stored.AdapterSha256, outcome.PeakMemoryBytes);

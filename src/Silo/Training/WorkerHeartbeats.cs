@@ -17,7 +17,7 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
     /// Beats every <see cref="Interval"/> until cancelled: the trial's heartbeat, then (when <paramref name="reportsWorker"/>:
     /// one member of a pack speaks for the slot) the worker's status.
     /// </summary>
-    public async Task BeatWhileTrainingAsync(string workerId, RunningTrial trial, Func<bool> draining, CancellationToken cancellationToken,
+    public async Task BeatWhileTrainingAsync(string workerId, AttemptReporter trial, Func<bool> draining, CancellationToken cancellationToken,
         bool reportsWorker = true)
     {
         try
@@ -35,7 +35,7 @@ public sealed class WorkerHeartbeats(IGrainFactory grains, SiloHostOptions optio
     }
 
     /// <summary>Publishes the slot's status (idle when <paramref name="trial"/> is null).</summary>
-    public async Task ReportAsync(string workerId, RunningTrial? trial, bool draining)
+    public async Task ReportAsync(string workerId, AttemptReporter? trial, bool draining)
     {
         try
         {

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Orchestrator.Trainer.Training;
 
 namespace Orchestrator.Trainer.Tests.Training;

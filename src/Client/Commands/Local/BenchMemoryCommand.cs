@@ -22,6 +22,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
     private static readonly Option<string> BaseDtypeOption = new("--base-dtype") { Description = $"Base dtypes, comma-separated ({string.Join(", ", ConfigNames<BaseDtype>.All)}).", DefaultValueFactory = _ => BaseDtype.Fp32.ConfigName() };
     private static readonly Option<string> QuantizeOption = new("--quantize") { Description = $"Quantisations, comma-separated ({string.Join(", ", ConfigNames<QuantizeMode>.All)}).", DefaultValueFactory = _ => QuantizeMode.None.ConfigName() };
     private static readonly Option<bool> CheckpointingOption = new("--gradient-checkpointing") { Description = "Also run every combination with gradient checkpointing." };
+    private static readonly Option<bool> DoubleQuantOption = new("--double-quant") { Description = "Also run every nf4 combination with its block scales quantised again (double_quant, bitsandbytes' bnb_4bit_use_double_quant)." };
     private static readonly Option<int> RankOption = new("--rank") { Description = "LoRA rank (alpha = 2 x rank).", DefaultValueFactory = _ => 16 };
     private static readonly Option<string> TargetsOption = new("--targets") { Description = "LoRA targets, comma-separated, or all-linear.", DefaultValueFactory = _ => "all-linear" };
     private static readonly Option<int> BatchSizeOption = new("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 1 };
@@ -31,7 +32,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
 
     public BenchMemoryCommand() : base("memory", "Peak memory of a few LoRA steps per base dtype / quantisation / checkpointing, each in its own process, beside estimate's prediction.")
     {
-        foreach (var option in new Option[] { ModelOption, DatasetOption, BaseDtypeOption, QuantizeOption, CheckpointingOption, RankOption, TargetsOption,
+        foreach (var option in new Option[] { ModelOption, DatasetOption, BaseDtypeOption, QuantizeOption, CheckpointingOption, DoubleQuantOption, RankOption, TargetsOption,
                      BatchSizeOption, SeqLenOption, StepsOption, OutOption, ConsoleOutput.JsonOption })
             Options.Add(option);
     }
@@ -41,6 +42,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         [property: JsonPropertyName("base_dtype")] string BaseDtype,
         [property: JsonPropertyName("quantize")] string Quantize,
         [property: JsonPropertyName("gradient_checkpointing")] bool GradientCheckpointing,
+        [property: JsonPropertyName("double_quant")] bool DoubleQuant,
         [property: JsonPropertyName("peak_memory_bytes")] long? PeakMemoryBytes,
         [property: JsonPropertyName("peak_memory_training_bytes")] long? PeakMemoryTrainingBytes,
         [property: JsonPropertyName("estimate_bytes")] long? EstimateBytes,
@@ -59,11 +61,15 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         var steps = parseResult.GetValue(StepsOption);
         if (steps < 1) throw new UserInputException($"--steps {steps} is not allowed; use 1 or more.");
         var checkpointing = parseResult.GetValue(CheckpointingOption) ? new[] { false, true } : [false];
+        var doubleQuant = parseResult.GetValue(DoubleQuantOption);
+        if (doubleQuant && !quantizations.Contains(QuantizeMode.Nf4))
+            throw new UserInputException("--double-quant needs nf4 among --quantize (it quantises NF4's block scales).");
 
         var configs = new List<TrainingConfig>();
         foreach (var dtype in dtypes)
             foreach (var quantize in quantizations)
                 foreach (var ckpt in checkpointing)
+                foreach (var dq in quantize == QuantizeMode.Nf4 && doubleQuant ? new[] { false, true } : [false])
                 {
                     var config = new TrainingConfig
                     {
@@ -71,7 +77,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
                         BatchSize = parseResult.GetValue(BatchSizeOption), SequenceLength = parseResult.GetValue(SeqLenOption),
                         MaxSteps = steps, EvalEvery = steps,
                         BaseDtype = dtype == BaseDtype.Fp32 ? null : dtype, Quantize = quantize == QuantizeMode.None ? null : quantize,
-                        GradientCheckpointing = ckpt,
+                        GradientCheckpointing = ckpt, DoubleQuant = dq,
                     };
                     try
                     {
@@ -79,7 +85,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
                     }
                     catch (InvalidTrainingConfigException e)
                     {
-                        throw new UserInputException($"bench memory cannot run base_dtype {dtype.ConfigName()}, quantize {quantize.ConfigName()}: {e.Message}");
+                        throw new UserInputException($"bench memory cannot run {RowName(config)}: {e.Message}");
                     }
                 }
 
@@ -106,19 +112,19 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
             output.Json(new { model, dataset, rank, targets, batch_size = configs[0].BatchSize, seq_len = configs[0].SequenceLength, steps, rows });
             return rows.All(r => r.PeakMemoryBytes is not null) ? ExitCodes.Success : ExitCodes.Failed;
         }
-        output.Table(["base_dtype", "quantize", "checkpointing", "peak (measured)", "after loading", "estimate", "estimate error"],
+        output.Table(["base_dtype", "quantize", "double quant", "checkpointing", "peak (measured)", "after loading", "estimate", "estimate error"],
             rows.Select(r => (IReadOnlyList<string>)
             [
-                r.BaseDtype, r.Quantize, r.GradientCheckpointing ? "yes" : "no",
+                r.BaseDtype, r.Quantize, r.DoubleQuant ? "yes" : "no", r.GradientCheckpointing ? "yes" : "no",
                 r.PeakMemoryBytes is { } p ? ConsoleOutput.Bytes(p) : "failed", r.PeakMemoryTrainingBytes is { } t ? ConsoleOutput.Bytes(t) : "-",
                 r.EstimateBytes is { } e ? ConsoleOutput.Bytes(e) : "-",
                 r.EstimateError is { } err ? err.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "-",
             ]));
-        if (rows.FirstOrDefault(r => r.PeakMemoryBytes is { } && r.BaseDtype == BaseDtype.Fp32.ConfigName() && r.Quantize == QuantizeMode.None.ConfigName() && !r.GradientCheckpointing) is { PeakMemoryBytes: { } fp32 })
+        if (rows.FirstOrDefault(r => r.PeakMemoryBytes is { } && r.BaseDtype == BaseDtype.Fp32.ConfigName() && r.Quantize == QuantizeMode.None.ConfigName() && !r.GradientCheckpointing && !r.DoubleQuant) is { PeakMemoryBytes: { } fp32 })
             output.KeyValues(rows.Where(r => r.PeakMemoryBytes is not null).Select(r =>
-                (RowName(r.BaseDtype, r.Quantize, r.GradientCheckpointing), $"{(double)r.PeakMemoryBytes!.Value / fp32:0.00} x fp32")), "peak against fp32");
+                (RowName(r), $"{(double)r.PeakMemoryBytes!.Value / fp32:0.00} x fp32")), "peak against fp32");
         foreach (var r in rows.Where(r => r.Problem is not null))
-            output.Warning($"{RowName(r.BaseDtype, r.Quantize, r.GradientCheckpointing)}: {r.Problem}");
+            output.Warning($"{RowName(r)}: {r.Problem}");
         output.Line("peak: the trial process's peak resident memory over its baseline before loading (peak_memory_bytes); "
                     + "after loading: the peak once the base was loaded and prepared; estimate: orchestrator estimate for the same config.");
         return rows.All(r => r.PeakMemoryBytes is not null) ? ExitCodes.Success : ExitCodes.Failed;
@@ -134,10 +140,12 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         return values.Select(v => ConfigNames<T>.TryParse(v, out var value) ? value : throw new UserInputException($"{option} '{v}' is not allowed")).ToList();
     }
 
-    private static string RowName(TrainingConfig c) => RowName((c.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (c.Quantize ?? QuantizeMode.None).ConfigName(), c.GradientCheckpointing);
+    private static string RowName(TrainingConfig c) => RowName((c.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (c.Quantize ?? QuantizeMode.None).ConfigName(), c.GradientCheckpointing, c.DoubleQuant);
 
-    private static string RowName(string dtype, string quantize, bool checkpointing) =>
-        $"{dtype}-{quantize}{(checkpointing ? "-checkpointing" : "")}";
+    private static string RowName(Row r) => RowName(r.BaseDtype, r.Quantize, r.GradientCheckpointing, r.DoubleQuant);
+
+    private static string RowName(string dtype, string quantize, bool checkpointing, bool doubleQuant) =>
+        $"{dtype}-{quantize}{(doubleQuant ? "-double-quant" : "")}{(checkpointing ? "-checkpointing" : "")}";
 
     /// <summary>Runs one combination as `orchestrator train` in a child process and reads its result.json.</summary>
     private static Row Measure(TrainingConfig config, string folder, CancellationToken cancellationToken)
@@ -155,7 +163,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         var (peak, training, failure) = RunTrain(config, folder, cancellationToken);
         problem = failure ?? problem;
         double? error = peak is { } p && estimate is { } e2 && p > 0 ? (double)(e2 - p) / p : null;
-        return new Row((config.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (config.Quantize ?? QuantizeMode.None).ConfigName(), config.GradientCheckpointing, peak, training, estimate, error, problem);
+        return new Row((config.BaseDtype ?? BaseDtype.Fp32).ConfigName(), (config.Quantize ?? QuantizeMode.None).ConfigName(), config.GradientCheckpointing, config.DoubleQuant, peak, training, estimate, error, problem);
     }
 
     private static (long? Peak, long? Training, string? Problem) RunTrain(TrainingConfig config, string folder, CancellationToken cancellationToken)
@@ -177,6 +185,7 @@ public sealed class BenchMemoryCommand : OrchestratorCommand
         ];
         foreach (var a in args) start.ArgumentList.Add(a);
         if (config.GradientCheckpointing) start.ArgumentList.Add("--gradient-checkpointing");
+        if (config.DoubleQuant) start.ArgumentList.Add("--double-quant");
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start orchestrator train");
         using var cancel = cancellationToken.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } });
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);

@@ -12,7 +12,7 @@ namespace Orchestrator.Silo.Training;
 /// or a drain, becomes the directive that stops the trainer. What is reported is also kept as the trial's metric
 /// history and stored as metrics.jsonl (<see cref="TrialMetricsFile"/>) at each checkpoint and at the end.
 /// </summary>
-public sealed class RunningTrial(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger) : ITrainingObserver
+public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger) : ITrainingObserver
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan EvaluationReplyTimeout = TimeSpan.FromSeconds(30);

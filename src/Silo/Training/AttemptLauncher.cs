@@ -11,8 +11,8 @@ namespace Orchestrator.Silo.Training;
 /// skipped for the one before it, down to a fresh start), on a dedicated thread: never an Orleans scheduler thread.
 /// Pretrained bases come from, and go to, the cluster's shared store (<see cref="SharedBaseModels"/>).
 /// </summary>
-public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, SharedBaseModels bases, INamedResources resources,
-    SiloHostOptions options, ILogger<TrialTraining> logger)
+public sealed class AttemptLauncher(ITrialRunner runner, IArtifactStore store, SharedBaseModels bases, INamedResources resources,
+    SiloHostOptions options, ILogger<AttemptLauncher> logger)
 {
     /// <summary>
     /// The attempt's scratch folder, <c>work/{sweep}/{trial}-attempt-{n}</c>, deleted when the attempt ends. One level
@@ -22,7 +22,7 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
     public string WorkFolder(TrialLease lease) => Path.Combine(options.DataDir, "work", lease.Sweep, $"{lease.TrialId}-attempt-{lease.Attempt}");
 
     /// <summary>Trains into <c>{work}/out</c>.</summary>
-    public Task<TrainingOutcome> TrainAsync(RunningTrial trial, string work) =>
+    public Task<TrainingOutcome> TrainAsync(AttemptReporter trial, string work) =>
         FromNewestGoodCheckpointAsync(trial.Lease, work,
             resume => RunOnOwnThreadAsync(() => runner.Run(trial.Lease, Workspace(work, resume), trial, trial.StopToken)));
 
@@ -34,7 +34,7 @@ public sealed class TrialTraining(ITrialRunner runner, IArtifactStore store, Sha
     /// before the pack starts, since one member's corrupt checkpoint must not cost the others their run). The pack stops
     /// early only when every member was told to stop; one member's stop (pruning) is its observer's business.
     /// </summary>
-    public async Task<IReadOnlyList<PackMemberOutcome>> TrainPackAsync(IReadOnlyList<RunningTrial> trials, IReadOnlyList<string> works, string packId)
+    public async Task<IReadOnlyList<PackMemberOutcome>> TrainPackAsync(IReadOnlyList<AttemptReporter> trials, IReadOnlyList<string> works, string packId)
     {
         var members = new List<PackMemberWork>(trials.Count);
         for (var i = 0; i < trials.Count; i++)
