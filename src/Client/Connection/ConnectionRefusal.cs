@@ -11,7 +11,8 @@ namespace Orchestrator.Client.Connection;
 /// <summary>
 /// While a connect is slow, or after it failed: was the client refused, rather than the cluster unreachable? Redis may want a password,
 /// the gateway's certificate may come from another CA than <c>--tls-ca</c>, or the gateway may speak TLS to a client
-/// without a certificate (found by a TLS handshake of our own: a gateway that presents a certificate speaks TLS).
+/// without a certificate (found by a TLS handshake of our own: a gateway that presents a certificate speaks TLS), or
+/// nothing may listen at the gateway's address at all (a mistyped port: every probe's connection refused).
 /// Null when nothing points at a refusal.
 /// </summary>
 internal static class ConnectionRefusal
@@ -32,9 +33,12 @@ internal static class ConnectionRefusal
         if (refusals.Last is { } refused)
             return ($"the cluster's gateway is not one this client trusts ({refused}): is {TlsFiles.AuthorityOption} the cluster's CA?", false);
 
-        foreach (var gateway in await GatewaysAsync(services, address))
+        var gateways = await GatewaysAsync(services, address);
+        var closed = new List<IPEndPoint>();
+        foreach (var gateway in gateways)
         {
             var (handshake, untrusted) = await HandshakeAsync(gateway, credentials, cancellationToken);
+            if (handshake == Handshake.Closed) { closed.Add(gateway); continue; }
             // Decided by this probe, not by whichever of the client's own connection attempts failed first.
             if (untrusted is not null)
                 return ($"the cluster's gateway is not one this client trusts ({untrusted}): is {TlsFiles.AuthorityOption} the cluster's CA?", false);
@@ -45,6 +49,12 @@ internal static class ConnectionRefusal
                 : $"the cluster refused this client's certificate '{credentials.Certificate.Subject}' (serial {credentials.Certificate.SerialNumber}, issued by '{credentials.Certificate.Issuer}'): " +
                   $"it admits only certificates issued by its own CA and not revoked ({RevokedSerials.Option}); ask its operator whether this one was", true);
         }
+        // Nothing listens at any gateway: believed when the probe before this one found the same (a silo that is only
+        // starting listens within a probe's interval), so a mistyped port is said in seconds instead of at the timeout.
+        if (gateways.Count > 0 && closed.Count == gateways.Count)
+            return probeRefusalIsAnswer
+                ? ($"cannot reach the cluster at {address.Display}: nothing listens at {string.Join(", ", closed)} (connection refused); is the silo running, and is that its gateway port?", true)
+                : (null, true);
         return (null, false);
     }
 
@@ -64,7 +74,7 @@ internal static class ConnectionRefusal
         }
     }
 
-    private enum Handshake { NotTls, Admitted, Refused }
+    private enum Handshake { NotTls, Admitted, Refused, Closed }
 
     /// <summary>
     /// A TLS handshake of our own, with the client's certificate if it has one. A gateway that presents no
@@ -105,6 +115,10 @@ internal static class ConnectionRefusal
             {
                 return (Handshake.Admitted, untrusted);
             }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return (Handshake.Closed, untrusted); // nothing listens there
         }
         catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
