@@ -31,7 +31,7 @@ public class ShippedSweepsTests
     [InlineData("mnist-rank-lr-asha.yaml", 28, 0, 0)]
     [InlineData("mnist-smoke.yaml", 2, 1, 0)]
     [InlineData("imdb-variants.yaml", 32, 2, 2)]
-    [InlineData("imdb-instruct.yaml", 4, 1, 1)]
+    [InlineData("imdb-instruct.yaml", 8, 2, 2)]
     public void Shipped_sweep_has_the_documented_trial_counts(string file, int lora, int full, int frozen)
     {
         var trials = SweepExpander.Expand(SweepFile.Load(Path.Combine(RepositoryPaths.Sweeps, file)));
