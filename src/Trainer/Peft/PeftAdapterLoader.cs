@@ -1,4 +1,5 @@
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trials.Configuration;
 using static TorchSharp.torch;
 
@@ -27,6 +28,8 @@ public static class PeftAdapterLoader
                 RankPattern = adapter.RankPattern.Count > 0 ? adapter.RankPattern : null,
                 AlphaPattern = adapter.AlphaPattern.Count > 0 ? adapter.AlphaPattern : null,
             };
+            if (adapter.ModulesToSave is { Count: > 0 } saved && model is ICausalLanguageModel decoder)
+                decoder.TrainInFull(saved); // their saved weights replace the base's below, as PEFT's ModulesToSaveWrapper does
             LoraInjector.Inject(model, config, seed: 0);
             LoraWeights.Set(model, weights);
             return adapter;

@@ -15,6 +15,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Orchestrator.Trials.Models.Decoders;
+using Orchestrator.Trials.Metrics;
 
 namespace Orchestrator.Trainer.Training;
 
@@ -78,6 +79,13 @@ public static class TrialTrainer
         switch (config.Adapter)
         {
             case AdapterKind.Lora:
+                if (config.ModulesToSave is { Count: > 0 } saved)
+                {
+                    // modules_to_save first: they are never LoRA targets (the rule table allows it for decoders only)
+                    if (model is not ICausalLanguageModel decoder)
+                        throw new ArgumentException($"modules_to_save is for decoders; model '{config.Model}' is not one");
+                    decoder.TrainInFull(saved);
+                }
                 injection = LoraInjector.Inject(model, resolved, config.Seed);
                 break;
             case AdapterKind.Full:
@@ -187,7 +195,9 @@ public static class TrialTrainer
         try
         {
             var peft = PeftAdapterConfig.FromTrainingConfig(config, modulePaths, baseModelName,
-                modulesToSave.Count > 0 ? PeftAdapterConfig.SequenceClassificationTaskType : null, modulesToSave);
+                modulesToSave.Count > 0 && !MetricNames.IsLanguageModelling(MetricNames.TaskOf(config.Model, config.Dataset) ?? TaskKind.CausalLm)
+                    ? PeftAdapterConfig.SequenceClassificationTaskType // an encoder's classifier head
+                    : null, modulesToSave);
             AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
         }
         finally

@@ -130,4 +130,8 @@ public sealed record TrainingConfig
     // --- memory (NF4 double quantisation) -------------------------------------------------------------------------
     /// <summary>With quantize nf4, the block scales quantised to 8 bits in blocks of 256 (QLoRA's double quantisation). Left out of the JSON when false.</summary>
     [JsonPropertyName("double_quant"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool DoubleQuant { get; init; }
+
+    // --- PEFT modules_to_save (decoders) ------------------------------------------------------------------------
+    /// <summary>Modules of a decoder that train in full beside the adapter and are saved in it (PEFT's modules_to_save), such as the final norm; null: none. Left out of the JSON when null.</summary>
+    [JsonPropertyName("modules_to_save"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? ModulesToSave { get; init; }
 }

@@ -121,6 +121,7 @@ public sealed class TrainingOption
                 if (node is null) return Default is null ? null : Requirement;
                 return node is JsonValue s && s.TryGetValue(out string? text) ? CheckString(text!) : Requirement;
             case OptionKind.StringList:
+                if (node is null && Default is null) return null; // left out of the JSON when absent (modules_to_save)
                 return node is JsonArray names && names.All(x => x is JsonValue xv && xv.TryGetValue(out string? name) && name!.Length > 0) ? null : Requirement;
             case OptionKind.IntList:
                 if (node is null) return null;
@@ -257,6 +258,10 @@ public static partial class TrainingOptions
         new TrainingOption("double_quant", OptionKind.Bool, "With quantize nf4, QLoRA's double quantisation (bitsandbytes' bnb_4bit_use_double_quant): the fp32 absmax of each "
             + "block of 64 is stored as 8-bit codes (bitsandbytes' dynamic map) in blocks of 256 with one fp32 absmax each, around their fp32 mean: 4.127 instead of 4.5 bits per weight, "
             + "the NF4 codes unchanged."),
+        // PEFT's modules_to_save for decoders (issue 24): what a frozen head and norm cannot express, trained in full.
+        new TrainingOption("modules_to_save", OptionKind.StringList, "Decoders: modules that train in full beside the adapter and are saved whole in it (PEFT's modules_to_save), "
+            + "matched as target_modules are (the whole module path or a dotted suffix: norm is model.norm, not input_layernorm), such as the final norm (norm; GPT-2 ln_f) "
+            + "or an untied lm_head. A head tied to the embeddings is refused (training it would change both). With adapter lora on an fp32, unquantised base; such trials never pack.") { LoraOnly = true },
     ];
 
     /// <summary>
@@ -370,6 +375,7 @@ public static partial class TrainingOptions
         problems.AddRange(QuantizeProblems(config));
         if (config.GradientCheckpointing && MetricNames.TaskOf(config.Model, config.Dataset) is { } layered && !MetricNames.IsLanguageModelling(layered))
             problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes decoder layers; model '{config.Model}' on dataset '{config.Dataset}' is {layered}; remove it"));
+        problems.AddRange(ModulesToSaveProblems(config));
         if (config.GradientCheckpointing && config.Adapter == AdapterKind.Lora && config.Dropout > 0)
             problems.Add(new("gradient_checkpointing", $"gradient_checkpointing recomputes each layer in the backward, where LoRA dropout {config.Dropout} would draw other masks than the forward's; use dropout 0"));
         return problems;
@@ -417,6 +423,21 @@ public static partial class TrainingOptions
             yield return new("base_dtype", $"base_dtype {name} is for decoders (causal language modelling, token ids in); model '{config.Model}' on dataset '{config.Dataset}' is {task}; use base_dtype fp32");
         if (config.Adapter == AdapterKind.Lora && config.Bias != BiasMode.None)
             yield return new("base_dtype", $"base_dtype {name} keeps every frozen layer in half precision, but bias {config.Bias.ConfigName()} trains the base's biases; use bias none or base_dtype fp32");
+    }
+
+    /// <summary>modules_to_save: decoders' LoRA trials on an fp32 base (the saved modules train in fp32 beside the adapter).</summary>
+    private static IEnumerable<TrainingConfigProblem> ModulesToSaveProblems(TrainingConfig config)
+    {
+        const string key = "modules_to_save";
+        if (config.ModulesToSave is not { } modules) yield break;
+        if (modules.Count == 0 || modules.Any(m => m.Trim().Length == 0))
+            yield return new(key, "modules_to_save must list module names (or be left out)");
+        if (config.Adapter != AdapterKind.Lora)
+            yield return new(key, $"modules_to_save trains modules beside a LoRA adapter; adapter {config.Adapter.ConfigName()} {(config.Adapter == AdapterKind.Full ? "trains every weight already" : "trains nothing")}; remove it");
+        if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
+            yield return new(key, $"modules_to_save is for decoders (causal language modelling; an encoder's classifier head is saved already); model '{config.Model}' on dataset '{config.Dataset}' is {task}; remove it");
+        if (config.BaseDtype.IsHalf() || config.Quantize.IsQuantized())
+            yield return new(key, $"modules_to_save trains modules of the base in fp32; with base_dtype {(config.BaseDtype ?? BaseDtype.Fp32).ConfigName()} and quantize {(config.Quantize ?? QuantizeMode.None).ConfigName()} they are stored half or quantised; use base_dtype fp32 and quantize none");
     }
 
     /// <summary>Where a quantised base cannot train: anything but LoRA on a decoder with frozen biases.</summary>

@@ -26,6 +26,7 @@ public static class PackCompatibility
         if (config.GradientCheckpointing) return "gradient_checkpointing recomputes layers in the backward (the packed loop does not checkpoint)";
         if (config.GradientAccumulationSteps > 1)
             return $"gradient_accumulation_steps {config.GradientAccumulationSteps} takes several micro-batches per optimiser step (a pack steps every member once per micro-batch)";
+        if (config.ModulesToSave is { Count: > 0 }) return "modules_to_save trains modules of the base, which the members share";
         if (config.UseDora) return "use_dora trains a magnitude per output row whose norms are per member (packed layers compute plain LoRA)";
         if (config.Init.ChangesBase) return $"init '{config.Init}' moves part of the base weight into the adapter, and the base is shared by the pack";
         if (config.LoraPlusLrRatio > 0) return $"loraplus_lr_ratio {config.LoraPlusLrRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} steps lora_B at its own learning rate (a pack steps a member's A and B at one)";

@@ -1,3 +1,4 @@
+using Orchestrator.Trainer.Lora;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Trainer.Models.Decoders;
@@ -6,8 +7,15 @@ namespace Orchestrator.Trainer.Models.Decoders;
 /// A decoder language model as transformers' <c>*ForCausalLM</c>: token ids to next-token logits. Datasets, losses,
 /// evaluation and generation talk to this, whatever the family (llama, mistral, qwen2, qwen3, gpt2).
 /// </summary>
-public interface ICausalLanguageModel : IDisposable
+public interface ICausalLanguageModel : IDisposable, IModulesToSave
 {
+    /// <summary>
+    /// Makes the modules <paramref name="names"/> name train in full beside an adapter (PEFT's modules_to_save), before
+    /// the adapter is injected; <see cref="IModulesToSave.ModulesToSave"/> then lists their full paths (<see cref="DecoderModulesToSave"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A name matches no module with weights, or names a head tied to the embedding.</exception>
+    void TrainInFull(IReadOnlyList<string> names);
+
     int VocabSize { get; }
 
     /// <summary>The most positions the model was built for (max_position_embeddings / n_positions).</summary>

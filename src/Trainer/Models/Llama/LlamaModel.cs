@@ -99,6 +99,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 
     public override Tensor forward(Tensor inputIds) => Logits(inputIds);
 
+    public IReadOnlyList<string> ModulesToSave { get; private set; } = [];
+
+    public void TrainInFull(IReadOnlyList<string> names) =>
+        ModulesToSave = DecoderModulesToSave.Resolve(this, names, Config.TieWordEmbeddings ? "lm_head" : null, Config.TieWordEmbeddings ? "model.embed_tokens" : null);
+
     public int VocabSize => Config.VocabSize;
 
     public int MaxPositions => Config.MaxPositionEmbeddings;
