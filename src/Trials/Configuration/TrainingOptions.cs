@@ -261,7 +261,7 @@ public static partial class TrainingOptions
         // PEFT's modules_to_save for decoders (issue 24): what a frozen head and norm cannot express, trained in full.
         new TrainingOption("modules_to_save", OptionKind.StringList, "Decoders: modules that train in full beside the adapter and are saved whole in it (PEFT's modules_to_save), "
             + "matched as target_modules are (the whole module path or a dotted suffix: norm is model.norm, not input_layernorm), such as the final norm (norm; GPT-2 ln_f) "
-            + "or an untied lm_head. A head tied to the embeddings is refused (training it would change both). With adapter lora on an fp32, unquantised base; such trials never pack.") { LoraOnly = true },
+            + "or an untied lm_head. A head tied to the embeddings is refused (training it would change both), and so is a linear layer quantize quantises. With adapter lora and base_dtype fp32; such trials never pack.") { LoraOnly = true },
     ];
 
     /// <summary>
@@ -436,8 +436,8 @@ public static partial class TrainingOptions
             yield return new(key, $"modules_to_save trains modules beside a LoRA adapter; adapter {config.Adapter.ConfigName()} {(config.Adapter == AdapterKind.Full ? "trains every weight already" : "trains nothing")}; remove it");
         if (MetricNames.TaskOf(config.Model, config.Dataset) is { } task && !MetricNames.IsLanguageModelling(task))
             yield return new(key, $"modules_to_save is for decoders (causal language modelling; an encoder's classifier head is saved already); model '{config.Model}' on dataset '{config.Dataset}' is {task}; remove it");
-        if (config.BaseDtype.IsHalf() || config.Quantize.IsQuantized())
-            yield return new(key, $"modules_to_save trains modules of the base in fp32; with base_dtype {(config.BaseDtype ?? BaseDtype.Fp32).ConfigName()} and quantize {(config.Quantize ?? QuantizeMode.None).ConfigName()} they are stored half or quantised; use base_dtype fp32 and quantize none");
+        if (config.BaseDtype.IsHalf())
+            yield return new(key, $"modules_to_save trains modules of the base in fp32, but base_dtype {config.BaseDtype!.Value.ConfigName()} stores them in half precision (no fp32 master copy is kept); use base_dtype fp32 (with quantize, the norms and lm_head stay fp32)");
     }
 
     /// <summary>Where a quantised base cannot train: anything but LoRA on a decoder with frozen biases.</summary>

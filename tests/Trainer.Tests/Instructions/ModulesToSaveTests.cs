@@ -81,13 +81,21 @@ public sealed class ModulesToSaveTests : IDisposable
         Assert.Contains("'final_norm' names no module", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("model.norm", unknown.Message, StringComparison.Ordinal);
 
+        var folder = TinyDecoders.Write(_workspace.Sub("model"));
+        using (var quantised = (LlamaModel)CausalLanguageModels.FromPretrained(folder, new Orchestrator.Trainer.Memory.BaseLoad(null, QuantizeMode.Nf4)))
+        {
+            var layer = Assert.Throws<ArgumentException>(() => quantised.TrainInFull(["layers.0.mlp.down_proj"]));
+            Assert.Contains("quantised as the base loaded", layer.Message, StringComparison.Ordinal);
+            quantised.TrainInFull(["norm", "lm_head"]); // QLoRA leaves them in fp32
+        }
+
         using var untied = LlamaModel.Create(TinyDecoders.Config, seed: 1);
         untied.TrainInFull(["lm_head", "norm"]);
         Assert.Equal(["lm_head", "model.norm"], untied.ModulesToSave);
     }
 
     [Fact]
-    public void The_rule_table_allows_it_for_a_decoders_lora_on_an_fp32_base_only()
+    public void The_rule_table_allows_it_for_a_decoders_lora_on_an_fp32_or_quantised_base_only()
     {
         var decoder = new TrainingConfig { Model = "llama", Dataset = "text", ModulesToSave = ["norm"] };
         Assert.Empty(decoder.Problems());
@@ -95,8 +103,8 @@ public sealed class ModulesToSaveTests : IDisposable
 
         static string Refusal(TrainingConfig config) => Assert.Single(config.Problems(), p => p.Key == "modules_to_save").Message;
         Assert.Contains("adapter full trains every weight already", Refusal(decoder with { Adapter = AdapterKind.Full }), StringComparison.Ordinal);
-        Assert.Contains("use base_dtype fp32 and quantize none", Refusal(decoder with { BaseDtype = BaseDtype.Bf16 }), StringComparison.Ordinal);
-        Assert.Contains("use base_dtype fp32 and quantize none", Refusal(decoder with { Quantize = QuantizeMode.Nf4 }), StringComparison.Ordinal);
+        Assert.Contains("use base_dtype fp32", Refusal(decoder with { BaseDtype = BaseDtype.Bf16 }), StringComparison.Ordinal);
+        Assert.Empty((decoder with { Quantize = QuantizeMode.Nf4 }).Problems()); // QLoRA's norms and head stay fp32
         Assert.Contains("is for decoders", Refusal(decoder with { Model = "mlp", Dataset = "mnist" }), StringComparison.Ordinal);
         Assert.Contains("must list module names", Refusal(decoder with { ModulesToSave = [] }), StringComparison.Ordinal);
         Assert.NotNull(Orchestrator.Trials.Packing.PackCompatibility.WhyNotPackable(decoder));

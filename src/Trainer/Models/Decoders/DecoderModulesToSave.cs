@@ -1,4 +1,5 @@
 using Orchestrator.Trainer.Lora;
+using Orchestrator.Trainer.Memory.Quantization;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Trainer.Models.Decoders;
@@ -33,6 +34,12 @@ public static class DecoderModulesToSave
                 throw new ArgumentException(
                     $"modules_to_save '{name}' names {tied}, which shares its weight with {(tied == tiedHead ? tiedEmbedding : tiedHead)} (tie_word_embeddings: true): "
                     + "training one would change both, and untying them is not supported here; name modules with their own weights (such as the final norm, 'norm' or 'ln_f')",
+                    nameof(names));
+            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
+            var quantized = matched.FirstOrDefault(p => modules.TryGetValue(p, out var m) && m is TorchSharp.Modules.Linear linear && FrozenLinear.QuantizedWeightOf(linear) is not null);
+            if (quantized is not null)
+                throw new ArgumentException(
+                    $"modules_to_save '{name}' names {quantized}, whose weight was quantised as the base loaded (quantize); name modules the quantisation leaves in fp32 (norms, lm_head)",
                     nameof(names));
             paths.UnionWith(matched);
         }
