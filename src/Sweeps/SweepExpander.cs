@@ -45,6 +45,18 @@ public static class SweepExpander
         return Expanded.GetValue(spec, ExpandOnce);
     }
 
+    /// <summary>
+    /// <paramref name="spec"/> under another source name (a file's name rather than its path). The source does not
+    /// enter the trials, so the copy keeps the expansion already made of <paramref name="spec"/> (by its validation).
+    /// </summary>
+    public static SweepSpec WithSourceName(SweepSpec spec, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var renamed = spec with { SourceName = sourceName };
+        if (Expanded.TryGetValue(spec, out var trials)) Expanded.AddOrUpdate(renamed, trials);
+        return renamed;
+    }
+
     private static IReadOnlyList<TrialPlan> ExpandOnce(SweepSpec spec)
     {
         // Bayes plans nothing up front: the sweep grain suggests each trial as results arrive (see TpeSampler).

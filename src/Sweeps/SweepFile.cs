@@ -58,7 +58,7 @@ public static partial class SweepFile
             if (reader.Problems.Count == 0) reader.Add(1, 1, "file is empty; expected a mapping with name, task, metric and parameters");
             throw new SweepValidationException(reader.Problems.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList());
         }
-        return spec with { SourceText = yamlText, SourceName = fileName };
+        return spec;
     }
 
     private static SweepValidationException Fail(string file, string message) => new([new SweepProblem(file, 1, 1, message)]);

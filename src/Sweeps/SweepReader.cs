@@ -99,6 +99,9 @@ internal sealed partial class SweepReader(string file)
             RunCap = (int)(runCap ?? (method == SweepMethod.Grid ? SweepFile.MaxRunCap : SweepFile.DefaultRunCap)), Parallel = parallel,
             MaxFailures = maxFailures, Baselines = baselines, BaselineParameters = baselineParameters, Parameters = parameters, EarlyTerminate = early,
             Pack = pack ?? PackSetting.Off,
+            // The source is set here, not after: the expansion CheckTrials makes is kept by spec instance, and its
+            // submission reuses it only when this is the instance the caller gets.
+            SourceText = text, SourceName = file,
         };
         CheckTrials(spec, top);
         return Problems.Count > 0 ? null : spec;

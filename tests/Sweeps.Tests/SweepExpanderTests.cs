@@ -30,6 +30,17 @@ public class SweepExpanderTests
     }
 
     [Fact]
+    public void A_spec_under_another_source_name_keeps_its_expansion()
+    {
+        var spec = Parse(Grid);
+        Assert.Equal("t.yaml", spec.SourceName);
+        Assert.Contains("name: grid", spec.SourceText);
+        var renamed = SweepExpander.WithSourceName(spec, "grid.yaml");
+        Assert.Equal(spec with { SourceName = "grid.yaml" }, renamed);
+        Assert.Same(SweepExpander.Expand(spec), SweepExpander.Expand(renamed));
+    }
+
+    [Fact]
     public void Alpha_per_rank_keeps_the_scaling_alpha_over_r_constant_across_ranks()
     {
         var trials = SweepExpander.Expand(Parse(Grid.Replace("alpha: { values: [16, 32] }", "alpha: { per_rank: 2 }")));

@@ -13,7 +13,7 @@ public static class SweepFiles
         {
             var spec = SweepFile.Load(file.FullName, out var warnings);
             foreach (var warning in warnings) Console.Error.WriteLine($"warning: {warning}");
-            return spec with { SourceName = file.Name };
+            return SweepExpander.WithSourceName(spec, file.Name);
         }
         catch (SweepValidationException e)
         {
