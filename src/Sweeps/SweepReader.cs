@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orchestrator.Contracts.Trials;
+using Orchestrator.Trials.Configuration;
 
 namespace Orchestrator.Sweeps;
 
@@ -130,8 +131,8 @@ internal sealed partial class SweepReader(string file)
 
     /// <summary>
     /// Each value passed its own rule; now each trial's config must pass the rules that join options (the trainer's
-    /// <see cref="TrainingConfig.Problems"/>: what it would refuse at train time), and the metric must be one the
-    /// trials report.
+    /// <see cref="TrainingConfig.Problems"/>: what it would refuse at train time; each distinct config once, see
+    /// <see cref="TrainingConfigProblemMemo"/>), and the metric must be one the trials report.
     /// </summary>
     private void CheckTrials(SweepSpec spec, YMapping top)
     {
@@ -142,9 +143,10 @@ internal sealed partial class SweepReader(string file)
         }
         var trials = spec.Method == SweepMethod.Bayes ? SweepExpander.PriorSample(spec) : SweepExpander.Expand(spec);
         var reported = new HashSet<string>(StringComparer.Ordinal);
+        var checks = new TrainingConfigProblemMemo();
         foreach (var trial in trials)
         {
-            foreach (var problem in trial.Config.Problems())
+            foreach (var problem in checks.Problems(trial.Config))
             {
                 if (!reported.Add(problem.Message)) continue;
                 var at = spec.Parameters.FirstOrDefault(p => p.Key == problem.Key).Value is { } parameter
