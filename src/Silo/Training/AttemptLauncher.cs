@@ -75,8 +75,9 @@ public sealed class AttemptLauncher(ITrialRunner runner, IArtifactStore store, S
     {
         foreach (var checkpoint in lease.Checkpoints.Select(c => (TrialCheckpoint?)c).Append(null))
         {
+            // A left-over folder of an earlier try goes; a new one is made only by what writes into it (the trainer
+            // its out folder, a download its resume folder): a trial that writes nothing costs no mkdir and rmdir.
             TryDelete(work);
-            Directory.CreateDirectory(work);
             string? resume = null;
             if (checkpoint is not null)
             {
