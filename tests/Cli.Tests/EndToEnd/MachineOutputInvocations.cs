@@ -51,7 +51,7 @@ public static class MachineOutputInvocations
             "bench trainer" => [Json("--model", "mlp", "--steps", "8", "--threads", "1", "--json")],
             "bench memory" => [BenchMemoryOfTinyLlama(sweep)],
             "bench pack" => [Json("--model", "mlp", "--k", "1,2", "--steps", "6", "--threads", "1", "--json")],
-            "bench orchestrator" => [Json("--trials", "20", "--slots", "2", "--silos", "1", "--json")],
+            "bench orchestrator" => [Json("--trials", "20", "--slots", "2", "--silos", "1", "--warmup", "5", "--json")],
             "bench early-stopping" => [Json(sweep.File, "--work-dir", sweep.NewFolder("early-stopping"), "--json")],
             // No Optuna here: its rows are left out with a warning, which must not reach stdout either.
             "bench search" => [Json("--table", Path.Combine(CliProcess.RepositoryRoot, "bench", "search-table.csv"), "--budget", "3", "--seeds", "2",

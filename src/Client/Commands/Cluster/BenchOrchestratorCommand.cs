@@ -22,6 +22,12 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
 {
     private static readonly Option<int> TrialsOption = new("--trials") { Description = "Number of no-op trials.", DefaultValueFactory = _ => 10_000 };
     private static readonly Option<int> SlotsOption = new("--slots") { Description = "Worker slots.", DefaultValueFactory = _ => 16 };
+    private static readonly Option<int> WarmupOption = new("--warmup")
+    {
+        Description = "No-op trials of an untimed sweep run first in the same process, so the timed one measures a warm process "
+            + "(JIT tiers, caches, thread pool) as a long-running silo is; 0 times a cold start.",
+        DefaultValueFactory = _ => 0,
+    };
     private static readonly Option<int> SilosOption = new("--silos")
     {
         Description = "In-process silos. 1: the embedded default. 2 or more: a cluster over --cluster redis://HOST:PORT whose silos talk " +
@@ -34,6 +40,7 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
         Options.Add(TrialsOption);
         Options.Add(SlotsOption);
         Options.Add(SilosOption);
+        Options.Add(WarmupOption);
         Options.Add(ConsoleOutput.JsonOption);
     }
 
@@ -44,6 +51,8 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
         var slots = parseResult.GetValue(SlotsOption);
         if (trials is < 1 or > 10_000) throw new UserInputException($"--trials {trials} is not valid: use 1 to 10000", ExitCodes.UsageError);
         if (slots is < 1 or > 64) throw new UserInputException($"--slots {slots} is not valid: use 1 to 64", ExitCodes.UsageError);
+        var warmup = parseResult.GetValue(WarmupOption);
+        if (warmup is < 0 or > 10_000) throw new UserInputException($"--warmup {warmup} is not valid: use 0 to 10000", ExitCodes.UsageError);
         var silos = parseResult.GetValue(SilosOption);
         if (silos is < 1 or > 8 || silos > slots) throw new UserInputException($"--silos {silos} is not valid: use 1 to 8, at most --slots", ExitCodes.UsageError);
 
@@ -69,32 +78,13 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
                 client = hosts[0].Services.GetRequiredService<IClusterClient>();
                 mode = $"{silos} silos over Redis, {(tls is null ? "plaintext" : "mutual TLS")}";
             }
-            var yaml = string.Join('\n',
-                "name: bench-orchestrator",
-                "task: { model: mlp, dataset: mnist }",
-                "metric: { name: train_loss, goal: minimize }",
-                "method: grid",
-                $"run_cap: {trials}",
-                $"parallel: {slots}",
-                "parameters:",
-                $"  seed: {{ values: [{string.Join(", ", Enumerable.Range(0, trials))}] }}",
-                "");
-            var grain = client.GetGrain<ISweepGrain>("bench-orchestrator");
-            var clock = Stopwatch.StartNew();
-            var submit = await grain.SubmitAsync(yaml, "bench.yaml", cancellationToken);
-            if (!submit.Accepted) throw new InvalidOperationException(submit.Message);
-            var submitted = clock.Elapsed;
-            SweepStatus status;
-            do
-            {
-                await Task.Delay(20, cancellationToken);
-                status = await grain.GetStatusAsync(cancellationToken);
-            } while (!status.IsTerminal);
-            var total = clock.Elapsed;
+            if (warmup > 0) await RunSweepAsync(client, "bench-orchestrator-warmup", warmup, slots, cancellationToken);
+            var (submitted, total, status) = await RunSweepAsync(client, "bench-orchestrator", trials, slots, cancellationToken);
             var perTrial = total.TotalMilliseconds / trials;
             var result = new
             {
                 trials,
+                warmupTrials = warmup,
                 slots,
                 mode,
                 cores = Environment.ProcessorCount,
@@ -107,6 +97,7 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
             if (output.IsJson) output.Json(result);
             else output.KeyValues([
                 ("trials", trials.ToString(CultureInfo.InvariantCulture)),
+                ("warm-up trials before (untimed)", warmup.ToString(CultureInfo.InvariantCulture)),
                 ("slots / cores", $"{slots} / {Environment.ProcessorCount}"),
                 ("mode", mode),
                 ("submit (parse + expand + journal)", $"{submitted.TotalMilliseconds:0} ms"),
@@ -126,6 +117,34 @@ public sealed class BenchOrchestratorCommand : OrchestratorCommand
             }
             try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>One sweep of <paramref name="trials"/> no-op trials (one seed each), timed from submit to its end.</summary>
+    private static async Task<(TimeSpan Submitted, TimeSpan Total, SweepStatus Status)> RunSweepAsync(IClusterClient client, string name, int trials, int slots,
+        CancellationToken cancellationToken)
+    {
+        var yaml = string.Join('\n',
+            $"name: {name}",
+            "task: { model: mlp, dataset: mnist }",
+            "metric: { name: train_loss, goal: minimize }",
+            "method: grid",
+            $"run_cap: {trials}",
+            $"parallel: {slots}",
+            "parameters:",
+            $"  seed: {{ values: [{string.Join(", ", Enumerable.Range(0, trials))}] }}",
+            "");
+        var grain = client.GetGrain<ISweepGrain>(name);
+        var clock = Stopwatch.StartNew();
+        var submit = await grain.SubmitAsync(yaml, "bench.yaml", cancellationToken);
+        if (!submit.Accepted) throw new InvalidOperationException(submit.Message);
+        var submitted = clock.Elapsed;
+        SweepStatus status;
+        do
+        {
+            await Task.Delay(20, cancellationToken);
+            status = await grain.GetStatusAsync(cancellationToken);
+        } while (!status.IsTerminal);
+        return (submitted, clock.Elapsed, status);
     }
 
     /// <summary>
