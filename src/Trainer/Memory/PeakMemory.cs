@@ -34,8 +34,18 @@ public sealed partial class PeakMemory
     private long? _loadingPeak;
 
     /// <summary>Peak resident bytes since <see cref="Start"/> above its baseline; null where it cannot be measured.</summary>
-    public long? PeakBytes() =>
-        _baseline is { } baseline && Read("VmHWM") is { } peak ? Math.Max(_loadingPeak ?? 0, Math.Max(0, peak - baseline)) : null;
+    public long? PeakBytes() => Reading().Peak;
+
+    /// <summary>
+    /// <see cref="PeakBytes"/> and <see cref="TrainingPeakBytes"/> from one read of the high-water mark, so the training
+    /// part never exceeds the whole (two reads apart would let the mark rise in between, another thread allocating).
+    /// </summary>
+    public (long? Peak, long? Training) Reading()
+    {
+        if (_baseline is not { } baseline || Read("VmHWM") is not { } mark) return (null, null);
+        var sinceMark = Math.Max(0, mark - baseline);
+        return (Math.Max(_loadingPeak ?? 0, sinceMark), _loadingPeak is null ? null : sinceMark);
+    }
 
     /// <summary>The peak while the base was loaded and prepared (<see cref="EndLoading"/>); null before it or where not measured.</summary>
     public long? LoadingPeakBytes => _loadingPeak;
@@ -44,8 +54,7 @@ public sealed partial class PeakMemory
     /// The peak since <see cref="EndLoading"/> above the same baseline: what training and evaluation needed once the
     /// base was in its final form (half precision, quantised), without the transient of loading it. Null before.
     /// </summary>
-    public long? TrainingPeakBytes() =>
-        _loadingPeak is null || _baseline is not { } baseline || Read("VmHWM") is not { } peak ? null : Math.Max(0, peak - baseline);
+    public long? TrainingPeakBytes() => Reading().Training;
 
     /// <summary>Keeps the peak so far as the loading peak and resets the high-water mark for the training phase.</summary>
     public void EndLoading()

@@ -145,6 +145,7 @@ public static class TrialTrainer
         TrainingLoopResult loop, long trainableParameters, long totalParameters, SortedDictionary<string, string> files, int threads,
         Stopwatch total, long resumedAtStep, PackPlacement? pack, PeakMemory peakMemory)
     {
+        var peak = peakMemory.Reading(); // one read of the high-water mark for both figures
         var result = new TrialResult
         {
             Config = config,
@@ -173,8 +174,8 @@ public static class TrialTrainer
             },
             Files = files,
             Pack = pack,
-            PeakMemoryBytes = peakMemory.PeakBytes(),
-            PeakMemoryTrainingBytes = peakMemory.TrainingPeakBytes(),
+            PeakMemoryBytes = peak.Peak,
+            PeakMemoryTrainingBytes = peak.Training,
         };
         var resultPath = Path.Combine(request.OutputDirectory, TrialResult.FileName);
         AtomicFile.WriteAllText(resultPath, JsonSerializer.Serialize(result, Json));
