@@ -23,24 +23,22 @@ public static class DecoderModulesToSave
             .Select(m => m.name)
             .Append(tiedHead).OfType<string>() // a tied head's weight is listed under the embedding; it is a module all the same
             .Distinct(StringComparer.Ordinal).ToList();
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
         var paths = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var name in names)
         {
             var matched = withWeights.Where(p => LoraInjector.NameMatches(p, name)).ToList();
             if (matched.Count == 0)
-                throw new ArgumentException($"modules_to_save '{name}' names no module with weights of this model; its modules with weights are: {string.Join(", ", withWeights)}", nameof(names));
+                throw new ArgumentException($"modules_to_save '{name}' names no module with weights of this model; its modules with weights are: {string.Join(", ", withWeights)}");
             var tied = matched.FirstOrDefault(p => p == tiedHead || p == tiedEmbedding);
             if (tied is not null)
                 throw new ArgumentException(
                     $"modules_to_save '{name}' names {tied}, which shares its weight with {(tied == tiedHead ? tiedEmbedding : tiedHead)} (tie_word_embeddings: true): "
-                    + "training one would change both, and untying them is not supported here; name modules with their own weights (such as the final norm, 'norm' or 'ln_f')",
-                    nameof(names));
-            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
+                    + "training one would change both, and untying them is not supported here; name modules with their own weights (such as the final norm, 'norm' or 'ln_f')");
             var quantized = matched.FirstOrDefault(p => modules.TryGetValue(p, out var m) && m is TorchSharp.Modules.Linear linear && FrozenLinear.QuantizedWeightOf(linear) is not null);
             if (quantized is not null)
                 throw new ArgumentException(
-                    $"modules_to_save '{name}' names {quantized}, whose weight was quantised as the base loaded (quantize); name modules the quantisation leaves in fp32 (norms, lm_head)",
-                    nameof(names));
+                    $"modules_to_save '{name}' names {quantized}, whose weight was quantised as the base loaded (quantize); name modules the quantisation leaves in fp32 (norms, lm_head)");
             paths.UnionWith(matched);
         }
         return [.. paths];

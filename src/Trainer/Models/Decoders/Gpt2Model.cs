@@ -126,7 +126,7 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
         var paths = DecoderModulesToSave.Resolve(this, names, "lm_head", "transformer.wte");
         var conv = paths.Where(p => IsConv1DWeight(p + ".weight")).ToList();
         if (conv.Count > 0)
-            throw new ArgumentException($"modules_to_save names Conv1D modules ({string.Join(", ", conv)}), which train as LoRA targets here, not in full; name LayerNorms (ln_f, ln_1, ln_2) or the positions (wpe)", nameof(names));
+            throw new ArgumentException($"modules_to_save names Conv1D modules ({string.Join(", ", conv)}), which train as LoRA targets here, not in full; name LayerNorms (ln_f, ln_1, ln_2) or the positions (wpe)");
         ModulesToSave = paths;
     }
 
