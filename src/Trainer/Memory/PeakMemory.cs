@@ -37,8 +37,10 @@ public sealed partial class PeakMemory
     public long? PeakBytes() => Reading().Peak;
 
     /// <summary>
-    /// <see cref="PeakBytes"/> and <see cref="TrainingPeakBytes"/> from one read of the high-water mark, so the training
-    /// part never exceeds the whole (two reads apart would let the mark rise in between, another thread allocating).
+    /// <see cref="PeakBytes"/> and the training part from one read of the high-water mark, so the training part never
+    /// exceeds the whole (two reads apart would let the mark rise in between, another thread allocating). The training
+    /// part is the peak since <see cref="EndLoading"/> above the same baseline: what training and evaluation needed once
+    /// the base was in its final form (half precision, quantised), without the transient of loading it; null before.
     /// </summary>
     public (long? Peak, long? Training) Reading()
     {
@@ -49,12 +51,6 @@ public sealed partial class PeakMemory
 
     /// <summary>The peak while the base was loaded and prepared (<see cref="EndLoading"/>); null before it or where not measured.</summary>
     public long? LoadingPeakBytes => _loadingPeak;
-
-    /// <summary>
-    /// The peak since <see cref="EndLoading"/> above the same baseline: what training and evaluation needed once the
-    /// base was in its final form (half precision, quantised), without the transient of loading it. Null before.
-    /// </summary>
-    public long? TrainingPeakBytes() => Reading().Training;
 
     /// <summary>Keeps the peak so far as the loading peak and resets the high-water mark for the training phase.</summary>
     public void EndLoading()
