@@ -61,6 +61,7 @@ public sealed class EvalCommand : OrchestratorCommand
 
         Dictionary<string, double> metrics;
         long examples;
+        int? scoredPrompts = null, unscoredPrompts = null;
         try
         {
             var template = templateFile is not null ? ChatTemplate.Parse(File.ReadAllText(templateFile)) : decoder.Tokenizer.ChatTemplate();
@@ -79,6 +80,7 @@ public sealed class EvalCommand : OrchestratorCommand
             if (dataset.Classes > decoder.Model.VocabSize)
                 throw new UserInputException($"the tokenizer of '{modelFolder}' has {dataset.Classes} ids but the model's vocabulary has {decoder.Model.VocabSize}.");
             examples = dataset.TestCount;
+            (scoredPrompts, unscoredPrompts) = (dataset.Labels?.Correct.Length, dataset.Labels?.Unscored);
             metrics = Evaluator.Evaluate(decoder.Module, dataset, batchSize, torch.CPU);
         }
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ChatTemplateException)
@@ -91,7 +93,7 @@ public sealed class EvalCommand : OrchestratorCommand
         double? accuracy = metrics.TryGetValue(MetricNames.TestAccuracy, out var a) ? a : null;
         if (output.IsJson)
         {
-            output.Json(new { Model = Path.GetFullPath(modelFolder), Adapter = adapterFolder is null ? null : Path.GetFullPath(adapterFolder), Dataset = datasetPath, Split = split, Examples = examples, Loss = loss, Perplexity = perplexity, Accuracy = accuracy });
+            output.Json(new { Model = Path.GetFullPath(modelFolder), Adapter = adapterFolder is null ? null : Path.GetFullPath(adapterFolder), Dataset = datasetPath, Split = split, Examples = examples, Loss = loss, Perplexity = perplexity, Accuracy = accuracy, AccuracyPrompts = scoredPrompts });
             return Task.FromResult(ExitCodes.Success);
         }
         var rowsShown = new List<(string, string)>
@@ -101,7 +103,8 @@ public sealed class EvalCommand : OrchestratorCommand
             ("loss", ConsoleOutput.Number(loss)),
             ("perplexity", ConsoleOutput.Number(perplexity)),
         };
-        if (accuracy is { } value) rowsShown.Add(("label accuracy", ConsoleOutput.Number(value)));
+        if (accuracy is { } value)
+            rowsShown.Add(("label accuracy", ConsoleOutput.Number(value) + (unscoredPrompts is > 0 ? $" ({scoredPrompts} prompts; {unscoredPrompts} left out: a label did not fit --seq-len whole)" : "")));
         output.KeyValues(rowsShown);
         return Task.FromResult(ExitCodes.Success);
     }
