@@ -79,7 +79,7 @@ public sealed class TrialMemoryEstimator : ITrialMemoryEstimator
         long trainable = 0;
         if (config.Adapter == AdapterKind.Lora)
         {
-            var report = ParameterReport.ForDecoder(config.Model, decoder, config.Rank, config.TargetModules, config.Bias);
+            var report = ParameterReport.ForDecoder(config.Model, decoder, config.Rank, config.TargetModules, config.Bias, config.ModulesToSave);
             (total, trainable) = (report.TotalParameters, report.TrainableParameters);
         }
         else if (config.Adapter == AdapterKind.Full) trainable = total;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Trials.Configuration;
 using Orchestrator.Trainer.Models;
+using Orchestrator.Trainer.Models.Decoders;
 using Orchestrator.Trainer.Models.HuggingFace;
 using Orchestrator.Trials.Models.Named;
 using Orchestrator.Trials.Models.Decoders;
@@ -25,6 +26,9 @@ public sealed record ParameterReport(
     /// <summary>What the adapters add: r·(in + out) per adapted module, plus out with DoRA (its magnitudes); trainable also counts biases and a classifier's head.</summary>
     [JsonPropertyName("lora_params")] public long LoraParameters { get; init; }
 
+    /// <summary>The full paths of the modules that train in full beside the adapter (a decoder's modules_to_save); empty when none.</summary>
+    [JsonPropertyName("modules_to_save")] public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+
     /// <summary>DoRA: each adapted module also trains a magnitude per output feature.</summary>
     [JsonPropertyName("use_dora")] public bool UseDora { get; init; }
 
@@ -35,21 +39,28 @@ public sealed record ParameterReport(
     /// Builds <paramref name="model"/> (a built-in name or <c>linear:INxOUT</c>), injects LoRA and counts. A bare
     /// linear layer is adapted whatever the targets say; for built-ins an empty target list means the model type's
     /// default, as in training (<see cref="TrainingOptions.DefaultTargetModules"/>). A Hugging Face encoder folder
-    /// is counted from its config.json alone (<see cref="ForEncoder"/>).
+    /// is counted from its config.json alone (<see cref="ForEncoder"/>), and so is a decoder folder or a named decoder
+    /// (<see cref="ForDecoder"/>, with its modules_to_save).
     /// </summary>
-    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None, bool useDora = false)
+    public static ParameterReport Compute(string model, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None, bool useDora = false,
+        IReadOnlyList<string>? modulesToSave = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
-        if (EncoderConfig.Of(model) is { } encoder)
-            return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias, useDora);
-        if (Directory.Exists(model) && File.Exists(Path.Combine(model, DecoderArchitecture.ConfigFileName)))
+        var saved = modulesToSave ?? [];
+        if (NamedDecoders.Find(model) is { } named)
+            return ForDecoder(named.Name, DecoderArchitecture.FromLlama(named.Config), rank, targets, bias, saved);
+        if (Directory.Exists(model) && File.Exists(Path.Combine(model, DecoderArchitecture.ConfigFileName)) && EncoderConfig.Of(model) is null)
         {
             DecoderArchitecture decoder;
             try { decoder = DecoderArchitecture.Load(model); }
             catch (InvalidDataException e) { throw new ArgumentException(e.Message, nameof(model), e); }
-            return ForDecoder(model, decoder, rank, targets, bias);
+            return ForDecoder(model, decoder, rank, targets, bias, saved);
         }
+        if (saved.Count > 0)
+            throw new ArgumentException($"modules_to_save is counted for decoders (Hugging Face decoder folders, imdb-llama); model '{model}' is not one (an encoder's classifier head is counted already)");
+        if (EncoderConfig.Of(model) is { } encoder)
+            return ForEncoder(NamedEncoders.Find(model)?.Name ?? model, encoder, rank, targets, bias, useDora);
         var isBareLayer = LinearModelName.Parse(model) is not null;
         IReadOnlyList<string> effectiveTargets = isBareLayer ? [LinearModelName.ModulePath]
             : targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? []
@@ -76,7 +87,7 @@ public sealed record ParameterReport(
         var labels = encoder.NumLabels ?? 2;
         var linears = encoder.LinearModules(labels);
         var head = encoder.HeadModules;
-        var adaptable = linears.Where(l => !ModulesToSave.Covers(head, l.Path)).ToList();
+        var adaptable = linears.Where(l => !Lora.ModulesToSave.Covers(head, l.Path)).ToList();
         var effectiveTargets = targets.Count == 0 ? encoder.DefaultTargetModules : targets;
         var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
         var selected = LoraInjector.SelectTargets(adaptable.Select(l => l.Path).ToList(), config).ToHashSet(StringComparer.Ordinal);
@@ -100,14 +111,23 @@ public sealed record ParameterReport(
 
     /// <summary>
     /// A Hugging Face decoder folder with LoRA, counted from its config.json alone (no weights): targets as training
-    /// selects them (the model type's default when none; all-linear leaves out lm_head).
+    /// selects them (the model type's default when none; all-linear leaves out lm_head), and the modules_to_save that
+    /// train in full beside them (resolved by training's rule, <see cref="DecoderModulesToSave.Match"/>; never targets).
     /// </summary>
-    public static ParameterReport ForDecoder(string model, DecoderArchitecture decoder, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None)
+    /// <exception cref="ArgumentException">A modules_to_save name the model's training would refuse (unknown, tied, Conv1D).</exception>
+    public static ParameterReport ForDecoder(string model, DecoderArchitecture decoder, int rank, IReadOnlyList<string> targets, BiasMode bias = BiasMode.None,
+        IReadOnlyList<string>? modulesToSave = null)
     {
         ArgumentNullException.ThrowIfNull(decoder);
         var effectiveTargets = targets.Count == 0 ? TrainingOptions.DefaultTargetModules(model) ?? [] : targets;
         var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = effectiveTargets, Bias = bias };
-        var paths = decoder.Linears.Select(l => l.Path).Append(LoraInjector.OutputHead).ToList();
+        var weightModules = decoder.WeightModules;
+        var saved = modulesToSave is { Count: > 0 }
+            ? DecoderModulesToSave.Match([.. weightModules.Keys], modulesToSave, decoder.TiedHead, decoder.TiedEmbedding,
+                path => decoder.FanInFanOut && decoder.Linears.Any(l => l.Path == path) ? DecoderModulesToSave.Conv1DRefusal(path) : null)
+            : [];
+        var savedParameters = saved.Sum(path => weightModules[path]);
+        var paths = decoder.Linears.Select(l => l.Path).Append(LoraInjector.OutputHead).Except(saved).ToList();
         var selected = LoraInjector.SelectTargets(paths, config).ToHashSet(StringComparer.Ordinal);
         if (selected.Contains(LoraInjector.OutputHead))
             throw new ArgumentException($"lm_head is the output head; counting LoRA on it from config.json is not supported (target the decoder's projections)");
@@ -119,9 +139,10 @@ public sealed record ParameterReport(
             BiasMode.All => decoder.Linears.Where(l => l.Bias).Sum(l => l.Out),
             _ => 0,
         };
-        return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + biases, decoder.ParameterCount + lora)
+        return new ParameterReport(model, rank, effectiveTargets, bias, adapted.Select(l => l.Path).ToList(), lora + biases + savedParameters, decoder.ParameterCount + lora)
         {
             LoraParameters = lora,
+            ModulesToSave = saved,
         };
     }
 

@@ -29,6 +29,7 @@ public sealed class EstimateCommand : OrchestratorCommand
         Description = "A Hugging Face decoder folder (llama, mistral, qwen2, qwen3, gpt2): its exact shape from config.json, no weights needed (instead of --params).",
     };
     private static readonly Option<int> RankOption = new("--rank", "-r") { Description = "LoRA rank (with --params or --model).", DefaultValueFactory = _ => 16 };
+    private static readonly Option<string?> ModulesToSaveOption = LocalOptions.ModulesToSave();
     private static readonly Option<string?> TargetsOption = new("--targets") { Description = "Target projections (with --params or --model); default q_proj,v_proj (--model: its model type's PEFT default)." };
     private static readonly Option<string?> DTypeOption = new("--dtype") { Description = $"Weight dtype: {string.Join(", ", MemoryEstimator.DTypes)}; default bf16 with --params, fp32 for a sweep (what the trainer uses)." };
     private static readonly Option<int> BatchSizeOption = new("--batch-size") { Description = "Sequences per step (with --params).", DefaultValueFactory = _ => 1 };
@@ -45,7 +46,7 @@ public sealed class EstimateCommand : OrchestratorCommand
     public EstimateCommand() : base("estimate", "Estimate training memory per trial and how many trials fit on a GPU.")
     {
         Arguments.Add(SweepArgument);
-        foreach (var option in new Option[] { ParamsOption, ModelOption, RankOption, TargetsOption, DTypeOption, BaseDtypeOption, QuantizeOption, DoubleQuantOption,
+        foreach (var option in new Option[] { ParamsOption, ModelOption, RankOption, TargetsOption, ModulesToSaveOption, DTypeOption, BaseDtypeOption, QuantizeOption, DoubleQuantOption,
                      CheckpointingOption, BatchSizeOption, SequenceLengthOption, GpuMemoryOption, ConsoleOutput.JsonOption })
             Options.Add(option);
     }
@@ -190,8 +191,13 @@ public sealed class EstimateCommand : OrchestratorCommand
             decoder = DecoderArchitecture.Load(model);
             if (sequence > decoder.MaxPositions)
                 throw new ArgumentException($"--seq-len {sequence} is beyond the {decoder.MaxPositions} positions of {model} ({decoder.ModelType})");
-            lora = ParameterReport.ForDecoder(model, decoder, rank, targets);
-            var config = new TrainingConfig { Model = model, Rank = rank, Alpha = rank, TargetModules = lora.Targets, BatchSize = batch, SequenceLength = sequence };
+            var saved = LocalOptions.SplitList(parseResult.GetValue(ModulesToSaveOption));
+            lora = ParameterReport.ForDecoder(model, decoder, rank, targets, modulesToSave: saved);
+            var config = new TrainingConfig
+            {
+                Model = model, Rank = rank, Alpha = rank, TargetModules = lora.Targets, BatchSize = batch, SequenceLength = sequence,
+                ModulesToSave = saved.Count > 0 ? saved : null,
+            };
             if (memory is not null) config = memory(config);
             loraMemory = TrialMemoryEstimator.Estimate(config, dtype);
             // Full fine-tuning trains the base itself: in fp32, never half or quantised (the trainer refuses those).

@@ -5,6 +5,12 @@ namespace Orchestrator.Client.Commands.Local;
 /// <summary>Reading option values the local verbs share.</summary>
 internal static class LocalOptions
 {
+    /// <summary>--modules-to-save of the counting verbs (`lora params`, `estimate --model`): the option `train` and sweeps read as modules_to_save.</summary>
+    public static System.CommandLine.Option<string?> ModulesToSave() => new("--modules-to-save")
+    {
+        Description = "Decoders: comma-separated modules that train in full beside the adapter (PEFT's modules_to_save, e.g. norm), counted as trainable.",
+    };
+
     /// <summary>"q_proj, v_proj" or "[q_proj,v_proj]" → [q_proj, v_proj]; null or empty → [].</summary>
     public static IReadOnlyList<string> SplitList(string? text) =>
         string.IsNullOrWhiteSpace(text)

@@ -45,6 +45,8 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         Description = "DoRA (use_dora): count its trained magnitudes too, one per output feature of each adapted module.",
     };
 
+    private static readonly Option<string?> ModulesToSaveOption = LocalOptions.ModulesToSave();
+
     public LoraParamsCommand() : base("params", "Count trainable and total parameters of a model with LoRA (PEFT's print_trainable_parameters).")
     {
         Options.Add(ModelOption);
@@ -52,6 +54,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         Options.Add(TargetsOption);
         Options.Add(BiasOption);
         Options.Add(UseDoraOption);
+        Options.Add(ModulesToSaveOption);
         Options.Add(ConsoleOutput.JsonOption);
     }
 
@@ -69,7 +72,8 @@ public sealed class LoraParamsCommand : OrchestratorCommand
         ParameterReport report;
         try
         {
-            report = ParameterReport.Compute(model, rank, targets, biasMode, parseResult.GetValue(UseDoraOption));
+            report = ParameterReport.Compute(model, rank, targets, biasMode, parseResult.GetValue(UseDoraOption),
+                LocalOptions.SplitList(parseResult.GetValue(ModulesToSaveOption)));
         }
         catch (Exception e) when (e is UnknownModelException or LoraTargetException or ArgumentException or FormatException or InvalidDataException)
         {
@@ -88,6 +92,7 @@ public sealed class LoraParamsCommand : OrchestratorCommand
             ("bias", report.Bias.ConfigName()),
             ("use_dora", report.UseDora ? "true" : "false"),
             ("adapted modules", string.Join(", ", report.AdaptedModules)),
+            .. report.ModulesToSave.Count > 0 ? [("modules to save", string.Join(", ", report.ModulesToSave))] : Array.Empty<(string, string)>(),
             ("lora parameters", ConsoleOutput.Count(report.LoraParameters)),
             ("trainable parameters", ConsoleOutput.Count(report.TrainableParameters)),
             ("total parameters", ConsoleOutput.Count(report.TotalParameters)),

@@ -123,11 +123,8 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     /// <remarks>Conv1D modules (c_attn, c_proj, c_fc) are refused: their weights are kept transposed here, and PEFT saves them in transformers' layout.</remarks>
     public void TrainInFull(IReadOnlyList<string> names)
     {
-        var paths = DecoderModulesToSave.Resolve(this, names, "lm_head", "transformer.wte");
-        var conv = paths.Where(p => IsConv1DWeight(p + ".weight")).ToList();
-        if (conv.Count > 0)
-            throw new ArgumentException($"modules_to_save names Conv1D modules ({string.Join(", ", conv)}), which train as LoRA targets here, not in full; name LayerNorms (ln_f, ln_1, ln_2) or the positions (wpe)");
-        ModulesToSave = paths;
+        ModulesToSave = DecoderModulesToSave.Resolve(this, names, "lm_head", "transformer.wte",
+            path => IsConv1DWeight(path + ".weight") ? DecoderModulesToSave.Conv1DRefusal(path) : null);
     }
 
     /// <summary>The tied head appears once (as <c>transformer.wte.weight</c>), as in PyTorch, so an optimiser steps it once.</summary>

@@ -8,14 +8,33 @@ public sealed record DecoderLinear(string Path, long In, long Out, bool Bias)
     public long ParameterCount => In * Out + (Bias ? Out : 0);
 }
 
+/// <summary>A module of a decoder with weights of its own that is not a LoRA target (embeddings, norms, an untied lm_head): its transformers path and parameter count.</summary>
+public sealed record DecoderModule(string Path, long Parameters);
+
 /// <summary>
 /// A Hugging Face decoder folder known from its config.json alone (no weights): the linear modules LoRA may target
-/// (every one but <c>lm_head</c>), the parameter count, and what activations and seq_len checks need.
+/// (every one but <c>lm_head</c>), the other modules with weights (what modules_to_save may name), the parameter count,
+/// and what activations and seq_len checks need.
 /// </summary>
 public sealed record DecoderArchitecture(
-    string ModelType, int Hidden, int Layers, int Heads, int VocabSize, int MaxPositions, IReadOnlyList<DecoderLinear> Linears, long OtherParameters)
+    string ModelType, int Hidden, int Layers, int Heads, int VocabSize, int MaxPositions, IReadOnlyList<DecoderLinear> Linears, IReadOnlyList<DecoderModule> Others)
 {
     public const string ConfigFileName = "config.json";
+
+    /// <summary>The parameters outside <see cref="Linears"/>: embeddings, norms and an untied lm_head.</summary>
+    public long OtherParameters => Others.Sum(m => m.Parameters);
+
+    /// <summary>The head's path when it shares its weight with the token embedding (tie_word_embeddings), else null.</summary>
+    public string? TiedHead { get; init; }
+
+    /// <summary>The token embedding's path when the head shares it, else null.</summary>
+    public string? TiedEmbedding { get; init; }
+
+    /// <summary>Every module with weights, by path, with its own parameter count (a tied head owns none: its weight is the embedding's).</summary>
+    public IReadOnlyDictionary<string, long> WeightModules =>
+        Linears.Select(l => (l.Path, l.ParameterCount)).Concat(Others.Select(m => (m.Path, m.Parameters)))
+            .Concat(TiedHead is { } head ? [(head, 0L)] : [])
+            .ToDictionary(m => m.Item1, m => m.Item2, StringComparer.Ordinal);
 
     /// <summary>The Hub id transformers recorded as <c>_name_or_path</c>, when the file has one.</summary>
     public string? NameOrPath { get; init; }
@@ -57,7 +76,7 @@ public sealed record DecoderArchitecture(
         ArgumentNullException.ThrowIfNull(c);
         long h = c.HiddenSize, q = (long)c.NumAttentionHeads * c.HeadDimension, kv = (long)c.KeyValueHeads * c.HeadDimension, i = c.IntermediateSize;
         var linears = new List<DecoderLinear>();
-        long norms = 0;
+        var others = new List<DecoderModule> { new("model.embed_tokens", c.VocabSize * h) };
         for (var layer = 0; layer < c.NumHiddenLayers; layer++)
         {
             var at = $"model.layers.{layer}";
@@ -68,11 +87,22 @@ public sealed record DecoderArchitecture(
             linears.Add(new($"{at}.mlp.gate_proj", h, i, c.MlpBias));
             linears.Add(new($"{at}.mlp.up_proj", h, i, c.MlpBias));
             linears.Add(new($"{at}.mlp.down_proj", i, h, c.MlpBias));
-            norms += 2 * h + (c.QkNorm ? 2L * c.HeadDimension : 0);
+            others.Add(new($"{at}.input_layernorm", h));
+            others.Add(new($"{at}.post_attention_layernorm", h));
+            if (c.QkNorm)
+            {
+                others.Add(new($"{at}.self_attn.q_norm", c.HeadDimension));
+                others.Add(new($"{at}.self_attn.k_norm", c.HeadDimension));
+            }
         }
-        var embeddings = (long)c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2);
-        return new DecoderArchitecture(c.ModelType, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.VocabSize, c.MaxPositionEmbeddings,
-            linears, embeddings + norms + h) { NameOrPath = c.NameOrPath };
+        others.Add(new("model.norm", h));
+        if (!c.TieWordEmbeddings) others.Add(new("lm_head", c.VocabSize * h));
+        return new DecoderArchitecture(c.ModelType, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.VocabSize, c.MaxPositionEmbeddings, linears, others)
+        {
+            NameOrPath = c.NameOrPath,
+            TiedHead = c.TieWordEmbeddings ? "lm_head" : null,
+            TiedEmbedding = c.TieWordEmbeddings ? "model.embed_tokens" : null,
+        };
     }
 
     public static DecoderArchitecture FromGpt2(Gpt2Config c)
@@ -88,9 +118,14 @@ public sealed record DecoderArchitecture(
             linears.Add(new($"{at}.mlp.c_fc", e, inner, true));
             linears.Add(new($"{at}.mlp.c_proj", inner, e, true));
         }
-        var layerNorms = 2 * e * (2L * c.NLayer + 1);
-        var embeddings = (long)c.VocabSize * e + (long)c.NPositions * e; // lm_head is wte
-        return new DecoderArchitecture(c.ModelType, c.NEmbd, c.NLayer, c.NHead, c.VocabSize, c.NPositions, linears, embeddings + layerNorms)
-            { NameOrPath = c.NameOrPath };
+        var others = new List<DecoderModule> { new("transformer.wte", c.VocabSize * e), new("transformer.wpe", c.NPositions * e) }; // lm_head is wte
+        for (var layer = 0; layer < c.NLayer; layer++)
+        {
+            others.Add(new($"transformer.h.{layer}.ln_1", 2 * e));
+            others.Add(new($"transformer.h.{layer}.ln_2", 2 * e));
+        }
+        others.Add(new("transformer.ln_f", 2 * e));
+        return new DecoderArchitecture(c.ModelType, c.NEmbd, c.NLayer, c.NHead, c.VocabSize, c.NPositions, linears, others)
+            { NameOrPath = c.NameOrPath, TiedHead = "lm_head", TiedEmbedding = "transformer.wte" };
     }
 }

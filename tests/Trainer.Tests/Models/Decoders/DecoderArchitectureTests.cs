@@ -84,4 +84,57 @@ public sealed class DecoderArchitectureTests(DecoderFolders folders) : IDisposab
         Assert.Equal(6_738_415_616 * 4, full.GradientBytes);
         Assert.Equal(lora.ActivationBytes, full.ActivationBytes);
     }
+
+    [Fact]
+    public void Llama_2_7B_modules_to_save_count_as_trainable_from_config_json_the_final_norm_and_the_untied_head()
+    {
+        var folder = Llama2_7B();
+        var norm = ParameterReport.Compute(folder, 8, ["q_proj", "v_proj"], modulesToSave: ["norm"]);
+        Assert.Equal(["model.norm"], norm.ModulesToSave); // the whole segment: not input_layernorm
+        Assert.Equal(4_194_304, norm.LoraParameters);
+        Assert.Equal(4_194_304 + 4096, norm.TrainableParameters);
+        Assert.Equal(6_738_415_616 + 4_194_304, norm.TotalParameters); // trained in place: nothing added to the model
+
+        var head = ParameterReport.Compute(folder, 8, [LoraInjector.AllLinear], modulesToSave: ["lm_head"]);
+        Assert.Equal(32_000L * 4096, head.TrainableParameters - head.LoraParameters);
+        Assert.DoesNotContain("lm_head", head.AdaptedModules); // a saved module is never a target
+
+        // The memory estimate follows: gradients (and AdamW state) for the head too.
+        var estimate = TrialMemoryEstimator.Estimate(new TrainingConfig { Model = folder, Rank = 8, TargetModules = ["q_proj", "v_proj"], ModulesToSave = ["lm_head"] });
+        Assert.Equal((4_194_304 + 32_000L * 4096) * 4, estimate.GradientBytes);
+    }
+
+    [Theory]
+    [MemberData(nameof(DecoderParityTests.Families), MemberType = typeof(DecoderParityTests))]
+    public void Modules_to_save_counted_from_config_json_equal_the_loaded_model_training_them(string family)
+    {
+        var folder = folders.Of(family);
+        string[] saved = family == "gpt2" ? ["ln_f", "wpe"] : ["norm", "layers.0.input_layernorm"];
+        var report = ParameterReport.Compute(folder, 4, [LoraInjector.AllLinear], modulesToSave: saved);
+        using var model = CausalLanguageModels.FromPretrained(folder);
+        model.TrainInFull(saved);
+        var injection = LoraInjector.Inject((nn.Module)model, new TrainingConfig { Model = folder, Rank = 4, TargetModules = [LoraInjector.AllLinear] }, seed: 0);
+
+        Assert.Equal(model.ModulesToSave, report.ModulesToSave);
+        Assert.Equal(ParameterCount.Trainable((nn.Module)model), report.TrainableParameters);
+        Assert.Equal(injection.TotalParameters, report.TotalParameters);
+    }
+
+    [Fact]
+    public void Modules_to_save_that_training_refuses_are_refused_when_counted_with_the_same_reason()
+    {
+        var gpt2 = Assert.Throws<ArgumentException>(() => ParameterReport.Compute(folders.Of("gpt2"), 4, [], modulesToSave: ["h.0.attn.c_attn"]));
+        Assert.Contains("Conv1D", gpt2.Message, StringComparison.Ordinal);
+        var tied = Assert.Throws<ArgumentException>(() => ParameterReport.Compute(folders.Of("gpt2"), 4, [], modulesToSave: ["lm_head"]));
+        Assert.Contains("tie_word_embeddings", tied.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<ArgumentException>(() => ParameterReport.Compute(Llama2_7B(), 4, [], modulesToSave: ["final_norm"]));
+        Assert.Contains("'final_norm' names no module", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("model.norm", unknown.Message, StringComparison.Ordinal);
+        var encoder = Assert.Throws<ArgumentException>(() => ParameterReport.Compute("mlp", 4, [], modulesToSave: ["norm"]));
+        Assert.Contains("is not one", encoder.Message, StringComparison.Ordinal);
+
+        using var loaded = CausalLanguageModels.FromPretrained(folders.Of("gpt2"));
+        var same = Assert.Throws<ArgumentException>(() => loaded.TrainInFull(["h.0.attn.c_attn"]));
+        Assert.Equal(gpt2.Message, same.Message);
+    }
 }
