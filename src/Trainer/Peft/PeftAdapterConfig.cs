@@ -51,7 +51,7 @@ public sealed record PeftAdapterConfig
     /// The config of an adapter trained with <paramref name="config"/>. With `all-linear`, target_modules lists the
     /// distinct leaf names of <paramref name="adaptedModulePaths"/>, as PEFT records it after resolving `all-linear`.
     /// </summary>
-    public static PeftAdapterConfig FromTrainingConfig(TrainingConfig config, IReadOnlyList<string> adaptedModulePaths, string baseModelName, string? taskType = null,
+    public static PeftAdapterConfig FromTrainingConfig(TrainingConfig config, IReadOnlyList<string> adaptedModulePaths, string baseModelName,
         IReadOnlyList<string>? modulesToSave = null)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -70,7 +70,10 @@ public sealed record PeftAdapterConfig
         var alphaFactor = !converted ? 1.0 : config.UseRslora ? Math.Sqrt(2) : 2.0;
         return new PeftAdapterConfig
         {
-            TaskType = taskType ?? (config.Model == "llama" || config.Dataset == "text" || decoder is not null ? CausalLmTaskType : null),
+            // A decoder's (language modelling, its modules_to_save or not); else an encoder's classifier, whose head is its modules_to_save.
+            TaskType = config.Model == "llama" || config.Dataset == "text" || decoder is not null ? CausalLmTaskType
+                : modulesToSave is { Count: > 0 } ? SequenceClassificationTaskType
+                : null,
             FanInFanOut = decoder?.FanInFanOut ?? false,
             R = config.Rank * rankFactor,
             LoraAlpha = config.Alpha * alphaFactor,

@@ -195,10 +195,7 @@ public static class TrialTrainer
         var adapterDirectory = Path.Combine(outputDirectory, AdapterFolder);
         try
         {
-            var peft = PeftAdapterConfig.FromTrainingConfig(config, modulePaths, baseModelName,
-                modulesToSave.Count > 0 && !MetricNames.IsLanguageModelling(MetricNames.TaskOf(config.Model, config.Dataset) ?? TaskKind.CausalLm)
-                    ? PeftAdapterConfig.SequenceClassificationTaskType // an encoder's classifier head
-                    : null, modulesToSave);
+            var peft = PeftAdapterConfig.FromTrainingConfig(config, modulePaths, baseModelName, modulesToSave);
             AtomicFile.WriteDirectory(adapterDirectory, temp => PeftAdapter.Save(temp, weights, peft));
         }
         finally
