@@ -41,9 +41,10 @@ public sealed class LabelChoices : IDisposable
         var correct = new List<int>();
         foreach (var row in test)
         {
-            var encoded = candidates.Select(candidate => encoder.Encode(row with { Completion = candidate })).ToList();
-            if (encoded.Any(e => e.Truncate(maxTokens).TrainedTargets < e.TrainedTargets)) continue;
-            windows.AddRange(encoded.Select(e => InstructionDataset.Window.Of(e.Truncate(maxTokens)))); // untrained tail tokens past seq_len go
+            var encoded = candidates.Select(candidate => encoder.Encode(row with { Completion = candidate }))
+                .Select(whole => (Whole: whole, Cut: whole.Truncate(maxTokens))).ToList();
+            if (encoded.Any(e => e.Cut.TrainedTargets < e.Whole.TrainedTargets)) continue;
+            windows.AddRange(encoded.Select(e => InstructionDataset.Window.Of(e.Cut))); // untrained tail tokens past seq_len go
             correct.Add(candidates.IndexOf(row.Completion!));
         }
         if (correct.Count == 0 && test.Count > 0)

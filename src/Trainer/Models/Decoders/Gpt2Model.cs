@@ -123,7 +123,8 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     /// <remarks>Conv1D modules (c_attn, c_proj, c_fc) are refused: their weights are kept transposed here, and PEFT saves them in transformers' layout.</remarks>
     public void TrainInFull(IReadOnlyList<string> names)
     {
-        ModulesToSave = DecoderModulesToSave.Resolve(this, names, "lm_head", "transformer.wte",
+        var architecture = DecoderArchitecture.FromGpt2(Config); // lm_head is wte: config.json's one answer
+        ModulesToSave = DecoderModulesToSave.Resolve(this, names, architecture.TiedHead, architecture.TiedEmbedding,
             path => IsConv1DWeight(path + ".weight") ? DecoderModulesToSave.Conv1DRefusal(path) : null);
     }
 

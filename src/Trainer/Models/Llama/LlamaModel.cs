@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Orchestrator.Trainer.Models.Decoders;
+using Orchestrator.Trials.Models.Decoders;
 using Orchestrator.Trainer.Memory;
 using Orchestrator.Trainer.Models.HuggingFace;
 
@@ -101,8 +102,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 
     public IReadOnlyList<string> ModulesToSave { get; private set; } = [];
 
-    public void TrainInFull(IReadOnlyList<string> names) =>
-        ModulesToSave = DecoderModulesToSave.Resolve(this, names, Config.TieWordEmbeddings ? "lm_head" : null, Config.TieWordEmbeddings ? "model.embed_tokens" : null);
+    public void TrainInFull(IReadOnlyList<string> names)
+    {
+        var architecture = DecoderArchitecture.FromLlama(Config); // which head and embedding are tied: config.json's one answer
+        ModulesToSave = DecoderModulesToSave.Resolve(this, names, architecture.TiedHead, architecture.TiedEmbedding);
+    }
 
     public int VocabSize => Config.VocabSize;
 
