@@ -63,6 +63,9 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task A_sweep_whose_trials_run_on_two_silos_pretrains_its_base_once_and_both_train_from_the_same_bytes()
     {
+        // Both silos' slots must be asking for work before the sweep starts, or a slow-starting silo (a busy machine)
+        // may find every trial taken: with one slot each and two trials at a time, both then train.
+        await WaitForWorkersAsync(2);
         var sweep = _cluster.Client.GetGrain<ISweepGrain>(Name);
         var submitted = await sweep.SubmitAsync(Grid, $"{Name}.yaml");
         Assert.True(submitted.Accepted, submitted.Message);
@@ -90,5 +93,17 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Contains(sha, File.ReadAllText(Path.Combine(published, SharedBaseModels.ManifestFile)));
         foreach (var silo in silos)
             Assert.Equal(sha, FileHashes.Sha256(Path.Combine(_root, silo, "bases", hash, BaseModelCache.ModelFile)));
+    }
+
+    private async Task WaitForWorkersAsync(int count)
+    {
+        var scheduler = _cluster.Client.GetGrain<ISchedulerGrain>(0);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        IReadOnlyList<string> workers;
+        while ((workers = await scheduler.GetWorkerIdsAsync()).Count < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {workers.Count} of {count} worker slots asked the scheduler for work: {string.Join(", ", workers)}");
+            await Task.Delay(100);
+        }
     }
 }
