@@ -4,22 +4,24 @@ using Orchestrator.TestServers;
 
 namespace Orchestrator.Dashboard.Tests;
 
-/// <summary>Two silos of a Redis cluster (real redis-server, shared artifact folder), each serving the dashboard.</summary>
+/// <summary>Two silos of a Redis cluster (real redis-server, Blob Storage in a real Azurite), each serving the dashboard.</summary>
 public sealed class ClusterDashboardTests : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"dashboard-cluster-{Guid.NewGuid():N}");
     private RedisServer _redis = null!;
+    private AzuriteServer _azurite = null!;
     private readonly List<DashboardSilo> _silos = [];
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
+        _azurite = await AzuriteServer.StartAsync();
         var serviceId = $"dashboard-{Guid.NewGuid():N}";
         for (var i = 0; i < 2; i++)
             _silos.Add(await DashboardSilo.StartAsync(new SiloHostOptions
             {
                 Cluster = $"redis://{_redis.Endpoint}",
-                Storage = Path.Combine(_root, "artifacts"),
+                Storage = _azurite.ConnectionString,
                 DataDir = Path.Combine(_root, $"silo-{i}"),
                 Slots = 1,
                 ServiceId = serviceId,
@@ -31,6 +33,7 @@ public sealed class ClusterDashboardTests : IAsyncLifetime
     {
         foreach (var silo in _silos) await silo.DisposeAsync();
         await _redis.DisposeAsync();
+        await _azurite.DisposeAsync();
         TempFolder.TryDelete(_root);
     }
 

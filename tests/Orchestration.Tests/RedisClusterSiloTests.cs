@@ -27,22 +27,23 @@ public sealed class RedisClusterSiloTests(ITestOutputHelper output) : IAsyncLife
     private const string ClusterId = "orchestrator-test";
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"orchestration-redis-{Guid.NewGuid():N}");
     private RedisServer _redis = null!;
-
-    private string Artifacts => Path.Combine(_root, "artifacts");
+    private AzuriteServer _azurite = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(Artifacts);
+        Directory.CreateDirectory(_root);
         _redis = await RedisServer.StartAsync();
+        _azurite = await AzuriteServer.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
         await _redis.DisposeAsync();
+        await _azurite.DisposeAsync();
         SweepCluster.TryDelete(_root);
     }
 
-    /// <summary>What deploy/k8s/base gives a silo: the orchestrator-config ConfigMap, the downward API and the storage Secret (a directory here).
+    /// <summary>What deploy/k8s/base gives a silo: the orchestrator-config ConfigMap, the downward API and the storage Secret (a real Azurite's connection string).
     /// The manifests leave the ports at their defaults (one pod, one IP); two silos on one loopback need their own.</summary>
     private Dictionary<string, string> PodEnvironment(string pod) => new()
     {
@@ -58,7 +59,7 @@ public sealed class RedisClusterSiloTests(ITestOutputHelper output) : IAsyncLife
         [EnvironmentVariables.PodNamespace] = "orchestrator",
         [EnvironmentVariables.ServiceId] = ServiceId,
         [EnvironmentVariables.ClusterId] = ClusterId,
-        [EnvironmentVariables.Storage] = Artifacts,
+        [EnvironmentVariables.Storage] = _azurite.ConnectionString,
         [EnvironmentVariables.SiloPort] = FreePort.Next().ToString(),
         [EnvironmentVariables.GatewayPort] = FreePort.Next().ToString(),
         [EnvironmentVariables.HttpPort] = FreePort.Next().ToString(),
@@ -124,9 +125,12 @@ public sealed class RedisClusterSiloTests(ITestOutputHelper output) : IAsyncLife
             var workers = await grains.GetGrain<ISchedulerGrain>(0).GetWorkerIdsAsync();
             Assert.Contains(workers, w => w.StartsWith("orchestrator-silo-0/", StringComparison.Ordinal));
             Assert.Contains(workers, w => w.StartsWith("orchestrator-silo-1/", StringComparison.Ordinal));
-            // A directory store keeps the Blob layout under its root (the container name applies to Blob only).
-            var results = Directory.GetFiles(Path.Combine(Artifacts, "sweeps", "mnist-smoke", "trials"), "result.json", SearchOption.AllDirectories);
-            Assert.Equal(submitted.TrialCount, results.Length);
+            // In the Blob container the ConfigMap names.
+            var store = Orchestrator.Storage.ArtifactStoreFactory.Create(_azurite.ConnectionString, env1[EnvironmentVariables.StorageContainer]);
+            var results = 0;
+            await foreach (var blob in store.ListAsync("sweeps/mnist-smoke/trials/", CancellationToken.None))
+                if (blob.Path.EndsWith("/result.json", StringComparison.Ordinal)) results++;
+            Assert.Equal(submitted.TrialCount, results);
 
             await client.StopAsync();
         }

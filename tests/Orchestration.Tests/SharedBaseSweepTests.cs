@@ -11,14 +11,16 @@ using Orchestrator.Silo.Telemetry;
 using Orchestrator.Silo.Training;
 using Orchestrator.Trainer.Training;
 using Orleans.Storage;
+using Orchestrator.Storage;
 using Orleans.TestingHost;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Orchestration.Tests;
 
 /// <summary>
-/// Two real silos, each with its own data directory (so its own local cache of bases), sharing one artifact store
-/// as pods share Blob Storage: a sweep whose trials run on both pretrains its base once.
+/// Two silos in one process (Orleans' in-process test cluster), each with its own data directory (so its own local
+/// cache of bases), sharing one Blob Storage account (a real Azurite) as pods do: a sweep whose trials run on both
+/// pretrains its base once.
 /// </summary>
 public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -26,14 +28,16 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
     private readonly string _root = SweepCluster.NewDataDir();
     private readonly ConcurrentDictionary<string, SiloMetrics> _metrics = new();
     private InProcessTestCluster _cluster = null!;
+    private AzuriteServer _azurite = null!;
+    private IArtifactStore _store = null!;
 
     private static readonly string Grid = new MnistTestSweep(Name) { Seed = 5, Parallel = 2, MaxFailures = 0, Lr = null }.Yaml;
-
-    private string Artifacts => Path.Combine(_root, "artifacts");
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
+        _azurite = await AzuriteServer.StartAsync();
+        _store = ArtifactStoreFactory.Create(_azurite.ConnectionString, "artifacts");
         var journal = new FileEventJournal(Path.Combine(_root, "state", "journal"));
         var grainStorage = new FileGrainStorage(Path.Combine(_root, "state", "grains"));
         var builder = new InProcessTestClusterBuilder(2);
@@ -41,7 +45,7 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
         {
             var options = new SiloHostOptions
             {
-                DataDir = Path.Combine(_root, silo.SiloName), Storage = Artifacts, Slots = 1, SiloName = silo.SiloName, HttpPort = 0,
+                DataDir = Path.Combine(_root, silo.SiloName), Storage = _azurite.ConnectionString, Slots = 1, SiloName = silo.SiloName, HttpPort = 0,
                 ShutdownTimeout = TimeSpan.FromSeconds(20),
             };
             siloBuilder.Services.AddSingleton(_metrics.GetOrAdd(silo.SiloName, _ => new SiloMetrics()));
@@ -57,11 +61,12 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
     {
         try { await _cluster.StopAllSilosAsync(); } catch (Exception) { /* best effort */ }
         await _cluster.DisposeAsync();
+        await _azurite.DisposeAsync();
         SweepCluster.TryDelete(_root);
     }
 
     [Fact]
-    public async Task A_sweep_whose_trials_run_on_two_silos_pretrains_its_base_once_and_both_train_from_the_same_bytes()
+    public async Task A_sweep_whose_trials_run_on_two_in_process_silos_pretrains_its_base_once_and_both_train_from_the_same_bytes()
     {
         // Both silos' slots must be asking for work before the sweep starts, or a slow-starting silo (a busy machine)
         // may find every trial taken: with one slot each and two trials at a time, both then train.
@@ -86,11 +91,17 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(1, pretrained);
         Assert.Equal(1, downloaded);
 
-        // One base in the store, and each silo's local copy is those bytes.
-        var published = Assert.Single(Directory.GetDirectories(Path.Combine(Artifacts, "bases")));
-        var hash = Path.GetFileName(published);
-        var sha = FileHashes.Sha256(Path.Combine(published, BaseModelCache.ModelFile));
-        Assert.Contains(sha, File.ReadAllText(Path.Combine(published, SharedBaseModels.ManifestFile)));
+        // One base in Blob Storage, and each silo's local copy is those bytes.
+        var published = new List<ArtifactInfo>();
+        await foreach (var blob in _store.ListAsync("bases/", CancellationToken.None)) published.Add(blob);
+        var model = Assert.Single(published, b => b.Path.EndsWith("/" + BaseModelCache.ModelFile, StringComparison.Ordinal));
+        var hash = model.Path.Split('/')[1];
+        Assert.Equal(SharedBaseModels.ModelPath(hash), model.Path);
+        string sha;
+        await using (var stream = await _store.OpenReadAsync(model.Path, null, CancellationToken.None))
+            sha = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream));
+        await using (var manifest = await _store.OpenReadAsync(SharedBaseModels.ManifestPath(hash), null, CancellationToken.None))
+            Assert.Contains(sha, await new StreamReader(manifest).ReadToEndAsync());
         foreach (var silo in silos)
             Assert.Equal(sha, FileHashes.Sha256(Path.Combine(_root, silo, "bases", hash, BaseModelCache.ModelFile)));
     }

@@ -28,17 +28,36 @@ public sealed class TrainerService(
     SiloHostOptions options,
     ILocalSiloDetails silo,
     SiloMetrics metrics,
-    ILogger<TrainerService> logger) : BackgroundService
+    IHostApplicationLifetime lifetime,
+    ILogger<TrainerService> logger) : BackgroundService, IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<int, IReadOnlyList<AttemptReporter>> _running = new();
     private volatile bool _draining;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The drain runs first, before any hosted service stops: the HTTP server still answers (/health/ready says
+    /// "stopping", /health/live stays 200, so a long drain checkpoint is not cut short by a failing liveness probe) and
+    /// the silo is still in its cluster for the hand-back.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
+    public override Task StopAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
+        // A SIGTERM has already said "stopping"; a host stopped by its owner (StopAsync) says it here, before the drain,
+        // so /health/ready answers 503 throughout it either way.
+        lifetime.StopApplication();
         _draining = true;
         foreach (var trial in _running.Values.SelectMany(t => t)) trial.Release();
         await base.StopAsync(cancellationToken);
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -5,8 +5,12 @@ using Orleans.TestingHost;
 
 namespace Orchestrator.Orchestration.Tests;
 
-/// <summary>A 12-trial grid of real (tiny) MNIST trials on a 3-silo cluster, with and without losing a silo mid-sweep.</summary>
-public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifetime
+/// <summary>
+/// A 12-trial grid of real (tiny) MNIST trials on three silos of Orleans' in-process test cluster (one process, a shared
+/// file journal, no Redis), with and without losing a silo mid-sweep: the grain logic. The same claims with real silo
+/// processes, Redis and Azurite: tests/Reliability.Tests (KillOneSiloTests, KillAllSilosTests, GracefulDrainTests).
+/// </summary>
+public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Name = "grid-12";
     private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(75);
@@ -29,7 +33,7 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task A_12_trial_grid_on_3_silos_finishes_with_every_trial_in_both_leaderboards_once()
+    public async Task A_12_trial_grid_on_3_in_process_silos_finishes_with_every_trial_in_both_leaderboards_once()
     {
         Assert.Equal(12, (await _cluster.SubmitAsync(Name, Grid)).TrialCount);
 
@@ -46,7 +50,7 @@ public sealed class MultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifeti
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Losing_a_silo_mid_sweep_still_finishes_every_trial_once(bool kill)
+    public async Task Losing_an_in_process_silo_mid_sweep_still_finishes_every_trial_once(bool kill)
     {
         await _cluster.SubmitAsync(Name, Grid);
         // Wait for ≥2 results and a trial early in its run on a silo other than the first (the client's gateway).
