@@ -9,7 +9,7 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
 {
     private const string Name = "asha-stop";
     private const int MaxSteps = 18;
-    private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SweepStall = TimeSpan.FromSeconds(60);
     private readonly string _dataDir = SweepCluster.NewDataDir();
 
     // One slot, parallel 1: trials run in grid order. The first (a sane lr) sets the bar at each rung; the next two
@@ -44,7 +44,7 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
             {
                 await using var cluster = await SweepCluster.StartAsync(1, dataDir);
                 await cluster.SubmitAsync(Name, WideSpec);
-                var status = await cluster.WaitUntilFinishedAsync(Name, SweepTimeout * 2);
+                var status = await cluster.WaitUntilFinishedAsync(Name, SweepStall * 2);
                 Assert.Equal(SweepState.Finished, status.State);
                 runs.Add((await cluster.Sweep(Name).GetTrialsAsync())
                     .Select(t => (t.TrialId, t.State, t.Step, t.Metrics.TryGetValue("test_accuracy", out var a) ? a : (double?)null))
@@ -69,7 +69,7 @@ public sealed class EarlyStoppingGrainTests(ITestOutputHelper output) : IAsyncLi
         await using (var cluster = await SweepCluster.StartAsync(1, _dataDir))
         {
             await cluster.SubmitAsync(Name, Spec);
-            var status = await cluster.WaitUntilFinishedAsync(Name, SweepTimeout);
+            var status = await cluster.WaitUntilFinishedAsync(Name, SweepStall);
             before = (await cluster.Sweep(Name).GetTrialsAsync()).ToList();
             foreach (var t in before)
                 output.WriteLine($"{t.TrialId} lr {t.Parameters["lr"]} {t.State} step {t.Step}/{t.TotalSteps} {string.Join(", ", t.Metrics.Select(m => $"{m.Key}={m.Value:0.####}"))}");

@@ -13,7 +13,7 @@ namespace Orchestrator.Orchestration.Tests;
 public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Name = "grid-12";
-    private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(75);
+    private static readonly TimeSpan SweepStall = TimeSpan.FromSeconds(75);
     private readonly string _dataDir = SweepCluster.NewDataDir();
     private SweepCluster _cluster = null!;
 
@@ -37,7 +37,7 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
     {
         Assert.Equal(12, (await _cluster.SubmitAsync(Name, Grid)).TrialCount);
 
-        var status = await _cluster.WaitUntilFinishedAsync(Name, SweepTimeout);
+        var status = await _cluster.WaitUntilFinishedAsync(Name, SweepStall);
 
         await AssertCompletedOnceAsync(status);
         var trials = await _cluster.Sweep(Name).GetTrialsAsync();
@@ -55,7 +55,7 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
         await _cluster.SubmitAsync(Name, Grid);
         // Wait for ≥2 results and a trial early in its run on a silo other than the first (the client's gateway).
         var others = _cluster.Cluster.Silos.Skip(1).Select(s => s.Name).ToHashSet();
-        var deadline = DateTime.UtcNow + SweepTimeout;
+        var deadline = DateTime.UtcNow + SweepStall;
         IReadOnlyList<Orchestrator.Contracts.Trials.TrialRecord> trials;
         Orchestrator.Contracts.Trials.TrialRecord? target;
         do
@@ -72,7 +72,7 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
         if (kill) await _cluster.Cluster.KillSiloAsync(victim);
         else await _cluster.Cluster.StopSiloAsync(victim);
 
-        var status = await _cluster.WaitUntilFinishedAsync(Name, SweepTimeout);
+        var status = await _cluster.WaitUntilFinishedAsync(Name, SweepStall);
 
         await AssertCompletedOnceAsync(status);
         trials = await _cluster.Sweep(Name).GetTrialsAsync();
