@@ -18,10 +18,11 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
     private SweepCluster _cluster = null!;
 
     // rank × lr × seed = 3 × 2 × 2 = 12 LoRA trials, no baselines. Checkpoints let a lost trial resume elsewhere.
+    private const int Steps = 60;
     private static readonly string Grid = new MnistTestSweep("grid-12")
     {
         Seed = 3, Parallel = 3, MaxFailures = 1, Rank = "{ values: [1, 2, 4] }", Lr = "{ values: [1.0e-3, 3.0e-3] }", Seeds = "{ values: [0, 1] }",
-        MaxSteps = 30, EvalEvery = 10, CheckpointEvery = 10,
+        MaxSteps = Steps, EvalEvery = 20, CheckpointEvery = 10,
     }.Yaml;
 
     public async Task InitializeAsync() => _cluster = await SweepCluster.StartAsync(3, _dataDir);
@@ -41,7 +42,7 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
 
         await AssertCompletedOnceAsync(status);
         var trials = await _cluster.Sweep(Name).GetTrialsAsync();
-        Assert.All(trials, t => Assert.Equal(30, t.Step));
+        Assert.All(trials, t => Assert.Equal(Steps, t.Step));
         // Every trial stored its result in the shared artifact store.
         var results = Directory.GetFiles(Path.Combine(_cluster.ArtifactsDir, "sweeps", Name, "trials"), "result.json", SearchOption.AllDirectories);
         Assert.Equal(12, results.Length);
@@ -53,7 +54,8 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
     public async Task Losing_an_in_process_silo_mid_sweep_still_finishes_every_trial_once(bool kill)
     {
         await _cluster.SubmitAsync(Name, Grid);
-        // Wait for ≥2 results and a trial early in its run on a silo other than the first (the client's gateway).
+        // Wait for ≥2 results and a trial in the first half of its run on a silo other than the first (the client's
+        // gateway): half a trial's steps are left for the kill to land before it could finish.
         var others = _cluster.Cluster.Silos.Skip(1).Select(s => s.Name).ToHashSet();
         var deadline = DateTime.UtcNow + SweepStall;
         IReadOnlyList<Orchestrator.Contracts.Trials.TrialRecord> trials;
@@ -63,7 +65,7 @@ public sealed class InProcessMultiSiloSweepTests(ITestOutputHelper output) : IAs
             await Task.Delay(50);
             trials = await _cluster.Sweep(Name).GetTrialsAsync();
             target = trials.Count(t => t.State == TrialState.Succeeded) < 2 ? null
-                : trials.FirstOrDefault(t => t.State == TrialState.Running && t.Step < 10 && others.Contains(SiloOf(t)));
+                : trials.FirstOrDefault(t => t.State == TrialState.Running && t.Step < Steps / 2 && others.Contains(SiloOf(t)));
         } while (target is null && DateTime.UtcNow < deadline);
         Assert.NotNull(target);
         var victim = _cluster.Cluster.Silos.Single(s => s.Name == SiloOf(target));

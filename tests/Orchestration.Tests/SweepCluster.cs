@@ -68,32 +68,15 @@ public sealed class SweepCluster : IAsyncDisposable
         return result;
     }
 
-    /// <summary>
-    /// Polls until <paramref name="condition"/> holds, following progress rather than the clock: it fails only when no
-    /// trial changed (state, step, attempt, worker) for <paramref name="stall"/>, and five stalls in all bound it, as
-    /// TrialProgressWait does for clusters of processes (real training on shared cores is as slow as the machine is busy).
-    /// </summary>
-    public async Task<SweepStatus> WaitUntilAsync(string name, Func<SweepStatus, bool> condition, TimeSpan stall)
-    {
-        var sinceProgress = System.Diagnostics.Stopwatch.StartNew();
-        var overall = System.Diagnostics.Stopwatch.StartNew();
-        var progress = "";
-        while (true)
+    /// <summary>Waits until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without a trial
+    /// changing (<see cref="ProgressWait"/>).</summary>
+    public Task<SweepStatus> WaitUntilAsync(string name, Func<SweepStatus, bool> condition, TimeSpan stall) =>
+        ProgressWait.UntilAsync<SweepStatus>(async () =>
         {
             var status = await Sweep(name).GetStatusAsync();
-            if (condition(status)) return status;
             var trials = await Sweep(name).GetTrialsAsync();
-            var now = string.Join('\n', trials.Select(t => $"{t.TrialId} {t.State} attempts {t.Attempts} step {t.Step} {t.Worker} {t.Error}"));
-            if (now != progress)
-            {
-                progress = now;
-                sinceProgress.Restart();
-            }
-            if (sinceProgress.Elapsed > stall || overall.Elapsed > 5 * stall)
-                Assert.Fail($"{(sinceProgress.Elapsed > stall ? $"no trial changed for {stall}" : $"still changing after {overall.Elapsed}")}: {status}\n{now}");
-            await Task.Delay(200);
-        }
-    }
+            return new(status, string.Join('\n', trials.Select(t => $"{t.TrialId} {t.State} attempts {t.Attempts} step {t.Step} {t.Worker} {t.Error}")));
+        }, condition, $"sweep {name}", stall, async () => (await Sweep(name).GetStatusAsync()).ToString(), TimeSpan.FromMilliseconds(200));
 
     public Task<SweepStatus> WaitUntilFinishedAsync(string name, TimeSpan stall) => WaitUntilAsync(name, s => s.IsTerminal, stall);
 
