@@ -116,9 +116,16 @@ public sealed class ContainerCluster : IAsyncDisposable
             Root, environment: new Dictionary<string, string>(Secrets) { ["ORLEANS_SERVICE_ID"] = OrleansId, ["ORLEANS_CLUSTER_ID"] = OrleansId });
     }
 
-    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without progress (<see cref="TrialProgressWait"/>).</summary>
-    public Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall) =>
-        TrialProgressWait.UntilAsync(() => CliAsync("trials", sweep, "--json"), what, condition, stall, () => LogTailsAsync());
+    /// <summary>
+    /// Polls the trials through the silos' HTTP API (<see cref="SiloTrialsApi"/>; a silo that is stopped or draining is
+    /// skipped) until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without progress
+    /// (<see cref="ProgressWait"/>). Assertions after the wait read the CLI.
+    /// </summary>
+    public async Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall)
+    {
+        using var api = new SiloTrialsApi(() => Silos.Select(s => new Uri($"http://127.0.0.1:{s.HttpPort}/")));
+        return await ProgressWait.UntilAsync(() => api.PollAsync(sweep), condition, what, stall, () => LogTailsAsync());
+    }
 
     public int SiloRunning(TrialRow trial) =>
         Silos.FindIndex(s => trial.Worker is { } w && w.StartsWith(s.Name + "/", StringComparison.Ordinal));

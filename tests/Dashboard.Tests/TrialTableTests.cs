@@ -36,6 +36,15 @@ public sealed class TrialTableTests
     }
 
     [Fact]
+    public void A_row_carries_the_pack_of_its_trials_attempt_as_trials_json_does_and_null_for_a_trial_alone()
+    {
+        var row = TrialTable.Row(Trial("t1", 8, 0.8) with { Pack = "p4c0ffee" }, 0.8);
+        Assert.Equal(("t1", "p4c0ffee", "succeeded"), (row.Id, row.Pack, row.State));
+        Assert.Null(TrialTable.Row(Trial("t2", 2, 0.7), 0.7).Pack);
+        Assert.Contains("\"pack\":\"p4c0ffee\"", System.Text.Json.JsonSerializer.Serialize(row, DashboardJson.Options));
+    }
+
+    [Fact]
     public void The_rank_plot_separates_lora_points_from_the_full_fine_tuning_and_frozen_base_lines()
     {
         var analysis = SweepAnalyzer.Analyze([.. Trials, Trial("t6", 0, 0.6, kind: TrialKind.Base)], Accuracy);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Contracts.Hosting;
 using Orchestrator.TestServers;
 using Xunit.Abstractions;
 
@@ -14,26 +15,23 @@ public sealed class EmbeddedRunTests(ITestOutputHelper output)
         Directory.CreateDirectory(dir);
         try
         {
-            var sweep = new TestSweep("embedded-crash", Ranks: 5, Steps: 2000, CheckpointEvery: 200, Parallel: 1);
+            var sweep = new TestSweep("embedded-crash", Ranks: 5, Steps: 1000, CheckpointEvery: 100, Parallel: 1);
             var file = sweep.WriteTo(dir);
             var clock = Stopwatch.StartNew();
-            var first = Cli.Start(["run", file, "--data-dir", dir], Path.Combine(dir, "run-1.log"), dir);
-            // Any verb on a data directory with no silo hosts one itself: poll only once `run` holds it.
-            var gatewayFile = Path.Combine(dir, "gateway.json");
-            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !first.HasExited
-                   && !(File.Exists(gatewayFile) && File.ReadAllText(gatewayFile).Contains($":{first.Id}", StringComparison.Ordinal)))
-                await Task.Delay(100);
+            // `run` serves its dashboard on a port of ours: the poll reads the trials there (a CLI process per poll would
+            // take the cores the run trains on); the assertions after the kill read the CLI.
+            var dashboardPort = FreePort.Next();
+            var first = Cli.Start(["run", file, "--data-dir", dir, "--dashboard-port", dashboardPort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                Path.Combine(dir, "run-1.log"), dir);
+            using var api = new SiloTrialsApi(() => [new Uri($"http://127.0.0.1:{dashboardPort}/")]);
             IReadOnlyList<TrialRow> before = [];
-            while (clock.Elapsed < TimeSpan.FromSeconds(150) && !first.HasExited)
+            try
             {
-                var result = await Cli.RunAsync(["trials", sweep.Name, "--json", "--data-dir", dir], dir);
-                if (result.ExitCode == 0)
-                {
-                    before = CliJson.Parse<List<TrialRow>>(result.Stdout);
-                    if (before.Any(t => t.Is("succeeded")) && before.Any(t => t.Is("running") && t.Step > 0)) break;
-                }
-                await Task.Delay(250);
+                before = await ProgressWait.UntilAsync(() => api.PollAsync(sweep.Name),
+                    trials => first.HasExited || (trials.Any(t => t.Is("succeeded")) && trials.Any(t => t.Is("running") && t.Step > 0)),
+                    "a trial finished and another training", TimeSpan.FromSeconds(60), () => Task.FromResult(first.LogTail()));
             }
+            catch (TimeoutException) when (first.HasExited) { /* asserted below, with the run's log */ }
             Assert.False(first.HasExited, $"run ended before it could be killed\n{first.LogTail()}");
             await first.KillAsync();
             await first.DisposeAsync();

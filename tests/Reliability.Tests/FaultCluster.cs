@@ -42,7 +42,10 @@ public sealed class FaultCluster : IAsyncDisposable
         Certificates = certificates;
         _silos = Enumerable.Range(0, silos).Select(i => new SiloProcess($"silo-{i}", FreePort.Next(), FreePort.Next(), FreePort.Next(), Path.Combine(root, $"silo-{i}"))).ToList();
         Artifacts = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("artifacts");
+        _api = new SiloTrialsApi(LiveSiloUris);
     }
+
+    private readonly SiloTrialsApi _api;
 
     /// <summary>The cluster's CA and its silo and client certificates when it runs with mutual TLS; null: plaintext.</summary>
     public NewClusterCertificates? Certificates { get; }
@@ -189,9 +192,17 @@ public sealed class FaultCluster : IAsyncDisposable
             TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>Polls <c>trials --json</c> until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without progress (<see cref="TrialProgressWait"/>).</summary>
+    /// <summary>
+    /// Polls the trials through the live silos' HTTP API (<see cref="SiloTrialsApi"/>: a CLI process per poll would take
+    /// the cores the silos train on) until <paramref name="condition"/> holds, failing only after <paramref name="stall"/>
+    /// without progress (<see cref="ProgressWait"/>). Assertions after the wait read the CLI.
+    /// </summary>
     public Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall) =>
-        TrialProgressWait.UntilAsync(() => CliAsync("trials", sweep, "--json"), what, condition, stall, () => Task.FromResult(LogTails()));
+        ProgressWait.UntilAsync(() => _api.PollAsync(sweep), condition, what, stall, () => Task.FromResult(LogTails()));
+
+    /// <summary>The HTTP endpoints of the silos that run now (a killed one is skipped until it is started again).</summary>
+    private IEnumerable<Uri> LiveSiloUris() =>
+        _silos.Where(s => s.Process is { HasExited: false }).Select(s => new Uri($"http://127.0.0.1:{s.HttpPort}/"));
 
     public Task<IReadOnlyList<TrialRow>> WaitFinishedAsync(string sweep, TimeSpan stall) =>
         WaitForTrialsAsync(sweep, $"sweep {sweep} finished", trials => trials.Count > 0 && trials.All(t => t.IsTerminal), stall);
@@ -270,6 +281,7 @@ public sealed class FaultCluster : IAsyncDisposable
                 await process.DisposeAsync();
             }
         }
+        _api.Dispose();
         await Azurite.DisposeAsync();
         await Redis.DisposeAsync();
         // The silo logs outlive the cluster, for a failure's post-mortem.

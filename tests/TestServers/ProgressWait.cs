@@ -7,7 +7,7 @@ namespace Orchestrator.TestServers;
 /// the machine is busy (a fixed 180 s once ran out at steps 970, 920 and 770 of 1,000 under a load average of 15). Each
 /// poll gives an observation and its fingerprint (the trials' steps, states, attempts, workers); the wait fails only when
 /// the fingerprint has not changed for <c>stall</c>, and five stalls in all bound it. The one rule behind every wait on
-/// training in the tests (<see cref="TrialProgressWait"/> for process clusters, the in-process sweep cluster).
+/// training in the tests (process clusters through <see cref="SiloTrialsApi"/>, the in-process sweep cluster).
 /// </summary>
 public static class ProgressWait
 {

@@ -8,12 +8,13 @@ public sealed record TrialPage(int Total, int Matched, int Offset, IReadOnlyList
 
 /// <summary>
 /// A trial as a table row: parameters typed (numbers as numbers, lists as lists: the same JSON as the CLI's `--json`),
-/// the objective's value, the latest metrics.
+/// the objective's value, the latest metrics, and the pack of its current (or last) attempt (null: it trained alone), as
+/// `trials --json` shows it.
 /// </summary>
 public sealed record TrialRow(
     string Id, string Kind, string State, int Attempts, string? Worker, long Step, long TotalSteps, double? Score,
     IReadOnlyDictionary<string, ParameterValue> Parameters, IReadOnlyDictionary<string, double> Metrics, string? Error,
-    long? PeakMemoryBytes = null);
+    long? PeakMemoryBytes = null, string? Pack = null);
 
 /// <summary>
 /// The sweep page's table: filtered with the `leaderboard --where` language (<see cref="LeaderboardFilter"/>: one
@@ -48,7 +49,7 @@ public static class TrialTable
 
     public static TrialRow Row(TrialRecord t, double? score) => new(
         t.TrialId, t.Kind.Name(), t.State.ToString().ToLowerInvariant(), t.Attempts, t.Worker, t.Step, t.TotalSteps, score,
-        t.Parameters, t.Metrics, t.Error, t.PeakMemoryBytes);
+        t.Parameters, t.Metrics, t.Error, t.PeakMemoryBytes, t.Pack);
 
     private readonly record struct SortKey(bool Missing, bool IsNumber, double Number, string Text) : IComparable<SortKey>
     {
