@@ -14,7 +14,8 @@ namespace Orchestrator.Reliability.Tests;
 /// <summary>
 /// A cluster of real processes on 127.0.0.1, as a user deploys it: redis-server (membership, grain state,
 /// journals), Azurite (artifacts) and silos started as `orchestrator silo`, one training slot each. Faults are
-/// injected from outside: kill -9 a silo, stop Azurite, restart Redis. Everything is observed through the CLI.
+/// injected from outside: kill -9 a silo, stop Azurite, restart Redis. Waits follow the trials through the silos' HTTP
+/// API; each outcome is checked through the CLI (trials, status, leaderboard), Blob Storage and Redis, as a user would.
 /// </summary>
 public sealed class FaultCluster : IAsyncDisposable
 {
