@@ -76,12 +76,7 @@ public sealed class SharedBaseSweepTests(ITestOutputHelper output) : IAsyncLifet
         Assert.True(submitted.Accepted, submitted.Message);
 
         // Real training on shared cores: the wait fails only after 60 s without any trial changing.
-        var status = await ProgressWait.UntilAsync<SweepStatus>(async () =>
-        {
-            var now = await sweep.GetStatusAsync();
-            var trials = await sweep.GetTrialsAsync();
-            return new(now, string.Join('\n', trials.Select(t => $"{t.TrialId} {t.State} attempts {t.Attempts} step {t.Step} {t.Worker} {t.Error}")));
-        }, s => s.IsTerminal, $"sweep {Name} finished", TimeSpan.FromSeconds(60), async () => (await sweep.GetStatusAsync()).ToString());
+        var status = await SweepCluster.WaitUntilAsync(sweep, s => s.IsTerminal, TimeSpan.FromSeconds(60));
         var trials = await sweep.GetTrialsAsync();
         foreach (var t in trials) output.WriteLine($"{t.TrialId} {t.State} attempts {t.Attempts} {t.Error}");
         Assert.Equal(SweepState.Finished, status.State);

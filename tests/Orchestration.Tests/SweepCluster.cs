@@ -71,12 +71,16 @@ public sealed class SweepCluster : IAsyncDisposable
     /// <summary>Waits until <paramref name="condition"/> holds, failing only after <paramref name="stall"/> without a trial
     /// changing (<see cref="ProgressWait"/>).</summary>
     public Task<SweepStatus> WaitUntilAsync(string name, Func<SweepStatus, bool> condition, TimeSpan stall) =>
+        WaitUntilAsync(Sweep(name), condition, stall);
+
+    /// <summary>The same wait on any cluster's sweep grain (the fingerprint of progress: each trial's state, attempt, step, worker).</summary>
+    public static Task<SweepStatus> WaitUntilAsync(ISweepGrain sweep, Func<SweepStatus, bool> condition, TimeSpan stall) =>
         ProgressWait.UntilAsync<SweepStatus>(async () =>
         {
-            var status = await Sweep(name).GetStatusAsync();
-            var trials = await Sweep(name).GetTrialsAsync();
+            var status = await sweep.GetStatusAsync();
+            var trials = await sweep.GetTrialsAsync();
             return new(status, string.Join('\n', trials.Select(t => $"{t.TrialId} {t.State} attempts {t.Attempts} step {t.Step} {t.Worker} {t.Error}")));
-        }, condition, $"sweep {name}", stall, async () => (await Sweep(name).GetStatusAsync()).ToString(), TimeSpan.FromMilliseconds(200));
+        }, condition, $"sweep {sweep.GetPrimaryKeyString()}", stall, async () => (await sweep.GetStatusAsync()).ToString(), TimeSpan.FromMilliseconds(200));
 
     public Task<SweepStatus> WaitUntilFinishedAsync(string name, TimeSpan stall) => WaitUntilAsync(name, s => s.IsTerminal, stall);
 

@@ -10,7 +10,7 @@ namespace Orchestrator.TestServers;
 /// polling took a third of a 2-core machine from the silos it was watching. The CLI still answers every assertion
 /// after the wait. Any live silo answers; one that is down, restarting or without the cluster is skipped.
 /// </summary>
-public sealed class SiloTrialsApi(Func<IEnumerable<Uri>> silos, string? token = null) : IDisposable
+public sealed class SiloTrialsApi(Func<IEnumerable<Uri>> silos) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -22,9 +22,7 @@ public sealed class SiloTrialsApi(Func<IEnumerable<Uri>> silos, string? token = 
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(silo, $"api/sweeps/{Uri.EscapeDataString(sweep)}/trials?limit=500"));
-                if (token is not null) request.Headers.Authorization = new("Bearer", token);
-                using var response = await _http.SendAsync(request);
+                using var response = await _http.GetAsync(new Uri(silo, $"api/sweeps/{Uri.EscapeDataString(sweep)}/trials?limit=500"));
                 if (!response.IsSuccessStatusCode)
                 {
                     failures.Add($"{silo}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
