@@ -1,4 +1,5 @@
 using Orchestrator.Client.Commands;
+using Orchestrator.Client.Commands.Cluster;
 using Orchestrator.Client.Connection;
 using Orchestrator.Client.Output;
 using Orchestrator.Silo.Hosting;
@@ -50,7 +51,7 @@ public sealed class SweepWatcher(ConsoleOutput output, TimeSpan pollInterval, Gr
                             }
                         }, cancellationToken, GrainCallResilience.Unbounded);
                     if (status.State == SweepState.NotFound)
-                        throw new UserInputException($"no sweep named '{sweep}'", ExitCodes.NotFound);
+                        throw await ClusterCommand.SweepNotFoundAsync(current!, sweep, cancellationToken); // the poll just answered through it
 
                     var snapshot = new SweepSnapshot(status, trials);
                     region.Show(SweepView.Render(snapshot));

@@ -80,10 +80,12 @@ public sealed class RunAndReproduceTests : IDisposable
         Assert.False(File.Exists(Path.Combine(corruptDir, "adapter_model.safetensors")), "a corrupt adapter was written");
     }
 
-    [Fact]
-    public async Task Status_of_a_sweep_that_does_not_exist_exits_not_found_with_a_clear_message()
+    [Theory]
+    [InlineData("status")]
+    [InlineData("watch")] // its first poll is the check, inside its reconnecting loop
+    public async Task A_verb_on_a_sweep_that_does_not_exist_exits_not_found_with_a_clear_message(string verb)
     {
-        var result = await CliProcess.RunAsync(["status", "no-such-sweep", "--data-dir", Path.Combine(_work, "empty")], _work, TimeSpan.FromMinutes(2));
+        var result = await CliProcess.RunAsync([verb, "no-such-sweep", "--data-dir", Path.Combine(_work, "empty")], _work, TimeSpan.FromMinutes(2));
         Assert.Equal(3, result.ExitCode);
         Assert.Contains("no sweep named 'no-such-sweep'", result.Stderr);
         Assert.DoesNotContain("   at ", result.Stderr);

@@ -30,8 +30,14 @@ public abstract class ClusterCommand(string name, string description) : Orchestr
         CheckSweepName(sweep);
         var status = await session.Client.GetGrain<ISweepGrain>(sweep).GetStatusAsync(cancellationToken);
         if (status.State != SweepState.NotFound) return status;
+        throw await SweepNotFoundAsync(session, sweep, cancellationToken);
+    }
+
+    /// <summary>The NotFound error for <paramref name="sweep"/>, naming the sweeps that do exist.</summary>
+    internal static async Task<UserInputException> SweepNotFoundAsync(ClusterSession session, string sweep, CancellationToken cancellationToken)
+    {
         var known = await session.Client.GetGrain<ISchedulerGrain>(0).GetSweepsAsync(includeFinished: true, cancellationToken);
-        throw new UserInputException(known.Count == 0
+        return new UserInputException(known.Count == 0
             ? $"no sweep named '{sweep}'; nothing has been submitted here yet"
             : $"no sweep named '{sweep}'; known sweeps: {string.Join(", ", known)}", ExitCodes.NotFound);
     }

@@ -22,7 +22,8 @@ public sealed class WatchCommand : ClusterCommand
         var sweep = ReadSweepName(parseResult, SweepArgument)!;
         var address = ConnectionOptions.Resolve(parseResult);
         await using var session = await ClusterSession.ConnectAsync(address, 0, cancellationToken);
-        await RequireSweepAsync(session, sweep, cancellationToken);
+        // No existence check before watching: the watcher's first poll is it, inside its reconnecting loop, so a gateway
+        // lost during that first call is reconnected to like any other (a separate first call once exited with its timeout).
         var status = await new SweepWatcher(output, TimeSpan.FromSeconds(1))
             .WatchAsync(ct => ClusterSession.ConnectAsync(address, 0, ct), session, sweep, cancellationToken);
         if (output.IsJson) output.Json(status);
