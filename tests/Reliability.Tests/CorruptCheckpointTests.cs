@@ -11,11 +11,12 @@ public sealed class CorruptCheckpointTests(ITestOutputHelper output)
     public async Task A_corrupt_newest_checkpoint_is_detected_and_the_trial_resumes_from_an_older_good_one()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
-        // Long enough trials that the victim is surely mid-training when killed: `trials` may lag the trainer by a second
-        // of progress (~100 steps here), so a victim seen near its last step may already have finished (seen once:
-        // "step 300/300", and the kill then found nothing to re-run).
-        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 600, CheckpointEvery: 20);
-        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
+        // Long enough trials that the victim is surely mid-training when killed: the wait sees a step up to
+        // FaultCluster.ObservationLagSteps behind the trainer, so a victim seen nearer its end may already have finished
+        // (seen once: "step 300/300", and the kill then found nothing to re-run).
+        var sweep = new TestSweep("corrupt-checkpoint", Ranks: 3, Steps: 2 * FaultCluster.ObservationLagSteps + 300, CheckpointEvery: 100);
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 3 * sweep.CheckpointEvery + 5 && t.Step < sweep.Steps - FaultCluster.ObservationLagSteps
+            && cluster.SiloRunning(t) >= 0;
         await cluster.SubmitAsync(sweep);
 
         var running = await cluster.WaitForTrialsAsync(sweep.Name, "a trial with three checkpoints, far from its end",

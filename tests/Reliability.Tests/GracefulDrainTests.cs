@@ -21,14 +21,14 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         // One silo stays free to take the released trial at once. Long enough trials that the victim is surely mid-training
-        // at SIGTERM: `trials` may lag the trainer by a second of progress, and these trials train ~100 steps a second.
-        var sweep = new TestSweep("drain", Ranks: 2, Steps: 600, CheckpointEvery: 40);
+        // at SIGTERM: the wait sees a step up to FaultCluster.ObservationLagSteps behind the trainer.
+        var sweep = new TestSweep("drain", Ranks: 2, Steps: 2 * FaultCluster.ObservationLagSteps + 200, CheckpointEvery: 100);
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 
         // Past two periodic checkpoints and off a checkpoint boundary, so a drain checkpoint is distinguishable.
         var threshold = 2 * sweep.CheckpointEvery + 5;
-        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= threshold && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= threshold && t.Step < sweep.Steps - FaultCluster.ObservationLagSteps && cluster.SiloRunning(t) >= 0;
         var running = await cluster.WaitForTrialsAsync(sweep.Name, $"a trial running past step {threshold}",
             trials => trials.Any(Candidate), TimeSpan.FromSeconds(120));
         var victim = running.First(Candidate);
@@ -113,10 +113,10 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         // `pack: 4`: the first free slot leases all four LoRA trials as one pack.
-        var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 1000, CheckpointEvery: 40) { Pack = "4" };
+        var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 2400, CheckpointEvery: 40) { Pack = "4" };
         var clock = Stopwatch.StartNew();
         var threshold = 2 * sweep.CheckpointEvery + 5;
-        var running = await cluster.SubmitAndWaitForOnePackAsync(sweep, threshold, sweep.Steps - 400);
+        var running = await cluster.SubmitAndWaitForOnePackAsync(sweep, threshold, sweep.Steps - FaultCluster.ObservationLagSteps / 2);
         var silo = cluster.SiloRunning(running[0]);
         Assert.True(silo >= 0, string.Join("; ", running));
         var process = cluster.Silos[silo].Process!;

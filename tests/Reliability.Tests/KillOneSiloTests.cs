@@ -20,11 +20,10 @@ public static class KillOneSiloScenario
     public static async Task RunAsync(FaultCluster cluster, ITestOutputHelper output)
     {
         // One silo stays free to take the orphan at once. Long enough trials that the victim is surely mid-training when
-        // killed: `trials` may lag the trainer by a second of progress, and these trials train 30–100 steps a second; and
-        // the window to see one in is 5–15 s of training, as each poll is a CLI process that a busy machine slows to
-        // seconds (600 steps, a window of 220, once let both trials finish unseen).
-        var sweep = new TestSweep("kill-one", Ranks: 2, Steps: 900, CheckpointEvery: 40);
-        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps - 300 && cluster.SiloRunning(t) >= 0;
+        // killed: the wait sees a step up to FaultCluster.ObservationLagSteps behind the trainer.
+        var sweep = new TestSweep("kill-one", Ranks: 2, Steps: 2 * FaultCluster.ObservationLagSteps + 200, CheckpointEvery: 100);
+        bool Candidate(TrialRow t) => t.Is("running") && t.Step >= 2 * sweep.CheckpointEvery && t.Step < sweep.Steps - FaultCluster.ObservationLagSteps
+            && cluster.SiloRunning(t) >= 0;
         var clock = Stopwatch.StartNew();
         await cluster.SubmitAsync(sweep);
 

@@ -10,7 +10,7 @@ public sealed class KillPackSiloTests(ITestOutputHelper output)
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         // Four LoRA trials, `pack: 4`: the first free slot leases all four as one pack.
-        var sweep = new TestSweep("kill-pack", Ranks: 4, Steps: 1200, CheckpointEvery: 40) { Pack = "4" };
+        var sweep = new TestSweep("kill-pack", Ranks: 4, Steps: 2400, CheckpointEvery: 40) { Pack = "4" };
         var clock = Stopwatch.StartNew();
         // Past its first checkpoints, and far enough from the end that the pack still trains when killed.
         var running = await cluster.SubmitAndWaitForOnePackAsync(sweep, 2 * sweep.CheckpointEvery, sweep.Steps / 2);

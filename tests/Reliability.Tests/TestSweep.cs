@@ -5,7 +5,7 @@ namespace Orchestrator.Reliability.Tests;
 /// A small MNIST sweep for fault tests: LoRA trials of <paramref name="steps"/> steps that checkpoint every
 /// <paramref name="checkpointEvery"/>, so a fault lands mid-training and a resume point exists.
 /// </summary>
-public sealed record TestSweep(string Name, int Ranks = 4, int Steps = 1000, int CheckpointEvery = 100, int Parallel = 3, int MaxFailures = 1)
+public sealed record TestSweep(string Name, int Ranks = 4, int Steps = 2 * FaultCluster.ObservationLagSteps, int CheckpointEvery = 100, int Parallel = 3, int MaxFailures = 1)
 {
     /// <summary>Extra `parameters:` entries, one per line (e.g. <c>grad_clip: { value: 0 }</c>).</summary>
     public IReadOnlyList<string> ExtraParameters { get; init; } = [];

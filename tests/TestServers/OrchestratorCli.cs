@@ -37,7 +37,9 @@ public static class OrchestratorCli
     {
         var bin = Path.Combine(RepositoryRoot, "artifacts", "bin", "Client");
         var dll = Directory.Exists(bin)
-            ? Directory.GetDirectories(bin, "release*").Select(d => Path.Combine(d, "orchestrator.dll")).FirstOrDefault(File.Exists)
+            // The build's own folder (release) before any other (a `dotnet publish -r RID` leaves a stale release_RID beside it).
+            ? Directory.GetDirectories(bin, "release*").OrderBy(d => Path.GetFileName(d) != "release").ThenBy(d => d, StringComparer.Ordinal)
+                .Select(d => Path.Combine(d, "orchestrator.dll")).FirstOrDefault(File.Exists)
             : null;
         return dll ?? throw new InvalidOperationException($"the CLI is not built under {bin}; run dotnet build first.");
     }

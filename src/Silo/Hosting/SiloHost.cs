@@ -38,11 +38,8 @@ public static class SiloHost
     {
         options = options.Validated();
         Directory.CreateDirectory(options.DataDir);
-        // torch's intra-op thread pool is process-wide: share the cores between the slots instead of oversubscribing
-        // them (the count is recorded in each result.json, and `reproduce` uses the same).
-        if (Environment.GetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable) is null && options.Slots > 0)
-            Environment.SetEnvironmentVariable(Orchestrator.Trainer.Training.TorchThreads.Variable,
-                Math.Max(1, Environment.ProcessorCount / options.Slots).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // torch's intra-op thread pool is process-wide: share the cores between the slots instead of oversubscribing them.
+        Orchestrator.Trainer.Training.TorchThreads.ShareCoresBetween(options.Slots);
         // The content root is the binaries' folder, not the working directory: the host watches its content root for
         // configuration changes, recursively, and the embedded data directory (./.orchestrator) sits under the working
         // directory, so every artifact a trial wrote was an event for that watcher to read.

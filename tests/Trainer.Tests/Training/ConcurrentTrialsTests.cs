@@ -46,12 +46,16 @@ public sealed class ConcurrentTrialsTests : IDisposable
     }
 
     [Theory]
-    [InlineData(null, null, 16, 16)]
-    [InlineData(null, "2", 16, 8)]
-    [InlineData(null, "3", 16, 5)]
-    [InlineData(null, "4", 2, 1)]
-    [InlineData("6", "2", 16, 6)]
-    [InlineData(null, "0", 16, 16)]
-    public void Torch_threads_default_to_an_equal_share_of_the_cores_per_slot(string? threads, string? slots, int cores, int expected) =>
-        Assert.Equal(expected, TorchThreads.Resolve(threads, slots, cores));
+    [InlineData(null, null, null, 16, 16)]
+    [InlineData(null, null, "2", 16, 8)]
+    [InlineData(null, null, "3", 16, 5)]
+    [InlineData(null, null, "4", 2, 1)]
+    [InlineData("6", null, "2", 16, 6)]
+    [InlineData(null, null, "0", 16, 16)]
+    [InlineData(null, "1", "1", 2, 1)] // OMP_NUM_THREADS, as PyTorch reads it, over the slots' share
+    [InlineData("2", "1", "1", 2, 2)] // ORCHESTRATOR_TORCH_THREADS (what `reproduce` sets) over both
+    [InlineData(null, "2,1", "2", 16, 8)] // a nested OpenMP list is not a count: ignored
+    [InlineData(null, "0", null, 4, 4)]
+    public void Torch_threads_default_to_an_equal_share_of_the_cores_per_slot(string? threads, string? openMp, string? slots, int cores, int expected) =>
+        Assert.Equal(expected, TorchThreads.Resolve(threads, openMp, slots, cores));
 }
