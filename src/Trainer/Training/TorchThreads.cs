@@ -10,7 +10,7 @@ namespace Orchestrator.Trainer.Training;
 /// at once, each gets an equal share of the cores (max(1, cores / slots)) instead of every slot oversubscribing all of
 /// them; otherwise every core. The count is process-wide (torch.set_num_threads), so concurrent trials share it.
 /// Oversubscription is costly beyond the share itself: libgomp's idle threads spin before they sleep, so three silos of
-/// two threads each on two cores trained a 4-trial MNIST sweep in 23 s and 37 CPU-s, and with one thread each in 8 s
+/// two threads each on two cores trained a 4-trial MNIST sweep in 23 s and 40 CPU-s, and with one thread each in 8 s
 /// and 11 CPU-s.
 /// </summary>
 public static class TorchThreads
