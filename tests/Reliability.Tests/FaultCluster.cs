@@ -24,18 +24,24 @@ public sealed class FaultCluster : IAsyncDisposable
 
     /// <summary>
     /// How many steps a trial may train between the step a wait last saw and the moment the test acts on it: progress is
-    /// reported once a second, the silo's trial table caches a second, and a one-thread MNIST trial alone on a core trains
-    /// about 1,000 steps a second (three at once on two cores, about 400 each; a pack of four, about 250). A trial meant
-    /// to be hit mid-training is seen at least this many steps before its end, and a window a wait must see it in is at
-    /// least this wide. A pack trains about a quarter as fast as a trial alone: half of it, with room, is a pack's margin.
+    /// reported every <see cref="ProgressIntervalSeconds"/>, the silo's trial table is re-read as often, a wait polls every
+    /// 250 ms, and a one-thread MNIST trial alone on a core trains about 1,000 steps a second (three at once on two cores,
+    /// about 400 each; a pack of four, about 250): about 700 steps at most. A trial meant to be hit mid-training is seen at
+    /// least this many steps before its end, and a window a wait must see it in is at least this wide. A pack trains about
+    /// a quarter as fast as a trial alone: half of it, with room, is a pack's margin. Trials are only as long as these
+    /// windows need: training past the fault is most of a fault test's time.
     /// </summary>
-    public const int ObservationLagSteps = 2500;
+    public const int ObservationLagSteps = 1000;
+
+    /// <summary>Seconds between a trial's progress reports (and the silo's re-reads of a sweep): a fifth of the default, so waits see steps sooner.</summary>
+    public const double ProgressIntervalSeconds = 0.2;
 
     /// <summary>Sets the environment every silo and CLI process the tests start inherits.</summary>
     public static void ApplyTestEnvironment()
     {
         // Inherited by every silo and CLI process the tests start (and by the embedded `run`).
         Environment.SetEnvironmentVariable("ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS", HeartbeatTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
+        Environment.SetEnvironmentVariable("ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS", ProgressIntervalSeconds.ToString(CultureInfo.InvariantCulture));
         // Three silos share two cores: one libtorch thread each instead of each one claiming every core (TorchThreads
         // honours OMP_NUM_THREADS; before it did, each silo ran two threads whose idle spinning took a third of a core).
         Environment.SetEnvironmentVariable("OMP_NUM_THREADS", "1");

@@ -113,7 +113,7 @@ public sealed partial class GracefulDrainTests(ITestOutputHelper output)
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         // `pack: 4`: the first free slot leases all four LoRA trials as one pack.
-        var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 2400, CheckpointEvery: 40) { Pack = "4" };
+        var sweep = new TestSweep("drain-pack", Ranks: 4, Steps: 1600, CheckpointEvery: 40) { Pack = "4" };
         var clock = Stopwatch.StartNew();
         var threshold = 2 * sweep.CheckpointEvery + 5;
         var running = await cluster.SubmitAndWaitForOnePackAsync(sweep, threshold, sweep.Steps - FaultCluster.ObservationLagSteps / 2);

@@ -19,7 +19,7 @@ public sealed class KillPackSiloTests(ITestOutputHelper output)
         Assert.True(silo >= 0, string.Join("; ", running));
         // `workers` shows the slot training the pack (one member speaks for the slot, every 2 s: poll until it has; each
         // poll is a CLI process, seconds on a busy machine, so the bound is loose. The pack was seen with at least 1,800 steps
-        // to go; less a pack's observation lag, FaultCluster.ObservationLagSteps / 2, that leaves over 500 steps to train).
+        // to go; less a pack's observation lag, FaultCluster.ObservationLagSteps / 2, that leaves over 1,300 steps to train).
         WorkerRow? slot = null;
         for (var poll = Stopwatch.StartNew(); poll.Elapsed < TimeSpan.FromSeconds(20) && slot?.Pack is null; await Task.Delay(500))
         {

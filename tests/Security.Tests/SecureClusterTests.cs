@@ -90,8 +90,8 @@ public sealed class SecureClusterTests : IClassFixture<SecureCluster>
     {
         var index = Cluster.AddSilo("intruder", _fixture.Foreign.Silo.ToTlsFiles());
         var intruder = Cluster.LaunchSilo(index);
-        // Trials long enough to be running while the intruder tries to join.
-        var sweep = new TestSweep("while-intruding", Ranks: 2, Steps: 2 * FaultCluster.ObservationLagSteps, CheckpointEvery: 1000);
+        // Trials long enough to be running while the intruder tries to join (seconds of wall time, whatever the report lag).
+        var sweep = new TestSweep("while-intruding", Ranks: 2, Steps: 5000, CheckpointEvery: 1000);
         await Cluster.SubmitAsync(sweep);
 
         var clock = Stopwatch.StartNew();

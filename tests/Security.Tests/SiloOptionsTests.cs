@@ -30,6 +30,29 @@ public sealed class SiloOptionsTests
         Assert.False(new SiloHostOptions { AdvertisedAddress = "10.1.2.3" }.ListensBeyondLoopback);
     }
 
+    [Theory]
+    [InlineData(null, 1.0)]
+    [InlineData("0.2", 0.2)]
+    [InlineData("5", 5.0)]
+    public void The_progress_interval_comes_from_the_environment_or_is_a_second(string? value, double seconds)
+    {
+        var options = SiloHostOptions.FromEnvironment(name => name == "ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS" ? value : null);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), options.ProgressInterval);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("0.01")]
+    [InlineData("61")]
+    [InlineData("soon")]
+    public void A_progress_interval_out_of_range_is_refused_naming_the_value_and_the_range(string value)
+    {
+        var e = Assert.Throws<SiloHostOptionsException>(() =>
+            SiloHostOptions.FromEnvironment(name => name == "ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS" ? value : null));
+        Assert.Contains($"ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS='{value}'", e.Message);
+        Assert.Contains("0.05 to 60", e.Message);
+    }
+
     [Fact]
     public async Task The_silo_verb_refuses_a_non_loopback_address_without_TLS_with_exit_1_and_no_stack_trace()
     {

@@ -79,6 +79,12 @@ public sealed class ClusterSession : IAsyncDisposable
         }
     }
 
+    private static TimeSpan ProgressInterval()
+    {
+        try { return SiloHostOptions.ProgressIntervalFromEnvironment(); }
+        catch (SiloHostOptionsException e) { throw new UserInputException(e.Message, ExitCodes.UsageError); }
+    }
+
     private static async Task<ClusterSession> ConnectEmbeddedAsync(ClusterAddress address, EmbeddedHosting hosting, CancellationToken cancellationToken,
         Action<IServiceCollection>? configureSilo)
     {
@@ -130,6 +136,7 @@ public sealed class ClusterSession : IAsyncDisposable
             ServiceId = address.ServiceId,
             ClusterId = address.ClusterId,
             SiloName = $"embedded-{Environment.ProcessId}",
+            ProgressInterval = ProgressInterval(),
         };
         var app = SiloHost.Build(options, SiloConsoleLog.OnStandardError(configureSilo));
         try

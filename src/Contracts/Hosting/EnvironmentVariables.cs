@@ -36,6 +36,10 @@ public static class EnvironmentVariables
     public const string RedisPassword = "ORCHESTRATOR_REDIS_PASSWORD";
     /// <summary>Seconds without a progress report before a running trial's worker counts as lost (default 30); fault tests shorten it.</summary>
     public const string HeartbeatTimeoutSeconds = "ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS";
+    /// <summary>Seconds between a running trial's step reports to its sweep, and between the dashboard's reads of a sweep (default 1): how fresh `trials` and the page are, against one grain call per interval per trial. Fault tests shorten it.</summary>
+    public const string ProgressIntervalSeconds = "ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS";
+    /// <summary>`LOW-HIGH`: the ports an embedded silo (and the tests' servers) draw from, high exclusive; default the 12,000 below the ephemeral range. Processes started side by side get disjoint ranges.</summary>
+    public const string FreePortRange = "ORCHESTRATOR_PORT_RANGE";
 
     // Orleans-on-Kubernetes conventions: filled from the downward API.
     public const string ServiceId = "ORLEANS_SERVICE_ID";

@@ -7,13 +7,16 @@ namespace Orchestrator.Contracts.Hosting;
 /// A TCP port that was free a moment ago, for a server that a test or an embedded silo starts (the one implementation). Drawn at random below the kernel's ephemeral
 /// range: a port from inside it (what binding port 0 gives) can be taken by any outgoing connection's local end before
 /// the server binds it — seen as a TLS silo failing to bind its HTTP port on 0.0.0.0 while other suites ran. A port is
-/// free when it binds on every interface, and is handed out once per process.
+/// free when it binds on every interface, and is handed out once per process. Processes running side by side (the test
+/// command's lanes) would otherwise hand out the same port to two servers between the pick and the bind, so each is
+/// given its own range (<see cref="EnvironmentVariables.FreePortRange"/>).
 /// </summary>
 public static class FreePort
 {
     private static readonly HashSet<int> Given = [];
     private static readonly Lock Gate = new();
-    private static readonly (int Low, int High) Range = BelowEphemeral();
+    private static readonly (int Low, int High) Range =
+        ParseRange(Environment.GetEnvironmentVariable(EnvironmentVariables.FreePortRange)) ?? BelowEphemeral();
 
     public static int Next()
     {
@@ -46,6 +49,14 @@ public static class FreePort
         {
             return false;
         }
+    }
+
+    /// <summary>`LOW-HIGH` (high exclusive, 1024 ≤ LOW, at least 100 ports, HIGH ≤ 65536); null when unset or malformed.</summary>
+    public static (int Low, int High)? ParseRange(string? text)
+    {
+        if (text?.Split('-', StringSplitOptions.TrimEntries) is not [var low, var high]) return null;
+        if (!int.TryParse(low, out var l) || !int.TryParse(high, out var h)) return null;
+        return l >= 1024 && h <= 65536 && h - l >= 100 ? (l, h) : null;
     }
 
     /// <summary>The 12,000 ports below the first ephemeral one (Linux: /proc/sys/net/ipv4/ip_local_port_range; 32768 by default).</summary>

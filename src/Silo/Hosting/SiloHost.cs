@@ -53,7 +53,7 @@ public static class SiloHost
         builder.UseOrleans(silo => SiloConfiguration.Configure(silo, options));
         configureServices?.Invoke(builder.Services);
         builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("orleans", tags: ["ready"]);
-        builder.Services.AddDashboard(new DashboardOptions { Token = options.DashboardToken });
+        builder.Services.AddDashboard(new DashboardOptions { Token = options.DashboardToken, PollInterval = options.ProgressInterval });
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(SiloMetrics.MeterName));
 
         var app = builder.Build();

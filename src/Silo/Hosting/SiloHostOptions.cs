@@ -50,6 +50,12 @@ public sealed record SiloHostOptions
     public bool Insecure { get; init; }
     /// <summary>Redis' password, when not in <see cref="Cluster"/>.</summary>
     public string? RedisPassword { get; init; }
+    /// <summary>
+    /// How often a running trial reports its step to the sweep (evaluations always report at once), and how often the
+    /// dashboard re-reads a sweep it shows: the freshness of `trials` and the page against grain calls.
+    /// </summary>
+    public TimeSpan ProgressInterval { get; init; } = DefaultProgressInterval;
+    public static readonly TimeSpan DefaultProgressInterval = TimeSpan.FromSeconds(1);
     /// <summary>How long shutdown waits for running trials to checkpoint and hand back.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
@@ -110,6 +116,7 @@ public sealed record SiloHostOptions
             Tls = Tls(),
             Insecure = Get(EnvironmentVariables.Insecure) is { } insecure && (insecure == "1" || insecure.Equals("true", StringComparison.OrdinalIgnoreCase)),
             RedisPassword = Get(EnvironmentVariables.RedisPassword),
+            ProgressInterval = ProgressIntervalFromEnvironment(read),
         };
 
         TlsFiles? Tls()
@@ -117,6 +124,17 @@ public sealed record SiloHostOptions
             try { return TlsFiles.FromEnvironment(read); }
             catch (CertificateFileException e) { throw new SiloHostOptionsException(e.Message); }
         }
+    }
+
+    /// <summary><see cref="EnvironmentVariables.ProgressIntervalSeconds"/>, or the default when unset.</summary>
+    /// <exception cref="SiloHostOptionsException">The value is not a number of seconds from 0.05 to 60.</exception>
+    public static TimeSpan ProgressIntervalFromEnvironment(Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        if (read(EnvironmentVariables.ProgressIntervalSeconds) is not { Length: > 0 } text) return DefaultProgressInterval;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.05 and <= 60
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new SiloHostOptionsException($"{EnvironmentVariables.ProgressIntervalSeconds}='{text}' is not valid: use seconds from 0.05 to 60");
     }
 
     /// <summary>Checks values a user typed; throws <see cref="SiloHostOptionsException"/> naming the value and what is allowed.</summary>

@@ -8,13 +8,15 @@ namespace Orchestrator.Silo.Training;
 /// <summary>
 /// One attempt of a trial on this worker, seen from the training thread. Progress goes to the sweep (evaluations
 /// synchronously, so an early-stopping decision reaches the trainer at that very evaluation; plain steps at most
-/// once a second, without waiting). Checkpoints are uploaded before the sweep hears of them. The sweep's answer,
+/// once per <paramref name="reportInterval"/>, a second by default, without waiting). Checkpoints are uploaded before the sweep hears of them. The sweep's answer,
 /// or a drain, becomes the directive that stops the trainer. What is reported is also kept as the trial's metric
 /// history and stored as metrics.jsonl (<see cref="TrialMetricsFile"/>) at each checkpoint and at the end.
 /// </summary>
-public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger) : ITrainingObserver
+public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepReports reports, IArtifactStore store, ILogger logger,
+    TimeSpan reportInterval) : ITrainingObserver
 {
-    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+    /// <summary>Plain steps enter the metric history at most this often (whatever the report interval).</summary>
+    private static readonly TimeSpan HistoryInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan EvaluationReplyTimeout = TimeSpan.FromSeconds(30);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
@@ -59,7 +61,7 @@ public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepRe
                 logger.LogWarning("Trial {Trial}: evaluation report not delivered ({Error}); training on", Lease.TrialId, e.Message);
             }
         }
-        else if (DateTimeOffset.UtcNow - _lastSent >= ReportInterval)
+        else if (DateTimeOffset.UtcNow - _lastSent >= reportInterval)
         {
             _ = SendAsync(report);
         }
@@ -93,12 +95,12 @@ public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepRe
         }
     }
 
-    /// <summary>Evaluations, and plain steps at the pace they are reported (once a second), thinned past <see cref="HistoryLimit"/>.</summary>
+    /// <summary>Evaluations, and plain steps once a second, thinned past <see cref="HistoryLimit"/>.</summary>
     private void Record(TrainingProgress progress)
     {
         if (progress.Metrics.Count == 0) return;
         var now = DateTimeOffset.UtcNow;
-        if (!progress.IsEvaluation && now - _lastRecorded < ReportInterval) return;
+        if (!progress.IsEvaluation && now - _lastRecorded < HistoryInterval) return;
         _lastRecorded = now;
         _history.RemoveAll(p => p.Step > progress.Step); // a resumed run repeats steps
         _history.Add(new MetricPoint(progress.Step, new Dictionary<string, double>(progress.Metrics)));
@@ -127,7 +129,7 @@ public sealed class AttemptReporter(TrialLease lease, ISweepGrain sweep, SweepRe
     /// <summary>A heartbeat between progress calls (a long base-model pretraining, a slow evaluation).</summary>
     public Task HeartbeatAsync()
     {
-        if (DateTimeOffset.UtcNow - _lastSent < ReportInterval) return Task.CompletedTask;
+        if (DateTimeOffset.UtcNow - _lastSent < reportInterval) return Task.CompletedTask;
         return SendAsync(Latest);
     }
 

@@ -120,7 +120,7 @@ public sealed class TrainerService(
 
     private async Task RunTrialAsync(int slot, string workerId, TrialLease lease)
     {
-        var trial = new AttemptReporter(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), reports, store, logger);
+        var trial = new AttemptReporter(lease, grains.GetGrain<ISweepGrain>(lease.Sweep), reports, store, logger, options.ProgressInterval);
         _running[slot] = [trial];
         if (_draining) trial.Release();
         metrics.TrialStarted();
@@ -158,7 +158,7 @@ public sealed class TrainerService(
     /// </summary>
     private async Task RunPackAsync(int slot, string workerId, IReadOnlyList<TrialLease> leases)
     {
-        var trials = leases.Select(l => new AttemptReporter(l, grains.GetGrain<ISweepGrain>(l.Sweep), reports, store, logger)).ToList();
+        var trials = leases.Select(l => new AttemptReporter(l, grains.GetGrain<ISweepGrain>(l.Sweep), reports, store, logger, options.ProgressInterval)).ToList();
         _running[slot] = trials;
         if (_draining) foreach (var t in trials) t.Release();
         foreach (var _ in trials) metrics.TrialStarted();
