@@ -40,8 +40,8 @@ public sealed class FaultCluster : IAsyncDisposable
     public static void ApplyTestEnvironment()
     {
         // Inherited by every silo and CLI process the tests start (and by the embedded `run`).
-        Environment.SetEnvironmentVariable("ORCHESTRATOR_HEARTBEAT_TIMEOUT_SECONDS", HeartbeatTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
-        Environment.SetEnvironmentVariable("ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS", ProgressIntervalSeconds.ToString(CultureInfo.InvariantCulture));
+        Environment.SetEnvironmentVariable(EnvironmentVariables.HeartbeatTimeoutSeconds, HeartbeatTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
+        Environment.SetEnvironmentVariable(EnvironmentVariables.ProgressIntervalSeconds, ProgressIntervalSeconds.ToString(CultureInfo.InvariantCulture));
         // Three silos share two cores: one libtorch thread each instead of each one claiming every core (TorchThreads
         // honours OMP_NUM_THREADS; before it did, each silo ran two threads whose idle spinning took a third of a core).
         Environment.SetEnvironmentVariable("OMP_NUM_THREADS", "1");
