@@ -11,22 +11,31 @@ namespace Orchestrator.Trials.Estimation;
 /// block of 64; int8: a byte per value plus a 4-byte scale per output row) or in <c>base_dtype</c>; embeddings, norms
 /// and <c>lm_head</c> in <c>base_dtype</c>; adapters in fp32 (loading is tensor by tensor, so it never holds more);</item>
 /// <item>gradients and AdamW's two moments: fp32 per trainable parameter;</item>
-/// <item>activations: <see cref="MemoryEstimator.TransformerActivationBytes"/> at fp32 whatever the base type (norms,
-/// softmax and adapters compute in fp32 on the CPU), plus the logits; with <c>gradient_checkpointing</c>, each
-/// layer's input plus three times one layer's activations (the recomputed layer and its backward's temporaries);</item>
+/// <item>activations: <see cref="ActivationShare"/> of <see cref="MemoryEstimator.TransformerActivationBytes"/> at fp32
+/// whatever the base type (norms, softmax and the adapters' inputs stay fp32 on the CPU; the formula also counts dropout
+/// masks a llama does not have), plus the logits; with <c>gradient_checkpointing</c>, each layer's input plus
+/// <see cref="CheckpointedLayers"/> times one layer's (the recomputed layer and its backward's temporaries);</item>
 /// <item>runtime: what the process needs besides, fitted to <c>bench memory</c> runs here (a 1.1M- and a 168M-parameter
-/// llama, LoRA r=16, batch 1 × 64): 58 MiB, 0.36 byte per base parameter, 18 bytes per trainable parameter (the
-/// optimiser's temporaries and the adapter's checkpoint copies), and for a quantised base 8 × the largest linear's fp32
-/// weight (the de-quantised weights and their temporaries, in the forward and in the backward's thread).</item>
+/// llama, LoRA r=16; batch 1 × 64, and 4 × 512 with and without checkpointing; every row within 8 %): 48 MiB (the
+/// first use of libtorch's kernels and thread pools), 18 bytes per trainable parameter (the optimiser's temporaries and
+/// the adapter's checkpoint copies), and for a quantised base the de-quantised weight of the largest linear in fp32
+/// twice (the forward's and the backward's thread's) plus one chunk of de-quantisation temporaries.</item>
 /// </list>
 /// </summary>
 public static class DecoderPeakMemory
 {
-    public const long RuntimeFixedBytes = 58L << 20;
-    public const double RuntimeBytesPerBaseParameter = 0.36;
+    public const long RuntimeFixedBytes = 48L << 20;
     public const double RuntimeBytesPerTrainableParameter = 18;
-    public const int DequantizeWorkspaceWeights = 8;
+    public const double ActivationShare = 0.65;
+    public const double CheckpointedLayers = 1.5;
+    public const int DequantizeWorkspaceWeights = 2;
     public const int Nf4BlockSize = 64;
+
+    /// <summary>Values an NF4 weight is de-quantised in at a time (the trainer's chunk): besides the result, their fp32 values and indices.</summary>
+    public const int DequantizeChunkValues = 1 << 20;
+
+    /// <summary>What one de-quantisation chunk's temporaries take: the fp32 values and, as long, half as many int32 indices.</summary>
+    public const long DequantizeChunkBytes = DequantizeChunkValues * 4L;
 
     /// <param name="totalParameters">Every parameter with the adapters (LoRA as counted for the config).</param>
     /// <param name="trainableParameters">Those that train.</param>
@@ -58,19 +67,18 @@ public static class DecoderPeakMemory
         long activations;
         if (config.GradientCheckpointing)
         {
-            var oneLayer = MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, 1, decoder.Heads, MemoryEstimator.Fp32);
-            activations = decoder.Layers * batch * tokens * decoder.Hidden * 4L + 3 * oneLayer + logits;
+            var oneLayer = ActivationShare * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, 1, decoder.Heads, MemoryEstimator.Fp32);
+            activations = decoder.Layers * batch * tokens * decoder.Hidden * 4L + (long)Math.Round(CheckpointedLayers * oneLayer) + logits;
         }
         else
         {
-            activations = MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, decoder.Layers, decoder.Heads, MemoryEstimator.Fp32) + logits;
+            activations = (long)Math.Round(ActivationShare * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, decoder.Layers, decoder.Heads, MemoryEstimator.Fp32)) + logits;
         }
 
         var largestLinear = decoder.Linears.Count == 0 ? 0 : decoder.Linears.Max(l => l.In * l.Out) * 4L;
         var runtime = RuntimeFixedBytes
-            + (long)(RuntimeBytesPerBaseParameter * baseParameters)
             + (long)(RuntimeBytesPerTrainableParameter * trainableParameters)
-            + (quantized ? DequantizeWorkspaceWeights * largestLinear : 0);
+            + (quantized ? DequantizeWorkspaceWeights * largestLinear + DequantizeChunkBytes : 0);
         return new MemoryEstimate(
             WeightsBytes: weights,
             GradientBytes: trainableParameters * 4,

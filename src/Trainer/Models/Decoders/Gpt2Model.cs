@@ -184,8 +184,8 @@ internal sealed class Gpt2Backbone : nn.Module
 
     public Gpt2Backbone(Gpt2Config config, Device? weights) : base("GPT2Model")
     {
-        wte = nn.Embedding(config.VocabSize, config.NEmbd, device: weights);
-        wpe = nn.Embedding(config.NPositions, config.NEmbd, device: weights);
+        wte = DecoderEmbedding.Create(config.VocabSize, config.NEmbd, weights);
+        wpe = DecoderEmbedding.Create(config.NPositions, config.NEmbd, weights);
         drop = nn.Dropout(config.EmbdPdrop);
         h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(i => new Gpt2Block(config, i, weights)).ToArray());
         ln_f = nn.LayerNorm(config.NEmbd, config.LayerNormEpsilon);

@@ -173,7 +173,7 @@ internal sealed class LlamaBackbone : nn.Module
     public LlamaBackbone(LlamaConfig config, Device? weights) : base("LlamaModel")
     {
         _config = config;
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: weights);
+        embed_tokens = DecoderEmbedding.Create(config.VocabSize, config.HiddenSize, weights);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config, weights)).ToArray());
         norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps);
         rotary_emb = new LlamaRotaryEmbedding(config);
