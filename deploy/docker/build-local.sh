@@ -195,13 +195,17 @@ say "base images ready in $((SECONDS - clock)) s"
 NUGET_PACKAGES_DIR="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 mkdir -p "$NUGET_PACKAGES_DIR"
 clock=$SECONDS
+VERSION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)"
+REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+# The version and revision labels also go on the command line: buildah's layer cache reuses a LABEL step whose only
+# change is a build argument's value, which left the previous commit's revision on an image whose src/ was unchanged.
 say "podman build -f deploy/docker/Dockerfile -t $TAG"
 "${PODMAN[@]}" build --pull=never --network host --layers \
   -v "$NUGET_PACKAGES_DIR:/root/.nuget/packages" \
   -f "$ROOT/deploy/docker/Dockerfile" \
   --build-arg SDK_IMAGE="$SDK_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" \
-  --build-arg VERSION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)" \
-  --build-arg REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
+  --label org.opencontainers.image.version="$VERSION" --label org.opencontainers.image.revision="$REVISION" \
+  --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
   -t "$TAG" "$ROOT" >&2
 # Each change to src/ leaves the previous build's layers behind, unnamed (~1.7 GB, and ~2.2 GB of build stage). Those
 # over an hour old go; newer ones stay as podman's layer cache. (A day's worth, the earlier limit, was 29 builds and
