@@ -41,6 +41,10 @@ public sealed class SiloImageTests(SiloImage image, ITestOutputHelper output)
         var labels = root.GetProperty("Labels");
         Assert.Equal("orchestrator-silo", labels.GetProperty("org.opencontainers.image.title").GetString());
         Assert.Equal("cpu", labels.GetProperty("io.orchestrator.torch-backend").GetString());
+        // The commit it was built from, also when src/ was unchanged and every layer came from the cache.
+        var git = new System.Diagnostics.ProcessStartInfo("git") { ArgumentList = { "-C", Cli.RepositoryRoot, "rev-parse", "HEAD" } };
+        var head = (await ProcessRun.RunAsync(git, TimeSpan.FromSeconds(30), "git rev-parse HEAD")).Stdout.Trim();
+        Assert.Equal(head, labels.GetProperty("org.opencontainers.image.revision").GetString());
         Assert.Equal("10001:10001", root.GetProperty("Config").GetProperty("User").GetString());
         var size = root.GetProperty("Size").GetInt64();
         output.WriteLine($"image {SiloImage.Tag}: {size / 1e6:0} MB; base {labels.GetProperty("org.opencontainers.image.base.name").GetString()}");
