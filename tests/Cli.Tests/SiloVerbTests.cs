@@ -38,4 +38,27 @@ public sealed class SiloVerbTests
             if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("silo")]
+    [InlineData("run")]
+    public async Task A_progress_interval_out_of_range_is_one_line_exit_1_naming_the_value_and_the_range(string verb)
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "silo-verb-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string[] args = verb == "silo"
+                ? ["silo", "--data-dir", dataDir, "--http-port", "0"]
+                : ["run", "sweeps/mnist-smoke.yaml", "--data-dir", dataDir];
+            var result = await CliProcess.RunAsync(args, environment: new Dictionary<string, string> { ["ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS"] = "0.01" });
+
+            Assert.True(result.ExitCode == 1, result.ToString());
+            Assert.Equal("error: ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS='0.01' is not valid: use seconds from 0.05 to 60", result.Stderr.Trim());
+            Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+        }
+        finally
+        {
+            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
+        }
+    }
 }

@@ -42,7 +42,6 @@ public static class PackedTrialTrainer
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();
-        using var heap = MemoryBoundTrials.Includes(configs[0]) ? NativeHeap.LowPeak() : null; // members share the base: one answer
         var peak = PeakMemory.Start(); // one pack, one process peak: every member records it
         var first = members[0].Request;
         var device = torch.device(first.Device);

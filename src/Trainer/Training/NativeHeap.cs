@@ -51,60 +51,6 @@ public static partial class NativeHeap
 
     private static bool TrySet(int parameter, int value) => mallopt(parameter, value) == 1;
 
-    /// <summary>
-    /// The mmap threshold while a memory-bound trial runs (<see cref="LowPeak"/>): glibc's own starting value, so a
-    /// decoder's weights, de-quantised weights and activations (256 KiB and up) are mapped for themselves and unmapped
-    /// when freed, instead of staying in the heap as fragments no later block fits.
-    /// </summary>
-    public const int LowPeakMmapThreshold = 256 * 1024;
-
-    private static readonly Lock LowPeakGate = new();
-    private static int _lowPeakScopes;
-
-    /// <summary>
-    /// Until the returned scope is disposed (all of them, when trials overlap), large blocks go back to the kernel when
-    /// freed: a trial's peak resident memory is then what it holds, not what it once held. Measured on the 168M llama at
-    /// batch 1 × 64 tokens: peaks 50–57 MiB lower in fp32, bf16 and bf16 + NF4 (see README, `bench memory`). The cost is
-    /// a page fault per page of every large temporary, which a decoder's step, long beside it, hardly notices; small
-    /// models (MNIST's MLP, where a step is a millisecond) keep the kept-heap setting. Nothing where
-    /// <see cref="Configure"/> set nothing. What it cannot change: a request that fits a free chunk already in the heap
-    /// (left by earlier work in a long-lived process) is served from it whatever the threshold, so its effect is whole in
-    /// a fresh process (`train`, `bench memory`) and partial in a silo; for that reason no unit test asserts it in the
-    /// shared test process (it passed alone and read 0 faults among the other tests), and `bench memory` shows it.
-    /// </summary>
-    public static IDisposable LowPeak()
-    {
-        if (Settings.MmapThreshold is not { } kept) return NoScope.Instance;
-        lock (LowPeakGate)
-        {
-            if (_lowPeakScopes++ == 0) TrySet(MmapThresholdParameter, LowPeakMmapThreshold);
-        }
-        return new LowPeakScope(kept);
-    }
-
-    private sealed class LowPeakScope(int kept) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-            lock (LowPeakGate)
-            {
-                if (--_lowPeakScopes == 0) TrySet(MmapThresholdParameter, kept);
-            }
-        }
-    }
-
-    private sealed class NoScope : IDisposable
-    {
-        public static NoScope Instance { get; } = new();
-
-        public void Dispose()
-        {
-        }
-    }
-
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);
 }

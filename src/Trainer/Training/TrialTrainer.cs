@@ -57,7 +57,6 @@ public static class TrialTrainer
 
         var total = Stopwatch.StartNew();
         var threads = TorchThreads.Apply();
-        using var heap = MemoryBoundTrials.Includes(config) ? NativeHeap.LowPeak() : null;
         var peak = PeakMemory.Start(); // the baseline before anything of the trial is loaded
         var device = torch.device(request.Device);
         BasePrecision.CheckDevice(config, device);

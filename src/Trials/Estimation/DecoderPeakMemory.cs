@@ -11,24 +11,26 @@ namespace Orchestrator.Trials.Estimation;
 /// block of 64; int8: a byte per value plus a 4-byte scale per output row) or in <c>base_dtype</c>; embeddings, norms
 /// and <c>lm_head</c> in <c>base_dtype</c>; adapters in fp32 (loading is tensor by tensor, so it never holds more);</item>
 /// <item>gradients and AdamW's two moments: fp32 per trainable parameter;</item>
-/// <item>activations: <see cref="ActivationShare"/> of <see cref="MemoryEstimator.TransformerActivationBytes"/> at fp32
-/// whatever the base type (norms, softmax and the adapters' inputs stay fp32 on the CPU; the formula also counts dropout
-/// masks a llama does not have), plus the logits; with <c>gradient_checkpointing</c>, each layer's input plus
-/// <see cref="CheckpointedLayers"/> times one layer's (the recomputed layer and its backward's temporaries);</item>
+/// <item>activations: <see cref="ActivationShare"/> times <see cref="MemoryEstimator.TransformerActivationBytes"/> at
+/// fp32 whatever the base type (norms, softmax and the adapters' inputs stay fp32 on the CPU, and the heap keeps freed
+/// activation blocks for reuse: see <c>NativeHeap</c>), plus the logits; with <c>gradient_checkpointing</c>, each
+/// layer's input plus <see cref="CheckpointedLayers"/> times one layer's (the recomputed layer and its backward's
+/// temporaries);</item>
 /// <item>runtime: what the process needs besides, fitted to <c>bench memory</c> runs here (a 1.1M- and a 168M-parameter
-/// llama, LoRA r=16; batch 1 × 64, and 4 × 512 with and without checkpointing; every row within 8 %): 48 MiB (the
-/// first use of libtorch's kernels and thread pools), 18 bytes per trainable parameter (the optimiser's temporaries and
-/// the adapter's checkpoint copies), and for a quantised base the de-quantised weight of the largest linear in fp32
-/// twice (the forward's and the backward's thread's) plus one chunk of de-quantisation temporaries.</item>
+/// llama, LoRA r=16; batch 1 × 64, and 4 × 512 with and without checkpointing; every row within 7 %): 54 MiB (the
+/// first use of libtorch's kernels and thread pools), 10 bytes per trainable parameter (the optimiser's temporaries and
+/// the adapter's checkpoint copies), and for a quantised base <see cref="DequantizeWorkspaceWeights"/> times the
+/// largest linear's weight in the base dtype (de-quantised weights of the forward and of the backward's thread, kept as
+/// heap fragments) plus one chunk of de-quantisation temporaries.</item>
 /// </list>
 /// </summary>
 public static class DecoderPeakMemory
 {
-    public const long RuntimeFixedBytes = 48L << 20;
-    public const double RuntimeBytesPerTrainableParameter = 18;
-    public const double ActivationShare = 0.65;
-    public const double CheckpointedLayers = 1.5;
-    public const int DequantizeWorkspaceWeights = 2;
+    public const long RuntimeFixedBytes = 54L << 20;
+    public const double RuntimeBytesPerTrainableParameter = 10;
+    public const double ActivationShare = 1.15;
+    public const double CheckpointedLayers = 3.5;
+    public const int DequantizeWorkspaceWeights = 12;
     public const int Nf4BlockSize = 64;
 
     /// <summary>Values an NF4 weight is de-quantised in at a time (the trainer's chunk): besides the result, their fp32 values and indices.</summary>
@@ -75,7 +77,7 @@ public static class DecoderPeakMemory
             activations = (long)Math.Round(ActivationShare * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, decoder.Layers, decoder.Heads, MemoryEstimator.Fp32)) + logits;
         }
 
-        var largestLinear = decoder.Linears.Count == 0 ? 0 : decoder.Linears.Max(l => l.In * l.Out) * 4L;
+        var largestLinear = decoder.Linears.Count == 0 ? 0 : decoder.Linears.Max(l => l.In * l.Out) * (long)baseBytes;
         var runtime = RuntimeFixedBytes
             + (long)(RuntimeBytesPerTrainableParameter * trainableParameters)
             + (quantized ? DequantizeWorkspaceWeights * largestLinear + DequantizeChunkBytes : 0);
