@@ -17,21 +17,13 @@ public sealed class SiloVerbTests
         }
     }
 
-    [Theory]
-    [InlineData("AccountName=devstoreaccount1;AccountKey=not-base64!!;BlobEndpoint=nonsense")]
-    [InlineData("DefaultEndpointsProtocol=https;AccountName=only-a-name")]
-    public async Task A_malformed_storage_connection_string_is_one_line_exit_1_and_never_echoes_the_key(string storage)
+    /// <summary>Runs <paramref name="args"/> (given a fresh data dir) and deletes the data dir whatever happens.</summary>
+    private static async Task<CliResult> RunWithDataDirAsync(Func<string, string[]> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "silo-verb-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var result = await CliProcess.RunAsync(["silo", "--storage", storage, "--data-dir", dataDir, "--http-port", "0"]);
-
-            Assert.True(result.ExitCode == 1, result.ToString());
-            Assert.StartsWith("error: --storage is not a valid Azure Storage connection string", result.Stderr.Trim());
-            Assert.Single(result.Stderr.Trim().Split('\n'));
-            Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
-            Assert.DoesNotContain("not-base64", result.Stdout + result.Stderr);
+            return await CliProcess.RunAsync(args(dataDir), environment: environment);
         }
         finally
         {
@@ -40,25 +32,30 @@ public sealed class SiloVerbTests
     }
 
     [Theory]
+    [InlineData("AccountName=devstoreaccount1;AccountKey=not-base64!!;BlobEndpoint=nonsense")]
+    [InlineData("DefaultEndpointsProtocol=https;AccountName=only-a-name")]
+    public async Task A_malformed_storage_connection_string_is_one_line_exit_1_and_never_echoes_the_key(string storage)
+    {
+        var result = await RunWithDataDirAsync(dataDir => ["silo", "--storage", storage, "--data-dir", dataDir, "--http-port", "0"]);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.StartsWith("error: --storage is not a valid Azure Storage connection string", result.Stderr.Trim());
+        Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
+        Assert.DoesNotContain("not-base64", result.Stdout + result.Stderr);
+    }
+
+    [Theory]
     [InlineData("silo")]
     [InlineData("run")]
     public async Task A_progress_interval_out_of_range_is_one_line_exit_1_naming_the_value_and_the_range(string verb)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "silo-verb-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            string[] args = verb == "silo"
-                ? ["silo", "--data-dir", dataDir, "--http-port", "0"]
-                : ["run", "sweeps/mnist-smoke.yaml", "--data-dir", dataDir];
-            var result = await CliProcess.RunAsync(args, environment: new Dictionary<string, string> { ["ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS"] = "0.01" });
+        var result = await RunWithDataDirAsync(
+            dataDir => verb == "silo" ? ["silo", "--data-dir", dataDir, "--http-port", "0"] : ["run", "sweeps/mnist-smoke.yaml", "--data-dir", dataDir],
+            new Dictionary<string, string> { ["ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS"] = "0.01" });
 
-            Assert.True(result.ExitCode == 1, result.ToString());
-            Assert.Equal("error: ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS='0.01' is not valid: use seconds from 0.05 to 60", result.Stderr.Trim());
-            Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
-        }
-        finally
-        {
-            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
-        }
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Equal("error: ORCHESTRATOR_PROGRESS_INTERVAL_SECONDS='0.01' is not valid: use seconds from 0.05 to 60", result.Stderr.Trim());
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr);
     }
 }
