@@ -35,17 +35,11 @@ SHOWN='^\s*(Passed|Failed|Skipped|Total|Error|error)|\[FAIL\]|Test Run|^  Failed
 first=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 width=$((12000 / ${#LANES[@]}))
 
-# Each lane's processes (test hosts, CLIs, silos) get the lane's share of the cores as libtorch threads, by the rule a
-# silo's slots follow (cores / slots): two lanes of two-thread libtorch on two cores spent their waits spinning.
-# An OMP_NUM_THREADS already set wins.
-cores=$(nproc 2>/dev/null || echo 2)
-threads=$(( cores / ${#LANES[@]} )); [ "$threads" -ge 1 ] || threads=1
-
 run_lane() {
   local lane=$1 low=$2 high=$3 rc=0 project
   shift 3
   for project in "$@"; do
-    OMP_NUM_THREADS="${OMP_NUM_THREADS:-$threads}" ORCHESTRATOR_PORT_RANGE="$low-$high" dotnet test "tests/$project.Tests" -c Release --no-build --nologo \
+    ORCHESTRATOR_PORT_RANGE="$low-$high" dotnet test "tests/$project.Tests" -c Release --no-build --nologo \
       --results-directory "$RESULTS" --logger "trx;LogFileName=$project.trx" --logger "console;verbosity=normal" \
       --blame-hang-timeout 30m "${EXTRA[@]}" || rc=1
   done
