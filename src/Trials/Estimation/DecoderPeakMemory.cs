@@ -36,7 +36,7 @@ public static class DecoderPeakMemory
     /// <summary>Values an NF4 weight is de-quantised in at a time (the trainer's chunk): besides the result, their fp32 values and indices.</summary>
     public const int DequantizeChunkValues = 1 << 20;
 
-    /// <summary>What one de-quantisation chunk's temporaries take: the fp32 values and, as long, half as many int32 indices.</summary>
+    /// <summary>What one de-quantisation chunk's temporaries take, counted as its fp32 values (its int32 indices, one per byte, add half as much again; the fit absorbs them).</summary>
     public const long DequantizeChunkBytes = DequantizeChunkValues * 4L;
 
     /// <param name="totalParameters">Every parameter with the adapters (LoRA as counted for the config).</param>
