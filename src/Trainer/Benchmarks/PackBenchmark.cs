@@ -87,56 +87,49 @@ public static class PackBenchmark
         if (ks.Count == 0 || ks.Any(k => k < 1)) throw new ArgumentException("pack sizes are 1 or more", nameof(ks));
         batchings ??= [LowRankBatching.Padded, LowRankBatching.GroupedByRank, LowRankBatching.PerMember];
         var setup = SetupOf(model);
-        TorchThreads.Set(threads);
-        try
+        using var threadLease = TorchThreads.Use(threads);
+        using var loaded = DatasetCatalog.Load(Trial(model, 0, steps), dataDirectory);
+        var data = new OneTestBatch(loaded);
+        Alone(Trial(model, 0, steps), data, steps); // JIT and allocator warm-up, not timed
+        var maxK = ks.Max();
+        var alone = new (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases)[maxK];
+        for (var i = 0; i < maxK; i++)
         {
-            using var loaded = DatasetCatalog.Load(Trial(model, 0, steps), dataDirectory);
-            var data = new OneTestBatch(loaded);
-            Alone(Trial(model, 0, steps), data, steps); // JIT and allocator warm-up, not timed
-            var maxK = ks.Max();
-            var alone = new (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases)[maxK];
-            for (var i = 0; i < maxK; i++)
-            {
-                alone[i] = Alone(Trial(model, i, steps), data, steps);
-                log?.Invoke($"alone: trial {i} (r={Trial(model, i, steps).Rank}) {alone[i].Wall:0.0} steps/s, {alone[i].Cpu:0.0} steps/cpu-s");
-            }
+            alone[i] = Alone(Trial(model, i, steps), data, steps);
+            log?.Invoke($"alone: trial {i} (r={Trial(model, i, steps).Rank}) {alone[i].Wall:0.0} steps/s, {alone[i].Cpu:0.0} steps/cpu-s");
+        }
 
-            var rows = new List<PackBenchmarkRow>();
-            foreach (var k in ks)
-            {
-                var configs = Enumerable.Range(0, k).Select(i => Trial(model, i, steps)).ToList();
-                // K trials one after another: each takes steps / rate_i seconds.
-                var packed = new Dictionary<string, double>(StringComparer.Ordinal);
-                var packedCpu = new Dictionary<string, double>(StringComparer.Ordinal);
-                IReadOnlyDictionary<string, double>? packedPhases = null;
-                foreach (var batching in batchings)
-                {
-                    if (k == 1 && batching != batchings[0]) continue; // one member: every batching is the alone math
-                    var (wall, cpu, phases) = Packed(configs, data, steps, batching);
-                    packedPhases ??= phases;
-                    packed[batching.ToString()] = k * wall;
-                    packedCpu[batching.ToString()] = k * cpu;
-                    log?.Invoke($"pack of {k} ({batching}): {k * wall:0.0} trial-steps/s, {k * cpu:0.0} trial-steps/cpu-s");
-                }
-                rows.Add(new PackBenchmarkRow
-                {
-                    K = k, Ranks = configs.Select(c => c.Rank).ToList(),
-                    AloneTrialStepsPerSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Wall),
-                    AloneTrialStepsPerCpuSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Cpu),
-                    PackedTrialStepsPerSecond = packed, PackedTrialStepsPerCpuSecond = packedCpu,
-                    AlonePhaseMilliseconds = packedPhases!.Keys.ToDictionary(p => p, p => Enumerable.Range(0, k).Average(i => alone[i].Phases[p])),
-                    PackedPhaseMilliseconds = packedPhases!,
-                });
-            }
-            return new PackBenchmarkResult
-            {
-                Model = model, Dataset = setup.Dataset, BatchSize = setup.BatchSize, Targets = setup.Targets, Steps = steps, Threads = threads, Rows = rows,
-            };
-        }
-        finally
+        var rows = new List<PackBenchmarkRow>();
+        foreach (var k in ks)
         {
-            TorchThreads.Apply();
+            var configs = Enumerable.Range(0, k).Select(i => Trial(model, i, steps)).ToList();
+            // K trials one after another: each takes steps / rate_i seconds.
+            var packed = new Dictionary<string, double>(StringComparer.Ordinal);
+            var packedCpu = new Dictionary<string, double>(StringComparer.Ordinal);
+            IReadOnlyDictionary<string, double>? packedPhases = null;
+            foreach (var batching in batchings)
+            {
+                if (k == 1 && batching != batchings[0]) continue; // one member: every batching is the alone math
+                var (wall, cpu, phases) = Packed(configs, data, steps, batching);
+                packedPhases ??= phases;
+                packed[batching.ToString()] = k * wall;
+                packedCpu[batching.ToString()] = k * cpu;
+                log?.Invoke($"pack of {k} ({batching}): {k * wall:0.0} trial-steps/s, {k * cpu:0.0} trial-steps/cpu-s");
+            }
+            rows.Add(new PackBenchmarkRow
+            {
+                K = k, Ranks = configs.Select(c => c.Rank).ToList(),
+                AloneTrialStepsPerSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Wall),
+                AloneTrialStepsPerCpuSecond = k / Enumerable.Range(0, k).Sum(i => 1 / alone[i].Cpu),
+                PackedTrialStepsPerSecond = packed, PackedTrialStepsPerCpuSecond = packedCpu,
+                AlonePhaseMilliseconds = packedPhases!.Keys.ToDictionary(p => p, p => Enumerable.Range(0, k).Average(i => alone[i].Phases[p])),
+                PackedPhaseMilliseconds = packedPhases!,
+            });
         }
+        return new PackBenchmarkResult
+        {
+            Model = model, Dataset = setup.Dataset, BatchSize = setup.BatchSize, Targets = setup.Targets, Steps = steps, Threads = threads, Rows = rows,
+        };
     }
 
     private static (double Wall, double Cpu, IReadOnlyDictionary<string, double> Phases) Alone(TrainingConfig config, ITrainingDataset data, int steps)

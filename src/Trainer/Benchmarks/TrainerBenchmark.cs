@@ -102,7 +102,7 @@ public static class TrainerBenchmark
     {
         if (steps <= WarmupSteps + 1) throw new ArgumentOutOfRangeException(nameof(steps), $"needs more than {WarmupSteps + 1} steps");
         var setup = SetupOf(model);
-        TorchThreads.Set(threads);
+        using var threadLease = TorchThreads.Use(threads);
         var named = new TrainingConfig
         {
             Model = model, Dataset = setup.Dataset, Rank = setup.Rank, Alpha = setup.Alpha, TargetModules = setup.Targets, BatchSize = setup.BatchSize,
@@ -114,29 +114,22 @@ public static class TrainerBenchmark
             // [CLS] through BERT's pooler, as the PyTorch reference computes it, whatever the encoder's own pooling.
             named = named with { SequenceLength = setup.SequenceLength, MaxTrainSamples = setup.BatchSize * 32, MaxEvalSamples = setup.BatchSize, Pooling = EncoderPooling.Cls };
         var config = NamedResourceResolution.Resolve(named, resources, CancellationToken.None);
-        try
+        using var data = decoder ? RandomTokens(config, DecoderArchitecture.Load(model).VocabSize, setup) : DatasetCatalog.Load(config, dataDirectory);
+        var resettable = PeakRss.Reset();
+        var (bareRate, paramsTouched, trainableParameters) = Bare(config, data, setup, steps);
+        var bareRss = PeakRss.Read();
+        PeakRss.Reset();
+        var trainerRate = Trainer(config, data, steps);
+        var trainerRss = PeakRss.Read();
+        return new TrainerBenchmarkResult
         {
-            using var data = decoder ? RandomTokens(config, DecoderArchitecture.Load(model).VocabSize, setup) : DatasetCatalog.Load(config, dataDirectory);
-            var resettable = PeakRss.Reset();
-            var (bareRate, paramsTouched, trainableParameters) = Bare(config, data, setup, steps);
-            var bareRss = PeakRss.Read();
-            PeakRss.Reset();
-            var trainerRate = Trainer(config, data, steps);
-            var trainerRss = PeakRss.Read();
-            return new TrainerBenchmarkResult
-            {
-                Model = model, Steps = steps, Threads = threads, BatchSize = setup.BatchSize, TokensPerStep = setup.TokensPerStep, Rank = config.Rank,
-                Targets = setup.Targets, ParametersTouched = paramsTouched, TrainableParameters = trainableParameters,
-                FlopsPerStep = 6.0 * paramsTouched * setup.TokensPerStep,
-                TrainerStepsPerSecond = trainerRate, BareStepsPerSecond = bareRate,
-                TrainerPeakRssBytes = trainerRss, BarePeakRssBytes = bareRss, PeakRssResettable = resettable,
-                SequenceLength = setup.SequenceLength,
-            };
-        }
-        finally
-        {
-            TorchThreads.Apply();
-        }
+            Model = model, Steps = steps, Threads = threads, BatchSize = setup.BatchSize, TokensPerStep = setup.TokensPerStep, Rank = config.Rank,
+            Targets = setup.Targets, ParametersTouched = paramsTouched, TrainableParameters = trainableParameters,
+            FlopsPerStep = 6.0 * paramsTouched * setup.TokensPerStep,
+            TrainerStepsPerSecond = trainerRate, BareStepsPerSecond = bareRate,
+            TrainerPeakRssBytes = trainerRss, BarePeakRssBytes = bareRss, PeakRssResettable = resettable,
+            SequenceLength = setup.SequenceLength,
+        };
     }
 
     /// <summary>A built-in model, a Hugging Face encoder folder with a head for the dataset's classes, or a decoder folder.</summary>

@@ -172,6 +172,11 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var result = FrozenLinear.Forward(base_layer, input); // through its quantised weight when the base is quantised
         var dropping = lora_dropout is not null && training;
+        if (lora_magnitude_vector is null && !dropping && input.dtype != lora_A.dtype)
+        {
+            // A half-precision base's input under fp32 adapters: widened inside, not kept widened for the backward.
+            return result.add_(LowRankUpdateFunction.Apply(input, lora_A, lora_B).mul_(Scaling)).MoveToOuterDisposeScope();
+        }
         // In the adapter's own type (fp32) when the frozen base computes in half precision (base_dtype), as PEFT casts.
         var x = (dropping ? lora_dropout!.forward(input) : input).to(lora_A.dtype);
         var update = nn.functional.linear(nn.functional.linear(x, lora_A), lora_B);

@@ -59,7 +59,7 @@ public static class OptimizerGroups
     public static AdamW CreateAdamW(IReadOnlyList<OptimizerGroup> groups, double learningRate, double beta1, double beta2, double epsilon)
     {
         ArgumentNullException.ThrowIfNull(groups);
-        return new AdamW(
+        return new Training.StepwiseAdamW(
             groups.Select(g => new AdamW.ParamGroup(g.Parameters.Select(p => p.Parameter).ToList(), learningRate * g.LearningRateFactor, beta1, beta2, epsilon, g.WeightDecay)).ToList(),
             learningRate, beta1, beta2, epsilon);
     }

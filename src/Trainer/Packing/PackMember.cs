@@ -43,7 +43,7 @@ internal sealed class PackMember : IDisposable
         Schedule = new LearningRateSchedule(Config.Schedule, Config.LearningRate, LearningRateSchedule.WarmupStepsOf(Config, TotalSteps), TotalSteps);
         Parameters = options.Trainable.Select(t => t.Parameter).ToList();
         if (Parameters.Count == 0) throw new ArgumentException("A pack member trains at least one parameter (LoRA only).", nameof(options));
-        Optimizer = new AdamW(Parameters, Config.LearningRate, TrainingLoop.Beta1, TrainingLoop.Beta2, TrainingLoop.Epsilon, Config.WeightDecay);
+        Optimizer = new Training.StepwiseAdamW(Parameters, Config.LearningRate, TrainingLoop.Beta1, TrainingLoop.Beta2, TrainingLoop.Epsilon, Config.WeightDecay);
         ConfigSha256 = FileHashes.Sha256(JsonSerializer.SerializeToUtf8Bytes(Config));
         Generator = new Generator(unchecked((ulong)Config.Seed), CPU);
 

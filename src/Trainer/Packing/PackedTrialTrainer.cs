@@ -41,7 +41,9 @@ public static class PackedTrialTrainer
                 string.Join("; ", configs.Select(c => PackCompatibility.WhyNotPackable(c)).Where(w => w is not null).DefaultIfEmpty("they differ in what the frozen pass reads")));
 
         var total = Stopwatch.StartNew();
-        var threads = TorchThreads.Apply();
+        using var threadLease = TorchThreads.Use(); // the count it computes with, held until it returns
+        var threads = threadLease.Threads;
+        using var heap = MemoryBoundTrials.Includes(configs[0]) ? NativeHeap.LowPeak() : null; // members share the base: one answer
         var peak = PeakMemory.Start(); // one pack, one process peak: every member records it
         var first = members[0].Request;
         var device = torch.device(first.Device);

@@ -34,14 +34,17 @@ public static class SafetensorsFile
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        var layout = new List<(string Name, ScalarType Type, long[] Shape, byte[] Bytes)>(tensors.Count);
+        // Each tensor's bytes go from its own (contiguous, CPU) storage to the file: no managed copy of the file's data,
+        // which for a checkpoint (weights and optimiser state) would add its whole size to the trial's peak memory.
+        using var scope = torch.NewDisposeScope();
+        var layout = new List<(string Name, ScalarType Type, long[] Shape, Tensor Data)>(tensors.Count);
         foreach (var (name, tensor) in tensors)
         {
             if (string.IsNullOrEmpty(name) || name == MetadataKey)
             {
                 throw new ArgumentException($"'{name}' cannot name a tensor in a safetensors file.", nameof(tensors));
             }
-            layout.Add((name, tensor.dtype, tensor.shape, BytesOf(tensor)));
+            layout.Add((name, tensor.dtype, tensor.shape, tensor.detach().cpu().contiguous()));
         }
         layout.Sort((a, b) =>
         {
@@ -69,7 +72,7 @@ public static class SafetensorsFile
         long offset = 0;
         for (var i = 0; i < layout.Count; i++)
         {
-            var (name, type, shape, bytes) = layout[i];
+            var (name, type, shape, data) = layout[i];
             if (i > 0) json.Append(',');
             AppendString(json, name);
             json.Append(":{\"dtype\":");
@@ -78,7 +81,7 @@ public static class SafetensorsFile
             json.AppendJoin(',', shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
             json.Append("],\"data_offsets\":[");
             json.Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',');
-            offset += bytes.Length;
+            offset += data.NumberOfElements * data.ElementSize;
             json.Append(offset.ToString(CultureInfo.InvariantCulture)).Append("]}");
         }
         json.Append('}');
@@ -98,7 +101,7 @@ public static class SafetensorsFile
                 stream.Write(headerLength);
                 stream.Write(header);
                 for (var i = 0; i < padding; i++) stream.WriteByte((byte)' ');
-                foreach (var entry in layout) stream.Write(entry.Bytes);
+                foreach (var entry in layout) stream.Write(entry.Data.bytes);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
@@ -303,13 +306,6 @@ public static class SafetensorsFile
     {
         if (element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out var value) && value >= 0) return value;
         throw new SafetensorsFormatException(path, $"tensor '{tensor}' has '{element}' in '{field}'; expected a non-negative integer.");
-    }
-
-    private static byte[] BytesOf(Tensor tensor)
-    {
-        using var scope = torch.NewDisposeScope();
-        var contiguous = tensor.detach().cpu().contiguous();
-        return contiguous.bytes.ToArray();
     }
 
     // serde_json's escaping: quote, backslash and control characters only; everything else is raw UTF-8.

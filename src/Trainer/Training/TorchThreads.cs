@@ -20,8 +20,11 @@ public static class TorchThreads
     public const string OpenMpVariable = "OMP_NUM_THREADS";
     /// <summary>The silo's concurrent trial count (Contracts' EnvironmentVariables.Slots; the trainer does not reference Contracts).</summary>
     public const string SlotsVariable = "ORCHESTRATOR_SLOTS";
-    private static readonly Lock Gate = new();
+    private static readonly object Gate = new(); // a monitor: Use waits on it
     private static int _applied;
+    private static int _holders;
+    private static int _waitingToChange;
+    [ThreadStatic] private static int _heldByThisThread;
 
     public static int Configured => Resolve(Environment.GetEnvironmentVariable(Variable), Environment.GetEnvironmentVariable(OpenMpVariable),
         Environment.GetEnvironmentVariable(SlotsVariable), Environment.ProcessorCount);
@@ -46,30 +49,90 @@ public static class TorchThreads
         Environment.SetEnvironmentVariable(Variable, threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Sets torch's thread count to <see cref="Configured"/> (once per process, unless it changes) and returns it.</summary>
-    public static int Apply()
+    /// <summary>
+    /// Sets torch's thread count to <paramref name="threads"/> (default <see cref="Configured"/>) and holds it until the
+    /// returned lease is disposed: a trial or benchmark computes inside one. libtorch's count is process-wide, and changing
+    /// it while another thread computes is not safe (at::set_num_threads resizes the pools those kernels run on), so a
+    /// lease for a different count waits until no lease is held, and while it waits no new lease of the current count
+    /// starts. Leases of the same count never wait (a silo's trials all share one). A thread that holds a lease may take
+    /// another of the same count; one of a different count would wait for itself, so it is refused.
+    /// </summary>
+    public static TorchThreadLease Use(int? threads = null)
     {
-        var threads = Configured;
+        var wanted = threads ?? Configured;
+        if (wanted <= 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "a thread count is 1 or more");
         NativeHeap.Configure();
         lock (Gate)
         {
-            if (_applied != threads)
+            if (_heldByThisThread > 0)
             {
-                torch.set_num_threads(threads);
-                _applied = threads;
+                if (wanted != _applied)
+                    throw new InvalidOperationException($"this thread computes at {_applied} torch threads; it cannot switch to {wanted} inside that");
             }
+            else
+            {
+                while (!(wanted == _applied && _waitingToChange == 0))
+                {
+                    if (_holders == 0)
+                    {
+                        if (wanted != _applied)
+                        {
+                            torch.set_num_threads(wanted);
+                            _applied = wanted;
+                        }
+                        break;
+                    }
+                    var changing = wanted != _applied; // counted while it waits, so leases of the current count let it in
+                    if (changing) _waitingToChange++;
+                    try
+                    {
+                        Monitor.Wait(Gate);
+                    }
+                    finally
+                    {
+                        if (changing) _waitingToChange--;
+                    }
+                }
+            }
+            _holders++;
+            _heldByThisThread++;
         }
-        return threads;
+        return new TorchThreadLease(wanted);
     }
 
-    /// <summary>Sets an explicit count (benchmarks); later <see cref="Apply"/> calls restore the configured one.</summary>
-    public static void Set(int threads)
+    /// <summary>Leases waiting to set a different count (tests and diagnostics).</summary>
+    public static int WaitingToChange
     {
-        NativeHeap.Configure();
+        get
+        {
+            lock (Gate) return _waitingToChange;
+        }
+    }
+
+    internal static void Release()
+    {
         lock (Gate)
         {
-            torch.set_num_threads(threads);
-            _applied = threads;
+            _holders--;
+            _heldByThisThread--;
+            if (_holders == 0) Monitor.PulseAll(Gate);
         }
+    }
+}
+
+/// <summary>torch's thread count held for a computation (<see cref="TorchThreads.Use"/>); disposing it lets a different count be set.</summary>
+public sealed class TorchThreadLease : IDisposable
+{
+    private int _disposed;
+
+    internal TorchThreadLease(int threads) => Threads = threads;
+
+    /// <summary>The count torch computes with while this lease is held.</summary>
+    public int Threads { get; }
+
+    /// <summary>Releases the lease (on the thread that took it).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) TorchThreads.Release();
     }
 }

@@ -56,7 +56,9 @@ public static class TrialTrainer
         var config = request.Config.Validate();
 
         var total = Stopwatch.StartNew();
-        var threads = TorchThreads.Apply();
+        using var threadLease = TorchThreads.Use(); // the count it computes with, held until it returns
+        var threads = threadLease.Threads;
+        using var heap = MemoryBoundTrials.Includes(config) ? NativeHeap.LowPeak() : null;
         var peak = PeakMemory.Start(); // the baseline before anything of the trial is loaded
         var device = torch.device(request.Device);
         BasePrecision.CheckDevice(config, device);

@@ -12,25 +12,25 @@ namespace Orchestrator.Trials.Estimation;
 /// and <c>lm_head</c> in <c>base_dtype</c>; adapters in fp32 (loading is tensor by tensor, so it never holds more);</item>
 /// <item>gradients and AdamW's two moments: fp32 per trainable parameter;</item>
 /// <item>activations: <see cref="ActivationShare"/> times <see cref="MemoryEstimator.TransformerActivationBytes"/> at
-/// fp32 whatever the base type (norms, softmax and the adapters' inputs stay fp32 on the CPU, and the heap keeps freed
-/// activation blocks for reuse: see <c>NativeHeap</c>), plus the logits; with <c>gradient_checkpointing</c>, each
-/// layer's input plus <see cref="CheckpointedLayers"/> times one layer's (the recomputed layer and its backward's
-/// temporaries);</item>
+/// fp32 whatever the base type (a half base's activations are half precision, but norms and softmax run in fp32, the
+/// adapters' products in theirs, and the heap keeps freed blocks under 1 MiB for reuse: see <c>NativeHeap</c>), plus the
+/// logits; with <c>gradient_checkpointing</c>, each layer's input in the base type plus <see cref="CheckpointedLayers"/>
+/// times one layer's (the recomputed layer and its backward's temporaries);</item>
 /// <item>runtime: what the process needs besides, fitted to <c>bench memory</c> runs here (a 1.1M- and a 168M-parameter
-/// llama, LoRA r=16; batch 1 × 64, and 4 × 512 with and without checkpointing; every row within 7 %): 54 MiB (the
-/// first use of libtorch's kernels and thread pools), 10 bytes per trainable parameter (the optimiser's temporaries and
-/// the adapter's checkpoint copies), and for a quantised base <see cref="DequantizeWorkspaceWeights"/> times the
-/// largest linear's weight in the base dtype (de-quantised weights of the forward and of the backward's thread, kept as
-/// heap fragments) plus one chunk of de-quantisation temporaries.</item>
+/// llama, LoRA r=16; batch 1 × 64 in fp32 and bf16, with and without NF4, and 4 × 512 with and without checkpointing;
+/// every row within 6.2 %): 48 MiB (the first use of libtorch's kernels and thread pools, the tokenizer and data),
+/// 10 bytes per trainable parameter (gradient temporaries of the backward), and for a quantised base
+/// <see cref="DequantizeWorkspaceWeights"/> times the largest linear's weight in the base dtype (the forward's and the
+/// backward's de-quantised weights and their products' temporaries) plus one chunk of de-quantisation temporaries.</item>
 /// </list>
 /// </summary>
 public static class DecoderPeakMemory
 {
-    public const long RuntimeFixedBytes = 54L << 20;
+    public const long RuntimeFixedBytes = 48L << 20;
     public const double RuntimeBytesPerTrainableParameter = 10;
-    public const double ActivationShare = 1.15;
-    public const double CheckpointedLayers = 3.5;
-    public const int DequantizeWorkspaceWeights = 12;
+    public const double ActivationShare = 0.65;
+    public const double CheckpointedLayers = 1.5;
+    public const int DequantizeWorkspaceWeights = 4;
     public const int Nf4BlockSize = 64;
 
     /// <summary>Values an NF4 weight is de-quantised in at a time (the trainer's chunk): besides the result, their fp32 values and indices.</summary>
@@ -67,14 +67,15 @@ public static class DecoderPeakMemory
         long batch = config.BatchSize, tokens = config.SequenceLength;
         var logits = batch * tokens * decoder.VocabSize * 4L;
         long activations;
+        const double share = ActivationShare;
         if (config.GradientCheckpointing)
         {
-            var oneLayer = ActivationShare * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, 1, decoder.Heads, MemoryEstimator.Fp32);
-            activations = decoder.Layers * batch * tokens * decoder.Hidden * 4L + (long)Math.Round(CheckpointedLayers * oneLayer) + logits;
+            var oneLayer = share * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, 1, decoder.Heads, MemoryEstimator.Fp32);
+            activations = decoder.Layers * batch * tokens * decoder.Hidden * baseBytes + (long)Math.Round(CheckpointedLayers * oneLayer) + logits;
         }
         else
         {
-            activations = (long)Math.Round(ActivationShare * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, decoder.Layers, decoder.Heads, MemoryEstimator.Fp32)) + logits;
+            activations = (long)Math.Round(share * MemoryEstimator.TransformerActivationBytes(batch, tokens, decoder.Hidden, decoder.Layers, decoder.Heads, MemoryEstimator.Fp32)) + logits;
         }
 
         var largestLinear = decoder.Linears.Count == 0 ? 0 : decoder.Linears.Max(l => l.In * l.Out) * (long)baseBytes;

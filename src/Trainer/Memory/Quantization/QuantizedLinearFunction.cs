@@ -1,4 +1,5 @@
 using TorchSharp;
+using Orchestrator.Trainer.Memory;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Trainer.Memory.Quantization;
@@ -32,7 +33,10 @@ public sealed class QuantizedLinearFunction : autograd.SingleTensorFunction<Quan
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
         var weight = (IQuantizedWeight)ctx.get_data(WeightKey);
-        using var full = weight.Dequantize(grad_output.dtype);
-        return [grad_output.matmul(full), null!, null!];
+        return CustomBackward.Run(grad_output, () =>
+        {
+            using var full = weight.Dequantize(grad_output.dtype);
+            return [grad_output.matmul(full), null!, null!];
+        });
     }
 }
