@@ -67,6 +67,7 @@ public static class PackedTrialTrainer
             BaseQuantization.Apply(model, configs[0].Quantize, configs[0].DoubleQuant);
             BasePrecision.Apply(model, configs[0].BaseDtype);
             peak.EndLoading();
+            heap?.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());
 
             var loop = PackedTrainingLoop.Run(model, injection.Layers, data,

@@ -103,6 +103,7 @@ public static class TrialTrainer
         BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
         peak.EndLoading();
+        heap?.EndLoading();
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         var totalParameters = model.parameters().Sum(p => p.numel());
         var trainableParameters = trainable.Sum(p => p.parameter.numel());
