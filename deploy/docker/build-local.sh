@@ -207,7 +207,7 @@ say "podman build -f deploy/docker/Dockerfile -t $TAG"
   --label org.opencontainers.image.version="$VERSION" --label org.opencontainers.image.revision="$REVISION" \
   --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
   -t "$TAG" "$ROOT" >&2
-# Each change to src/ leaves the previous build's layers behind, unnamed (~1.7 GB, and ~2.2 GB of build stage). Those
+# Each change to src/ leaves the previous build's layers behind, unnamed (~1 GB, and ~2.2 GB of build stage). Those
 # over an hour old go; newer ones stay as podman's layer cache. (A day's worth, the earlier limit, was 29 builds and
 # ~56 GB after a day of test runs here, and filled the disk mid-suite.)
 "${PODMAN[@]}" image prune -f --filter until=1h >/dev/null || true
