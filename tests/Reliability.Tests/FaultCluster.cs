@@ -45,6 +45,9 @@ public sealed class FaultCluster : IAsyncDisposable
         // Three silos share two cores: one libtorch thread each instead of each one claiming every core (TorchThreads
         // honours OMP_NUM_THREADS; before it did, each silo ran two threads whose idle spinning took a third of a core).
         Environment.SetEnvironmentVariable("OMP_NUM_THREADS", "1");
+        // Each line of a silo's log (kept under orchestrator-reliability-logs) starts with its time, so a failed fault
+        // test's log shows how long each step of a recovery took.
+        Environment.SetEnvironmentVariable("Logging__Console__FormatterOptions__TimestampFormat", "HH:mm:ss.fff ");
     }
 
     private readonly ITestOutputHelper _output;
@@ -112,8 +115,19 @@ public sealed class FaultCluster : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), $"orchestrator-faults-{Guid.NewGuid():N}"[..30]);
         Directory.CreateDirectory(root);
         var certificates = tls ? NewClusterCertificates.Create(Path.Combine(root, "certs"), TimeSpan.FromDays(1)) : null;
-        var redis = redisPassword is null ? await RedisServer.StartAsync() : await RedisServer.StartWithPasswordAsync(redisPassword);
-        var azurite = await AzuriteServer.StartAsync();
+        // Both servers start at once (Azurite's node takes a second or two to listen, more beside the rest of the suite).
+        var starting = AzuriteServer.StartAsync();
+        RedisServer redis;
+        try
+        {
+            redis = redisPassword is null ? await RedisServer.StartAsync() : await RedisServer.StartWithPasswordAsync(redisPassword);
+        }
+        catch
+        {
+            if (await Task.WhenAny(starting) is { IsCompletedSuccessfully: true }) await starting.Result.DisposeAsync();
+            throw;
+        }
+        var azurite = await starting;
         var cluster = new FaultCluster(output, root, redis, azurite, silos, certificates);
         await Task.WhenAll(Enumerable.Range(0, silos).Select(cluster.StartSiloAsync));
         output.WriteLine($"cluster up in {clock.Elapsed.TotalSeconds:0.0} s: redis {redis.Endpoint}, azurite {azurite.Port}, {silos} silos" +
