@@ -237,10 +237,6 @@ public sealed class SiloContainer(ContainerCluster cluster, string name)
             "-e", "ORCHESTRATOR_CLUSTER=" + cluster.ClusterUri, "-e", "ORCHESTRATOR_STORAGE_CONTAINER=" + ContainerCluster.StorageContainer,
             "-e", "ORCHESTRATOR_SLOTS=1", "-e", "ORCHESTRATOR_DEVICE=cpu", "-e", "ORCHESTRATOR_ACCELERATOR=cpu", "-e", "ORCHESTRATOR_DASHBOARD=true",
             "-e", "ORCHESTRATOR_DATA_DIR=/data",
-            // Three silos on a machine of two cores (the test's, not the overlay's): one libtorch thread each, as the
-            // fault tests' silo processes get. With the overlay's two each, six OpenMP threads spun for two cores and
-            // each silo took 15 (alone) to 25 (beside the rest of the suite) CPU-seconds instead of about 10.
-            "-e", "ORCHESTRATOR_TORCH_THREADS=1",
             "-e", $"ORCHESTRATOR_TLS_CERT={tls}/tls.crt", "-e", $"ORCHESTRATOR_TLS_KEY={tls}/tls.key", "-e", $"ORCHESTRATOR_TLS_CA={tls}/ca.crt",
             // Secrets orchestrator-storage and orchestrator-redis: values from podman's environment.
             "-e", "ORCHESTRATOR_STORAGE", "-e", "ORCHESTRATOR_REDIS_PASSWORD",
