@@ -15,10 +15,10 @@ mkdir -p "$RESULTS"
 # The test projects run in two lanes side by side: the suite waits on servers, processes and events about a third of
 # the time, which the other lane fills (one lane: 1.1 of 2 cores busy on average; two: 1.4). Each lane runs its
 # projects one after another and draws server ports from its own range (ORCHESTRATOR_PORT_RANGE), so two lanes never
-# pick the same free port between the pick and the bind. The lanes are balanced on measured times (about 540 s each on
-# a 2-core machine with the silo image cached): the fault tests (Reliability) first in one, the container test (whose
-# image build, when src/ changed, overlaps them) first in the other. Three lanes were slower: the cores were then the
-# limit.
+# pick the same free port between the pick and the bind. The lanes are balanced on measured times (about 645 s each on
+# a 2-core machine with the silo image cached, fc31 on 2026-12-07): the fault tests (Reliability) first in one, the
+# container test (whose image build, when src/ changed, overlaps them) first in the other. Three lanes were no faster
+# (771 against 766 s): the cores were then the limit and the fault tests stretched from 430 to 670 s.
 # ORCHESTRATOR_TEST_LANES=1 runs every project in one lane.
 # The hang timeout covers the container test's first image build on a fresh machine (debootstrap, restore and
 # publish inside podman on 2 cores), which runs inside its first test; a warm build takes seconds.
