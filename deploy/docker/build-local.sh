@@ -199,25 +199,24 @@ VERSION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)"
 REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
 # The version and revision labels also go on the command line: buildah's layer cache reuses a LABEL step whose only
 # change is a build argument's value, which left the previous commit's revision on an image whose src/ was unchanged.
-say "podman build -f deploy/docker/Dockerfile -t $TAG"
-"${PODMAN[@]}" build --pull=never --network host --layers \
-  -v "$NUGET_PACKAGES_DIR:/root/.nuget/packages" \
-  -f "$ROOT/deploy/docker/Dockerfile" \
-  --build-arg SDK_IMAGE="$SDK_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" \
-  --label org.opencontainers.image.version="$VERSION" --label org.opencontainers.image.revision="$REVISION" \
-  --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
-  -t "$TAG" "$ROOT" >&2
-# The web and build stages are the next build's cache. Unnamed, the prune below removed them an hour after they were
-# made, and the next run built the whole image again (~120 s) though nothing it copies had changed. Named after the
-# image (the same arguments, so every layer comes from the cache: a second or two), they stay until a later build's
-# stage takes the name; the stages they replace are pruned as before.
-for stage in web build; do
+# One argument list for the image and for its stages below, so that their layers are the same cache entries.
+build_dockerfile() {
   "${PODMAN[@]}" build --pull=never --network host --layers \
     -v "$NUGET_PACKAGES_DIR:/root/.nuget/packages" \
-    -f "$ROOT/deploy/docker/Dockerfile" --target "$stage" \
+    -f "$ROOT/deploy/docker/Dockerfile" \
     --build-arg SDK_IMAGE="$SDK_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" \
     --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
-    -t "$TAG-$stage" "$ROOT" >/dev/null
+    "$@" "$ROOT"
+}
+say "podman build -f deploy/docker/Dockerfile -t $TAG"
+build_dockerfile --label org.opencontainers.image.version="$VERSION" --label org.opencontainers.image.revision="$REVISION" \
+  -t "$TAG" >&2
+# The web and build stages are the next build's cache. Unnamed, the prune below removed them an hour after they were
+# made, and the next run built the whole image again (~120 s) though nothing it copies had changed. Named after the
+# image (build_dockerfile's arguments, so every layer comes from the cache: a second or two), they stay until a later build's
+# stage takes the name; the stages they replace are pruned as before.
+for stage in web build; do
+  build_dockerfile --target "$stage" -t "$TAG-$stage" >/dev/null
 done
 # Each change to src/ leaves the previous build's layers behind, unnamed (~1 GB, and ~2.2 GB of build stage). Those
 # over an hour old go; newer ones stay as podman's layer cache. (A day's worth, the earlier limit, was 29 builds and
