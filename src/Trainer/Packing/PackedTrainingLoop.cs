@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.Trainer.Data;
+using Orchestrator.Trainer.Memory;
 using Orchestrator.Trainer.Models;
 using Orchestrator.Trainer.Training;
 using TorchSharp;
@@ -49,6 +50,7 @@ public static class PackedTrainingLoop
         // A pack of one runs TrainingLoop's own operations (bit for bit the trial alone); two or more train stacked.
         var stacked = members.Count > 1;
         PackStack? stack = null;
+        var garbage = ManagedGarbageBound.For(members[0].Config); // members share the base: one answer
         try
         {
             for (var i = 0; i < members.Count; i++) state.Add(new PackMember(i, members[i], batchesPerEpoch, options.Device));
@@ -75,6 +77,7 @@ public static class PackedTrainingLoop
                 var losses = stack is null
                     ? MemberStep(model, layers, dropouts, data, active, batchSize, progressDue, options)
                     : StackedStep(model, layers, dropouts, data, stack, batchSize, progressDue, options);
+                garbage?.Check();
 
                 var leaving = new List<PackMember>();
                 foreach (var m in active)

@@ -66,6 +66,7 @@ public static class PackedTrialTrainer
             // Members share both (PackCompatibility.Key); their adapters stay fp32.
             BaseQuantization.Apply(model, configs[0].Quantize, configs[0].DoubleQuant);
             BasePrecision.Apply(model, configs[0].BaseDtype);
+            ManagedGarbageBound.CollectLoadingGarbage(configs[0]);
             peak.EndLoading();
             heap?.EndLoading();
             var frozen = model.parameters().Sum(p => p.numel());

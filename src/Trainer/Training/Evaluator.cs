@@ -1,5 +1,6 @@
 using Orchestrator.Trainer.Data;
 using Orchestrator.Trainer.Data.Instructions;
+using Orchestrator.Trainer.Memory;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ public enum EvaluationSplit { Test, Validation }
 public static class Evaluator
 {
     public static Dictionary<string, double> Evaluate(nn.Module<Tensor, Tensor> model, ITrainingDataset data, int batchSize, Device device,
-        EvaluationSplit split = EvaluationSplit.Test)
+        EvaluationSplit split = EvaluationSplit.Test, ManagedGarbageBound? garbage = null)
     {
         var wasTraining = model.training;
         model.eval();
@@ -34,6 +35,7 @@ public static class Evaluator
             var batches = split == EvaluationSplit.Validation ? data.ValidationBatches(batchSize) : data.TestBatches(batchSize);
             foreach (var batch in batches)
             {
+                garbage?.Check(); // the previous batch's garbage: its scope has ended
                 using var scope = torch.NewDisposeScope();
                 var targets = batch.Targets.to(device);
                 var output = ModelForward.Run(model, batch.Inputs.to(device));

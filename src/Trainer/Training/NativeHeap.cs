@@ -59,7 +59,8 @@ public static partial class NativeHeap
     /// memory`): at 64 KiB the peaks were lowest (bf16 483 MiB, bf16 + NF4 284 MiB) but every activation was page-faulted
     /// in again each step and training ran 2.5 times slower (bf16: 1.13 against 3.16 steps/s); at 1 MiB bf16 trains at
     /// full speed (3.16 steps/s) with peaks of 506 and 307 MiB; with everything kept (32 MiB) the bf16 peak was 531 MiB.
-    /// NF4 pays for its de-quantised weights: 0.87 steps/s against 1.05 for the previous build, which kept the heap.
+    /// NF4 paid for its de-quantised weights (0.87 steps/s against 1.05 for the build that kept the heap) until it
+    /// de-quantised in 256 Ki-value chunks (DecoderPeakMemory.DequantizeChunkValues: 1.05–1.11 steps/s).
     /// </summary>
     public const int LowPeakMmapThreshold = 1024 * 1024;
 

@@ -93,6 +93,7 @@ public static class TrainingLoop
         string? lastCheckpoint = options.Resume?.Directory;
         var stopped = false;
 
+        var garbage = ManagedGarbageBound.For(config);
         GeneratorDropout.Use(model, generator);
         try
         {
@@ -124,6 +125,7 @@ public static class TrainingLoop
                     if (progressDue) loss = lossTensor.item<float>();
                 }
 
+                garbage?.Check(); // the step's scope has ended: its garbage is garbage now
                 step++;
                 lossCount++;
                 batchInEpoch += microBatches;
@@ -134,7 +136,7 @@ public static class TrainingLoop
                 var keepGoing = true;
                 if (evaluate)
                 {
-                    lastMetrics = EvaluateWithTrainLoss(model, data, config.BatchSize, options.Device, lossSum.item<double>(), lossCount);
+                    lastMetrics = EvaluateWithTrainLoss(model, data, config.BatchSize, options.Device, lossSum.item<double>(), lossCount, garbage);
                     evaluations++;
                     lastEvaluationStep = step;
                     lossSum.zero_();
@@ -180,7 +182,7 @@ public static class TrainingLoop
             // Nothing to train (base mode, no steps) or stopped before any evaluation: the result still needs numbers.
             if (evaluations == 0 || (optimizer is null && lastEvaluationStep != step))
             {
-                lastMetrics = EvaluateWithTrainLoss(model, data, config.BatchSize, options.Device, lossSum.item<double>(), lossCount);
+                lastMetrics = EvaluateWithTrainLoss(model, data, config.BatchSize, options.Device, lossSum.item<double>(), lossCount, garbage);
                 evaluations++;
             }
         }
@@ -193,7 +195,7 @@ public static class TrainingLoop
         if (data.ValidationCount > 0)
         {
             var withTest = new Dictionary<string, double>(lastMetrics.ToDictionary());
-            foreach (var (name, value) in Evaluator.Evaluate(model, data, config.BatchSize, options.Device)) withTest[name] = value;
+            foreach (var (name, value) in Evaluator.Evaluate(model, data, config.BatchSize, options.Device, garbage: garbage)) withTest[name] = value;
             lastMetrics = withTest;
         }
 
@@ -231,9 +233,9 @@ public static class TrainingLoop
     private static bool Report(ITrainingObserver? observer, TrainingProgress progress) => observer?.OnProgress(progress) ?? true;
 
     internal static Dictionary<string, double> EvaluateWithTrainLoss(nn.Module<Tensor, Tensor> model, ITrainingDataset data,
-        int batchSize, Device device, double lossSum, long lossCount)
+        int batchSize, Device device, double lossSum, long lossCount, ManagedGarbageBound? garbage = null)
     {
-        var metrics = Evaluator.Evaluate(model, data, batchSize, device, data.ValidationCount > 0 ? EvaluationSplit.Validation : EvaluationSplit.Test);
+        var metrics = Evaluator.Evaluate(model, data, batchSize, device, data.ValidationCount > 0 ? EvaluationSplit.Validation : EvaluationSplit.Test, garbage);
         if (lossCount > 0) metrics[MetricNames.TrainLoss] = lossSum / lossCount;
         return metrics;
     }

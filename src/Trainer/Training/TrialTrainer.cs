@@ -102,6 +102,7 @@ public static class TrialTrainer
         BaseQuantization.Apply(model, config.Quantize, config.DoubleQuant); // after injection (layers quantised as they loaded are kept): the adapters stay fp32
         BasePrecision.Apply(model, config.BaseDtype);
         model.to(device);
+        ManagedGarbageBound.CollectLoadingGarbage(config);
         peak.EndLoading();
         heap?.EndLoading();
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();

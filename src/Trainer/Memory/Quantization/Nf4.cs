@@ -54,13 +54,14 @@ public static class Nf4
             new Nf4Scales(scaleCodes.MoveToOuterDisposeScope(), scaleAbsmax.MoveToOuterDisposeScope(), offset.MoveToOuterDisposeScope()));
     }
 
-    /// <summary>Blocks de-quantised at a time (1 Mi values, as the estimate counts them), so a de-quantisation's temporaries stay at a few MiB whatever the weight's size.</summary>
+    /// <summary>Blocks de-quantised at a time (256 Ki values, as the estimate counts them), so a de-quantisation's temporaries stay at 1.5 MiB whatever the weight's size.</summary>
     public const int DequantizeChunkBlocks = DecoderPeakMemory.DequantizeChunkValues / BlockSize;
 
     /// <summary>
     /// The fp32 (or <paramref name="dtype"/>) weight an <see cref="Nf4Tensor"/> stands for; the caller owns it. Filled
     /// chunk by chunk (<see cref="DequantizeChunkBlocks"/>): besides the result, only one chunk's indices and fp32
-    /// values exist at a time, so de-quantising an 11 MiB weight to bf16 no longer needs 17 MiB of temporaries beside it.
+    /// values exist at a time (1.5 MiB), so de-quantising an 11 MiB weight to bf16 no longer needs 17 MiB of temporaries
+    /// beside it.
     /// Each value is its level times its block's absmax in fp32, then converted, as bitsandbytes computes it.
     /// </summary>
     public static Tensor Dequantize(Nf4Tensor quantized, ScalarType dtype = ScalarType.Float32)
