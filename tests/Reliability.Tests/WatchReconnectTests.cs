@@ -21,8 +21,12 @@ public sealed partial class WatchReconnectTests(ITestOutputHelper output)
 
         await cluster.WaitForTrialsAsync(sweep.Name, "trials training",
             trials => trials.Any(t => t.Is("running") && t.Step > 0), TimeSpan.FromSeconds(150));
-        await WaitForAsync(async () => (await GatewaysOfAsync(watch.Id, cluster)).Contains(0), TimeSpan.FromSeconds(30),
-            () => $"the watch never connected to {gateway}\n{ChildProcess.ReadLogTail(log)}");
+        // Connected means past its first connect, which a drop fails for good ("cannot reach the cluster"): its TCP
+        // connection is there before that (seen once: killed 1.8 s after it started, the watch exited 4, unreachable), the first poll's
+        // lines (a running trial "started on" its silo) only after.
+        await WaitForAsync(async () => File.ReadAllText(log).Contains(" started on ", StringComparison.Ordinal)
+                && (await GatewaysOfAsync(watch.Id, cluster)).Contains(0), TimeSpan.FromSeconds(30),
+            () => $"the watch never connected to {gateway} and showed the sweep\n{ChildProcess.ReadLogTail(log)}");
         var dropped = Stopwatch.StartNew();
         await cluster.KillSiloAsync(0);
         output.WriteLine($"watch connected through {cluster.Silos[0].Name}'s gateway {gateway}: killed -9");
