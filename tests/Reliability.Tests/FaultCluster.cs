@@ -231,6 +231,33 @@ public sealed class FaultCluster : IAsyncDisposable
     public Task<IReadOnlyList<TrialRow>> WaitForTrialsAsync(string sweep, string what, Func<IReadOnlyList<TrialRow>, bool> condition, TimeSpan stall) =>
         ProgressWait.UntilAsync(() => _api.PollAsync(sweep), condition, what, stall, () => Task.FromResult(LogTails()));
 
+    /// <summary>
+    /// Polls the live silos' <c>GET /api/workers</c> (the rows `workers` prints) until one worker's row holds
+    /// <paramref name="condition"/>: a poll costs milliseconds where a `workers` CLI process costs a CPU-second.
+    /// </summary>
+    public async Task<IReadOnlyList<WorkerRow>> WaitForWorkersAsync(string what, Func<IReadOnlyList<WorkerRow>, bool> condition, TimeSpan stall)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        return await ProgressWait.UntilAsync(async () =>
+        {
+            var failures = new List<string>();
+            foreach (var silo in LiveSiloUris())
+            {
+                try
+                {
+                    var text = await http.GetStringAsync(new Uri(silo, "api/workers"));
+                    return new ProgressWait.Poll<IReadOnlyList<WorkerRow>>(JsonSerializer.Deserialize<List<WorkerRow>>(text, json), text);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+                {
+                    failures.Add($"{silo}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+            return new ProgressWait.Poll<IReadOnlyList<WorkerRow>>(null, "no silo answered: " + string.Join("; ", failures));
+        }, condition, what, stall, () => Task.FromResult(LogTails()));
+    }
+
     /// <summary>The HTTP endpoints of the silos that run now (a killed one is skipped until it is started again).</summary>
     private IEnumerable<Uri> LiveSiloUris() =>
         _silos.Where(s => s.Process is { HasExited: false }).Select(s => new Uri($"http://127.0.0.1:{s.HttpPort}/"));
