@@ -21,6 +21,9 @@ namespace Orchestrator.Container.Tests;
 /// </summary>
 public sealed class ContainerCluster : IAsyncDisposable
 {
+    /// <summary>A killed silo's trials are re-queued after this many seconds of silence (the product's default is 30).</summary>
+    public const int HeartbeatTimeoutSeconds = 4;
+
     public const int GracePeriodSeconds = 180;
     public const string StorageContainer = "orchestrator-dev";
     private const string TlsMount = "/etc/orchestrator/tls";
@@ -245,6 +248,9 @@ public sealed class SiloContainer(ContainerCluster cluster, string name)
             "-e", "ORLEANS_SERVICE_ID=" + ContainerCluster.OrleansId, "-e", "ORLEANS_CLUSTER_ID=" + ContainerCluster.OrleansId,
             // Ports: a pod owns its IP; on the host's network each silo needs its own.
             "-e", $"ORCHESTRATOR_SILO_PORT={SiloPort}", "-e", $"ORCHESTRATOR_GATEWAY_PORT={GatewayPort}", "-e", $"ORCHESTRATOR_HTTP_PORT={HttpPort}",
+            // The one setting the manifests do not make: the fault tests' heartbeat timeout (4 s for the default 30 s), so a
+            // killed container's trial is re-queued in seconds (it took 36 s, the longest wait of the suite's longest test).
+            "-e", $"{EnvironmentVariables.HeartbeatTimeoutSeconds}={ContainerCluster.HeartbeatTimeoutSeconds}",
             SiloImage.Tag,
         ], environment: new Dictionary<string, string>
         {

@@ -104,7 +104,7 @@ public sealed class SiloContainerClusterTests(SiloImage image, ITestOutputHelper
             TimeSpan.FromMinutes(3));
         var requeueTime = sinceKill.Elapsed;
         output.WriteLine($"kill: {victim.TrialId} re-queued {requeueTime.TotalSeconds:0.0} s after `podman kill` " +
-            $"({requeued.Single(t => t.TrialId == victim.TrialId)}; the manifests set no heartbeat timeout: the default 30 s)");
+            $"({requeued.Single(t => t.TrialId == victim.TrialId)}; heartbeat timeout {ContainerCluster.HeartbeatTimeoutSeconds} s)");
         Assert.Equal("exited", (await killed.StateAsync()).Status);
 
         // The last silo finishes the sweep: every trial exactly once; the drained trial was handed back, not failed.
