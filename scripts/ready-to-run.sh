@@ -20,6 +20,10 @@ say() { [ "$QUIET" = 1 ] || echo "setup: $*" >&2; }
 
 BIN="$ROOT/artifacts/bin/Client/release"
 [ -f "$BIN/orchestrator.dll" ] || exit 0
+manifest="$BIN/.ready-to-run"
+# Nothing built or linked into the folder since the last call (a link changes the inode's ctime): done, without asking
+# dotnet anything, since ./orchestrator runs this before every verb.
+if [ -f "$manifest" ] && [ -z "$(find "$BIN" -maxdepth 1 -name '*.dll' -cnewer "$manifest" -print -quit)" ]; then exit 0; fi
 
 # The runtime the CLI runs on (its newest 10.x, as `dotnet` picks it), its ASP.NET Core beside it, and the crossgen2 of
 # the same version (src/Client/Client.csproj downloads it).
@@ -42,7 +46,6 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/lora-orchestrator/ready-to-run/$runtime-l
 mkdir -p "$CACHE"
 
 # What is linked already needs no hashing: the manifest names each file's cache entry.
-manifest="$BIN/.ready-to-run"
 declare -A linked=()
 if [ -f "$manifest" ]; then
   while read -r name key; do linked[$name]=$key; done < "$manifest"
