@@ -235,28 +235,11 @@ public sealed class FaultCluster : IAsyncDisposable
     /// Polls the live silos' <c>GET /api/workers</c> (the rows `workers` prints) until one worker's row holds
     /// <paramref name="condition"/>: a poll costs milliseconds where a `workers` CLI process costs a CPU-second.
     /// </summary>
-    public async Task<IReadOnlyList<WorkerRow>> WaitForWorkersAsync(string what, Func<IReadOnlyList<WorkerRow>, bool> condition, TimeSpan stall)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        return await ProgressWait.UntilAsync(async () =>
-        {
-            var failures = new List<string>();
-            foreach (var silo in LiveSiloUris())
-            {
-                try
-                {
-                    var text = await http.GetStringAsync(new Uri(silo, "api/workers"));
-                    return new ProgressWait.Poll<IReadOnlyList<WorkerRow>>(JsonSerializer.Deserialize<List<WorkerRow>>(text, json), text);
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
-                {
-                    failures.Add($"{silo}: {e.GetType().Name}: {e.Message}");
-                }
-            }
-            return new ProgressWait.Poll<IReadOnlyList<WorkerRow>>(null, "no silo answered: " + string.Join("; ", failures));
-        }, condition, what, stall, () => Task.FromResult(LogTails()));
-    }
+    public Task<IReadOnlyList<WorkerRow>> WaitForWorkersAsync(string what, Func<IReadOnlyList<WorkerRow>, bool> condition, TimeSpan stall) =>
+        ProgressWait.UntilAsync(
+            () => _api.PollAsync<IReadOnlyList<WorkerRow>>("api/workers",
+                body => (JsonSerializer.Deserialize<List<WorkerRow>>(body, SiloTrialsApi.Json) ?? throw new InvalidOperationException("an empty answer"), body)),
+            condition, what, stall, () => Task.FromResult(LogTails()));
 
     /// <summary>The HTTP endpoints of the silos that run now (a killed one is skipped until it is started again).</summary>
     private IEnumerable<Uri> LiveSiloUris() =>

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Orchestrator.TestServers;
@@ -15,22 +14,34 @@ public sealed class SiloTrialsApi(Func<IEnumerable<Uri>> silos) : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>One poll for <see cref="ProgressWait"/>: the rows from the first silo that answers, or why none did.</summary>
-    public async Task<ProgressWait.Poll<IReadOnlyList<TrialRow>>> PollAsync(string sweep)
+    public Task<ProgressWait.Poll<IReadOnlyList<TrialRow>>> PollAsync(string sweep) =>
+        PollAsync<IReadOnlyList<TrialRow>>($"api/sweeps/{Uri.EscapeDataString(sweep)}/trials?limit=500", body =>
+        {
+            var page = JsonSerializer.Deserialize<Page>(body, Json) ?? throw new InvalidOperationException("an empty answer");
+            var rows = page.Rows.Select(r => new TrialRow(r.Id, r.Kind, r.State, r.Attempts, r.Worker, r.Step, r.TotalSteps, r.Error) { Pack = r.Pack }).ToList();
+            return (rows, string.Join("; ", rows.Select(t => t.ToString())));
+        });
+
+    /// <summary>
+    /// One poll of <c>GET <paramref name="path"/></c> (relative to a silo's root) for <see cref="ProgressWait"/>: the first
+    /// live silo that answers, its body read by <paramref name="read"/> (the value and its fingerprint), or why none did.
+    /// </summary>
+    public async Task<ProgressWait.Poll<T>> PollAsync<T>(string path, Func<string, (T Value, string Fingerprint)> read) where T : class
     {
         var failures = new List<string>();
         foreach (var silo in silos())
         {
             try
             {
-                using var response = await _http.GetAsync(new Uri(silo, $"api/sweeps/{Uri.EscapeDataString(sweep)}/trials?limit=500"));
+                using var response = await _http.GetAsync(new Uri(silo, path));
+                var body = await response.Content.ReadAsStringAsync();
                 if (!response.IsSuccessStatusCode)
                 {
-                    failures.Add($"{silo}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    failures.Add($"{silo}: {(int)response.StatusCode} {body}");
                     continue;
                 }
-                var page = await response.Content.ReadFromJsonAsync<Page>(Json) ?? throw new InvalidOperationException("an empty answer");
-                var rows = page.Rows.Select(r => new TrialRow(r.Id, r.Kind, r.State, r.Attempts, r.Worker, r.Step, r.TotalSteps, r.Error) { Pack = r.Pack }).ToList();
-                return new(rows, string.Join("; ", rows.Select(t => t.ToString())));
+                var (value, fingerprint) = read(body);
+                return new(value, fingerprint);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
             {
@@ -42,7 +53,8 @@ public sealed class SiloTrialsApi(Func<IEnumerable<Uri>> silos) : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>How the silos' API writes JSON: the web defaults (camelCase).</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private sealed record Page(int Total, IReadOnlyList<Row> Rows);
 
